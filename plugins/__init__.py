@@ -1,0 +1,1 @@
+"""Plugins bundled with scaptools, registered through the public entry-point group."""

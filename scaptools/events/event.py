@@ -1,0 +1,149 @@
+"""The one ``Event`` type shared by every path (reader, writer, engine, export).
+
+``raw`` always holds the event in the v2 layout (26-byte header, parameter
+length array, parameter data), whatever block version it was read from, so the
+writer can copy it and the decoders need only one layout (scap-format.md §9).
+Parameters are split and decoded only when somebody asks for them.
+"""
+from __future__ import annotations
+
+import struct
+
+from .table import EVENT_NAMES, EVENT_DIRECTIONS, LARGE_PAYLOAD
+
+HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams (scap-format.md §9.2)
+HEADER_SIZE = HEADER.size  # 26
+PLUGINEVENT = 322
+NO_TID = 0xFFFFFFFFFFFFFFFF
+_U32 = struct.Struct("<I")
+_UNSET = object()
+
+
+class Event:
+    """One event of a capture.
+
+    Attributes: ``num`` (1-based position among the events of the capture),
+    ``ts`` (ns since the epoch), ``cpu``, ``tid`` (``NO_TID`` for none), ``type``
+    (event id), ``nparams``, ``flags`` (dump flags, 0 unless stored),
+    ``raw`` (bytes of the whole v2 event). Derived lazily: ``name``,
+    ``direction``, ``param_bytes``, ``params``, ``plugin_id``, ``payload``, ``json``.
+    """
+
+    __slots__ = ("num", "ts", "cpu", "tid", "type", "nparams", "flags", "raw",
+                 "_pbytes", "_params", "_json", "cache")
+
+    def __init__(self, num: int, ts: int, cpu: int, tid: int, type: int, nparams: int,
+                 raw: bytes, flags: int = 0):
+        self.num = num
+        self.ts = ts
+        self.cpu = cpu
+        self.tid = tid
+        self.type = type
+        self.nparams = nparams
+        self.raw = raw
+        self.flags = flags
+        self._pbytes = None
+        self._params = None
+        self._json = _UNSET
+        self.cache = None  # free slot for extractors that want per-event memo (a dict)
+
+    # -- construction -----------------------------------------------------
+    @classmethod
+    def from_params(cls, type: int, params: list[bytes], ts: int = 0, tid: int = NO_TID,
+                    cpu: int = 0, num: int = 0, flags: int = 0) -> "Event":
+        """Build an event from already encoded parameter values."""
+        width = 4 if type in LARGE_PAYLOAD else 2
+        lens = struct.pack(f"<{len(params)}{'I' if width == 4 else 'H'}",
+                           *(len(p) for p in params))
+        total = HEADER_SIZE + len(lens) + sum(len(p) for p in params)
+        raw = HEADER.pack(ts, tid, total, type, len(params)) + lens + b"".join(params)
+        return cls(num, ts, cpu, tid, type, len(params), raw, flags)
+
+    @classmethod
+    def plugin(cls, ts: int, plugin_id: int, payload: bytes, num: int = 0) -> "Event":
+        """A ``pluginevent`` (322): tid -1, cpu 0, params plugin_id and payload."""
+        return cls.from_params(PLUGINEVENT, [_U32.pack(plugin_id), bytes(payload)], ts=ts,
+                               num=num)
+
+    # -- schema-derived ---------------------------------------------------
+    @property
+    def name(self) -> str:
+        return EVENT_NAMES[self.type] if self.type < len(EVENT_NAMES) else "unknown"
+
+    @property
+    def direction(self) -> str:
+        """``>`` for enter events, ``<`` for exit events (sysdig's notation)."""
+        return EVENT_DIRECTIONS[self.type] if self.type < len(EVENT_DIRECTIONS) else ">"
+
+    @property
+    def is_plugin(self) -> bool:
+        return self.type == PLUGINEVENT
+
+    @property
+    def param_bytes(self) -> list[bytes]:
+        """The stored parameter values, undecoded, in order."""
+        if self._pbytes is None:
+            self._pbytes = split_params(self.raw, self.type, self.nparams)
+        return self._pbytes
+
+    @property
+    def params(self) -> dict:
+        """Parameter name -> decoded value, as sysdig shows it (decoded once)."""
+        if self._params is None:
+            from .params import decode_params
+            self._params = decode_params(self)
+        return self._params
+
+    # -- plugin events ----------------------------------------------------
+    @property
+    def plugin_id(self) -> int | None:
+        if self.type != PLUGINEVENT or self.nparams < 1:
+            return None
+        pb = self.param_bytes[0]
+        return _U32.unpack(pb)[0] if len(pb) == 4 else None
+
+    @property
+    def payload(self) -> bytes | None:
+        if self.type != PLUGINEVENT or self.nparams < 2:
+            return None
+        return self.param_bytes[1]
+
+    @property
+    def json(self):
+        """The payload parsed as JSON, once per event; ``None`` if it is not JSON."""
+        if self._json is _UNSET:
+            self._json = parse_json(self.payload)
+        return self._json
+
+    def __repr__(self) -> str:
+        return (f"Event(num={self.num}, ts={self.ts}, cpu={self.cpu}, tid={self.tid}, "
+                f"type={self.type} {self.name}{self.direction}, nparams={self.nparams})")
+
+
+def split_params(raw: bytes, type: int, nparams: int) -> list[bytes]:
+    """Split the parameter data of a v2 event using its length array.
+
+    Parameters that would run past the event are cut at its end (the reader has
+    already validated stored events; this only protects hand-built ones).
+    """
+    if type in LARGE_PAYLOAD:
+        lens = struct.unpack_from(f"<{nparams}I", raw, HEADER_SIZE)
+        pos = HEADER_SIZE + 4 * nparams
+    else:
+        lens = struct.unpack_from(f"<{nparams}H", raw, HEADER_SIZE)
+        pos = HEADER_SIZE + 2 * nparams
+    out = []
+    for n in lens:
+        out.append(raw[pos:pos + n])
+        pos += n
+    return out
+
+
+def parse_json(payload):
+    if not payload:
+        return None
+    try:
+        import orjson
+        return orjson.loads(payload)
+    except Exception:  # not JSON: extractors give no value (json-plugin.md §7)
+        return None

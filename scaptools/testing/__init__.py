@@ -1,0 +1,1 @@
+"""Regression tests from stored captures (``scap test`` and the pytest plugin)."""

@@ -1,0 +1,35 @@
+"""Shared fixtures: the read-only reference folder and the oracle tools."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SCAPTOOLS_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The ../shared reference folder; tests using it skip when it is absent."""
+    if not (SHARED / "spec").is_dir():
+        pytest.skip("../shared reference data is absent (fresh clone without it)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sysdig_bin() -> str:
+    path = shutil.which("sysdig")
+    if path is None:
+        pytest.skip("sysdig is not installed (apt-get install sysdig)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tshark_bin() -> str:
+    path = shutil.which("tshark")
+    if path is None:
+        pytest.skip("tshark is not installed (apt-get install tshark)")
+    return path
