@@ -1,0 +1,219 @@
+"""Wireshark export: layout A of wireshark-export.md (a ``.pcapng`` for Wireshark only).
+
+* SHB version 1.0 with comments naming the source file and the event counts (§2.2 SHB).
+* Syscall events stay sysdig event blocks: ``0x216``, or ``0x221`` for large-payload
+  types; flags-word and v1 blocks arrive as v2 ``Event`` objects and are written
+  without the flags word (§0 rule 3, §2.1).
+* Each plugin event (322) becomes an EPB at the same timestamp on one exported-PDU
+  interface (LINKTYPE 252) per plugin id, tagged for the ``json`` dissector with the
+  event source as protocol column (§2.2). Payloads over 262144 bytes are cut, with a
+  comment (§0 rule 4).
+* Output is in timestamp order: a bounded reorder window absorbs the small backward
+  steps real captures have (§1.5); an event later than the window is written where
+  it is and counted in ``ExportStats.out_of_order``.
+
+The result is not readable by libscap (§2.4); the canonical ``.scap`` stays the
+format for Falco and sysdig.
+"""
+from __future__ import annotations
+
+import heapq
+import os
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable, Iterable
+
+from ..events.event import PLUGINEVENT
+from . import SourceNames
+from . import pcapng
+
+DEFAULT_WINDOW = 4096        # events held back to restore timestamp order
+COUNTS_RESERVED = 240        # bytes reserved in the SHB for the counts comment
+APPLICATION = "scaptools wireshark export"
+
+
+@dataclass
+class ExportStats:
+    """What an export wrote."""
+
+    syscall: int = 0
+    plugin: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
+    truncated: int = 0
+    out_of_order: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.syscall + self.plugin
+
+    def summary(self) -> str:
+        """One line: ``events 574: 572 syscall, 2 plugin (aws_cloudtrail 2)``."""
+        text = f"events {self.total}: {self.syscall} syscall, {self.plugin} plugin"
+        if self.by_source:
+            text += " (" + ", ".join(f"{k} {v}" for k, v in sorted(self.by_source.items())) + ")"
+        if self.truncated:
+            text += f", {self.truncated} payloads truncated"
+        if self.out_of_order:
+            text += f", {self.out_of_order} out of timestamp order"
+        return text
+
+
+class WiresharkWriter:
+    """Writes events to a binary file object as a layout-A pcapng stream.
+
+    Use as a context manager or call ``close()``; ``close()`` flushes the reorder
+    window and, when the output is seekable, rewrites the section comment with
+    the final event counts (the SHB keeps its size, §2.2 SHB options).
+    """
+
+    def __init__(self, out: BinaryIO, *, source: str = "",
+                 sources: Callable[[int], str] | None = None, window: int = DEFAULT_WINDOW):
+        self.out = out
+        self.source = source
+        self.sources = sources or SourceNames()
+        self.window = max(1, window)
+        self.stats = ExportStats()
+        self._heap: list = []
+        self._seq = 0
+        self._last_ts = -1
+        self._interfaces: dict[int, int] = {}   # plugin id -> IDB index
+        self._start = _tell(out)
+        self._shb_len = 0
+        self._write_header(final=False)
+
+    # -- public -----------------------------------------------------------
+    def write(self, event) -> None:
+        """Queue one event; the oldest queued event is written once the window is full."""
+        heapq.heappush(self._heap, (event.ts, self._seq, event))
+        self._seq += 1
+        if len(self._heap) > self.window:
+            self._emit(heapq.heappop(self._heap)[2])
+
+    def close(self) -> ExportStats:
+        while self._heap:
+            self._emit(heapq.heappop(self._heap)[2])
+        self._write_header(final=True)
+        self.out.flush()
+        return self.stats
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- blocks -----------------------------------------------------------
+    def _emit(self, event) -> None:
+        if event.ts < self._last_ts:
+            self.stats.out_of_order += 1
+        else:
+            self._last_ts = event.ts
+        if event.type == PLUGINEVENT:
+            self._emit_plugin(event)
+        else:
+            self.out.write(pcapng.sysdig_event(event.cpu, event.raw, event.type))
+            self.stats.syscall += 1
+
+    def _emit_plugin(self, event) -> None:
+        plugin_id = event.plugin_id
+        name = self.sources(plugin_id)
+        iface = self._interface(plugin_id, name)
+        payload = event.payload or b""
+        parsed = event.json
+        dissector = "json" if parsed is not None else _text_dissector(payload)
+        tags = pcapng.exported_pdu_tags(dissector, name, info_text(parsed))
+        comments = [f"pluginevent num={event.num} plugin_id={plugin_id} source={name} "
+                    f"cpu={event.cpu} tid={event.tid}"]
+        data = tags + payload
+        if len(data) > pcapng.EPB_MAX_CAPLEN:
+            comments.append(f"payload truncated: {pcapng.EPB_MAX_CAPLEN - len(tags)} of "
+                            f"{len(payload)} bytes kept (Wireshark 4.0 reads at most "
+                            f"{pcapng.EPB_MAX_CAPLEN} bytes per packet)")
+        blk, truncated = pcapng.enhanced_packet(iface, event.ts, data, comments)
+        self.out.write(blk)
+        self.stats.truncated += truncated
+        self.stats.plugin += 1
+        self.stats.by_source[name] = self.stats.by_source.get(name, 0) + 1
+
+    def _interface(self, plugin_id: int | None, name: str) -> int:
+        """The IDB index of a plugin id, writing the IDB before its first EPB (§2.1)."""
+        key = -1 if plugin_id is None else plugin_id
+        iface = self._interfaces.get(key)
+        if iface is None:
+            iface = self._interfaces[key] = len(self._interfaces)
+            self.out.write(pcapng.interface_description(
+                name, f"Falco plugin events, plugin id {plugin_id}"))
+        return iface
+
+    def _write_header(self, final: bool) -> None:
+        counts = self.stats.summary() if final else "event counts not known (output not seekable)"
+        # NUL padding keeps the SHB size fixed; Wireshark shows text up to the first NUL
+        counts = counts.encode("utf-8")[:COUNTS_RESERVED].ljust(COUNTS_RESERVED, b"\0")
+        comments = [f"exported from {self.source or 'a capture'} by scaptools (layout for "
+                    "Wireshark; Falco and sysdig cannot read this file)", counts]
+        shb = pcapng.section_header(comments, APPLICATION)
+        if not final:
+            self._shb_len = len(shb)
+            self.out.write(shb)
+            return
+        if self._start is None or len(shb) != self._shb_len:
+            return
+        end = self.out.tell()
+        self.out.seek(self._start)
+        self.out.write(shb)
+        self.out.seek(end)
+
+
+def info_text(record) -> str:
+    """Info-column text for a CloudTrail-style record, ended by ``" | "`` (§2.2 tag 36)."""
+    if not isinstance(record, dict) or "eventName" not in record:
+        return ""
+    text = str(record["eventName"])
+    if record.get("eventSource"):
+        text += f" ({record['eventSource']})"
+    user = _user_of(record.get("userIdentity"))
+    if user:
+        text += f" by {user}"
+    return text + " | "
+
+
+def _user_of(identity) -> str:
+    if not isinstance(identity, dict):
+        return ""
+    issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+    for value in (identity.get("userName"), issuer.get("userName"),
+                  identity.get("invokedBy"), identity.get("type")):
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _text_dissector(payload: bytes) -> str:
+    """Dissector for a payload that is not JSON: text lines if UTF-8, else raw data."""
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return "data"
+    return "data-text-lines"
+
+
+def _tell(out) -> int | None:
+    try:
+        if out.seekable():
+            return out.tell()
+    except (AttributeError, OSError):
+        pass
+    return None
+
+
+def export_wireshark(events: Iterable, out: BinaryIO, *, source: str = "",
+                     sources: Callable[[int], str] | None = None,
+                     window: int = DEFAULT_WINDOW) -> ExportStats:
+    """Write ``events`` to ``out`` as a Wireshark pcapng (layout A); return the counts."""
+    writer = WiresharkWriter(out, source=os.path.basename(source) if source else "",
+                             sources=sources, window=window)
+    try:
+        for event in events:
+            writer.write(event)
+    finally:  # a truncated capture still gives a valid export of what was read
+        stats = writer.close()
+    return stats
