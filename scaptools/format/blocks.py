@@ -1,0 +1,156 @@
+"""Non-event blocks as objects, and the slow-path event conversions.
+
+``Block`` keeps the body bytes as stored and parses them with the schema only
+when asked. Event blocks that miss the reader's fast path (flags-word blocks,
+v1 blocks, big-endian sections) become ``Event`` objects here, always in the
+v2 little-endian layout that ``Event.raw`` promises (scap-format.md §9.4).
+"""
+from __future__ import annotations
+
+import struct
+
+from construct import ConstructError
+
+from ..errors import FormatError
+from ..events.event import HEADER, Event
+from ..events.table import EVENT_NPARAMS, LARGE_PAYLOAD
+from . import constants as C
+from . import schema as S
+
+
+class Block:
+    """One non-event block: ``type``, ``body`` (bytes between the 8-byte header and
+    the trailer, padding included), ``order`` ("<"/">"), ``offset`` in the stream."""
+
+    __slots__ = ("type", "body", "order", "offset", "_parsed")
+
+    def __init__(self, type: int, body: bytes, order: str = "<", offset: int = 0):
+        self.type = type
+        self.body = body
+        self.order = order
+        self.offset = offset
+        self._parsed = None
+
+    @property
+    def name(self) -> str:
+        return C.BLOCK_NAMES.get(self.type, f"unknown({self.type:#x})")
+
+    @property
+    def known(self) -> bool:
+        return self.type == C.BLOCK_SHB or self.type in C.METADATA_BLOCKS
+
+    @property
+    def parsed(self):
+        """The body parsed with the schema (a construct Container; raw bytes if unknown).
+
+        Raises FormatError naming the offset and block type if the body is malformed.
+        """
+        if self._parsed is None:
+            self._parsed = parse_body(self.type, self.body, self.order, self.offset)
+        return self._parsed
+
+    def raw(self) -> bytes:
+        """The whole block as stored: header, body, trailer."""
+        total = len(self.body) + 12
+        u32 = struct.Struct(self.order + "I")
+        return (u32.pack(self.type) + u32.pack(total) + self.body + u32.pack(total))
+
+    def little_endian(self) -> "Block":
+        """This block in little-endian order (rebuilt through the schema if needed)."""
+        if self.order == "<":
+            return self
+        if not self.known:
+            raise FormatError("cannot convert an unknown block to little-endian",
+                              offset=self.offset, block_type=self.type)
+        body = S.block_body("<", self.type).build(self.parsed)
+        return Block(self.type, body, "<", self.offset)
+
+    def __repr__(self) -> str:
+        return f"Block({self.name}, {len(self.body)} bytes at {self.offset:#x})"
+
+
+def parse_body(btype: int, body: bytes, order: str, offset: int = 0, path: str = "<stream>"):
+    """Parse a block body with the compiled schema; errors come from the interpreted one."""
+    try:
+        return S.compiled_body(order, btype).parse(body)
+    except Exception:  # the compiled parser drops paths: re-parse for a useful message
+        pass
+    try:
+        return S.block_body(order, btype).parse(body)
+    except ConstructError as exc:
+        raise FormatError(f"malformed block body: {exc}", path, offset, btype) from None
+
+
+def event_from_v2_block(btype: int, body: bytes, order: str) -> Event:
+    """An event from a ``0x216/0x217/0x221/0x222`` body (§9.1-§9.3).
+
+    Raises FormatError if the event does not fit its block.
+    """
+    flagged = btype in C.FLAGS_BLOCKS
+    prefix = 6 if flagged else 2
+    if len(body) < prefix + C.EVENT_HEADER_V2:
+        raise FormatError("event block too short for an event header")
+    cpu = struct.unpack_from(order + "H", body)[0]
+    flags = struct.unpack_from(order + "I", body, 2)[0] if flagged else 0
+    ts, tid, elen, etype, nparams = struct.unpack_from(order + "QQIHI", body, prefix)
+    width = 4 if etype in LARGE_PAYLOAD else 2
+    if elen < C.EVENT_HEADER_V2 or prefix + elen > len(body):
+        raise FormatError(f"event length {elen} does not fit its block")
+    if C.EVENT_HEADER_V2 + width * nparams > elen:
+        raise FormatError(f"{nparams} parameter lengths do not fit event length {elen}")
+    raw = body[prefix:prefix + elen]
+    if order != "<":
+        raw = _swap_v2(raw, order, etype, nparams, width)
+    return Event(0, ts, cpu, tid, etype, nparams, raw, flags)
+
+
+def _swap_v2(raw: bytes, order: str, etype: int, nparams: int, width: int) -> bytes:
+    """Rewrite a big-endian v2 event header and length array little-endian.
+
+    Parameter values are kept as stored (no big-endian capture is known, §1.2).
+    """
+    ts, tid, elen, _, _ = struct.unpack_from(order + "QQIHI", raw)
+    code = "I" if width == 4 else "H"
+    lens = struct.unpack_from(f"{order}{nparams}{code}", raw, C.EVENT_HEADER_V2)
+    start = C.EVENT_HEADER_V2 + width * nparams
+    return (HEADER.pack(ts, tid, elen, etype, nparams) + struct.pack(f"<{nparams}{code}", *lens)
+            + raw[start:])
+
+
+def event_from_v1(btype: int, body: bytes, order: str) -> Event:
+    """An event from a v1 block (``0x204/0x8010ABCD/0x208``), converted to v2 (§9.4).
+
+    ``nparams`` is worked out from the event table; an event whose count cannot be
+    found (or whose type is not in the table) is kept with ``nparams`` 0.
+    """
+    prefix = 6 if btype == C.BLOCK_EVF else 2
+    if len(body) < prefix + C.EVENT_HEADER_V1:
+        raise FormatError("event block too short for a v1 event header")
+    cpu = struct.unpack_from(order + "H", body)[0]
+    flags = struct.unpack_from(order + "I", body, 2)[0] if prefix == 6 else 0
+    ts, tid, elen, etype = struct.unpack_from(order + "QQIH", body, prefix)
+    if etype in C.V1_LEN_QUIRK:
+        elen -= 3  # old writers stored len 3 bytes too large for these (§9.4)
+    if elen < C.EVENT_HEADER_V1 or prefix + elen > len(body):
+        raise FormatError(f"v1 event length {elen} does not fit its block")
+    rest = body[prefix + C.EVENT_HEADER_V1:prefix + elen]
+    nparams = v1_nparams(rest, etype, order)
+    if order != "<" and nparams:
+        lens = struct.unpack_from(f"{order}{nparams}H", rest)
+        rest = struct.pack(f"<{nparams}H", *lens) + rest[2 * nparams:]
+    raw = HEADER.pack(ts, tid, elen + 4, etype, nparams) + rest
+    return Event(0, ts, cpu, tid, etype, nparams, raw, flags)
+
+
+def v1_nparams(rest: bytes, etype: int, order: str = "<") -> int:
+    """The parameter count of a v1 event: the largest n <= the table's count whose
+    lengths add up exactly to the stored data (§9.4, lenient variant)."""
+    if etype >= len(EVENT_NPARAMS):
+        return 0
+    for n in range(EVENT_NPARAMS[etype], -1, -1):
+        if 2 * n > len(rest):
+            continue
+        lens = struct.unpack_from(f"{order}{n}H", rest)
+        if 2 * n + sum(lens) == len(rest):
+            return n
+    return 0

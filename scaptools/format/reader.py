@@ -1,0 +1,280 @@
+"""Streaming .scap reader: every block version, both byte orders, plain or gzip.
+
+The input is read in large chunks and walked block by block (scap-format.md §2),
+counting the byte offset without ``tell()``. Event blocks of the v2 kinds
+(``0x216``/``0x221``) take a fast path: one precompiled ``struct`` unpack, derived
+from :mod:`.schema`, and one ``Event``. Every other block goes through
+:meth:`CaptureReader._slow_block`, which uses the construct schema.
+
+A fault raises ``TruncatedCapture``/``FormatError`` naming file, offset and block
+type, but only after every complete event before it has been yielded.
+"""
+from __future__ import annotations
+
+import struct
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..errors import FormatError, TruncatedCapture
+from ..events.event import Event
+from . import constants as C
+from . import schema as S
+from .blocks import Block, event_from_v1, event_from_v2_block
+from .streams import open_source
+
+CHUNK = 1 << 20  # decompressed bytes added to the buffer per refill
+
+
+@dataclass
+class Section:
+    """What the section header said (§3): version, byte order, options."""
+
+    major: int
+    minor: int
+    order: str  # "<" little-endian, ">" big-endian
+    offset: int
+    options: list = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+    @property
+    def byte_order(self) -> str:
+        return "little" if self.order == "<" else "big"
+
+
+class _Formats:
+    """The fast-path structs of one byte order, derived from the schema."""
+
+    def __init__(self, order: str):
+        hdr = S.block_header(order)
+        self.header = struct.Struct(S.struct_format(hdr))
+        # block header + cpuid + v2 event header: the whole fast path in one unpack
+        self.event = struct.Struct(S.struct_format(hdr, S.event_prefix(order, False),
+                                                   S.event_header(order, True)))
+        self.u32 = struct.Struct(order + "I")
+
+
+FORMATS = {"<": _Formats("<"), ">": _Formats(">")}
+_FAST = (C.BLOCK_EV_V2, C.BLOCK_EV_V2_LARGE)
+
+
+class CaptureReader:
+    """Iterate the events of a capture; see :func:`open_capture`.
+
+    Attributes: ``path``, ``compression`` ("none"/"gzip"), ``section`` (the current
+    :class:`Section`), ``sections`` (all seen), ``metadata`` (metadata blocks seen so far),
+    ``block_counts`` (Counter of block types seen), ``truncated``, ``events_read``.
+    """
+
+    def __init__(self, path_or_file, *, path: str | None = None):
+        self._source, self._owned, self.path = open_source(path_or_file, path)
+        self.compression = self._source.compression
+        self.section: Section | None = None
+        self.sections: list[Section] = []
+        self.metadata: list[Block] = []
+        self.block_counts: Counter = Counter()
+        self.truncated = False
+        self.events_read = 0
+        self._started = False
+        self._warned: set[int] = set()
+
+    # -- public -------------------------------------------------------------
+    def __iter__(self):
+        return self._scan(False)
+
+    def blocks(self):
+        """Yield ``(offset, item)`` in file order: a :class:`Block` for every non-event
+        block (section header, metadata, unknown) and an ``Event`` for every event."""
+        return self._scan(True)
+
+    def close(self) -> None:
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- the block walk (§2) --------------------------------------------------
+    def _scan(self, with_blocks: bool):
+        if self._started:
+            raise FormatError("a capture can be iterated only once", self.path)
+        self._started = True
+        buf, pos, base, num = b"", 0, 0, 0
+        fast_large = slow = 0
+        fmt, fast = FORMATS["<"], True
+        try:
+            while True:
+                buf, base, pos = self._refill(buf, base, pos, 36)
+                if pos >= len(buf):
+                    self._finish(base + pos)
+                    return
+                if self.section is None:
+                    self._check_start(buf, pos)
+                unpack, u32 = fmt.event.unpack_from, fmt.u32.unpack_from
+                end = len(buf)
+                while fast and pos + 36 <= end:  # fast path: v2 event blocks (§9.1-§9.3)
+                    btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
+                    nxt = pos + total
+                    if ((btype == 0x216 or btype == 0x221) and nxt <= end
+                            and 26 <= elen <= total - 14 and not total & 3
+                            and u32(buf, nxt - 4)[0] == total and 26 + 2 * nparams <= elen):
+                        if btype != 0x216:
+                            fast_large += 1
+                        num += 1
+                        ev = Event(num, ts, cpu, tid, etype, nparams,
+                                   buf[pos + 10:pos + 10 + elen])
+                        yield (base + pos, ev) if with_blocks else ev
+                        pos = nxt
+                        continue
+                    break
+                self.events_read = num
+                if end - pos < 36:  # ran out of buffered bytes: refill before the slow path
+                    buf, base, pos = self._refill(buf, base, pos, 36)
+                    if len(buf) - pos >= 36 or pos >= len(buf):
+                        continue
+                buf, base, pos, offset, item = self._slow_block(buf, base, pos)
+                if isinstance(item, Event):
+                    num += 1
+                    slow += 1
+                    item.num = num
+                    self.events_read = num
+                    yield (offset, item) if with_blocks else item
+                    continue
+                if item.type == C.BLOCK_SHB:
+                    fmt, fast = FORMATS[self.section.order], self.section.order == "<"
+                if with_blocks:
+                    yield offset, item
+        finally:
+            self.events_read = num
+            self.block_counts[C.BLOCK_EV_V2_LARGE] += fast_large
+            self.block_counts[C.BLOCK_EV_V2] += num - slow - fast_large
+
+    def _refill(self, buf: bytes, base: int, pos: int, need: int):
+        """Make ``need`` bytes available at ``pos`` if the input has them."""
+        if len(buf) - pos >= need:
+            return buf, base, pos
+        parts, have = [buf[pos:]], len(buf) - pos
+        while have < need:
+            data = self._source.read(max(CHUNK, need - have))
+            if not data:
+                break
+            parts.append(data)
+            have += len(data)
+        return b"".join(parts), base + pos, 0
+
+    def _check_start(self, buf: bytes, pos: int) -> None:
+        if len(buf) - pos < 12 or struct.unpack_from("<I", buf, pos)[0] != C.BLOCK_SHB:
+            raise FormatError("not a scap capture: it does not start with a section header "
+                              "block (0x0a0d0d0a)", self.path, 0)
+
+    def _slow_block(self, buf: bytes, base: int, pos: int):
+        """Read one block of any type; returns ``(buf, base, pos, offset, item)``."""
+        buf, base, pos = self._refill(buf, base, pos, 12)
+        offset = base + pos
+        if len(buf) - pos < 8:
+            self._cut(offset, None, f"capture ends inside a block header "
+                      f"({len(buf) - pos} of 8 bytes)")
+        order = self._order_at(buf, pos)
+        btype, total = FORMATS[order].header.unpack_from(buf, pos)
+        self._check_length(btype, total, offset)
+        buf, base, pos = self._refill(buf, base, pos, total)
+        if len(buf) - pos < total:
+            self._cut(offset, btype, f"capture ends inside a block ({len(buf) - pos} of "
+                      f"{total} bytes)")
+        trailer = FORMATS[order].u32.unpack_from(buf, pos + total - 4)[0]
+        if trailer != total:
+            raise FormatError(f"block length {total} != trailer {trailer}", self.path,
+                              offset, btype)
+        body = buf[pos + 8:pos + total - 4]
+        self.block_counts[btype] += 1
+        item = self._make_item(btype, body, order, offset)
+        return buf, base, pos + total, offset, item
+
+    def _order_at(self, buf: bytes, pos: int) -> str:
+        """Byte order for the block at ``pos``: an SHB carries its own (§3)."""
+        if buf[pos:pos + 4] == b"\x0a\x0d\x0d\x0a" and len(buf) - pos >= 12:
+            magic = buf[pos + 8:pos + 12]
+            if magic == C.SHB_MAGIC_LE:
+                return "<"
+            if magic == C.SHB_MAGIC_BE:
+                return ">"
+            raise FormatError(f"bad byte-order magic {magic.hex()} in section header",
+                              self.path, 0 if self.section is None else None, C.BLOCK_SHB)
+        return self.section.order if self.section else "<"
+
+    def _check_length(self, btype: int, total: int, offset: int) -> None:
+        if total < 12 or total & 3:
+            raise FormatError(f"bad block length {total} (must be >= 12 and a multiple "
+                              f"of 4)", self.path, offset, btype)
+        if btype in C.EVENT_BLOCKS and btype not in (C.BLOCK_EV_V2_LARGE,
+                                                     C.BLOCK_EVF_V2_LARGE):
+            if total - 8 > C.NON_LARGE_MAX:  # libscap's non-large buffer limit (§9.3)
+                raise FormatError(f"event block length {total} exceeds the 65536-byte "
+                                  f"limit of non-large event blocks", self.path, offset, btype)
+
+    def _make_item(self, btype: int, body: bytes, order: str, offset: int):
+        if btype == C.BLOCK_SHB:
+            return self._new_section(body, order, offset)
+        if btype in C.EVENT_BLOCKS:
+            if self.section is None:
+                raise FormatError("event before the section header", self.path, offset, btype)
+            try:
+                if btype in C.EVENT_BLOCKS_V2:
+                    return event_from_v2_block(btype, body, order)
+                return event_from_v1(btype, body, order)
+            except FormatError as exc:
+                raise FormatError(exc.message, self.path, offset, btype) from None
+        blk = Block(btype, body, order, offset)
+        if btype in C.METADATA_BLOCKS:
+            self.metadata.append(blk)
+        elif btype not in self._warned:  # unknown: skipped, warned once per type (§2)
+            self._warned.add(btype)
+            warnings.warn(f"{self.path}: offset {offset:#x}: skipping unknown block type "
+                          f"{btype:#x}", stacklevel=4)
+        return blk
+
+    def _new_section(self, body: bytes, order: str, offset: int) -> Block:
+        blk = Block(C.BLOCK_SHB, body, order, offset)
+        if len(body) < 16:
+            raise FormatError("section header body shorter than 16 bytes", self.path,
+                              offset, C.BLOCK_SHB)
+        magic, major, minor = struct.unpack_from(order + "IHH", body)
+        if major != C.SHB_MAJOR:
+            raise FormatError(f"unsupported format version {major}.{minor}", self.path,
+                              offset, C.BLOCK_SHB)
+        options = []
+        if len(body) > 16:
+            options = list(blk.parsed.options)
+        self.section = Section(major, minor, order, offset, options)
+        self.sections.append(self.section)
+        return blk
+
+    def _cut(self, offset: int, btype, message: str):
+        self.truncated = True
+        if self._source.cut_short:
+            message += "; the gzip stream is cut short"
+        raise TruncatedCapture(message, self.path, offset, btype)
+
+    def _finish(self, offset: int) -> None:
+        if self._source.cut_short:
+            self.truncated = True
+            raise TruncatedCapture("the gzip stream is cut short", self.path, offset)
+        if self.section is None:
+            raise FormatError("empty file: not a scap capture", self.path, 0)
+
+
+def open_capture(path_or_file, *, path: str | None = None) -> CaptureReader:
+    """Open a capture (path, binary file object or pipe; plain or gzip) for reading.
+
+    Raises FormatError if it cannot be opened. Iterating yields ``Event`` objects
+    numbered from 1; a bad or truncated tail raises FormatError/TruncatedCapture
+    after every complete event before it.
+    """
+    return CaptureReader(path_or_file, path=path)

@@ -1,0 +1,331 @@
+"""construct definitions of every .scap block: the single source of truth.
+
+Every definition comes from a factory that takes the section's byte order
+(``"<"`` or ``">"``, scap-format.md §1.2), so one text serves both orders.
+Only ``this`` expressions are used, so every block parser can be compiled.
+The reader's fast path builds its ``struct`` formats from these definitions
+with :func:`struct_format` instead of keeping a second copy of the layout.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from types import SimpleNamespace
+
+from construct import (
+    Array, Bytes, Check, Const, Error, FixedSized, GreedyBytes, GreedyRange, IfThenElse,
+    Int8ub, Int16sb, Int16sl, Int16ub, Int16ul, Int32sb, Int32sl, Int32ub, Int32ul, Int64sb,
+    Int64sl, Int64ub, Int64ul, Padding, Pass, Prefixed, Struct, Switch, len_, this,
+)
+
+from . import constants as C
+
+LARGE_PAYLOAD_TYPES = (322, 324, 402)  # EF_LARGE_PAYLOAD in event_table.json (§9.3)
+
+
+@lru_cache(maxsize=None)
+def ints(order: str) -> SimpleNamespace:
+    """Integer constructs of one byte order (§1.2)."""
+    little = order == "<"
+    return SimpleNamespace(
+        u8=Int8ub,
+        u16=Int16ul if little else Int16ub, i16=Int16sl if little else Int16sb,
+        u32=Int32ul if little else Int32ub, i32=Int32sl if little else Int32sb,
+        u64=Int64ul if little else Int64ub, i64=Int64sl if little else Int64sb,
+    )
+
+
+def str16(order: str):
+    """``u16 n`` then ``n`` bytes, no NUL (§1.2)."""
+    return Prefixed(ints(order).u16, GreedyBytes)
+
+
+def struct_format(*structs) -> str:
+    """The ``struct`` format of fixed-size Structs made only of integer fields.
+
+    The fast path calls this to derive its formats from the schema (STYLE.md).
+    """
+    order, chars = None, []
+    for st in structs:
+        for sub in st.subcons:
+            field = getattr(sub, "subcon", sub)
+            order = order or field.fmtstr[0]
+            chars.append(field.fmtstr[1:])
+    return order + "".join(chars)
+
+
+# -- block frame (§2) ------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def block_header(order: str):
+    """The 8 bytes in front of every block."""
+    i = ints(order)
+    return Struct("block_type" / i.u32, "total_length" / i.u32)
+
+
+@lru_cache(maxsize=None)
+def block(order: str, block_type: int):
+    """A whole block of the given type: header, body, padding, trailer (§2)."""
+    i = ints(order)
+    return Struct(
+        "block_type" / Const(block_type, i.u32),
+        "total_length" / i.u32,
+        "body" / FixedSized(this.total_length - 12, block_body(order, block_type)),
+        "trailer" / i.u32,
+        Check(this.trailer == this.total_length),
+    )
+
+
+# -- section header (§3) ---------------------------------------------------
+
+@lru_cache(maxsize=None)
+def shb_option(order: str):
+    """One pcapng option: code, length, value padded to 4 (§3 Options)."""
+    i = ints(order)
+    return Struct("code" / i.u16, "length" / i.u16, "value" / Bytes(this.length),
+                  Padding((-this.length) % 4))
+
+
+@lru_cache(maxsize=None)
+def section_header(order: str):
+    """SHB body: magic, version, section length, options (§3)."""
+    i = ints(order)
+    return Struct(
+        "magic" / Const(C.SHB_MAGIC, i.u32),
+        "major" / i.u16,
+        "minor" / i.u16,
+        "section_length" / i.i64,
+        "options" / GreedyRange(shb_option(order)),
+        "rest" / GreedyBytes,
+    )
+
+
+# -- machine info (§4) -----------------------------------------------------
+
+@lru_cache(maxsize=None)
+def machine_info(order: str):
+    """The 180-byte ``scap_machine_info`` body."""
+    i = ints(order)
+    return Struct(
+        "num_cpus" / i.u32, "memory_size_bytes" / i.u64, "max_pid" / i.u64,
+        "hostname" / Bytes(128), "boot_ts_epoch" / i.u64, "flags" / i.u64,
+        "reserved3" / i.u64, "reserved4" / i.u64,
+        "rest" / GreedyBytes,
+    )
+
+
+# -- lists: shared shape (§5-§8) -------------------------------------------
+
+def entry_list(entry):
+    """Entries while at least 4 bytes remain; the rest (< 4 bytes) is padding."""
+    return Struct("entries" / GreedyRange(entry), "padding" / GreedyBytes,
+                  Check(len_(this.padding) < 4))
+
+
+def prefixed_entry(order: str, fields, includes_prefix: bool = True):
+    """A v2 list entry: ``u32 entry_len`` then the fields, then bytes left for later fields."""
+    size = this.entry_len - 4 if includes_prefix else this.entry_len
+    return Struct("entry_len" / ints(order).u32,
+                  "entry" / FixedSized(size, Struct(*fields, "extra" / GreedyBytes)))
+
+
+# -- process lists (§5) ----------------------------------------------------
+
+def process_fields(order: str, version: int) -> list:
+    """Fields of a process entry of list version 1..9, in file order."""
+    i, s = ints(order), str16(order)
+    f = ["tid" / i.i64, "pid" / i.i64, "ptid" / i.i64]
+    if version >= 6:
+        f.append("sid" / i.i64)
+    if version >= 8:
+        f.append("vpgid" / i.i64)
+    f += ["comm" / s, "exe" / s]
+    if version >= 7:
+        f.append("exepath" / s)
+    f += ["args" / s, "cwd" / s, "fdlimit" / i.i64, "flags" / i.u32, "uid" / i.u32,
+          "gid" / i.u32]
+    if version >= 2:
+        f += ["vmsize_kb" / i.u32, "vmrss_kb" / i.u32, "vmswap_kb" / i.u32,
+              "pfmajor" / i.u64, "pfminor" / i.u64]
+    if version >= 3:
+        f.append("env" / s)
+    if version >= 4:
+        f += ["vtid" / i.i64, "vpid" / i.i64, "cgroups" / s]
+    if version >= 5:
+        f.append("root" / s)
+    return f
+
+
+@lru_cache(maxsize=None)
+def process_list(order: str, version: int):
+    """A process list block body of the given version; V9 entries are length-prefixed."""
+    fields = process_fields(order, version)
+    if version == 9:  # the tail is kept raw in "extra"; see pl_tail()
+        return entry_list(prefixed_entry(order, fields))
+    return entry_list(Struct(*fields))
+
+
+@lru_cache(maxsize=None)
+def pl_tail_fields(order: str, current: bool) -> list:
+    """The optional V9 tail fields, old layout (<= 29 bytes) or current one (§5)."""
+    i = ints(order)
+    old = [("loginuid", i.u32), ("exe_writable", i.u8), ("cap_inheritable", i.u64),
+           ("cap_permitted", i.u64), ("cap_effective", i.u64)]
+    if not current:
+        return old
+    return ([("pidns_init_start_ts", i.u64), ("tty", i.u32)] + old +
+            [("exe_upper_layer", i.u8), ("exe_ino", i.u64), ("exe_ino_ctime", i.u64),
+             ("exe_ino_mtime", i.u64), ("exe_from_memfd", i.u8), ("exe_lower_layer", i.u8),
+             ("pgid", i.i64)])
+
+
+def pl_tail(extra: bytes, order: str) -> dict:
+    """Decode the V9 tail: each field only if it fits; layout by the 29-byte test (§5)."""
+    out, pos = {}, 0
+    for name, field in pl_tail_fields(order, len(extra) > 29):
+        size = field.sizeof()
+        if pos + size > len(extra):
+            break
+        out[name] = field.parse(extra[pos:pos + size])
+        pos += size
+    return out
+
+
+# -- fd lists (§6) ---------------------------------------------------------
+
+def fd_payloads(order: str) -> dict:
+    """fd type -> payload construct (§6 table)."""
+    i, s = ints(order), str16(order)
+    named = Struct("name" / s)
+    out = {t: named for t in C.FD_NAMED_TYPES}
+    out[C.FD_IPV4_SOCK] = Struct("sip" / Bytes(4), "dip" / Bytes(4), "sport" / i.u16,
+                                 "dport" / i.u16, "l4proto" / i.u8)
+    out[C.FD_IPV6_SOCK] = Struct("sip" / Bytes(16), "dip" / Bytes(16), "sport" / i.u16,
+                                 "dport" / i.u16, "l4proto" / i.u8)
+    out[C.FD_IPV4_SERVSOCK] = Struct("ip" / Bytes(4), "port" / i.u16, "l4proto" / i.u8)
+    out[C.FD_IPV6_SERVSOCK] = Struct("ip" / Bytes(16), "port" / i.u16, "l4proto" / i.u8)
+    out[C.FD_UNIX_SOCK] = Struct("source" / i.u64, "destination" / i.u64, "name" / s)
+    out[C.FD_FILE_V2] = Struct("open_flags" / i.u32, "name" / s)  # v2 "dev" stays in extra
+    return out
+
+
+@lru_cache(maxsize=None)
+def fd_list(order: str, v2: bool):
+    """FD list body: owner tid, then fd entries (§6)."""
+    i = ints(order)
+    fields = ["fd" / i.i64, "ino" / i.u64, "type" / i.u8,
+              # v1: an unknown type has no defined payload, parsing cannot go on
+              "info" / Switch(this.type, fd_payloads(order), default=Pass if v2 else Error)]
+    entry = prefixed_entry(order, fields) if v2 else Struct(*fields)
+    return Struct("tid" / i.u64, "list" / entry_list(entry))
+
+
+# -- interface lists (§7) --------------------------------------------------
+
+@lru_cache(maxsize=None)
+def interface_list(order: str, v2: bool):
+    """Interface list body; the v2 ``entry_len`` does not count itself (§7)."""
+    i = ints(order)
+    v4 = Struct("addr" / Bytes(4), "netmask" / Bytes(4), "bcast" / Bytes(4))
+    v6 = Struct("addr" / Bytes(16), "netmask" / Bytes(16), "bcast" / Bytes(16))
+    speed = ["linkspeed" / i.u64]
+    addrs = {C.IF_IPV4: Struct(*v4.subcons, *speed), C.IF_IPV6: Struct(*v6.subcons, *speed),
+             C.IF_IPV4_NOLINKSPEED: v4, C.IF_IPV6_NOLINKSPEED: v6}
+    fields = ["type" / i.u16, "ifnamelen" / i.u16,
+              "addrs" / Switch(this.type, addrs, default=Error),
+              "ifname" / Bytes(this.ifnamelen)]
+    entry = prefixed_entry(order, fields, includes_prefix=False) if v2 else Struct(*fields)
+    return entry_list(entry)
+
+
+# -- user lists (§8) -------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def user_list(order: str, v2: bool):
+    """User/group list body: kind 0 = user, anything else = group (§8)."""
+    i, s = ints(order), str16(order)
+    user = Struct("uid" / i.u32, "gid" / i.u32, "name" / s, "homedir" / s, "shell" / s)
+    group = Struct("gid" / i.u32, "name" / s)
+    fields = ["kind" / i.u8, "data" / IfThenElse(this.kind == 0, user, group)]
+    entry = prefixed_entry(order, fields) if v2 else Struct(*fields)
+    return entry_list(entry)
+
+
+# -- events (§9) -----------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def event_header(order: str, v2: bool = True):
+    """The event header: 22 bytes (v1) or 26 bytes with ``nparams`` (v2) (§9.2)."""
+    i = ints(order)
+    fields = ["ts" / i.u64, "tid" / i.u64, "len" / i.u32, "type" / i.u16]
+    if v2:
+        fields.append("nparams" / i.u32)
+    return Struct(*fields)
+
+
+@lru_cache(maxsize=None)
+def event_prefix(order: str, flags: bool):
+    """What comes before the event in an event block: cpuid and maybe dump flags (§9.1)."""
+    i = ints(order)
+    return Struct("cpu" / i.u16, "flags" / i.u32) if flags else Struct("cpu" / i.u16)
+
+
+def is_large(type_expr):
+    """True for the large-payload event types (u32 parameter lengths, §9.3)."""
+    a, b, c = LARGE_PAYLOAD_TYPES
+    return (type_expr == a) | (type_expr == b) | (type_expr == c)
+
+
+@lru_cache(maxsize=None)
+def event_v2(order: str):
+    """A v2 event: header, lengths (u32 for large-payload types, else u16), data (§9.3)."""
+    i = ints(order)
+    large = is_large(this.type)
+    return Struct(
+        *event_header(order, True).subcons,
+        "lengths" / Array(this.nparams, IfThenElse(large, i.u32, i.u16)),
+        "data" / Bytes(this.len - C.EVENT_HEADER_V2 - this.nparams * (2 + 2 * large)),
+    )
+
+
+@lru_cache(maxsize=None)
+def event_v1(order: str):
+    """A v1 event: 22-byte header, then lengths and data with ``nparams`` unknown (§9.4).
+
+    For ``notification``/``infra`` (280, 286) the stored ``len`` is 3 bytes too large.
+    """
+    quirk = (this.type == 280) | (this.type == 286)
+    return Struct(*event_header(order, False).subcons,
+                  "rest" / Bytes(this.len - C.EVENT_HEADER_V1 - 3 * quirk))
+
+
+@lru_cache(maxsize=None)
+def event_block(order: str, block_type: int):
+    """Body of an event block: cpuid, optional flags, the event, then ignored bytes (§9.1)."""
+    prefix = event_prefix(order, block_type in C.FLAGS_BLOCKS)
+    event = event_v2(order) if block_type in C.EVENT_BLOCKS_V2 else event_v1(order)
+    return Struct(*prefix.subcons, "event" / event, "extra" / GreedyBytes)
+
+
+def block_body(order: str, block_type: int):
+    """The body construct for a block type; unknown types are kept as raw bytes (§2)."""
+    if block_type == C.BLOCK_SHB:
+        return section_header(order)
+    if block_type in C.MI_BLOCKS:
+        return machine_info(order)
+    if block_type in C.PL_VERSIONS:
+        return process_list(order, C.PL_VERSIONS[block_type])
+    if block_type in C.FDL_BLOCKS:
+        return fd_list(order, block_type == C.BLOCK_FDL_V2)
+    if block_type in C.IL_BLOCKS:
+        return interface_list(order, block_type == C.BLOCK_IL_V2)
+    if block_type in C.UL_BLOCKS:
+        return user_list(order, block_type == C.BLOCK_UL_V2)
+    if block_type in C.EVENT_BLOCKS:
+        return event_block(order, block_type)
+    return GreedyBytes
+
+
+@lru_cache(maxsize=None)
+def compiled_body(order: str, block_type: int):
+    """The compiled body parser (cached); :func:`block_body` stays the reference."""
+    return block_body(order, block_type).compile()
