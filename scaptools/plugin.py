@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from typing import Callable, Iterator
 
 from .errors import FieldError, PluginError
-from .fields.base import ARG_NONE, FIELD_TYPES, FieldInfo, FieldSet
+from .fields.base import FIELD_TYPES, FieldInfo, FieldSet
 
 ENTRY_POINT_GROUP = "scaptools.plugins"
 API_VERSION = "1.0.0"  # version of this Python plugin API
@@ -271,17 +271,15 @@ def _syscall_fieldset(registry: Registry) -> FieldSet:
 
 
 def _with_provider(info: FieldInfo, provider: str) -> FieldInfo:
-    if info.provider:
-        return info
-    return FieldInfo(info.name, info.type, info.is_list, info.arg, info.arg_kind, info.desc,
-                     provider, info.tags)
+    from dataclasses import replace
+    return info if info.provider else replace(info, provider=provider)
 
 
 def _factory(plugin: ExtractorPlugin, name: str):
     def make(arg):
         try:
             return plugin.extractor(name, arg)
-        except FieldError:
+        except (FieldError, PluginError):
             raise
         except Exception as exc:
             raise PluginError(f"cannot extract field '{name}': {exc}", plugin.name) from exc
@@ -331,11 +329,9 @@ def read_falco_config(path) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise PluginError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
+    if not isinstance(data, dict | None):
         raise PluginError(f"{path}: configuration must be a YAML mapping")
-    return data
+    return data or {}
 
 
 def plugin_configs(config: dict) -> list[PluginConfig]:

@@ -1,0 +1,127 @@
+"""``scap replay``, ``scap validate``, ``scap list-fields``, ``scap list-plugins`` (DESIGN.md CLI contract).
+
+Flags mean what they mean in Falco: ``-r`` rules files or directories, ``-c``
+a Falco configuration (``plugins:``/``load_plugins:`` and output keys), ``-o``
+overrides, ``-t``/``-T`` tags to keep/skip, ``-D`` rules to disable, ``-A``
+all events. Alerts go to stdout, diagnostics and statistics to stderr.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..plugin import is_extractor, is_source, read_falco_config, registry_from_config
+
+
+def _registry(config_path):
+    config = read_falco_config(config_path) if config_path else {}
+    return config, registry_from_config(config)
+
+
+def _print_diagnostics(result, warnings: bool) -> None:
+    for diag in result.errors:
+        click.echo(str(diag), err=True)
+    if warnings:
+        for diag in result.warnings:
+            click.echo(str(diag), err=True)
+
+
+@click.command("replay", short_help="Replay captures through Falco rules.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-r", "rules", multiple=True, required=True, type=click.Path(exists=True),
+              help="Rules file or directory (repeatable).")
+@click.option("-c", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Falco configuration file (plugins, output options).")
+@click.option("-o", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a configuration option (repeatable).")
+@click.option("-t", "tags", multiple=True, help="Only run rules with this tag (repeatable).")
+@click.option("-T", "skip_tags", multiple=True, help="Disable rules with this tag (repeatable).")
+@click.option("-D", "disabled", multiple=True, help="Disable the rule with this name (repeatable).")
+@click.option("-A", "enable_all", is_flag=True, help="Consider all events (Falco -A).")
+@click.option("--json", "json_output", is_flag=True, help="Print alerts as Falco JSON objects.")
+@click.option("--min-priority", help="Skip rules less severe than this priority.")
+@click.option("--stats", "show_stats", is_flag=True, help="Print statistics on stderr.")
+def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabled, enable_all,
+                   json_output, min_priority, show_stats):
+    """Replay capture FILES through the Falco rules given with -r and print the alerts."""
+    from ..replay import (alert_formatter, load_ruleset, make_engine, merged_options,
+                          replay_files)
+    config, registry = _registry(config_path)
+    options = merged_options(config, overrides)
+    if json_output:
+        options["json_output"] = True
+    if min_priority:
+        options["priority"] = min_priority
+    result = load_ruleset(rules, registry)
+    if not result.ok:
+        _print_diagnostics(result, warnings=False)
+    engine = make_engine(result, options, tags=tags, skip_tags=skip_tags, disabled=disabled,
+                         enable_all=enable_all)
+    fmt = alert_formatter(options)
+    write = sys.stdout.write
+    stats = replay_files(files, engine, registry, lambda alert: write(fmt(alert) + "\n"))
+    sys.stdout.flush()
+    if show_stats:
+        for line in stats.lines():
+            click.echo(line, err=True)
+
+
+@click.command("validate", short_help="Load and compile rules only (Falco -V).")
+@click.option("-r", "rules", multiple=True, required=True, type=click.Path(exists=True),
+              help="Rules file or directory (repeatable).")
+@click.option("-c", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Falco configuration file (which plugins are loaded).")
+@click.pass_context
+def validate_command(ctx, rules, config_path):
+    """Load and compile the rules, print every error and warning; exit 1 on error."""
+    from ..replay import load_ruleset
+    _, registry = _registry(config_path)
+    result = load_ruleset(rules, registry)
+    for line in result.summary() if hasattr(result, "summary") else ():
+        click.echo(line)
+    if not hasattr(result, "summary"):
+        _print_diagnostics(result, warnings=True)
+    ctx.exit(0 if result.ok else 1)
+
+
+@click.command("list-fields", short_help="List the fields usable in conditions and outputs.")
+@click.option("--source", "source", help="Only the fields of this event source.")
+@click.option("-c", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Falco configuration file (which plugins are loaded).")
+def list_fields_command(source, config_path):
+    """List the fields of every event source (or of one) with type and description."""
+    _, registry = _registry(config_path)
+    sources = [source] if source else registry.sources()
+    for name in sources:
+        fs = registry.fieldset(name)
+        if fs is None:
+            raise click.BadParameter(f"unknown event source '{name}' "
+                                     f"(known: {', '.join(registry.sources())})",
+                                     param_hint="--source")
+        click.echo(f"Event source: {name}")
+        for info in fs:
+            kind = f"{info.type} list" if info.is_list else info.type
+            arg = {"required": " [arg required]", "optional": " [arg optional]"}.get(info.arg, "")
+            click.echo(f"  {info.name:<42} {kind:<12} {info.desc}{arg}")
+        click.echo("")
+
+
+@click.command("list-plugins", short_help="List the loaded plugins.")
+@click.option("-c", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Falco configuration file (which plugins are loaded).")
+def list_plugins_command(config_path):
+    """List every loaded plugin: name, version, capabilities, id, source, field count."""
+    _, registry = _registry(config_path)
+    for name, plugin in sorted(registry.by_name.items()):
+        caps = []
+        if is_source(plugin):
+            caps.append(f"source (id {plugin.id}, event source {plugin.event_source})")
+        if is_extractor(plugin):
+            sources = ", ".join(plugin.extract_sources) or (
+                plugin.event_source if is_source(plugin) else "all plugin sources")
+            caps.append(f"extractor ({len(plugin.fields)} fields; sources: {sources})")
+        click.echo(f"{name} {plugin.version}")
+        click.echo(f"  {plugin.desc}")
+        for cap in caps:
+            click.echo(f"  {cap}")

@@ -1,0 +1,209 @@
+"""Replay captures through Falco rules (``scap replay``; rules-language.md §7, §10-11).
+
+Events are routed by source: a plugin event (322) goes to the rules of the
+event source of the loaded plugin with its id (plugin-api.md §2.9; events of
+an unknown plugin id are counted and skipped); every other event goes to the
+``syscall`` rules. Alerts are handed to a callback; statistics are returned.
+"""
+from __future__ import annotations
+
+import struct
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import RuleError
+from .plugin import SYSCALL_SOURCE, Registry
+
+PLUGINEVENT, ASYNCEVENT = 322, 402
+_PLUGIN_ID_AT = 26 + 2 * 4  # header + two u32 lengths (scap-format.md §9.2)
+_U32 = struct.Struct("<I")
+RULE_SUFFIXES = (".yaml", ".yml")
+
+# Falco configuration keys replay understands, with Falco's defaults
+DEFAULT_OPTIONS = {
+    "json_output": False,
+    "json_include_output_property": True,
+    "json_include_tags_property": True,
+    "time_format_iso_8601": False,
+    "priority": "debug",
+    "rule_matching": "first",
+}
+
+
+@dataclass
+class ReplayStats:
+    """What a replay saw: events by source, alerts by rule and by priority, time spent."""
+
+    events: int = 0
+    skipped: int = 0  # plugin events whose plugin id no loaded plugin has
+    by_source: Counter = field(default_factory=Counter)
+    alerts_by_rule: Counter = field(default_factory=Counter)
+    alerts_by_priority: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def alerts(self) -> int:
+        return sum(self.alerts_by_rule.values())
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        """Human-readable statistics (for stderr)."""
+        out = [f"Events read: {self.events}",
+               f"Elapsed: {self.seconds:.3f} s ({self.rate:,.0f} events/s)"]
+        if self.skipped:
+            out.append(f"Events of unknown plugins skipped: {self.skipped}")
+        for source, count in sorted(self.by_source.items()):
+            out.append(f"  source {source}: {count}")
+        out.append(f"Alerts: {self.alerts}")
+        for prio, count in self.alerts_by_priority.most_common():
+            out.append(f"  {prio}: {count}")
+        out.append("Alerts by rule:")
+        for rule, count in self.alerts_by_rule.most_common():
+            out.append(f"  {rule}: {count}")
+        return out
+
+
+def rule_files(paths: Iterable) -> list[Path]:
+    """``-r`` arguments: files as given, directories as their ``*.yaml``/``*.yml`` files sorted."""
+    out = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir()
+                              if p.is_file() and p.suffix in RULE_SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
+def load_ruleset(paths: Iterable, registry: Registry):
+    """Load and compile rule files for the registry's sources; returns the ``LoadResult``."""
+    from .engine import load_rules
+    sources = [str(p) for p in rule_files(paths)]
+    return load_rules(sources, registry.fieldset, plugin_versions=registry.versions())
+
+
+def make_engine(result, options: dict, *, tags=(), skip_tags=(), disabled=(), enable_all=False):
+    """An ``Engine`` for a successful load, configured from Falco options."""
+    from .engine import Engine
+    from .fields.generic import hostname
+    if not result.ok:
+        first = result.errors[0]
+        raise RuleError(first.message, first.location, first.item_type, first.item_name,
+                        first.code)
+    return Engine(result.ruleset, rule_matching=str(options["rule_matching"]),
+                  min_priority=options.get("priority"), tags=tuple(tags),
+                  skip_tags=tuple(skip_tags), disabled=tuple(disabled), enable_all=enable_all,
+                  hostname=hostname())
+
+
+def replay_events(events: Iterable, engine, registry: Registry,
+                  on_alert: Callable, stats: ReplayStats | None = None) -> ReplayStats:
+    """Feed ``events`` to ``engine`` routed by source; call ``on_alert(alert)`` for each alert."""
+    stats = stats or ReplayStats()
+    process = engine.process
+    source_by_id: dict[int, str | None] = {}
+    unpack = _U32.unpack_from
+    counts = stats.by_source
+    n = skipped = 0
+    start = time.perf_counter()
+    for ev in events:
+        n += 1
+        if ev.type == PLUGINEVENT:
+            pid = unpack(ev.raw, _PLUGIN_ID_AT)[0]
+            source = source_by_id.get(pid, 0)
+            if source == 0:
+                source = source_by_id[pid] = registry.source_of(pid)
+            if source is None:
+                skipped += 1
+                continue
+        elif ev.type == ASYNCEVENT:
+            source = _async_source(ev, registry)
+        else:
+            source = SYSCALL_SOURCE
+        if registry.first_ts is None:
+            registry.first_ts = ev.ts
+        counts[source] += 1
+        alerts = process(ev, source)
+        if alerts:
+            for alert in alerts:
+                stats.alerts_by_rule[alert.rule] += 1
+                stats.alerts_by_priority[str(alert.priority)] += 1
+                on_alert(alert)
+    stats.events += n
+    stats.skipped += skipped
+    stats.seconds += time.perf_counter() - start
+    return stats
+
+
+def _async_source(ev, registry: Registry) -> str:
+    """Async events carry a plugin id; 0 means ``syscall`` (plugin-api.md §2.9)."""
+    pid = _U32.unpack_from(ev.raw, 26 + 4 * ev.nparams)[0] if ev.nparams else 0
+    return registry.source_of(pid) or SYSCALL_SOURCE if pid else SYSCALL_SOURCE
+
+
+def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable,
+                 stats: ReplayStats | None = None) -> ReplayStats:
+    """Replay every capture in order, streaming each one."""
+    from .format.reader import open_capture
+    stats = stats or ReplayStats()
+    for path in paths:
+        with open_capture(str(path)) as reader:
+            replay_events(reader, engine, registry, on_alert, stats)
+    return stats
+
+
+def alert_formatter(options: dict) -> Callable:
+    """``alert -> line`` in Falco's text or JSON format, per the options (§10)."""
+    from .engine.output import format_json, format_text
+    iso = as_bool(options["time_format_iso_8601"])
+    if as_bool(options["json_output"]):
+        import orjson
+        include_output = as_bool(options["json_include_output_property"])
+        include_tags = as_bool(options["json_include_tags_property"])
+
+        def fmt(alert):
+            obj = format_json(alert, include_output=include_output, include_tags=include_tags)
+            if isinstance(obj, (bytes, str)):
+                return obj if isinstance(obj, str) else obj.decode()
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+        return fmt
+    return lambda alert: format_text(alert, iso8601=iso)
+
+
+def as_bool(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on")
+    return bool(value)
+
+
+def parse_option(text: str) -> tuple[str, object]:
+    """``-o KEY=VALUE``: the value is read as a YAML scalar (``true`` -> True)."""
+    import yaml
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise RuleError(f"invalid option '{text}' (expected KEY=VALUE)", code="LOAD_ERR_VALIDATE")
+    try:
+        return key.strip(), yaml.safe_load(value) if value else ""
+    except yaml.YAMLError:
+        return key.strip(), value
+
+
+def merged_options(config: dict | None, overrides: Iterable[str] = ()) -> dict:
+    """Falco defaults, then ``-c`` file values, then ``-o`` overrides."""
+    options = dict(DEFAULT_OPTIONS)
+    for key in DEFAULT_OPTIONS:
+        if config and key in config:
+            options[key] = config[key]
+    for text in overrides:
+        key, value = parse_option(text)
+        options[key] = value
+    if options["rule_matching"] not in ("first", "all"):
+        raise RuleError(f"invalid rule_matching '{options['rule_matching']}' "
+                        "(expected first or all)", code="LOAD_ERR_VALIDATE")
+    return options
