@@ -49,25 +49,10 @@ class SourceNames:
             self._loaded = True
             try:
                 from ..plugin import Registry
-                self._registry = _load_registry(Registry)
-            except Exception:  # no plugin module yet, or a plugin failed to load
+                self._registry = Registry.from_entry_points()
+            except Exception:  # no plugin module, or a plugin failed to load
                 self._registry = None
         return self._registry
-
-
-def _load_registry(registry_class):
-    """Build the default registry (entry points of group ``scaptools.plugins``)."""
-    for factory in ("default", "load", "from_entry_points"):
-        make = getattr(registry_class, factory, None)
-        if callable(make):
-            return make()
-    registry = registry_class()
-    for method in ("load_entry_points", "load"):
-        load = getattr(registry, method, None)
-        if callable(load):
-            load()
-            break
-    return registry
 
 
 def export_wireshark(*args, **kwargs):

@@ -1,0 +1,131 @@
+"""JSON lines export: one JSON object per event, in file order (for jq and data tools).
+
+Every object has ``num``, ``ts`` (ns since the epoch), ``time`` (ISO 8601 UTC with
+ns), ``cpu``, ``tid`` (-1 when the event has no thread), ``type`` (event id) and
+``name``. Then:
+
+* syscall events: ``dir`` (``>`` enter, ``<`` exit) and ``params``, the decoded
+  parameters (scap-format.md §10.2) as JSON values: numbers, text, socket
+  addresses as objects, byte buffers as text (invalid UTF-8 escaped as ``\\xNN``);
+  ``null`` for an empty parameter. If the parameters cannot be decoded, ``params_hex``
+  holds the stored values in hex instead.
+* plugin events: ``plugin_id``, ``source`` and ``payload``, the payload parsed as
+  JSON; a payload that is not JSON goes to ``payload_text`` (UTF-8) or ``payload_hex``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable, Iterable
+
+import orjson
+
+from ..events.event import NO_TID, PLUGINEVENT
+from . import SourceNames
+
+
+@dataclass
+class JsonlStats:
+    """What a JSON lines export wrote."""
+
+    syscall: int = 0
+    plugin: int = 0
+    undecoded: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.syscall + self.plugin
+
+    def summary(self) -> str:
+        text = f"events {self.total}: {self.syscall} syscall, {self.plugin} plugin"
+        if self.by_source:
+            text += " (" + ", ".join(f"{k} {v}" for k, v in sorted(self.by_source.items())) + ")"
+        if self.undecoded:
+            text += f", {self.undecoded} with undecoded parameters"
+        return text
+
+
+def event_object(event, sources: Callable[[int], str], stats: JsonlStats | None = None) -> dict:
+    """The JSON object of one event (see the module docstring)."""
+    obj = {"num": event.num, "ts": event.ts, "time": iso_time(event.ts), "cpu": event.cpu,
+           "tid": -1 if event.tid == NO_TID else event.tid, "type": event.type,
+           "name": event.name}
+    if event.type == PLUGINEVENT:
+        _add_plugin(obj, event, sources, stats)
+    else:
+        _add_syscall(obj, event, stats)
+    return obj
+
+
+def _add_plugin(obj: dict, event, sources, stats) -> None:
+    obj["plugin_id"] = event.plugin_id
+    obj["source"] = name = sources(event.plugin_id)
+    payload = event.payload or b""
+    parsed = event.json
+    if parsed is not None:
+        obj["payload"] = parsed
+    else:
+        try:
+            obj["payload_text"] = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            obj["payload_hex"] = payload.hex()
+    if stats is not None:
+        stats.plugin += 1
+        stats.by_source[name] = stats.by_source.get(name, 0) + 1
+
+
+def _add_syscall(obj: dict, event, stats) -> None:
+    obj["dir"] = event.direction
+    try:
+        obj["params"] = {name: jsonable(value) for name, value in event.params.items()}
+    except Exception:  # unknown event type or a value that does not decode
+        obj["params_hex"] = [p.hex() for p in event.param_bytes]
+        if stats is not None:
+            stats.undecoded += 1
+    if stats is not None:
+        stats.syscall += 1
+
+
+def jsonable(value):
+    """Turn a decoded parameter value into plain JSON data."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if hasattr(value, "_asdict"):  # SockAddr / SockTuple
+        return {k: jsonable(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return str(value)
+    return str(value)
+
+
+_last_second = [None, ""]
+
+
+def iso_time(ts: int) -> str:
+    """``2022-03-16T08:00:00.000000000Z`` for a ns timestamp (UTC)."""
+    seconds, nanos = divmod(ts, 1_000_000_000)
+    if _last_second[0] != seconds:
+        _last_second[0] = seconds
+        _last_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{_last_second[1]}.{nanos:09d}Z"
+
+
+def export_jsonl(events: Iterable, out: BinaryIO, *,
+                 sources: Callable[[int], str] | None = None) -> JsonlStats:
+    """Write one JSON object per line to the binary file ``out``; return the counts."""
+    sources = sources or SourceNames()
+    stats = JsonlStats()
+    dumps, write = orjson.dumps, out.write
+    try:
+        for event in events:
+            write(dumps(event_object(event, sources, stats)) + b"\n")
+    finally:  # a truncated capture still gives every complete event
+        out.flush()
+    return stats
