@@ -1,0 +1,237 @@
+"""Canonical .scap writer (scap-format.md §11): the layout sysdig, Falco and tshark read.
+
+Little-endian, section header 1.2 without options, metadata blocks before the
+first event, syscall events in ``0x216``, large-payload events (322, 324, 402) in
+``0x221`` with u32 lengths, never flags-word blocks, every block padded to 4 bytes
+with its trailer. Plain or gzip.
+
+Every block reaches the file whole. ``flush()`` ends the current gzip member, so
+the file is a complete multi-member gzip stream after it (§1.1), and fsyncs.
+While the writer is open in the main thread, SIGINT and SIGTERM are held back
+during a block write and then raised as ``KeyboardInterrupt``/``SystemExit``, so
+``with CaptureWriter(...)`` always closes the file as a valid capture.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import threading
+import zlib
+
+from ..errors import FormatError
+from ..events.table import LARGE_PAYLOAD
+from . import constants as C
+from .blocks import Block
+
+_U32 = struct.Struct("<I")
+_EVENT_PREFIX = struct.Struct("<IIH")  # block type, total length, cpuid (§2, §9.1)
+_PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
+FLUSH_SIZE = 1 << 18  # pending bytes that trigger a write
+
+
+def frame(block_type: int, body: bytes) -> bytes:
+    """A whole block: header, body, zero padding to 4, trailer (§2)."""
+    pad = _PAD[len(body) & 3]
+    total = 12 + len(body) + len(pad)
+    return _U32.pack(block_type) + _U32.pack(total) + body + pad + _U32.pack(total)
+
+
+def section_header() -> bytes:
+    """The canonical SHB: magic, version 1.2, section length -1, no options (§3)."""
+    return frame(C.BLOCK_SHB, struct.pack("<IHHq", C.SHB_MAGIC, C.SHB_MAJOR, C.SHB_MINOR, -1))
+
+
+def event_block(event) -> bytes:
+    """The block for one event: ``0x221`` for large-payload types, else ``0x216`` (§9.3).
+
+    Raises FormatError if a non-large event exceeds libscap's 64 KiB block limit.
+    """
+    raw = event.raw
+    large = event.type in LARGE_PAYLOAD
+    pad = _PAD[(len(raw) + 2) & 3]
+    total = 14 + len(raw) + len(pad)
+    if not large and total - 8 > C.NON_LARGE_MAX:
+        raise FormatError(f"event {event.num} ({len(raw)} bytes) is too large for a "
+                          f"non-large event block")
+    btype = C.BLOCK_EV_V2_LARGE if large else C.BLOCK_EV_V2
+    return _EVENT_PREFIX.pack(btype, total, event.cpu) + raw + pad + _U32.pack(total)
+
+
+class CaptureWriter:
+    """Write a capture in the canonical layout; use it as a context manager.
+
+    ``path_or_fileobj``: a path or a binary file object (kept open on close).
+    ``gzip``: compress. ``metadata``: blocks (e.g. ``reader.metadata``) to carry over.
+    """
+
+    def __init__(self, path_or_fileobj, *, gzip: bool = False, metadata=None,
+                 handle_signals: bool = True):
+        if isinstance(path_or_fileobj, (str, os.PathLike)):
+            self.path = os.fspath(path_or_fileobj)
+            try:
+                self._f = open(path_or_fileobj, "wb")
+            except OSError as exc:
+                raise FormatError(f"cannot create: {exc.strerror or exc}", self.path) from None
+            self._owned = True
+        else:
+            self._f, self._owned = path_or_fileobj, False
+            self.path = getattr(path_or_fileobj, "name", "<stream>")
+        self.gzip = gzip
+        self.events_written = 0
+        self.closed = False
+        self._z = None
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._started_events = False
+        self._guard = _SignalGuard() if handle_signals else None
+        self._add(section_header())
+        for blk in metadata or ():
+            self.write_metadata(blk)
+
+    # -- public -------------------------------------------------------------
+    def write_metadata(self, block: Block) -> None:
+        """Add a metadata block (made little-endian); SHB and unknown blocks are skipped.
+
+        Raises FormatError after the first event (metadata must come first, §11 rule 3).
+        """
+        if block.type == C.BLOCK_SHB or block.type not in C.METADATA_BLOCKS:
+            return
+        if self._started_events:
+            raise FormatError("metadata blocks must come before the first event", self.path)
+        self._add(frame(block.type, block.little_endian().body))
+
+    def write(self, event) -> None:
+        """Append one event (its flags are not stored: no flags-word blocks)."""
+        self._started_events = True
+        self._pending.append(event_block(event))
+        self._pending_size += len(event.raw) + 20
+        self.events_written += 1
+        if self._pending_size >= FLUSH_SIZE:
+            self._emit(False)
+
+    def flush(self) -> None:
+        """Make every event written so far durable and readable (flush + fsync)."""
+        self._emit(True)
+        self._sync()
+
+    def close(self) -> None:
+        """Write what is pending, end the gzip stream, fsync and close."""
+        if self.closed:
+            return
+        try:
+            self._emit(True)
+            self._sync()
+        finally:
+            self.closed = True
+            if self._owned:
+                self._f.close()
+            if self._guard:
+                self._guard.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- internals ----------------------------------------------------------
+    def _add(self, data: bytes) -> None:
+        self._pending.append(data)
+        self._pending_size += len(data)
+
+    def _emit(self, end_member: bool) -> None:
+        """Write the pending blocks; ``end_member`` also closes the gzip member."""
+        if self.closed:
+            raise FormatError("the capture writer is closed", self.path)
+        if not self._pending and not (end_member and self._z):
+            return
+        data = b"".join(self._pending)
+        with self._guard or _NO_GUARD:
+            if self.gzip:
+                if self._z is None:
+                    self._z = zlib.compressobj(6, zlib.DEFLATED, 31)
+                data = self._z.compress(data)
+                if end_member:
+                    data += self._z.flush(zlib.Z_FINISH)
+                    self._z = None
+            try:
+                self._f.write(data)
+            except OSError as exc:
+                raise FormatError(f"write failed: {exc}", self.path) from None
+            self._pending.clear()
+            self._pending_size = 0
+
+    def _sync(self) -> None:
+        try:
+            self._f.flush()
+            os.fsync(self._f.fileno())
+        except (OSError, AttributeError, ValueError):
+            pass  # not a real file (pipe, BytesIO): flushing is all we can do
+
+
+class _NoGuard:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NO_GUARD = _NoGuard()
+
+
+class _SignalGuard:
+    """Hold SIGINT/SIGTERM back while a block is written, then deliver them."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self._saved = {}
+        self._held = None
+        self._depth = 0
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in self.SIGNALS:
+            try:
+                self._saved[sig] = signal.signal(sig, self._handler)
+            except (ValueError, OSError):
+                pass
+
+    def _handler(self, signum, frame):
+        if self._depth:
+            self._held = (signum, frame)
+        else:
+            self._deliver(signum, frame)
+
+    def _deliver(self, signum, frame):
+        previous = self._saved.get(signum, signal.SIG_DFL)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_IGN:
+            return
+        elif signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        else:
+            raise SystemExit(128 + signum)
+
+    def release(self) -> None:
+        """Put the previous handlers back."""
+        for sig, previous in self._saved.items():
+            try:
+                if signal.getsignal(sig) == self._handler:
+                    signal.signal(sig, previous)
+            except (ValueError, OSError, TypeError):
+                pass
+        self._saved = {}
+
+    def __enter__(self):
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        if not self._depth and self._held:
+            held, self._held = self._held, None
+            self._deliver(*held)
+        return False
