@@ -1,0 +1,77 @@
+"""``scap test``: replay stored captures and compare with the expected alerts.
+
+Finds ``*.scaptest.yaml`` specs (format: ``scaptools/testing/spec.py``) in the
+given files and folders (default: ``captures/`` if it exists, else the
+current folder), prints PASS/FAIL per spec with a diff of missing, unexpected
+and changed alerts, and exits 1 when any spec fails.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("test", short_help="Replay stored captures and compare with expected alerts.")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--update", is_flag=True,
+              help="Rewrite golden alert files from the current results (review the changes).")
+@click.option("--junit", "junit", type=click.Path(dir_okay=False),
+              help="Also write a JUnit XML report to FILE.")
+@click.option("--mutate", is_flag=True,
+              help="Mutation testing: remove/negate each condition clause of each rule "
+                   "and report mutations no spec notices.")
+@click.option("-q", "--quiet", is_flag=True, help="Print failures and the summary only.")
+def test_command(paths, update, junit, mutate, quiet):
+    """Run the regression specs found under PATHS."""
+    from ..testing.runner import Replayer, format_result, run_spec
+    from ..testing.spec import find_specs, load_spec
+
+    if not paths:
+        paths = ("captures",) if Path("captures").is_dir() else (".",)
+    specs = [load_spec(p) for p in find_specs(paths)]
+    if not specs:
+        raise click.UsageError(f"no *.scaptest.yaml specs found in {', '.join(paths)}")
+    replayer = Replayer()
+    results = [run_spec(spec, replayer, update=update) for spec in specs]
+    for result in results:
+        if not quiet or not result.ok:
+            click.echo("\n".join(format_result(result)))
+    failed = [r for r in results if not r.ok]
+    updated = sum(r.status == "updated" for r in results)
+    summary = f"{len(results)} specs: {len(results) - len(failed)} passed, {len(failed)} failed"
+    click.echo(summary + (f", {updated} golden files updated" if updated else ""))
+    if junit:
+        write_junit(Path(junit), results)
+    survivors = 0
+    if mutate and not failed:
+        survivors = _run_mutations(specs, replayer)
+    elif mutate:
+        click.echo("mutation testing skipped: the specs must pass first", err=True)
+    sys.exit(1 if failed or survivors else 0)
+
+
+def _run_mutations(specs, replayer) -> int:
+    from ..testing.mutate import format_report, run_mutations
+    report = run_mutations(specs, replayer=replayer)
+    click.echo("\n".join(format_report(report)))
+    return len(report.survived)
+
+
+def write_junit(path: Path, results) -> None:
+    """A JUnit XML report: one test case per spec, the diff as failure text."""
+    import xml.etree.ElementTree as ET
+    failures = sum(r.status == "fail" for r in results)
+    errors = sum(r.status == "error" for r in results)
+    suite = ET.Element("testsuite", name="scap test", tests=str(len(results)),
+                       failures=str(failures), errors=str(errors))
+    for result in results:
+        case = ET.SubElement(suite, "testcase", classname="scaptest",
+                             name=result.spec.path.as_posix())
+        if result.status in ("fail", "error"):
+            tag = "failure" if result.status == "fail" else "error"
+            node = ET.SubElement(case, tag, message=f"{result.spec.name}: alerts differ"
+                                 if tag == "failure" else f"{result.spec.name}: error")
+            node.text = "\n".join(result.diff)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

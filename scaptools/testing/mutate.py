@@ -1,0 +1,199 @@
+"""Mutation testing of rules: how strong are the specs that cover them?
+
+For every rule of the rules files under test, each clause of its condition
+is removed or negated in turn (one mutation at a time) and every spec that
+loads that rules file is replayed with the mutated rule. A mutation that no
+spec notices "survives": the specs would not catch that change of the rule.
+
+Clauses are the top-level ``and`` operands of the condition; an operand that
+is a parenthesised ``or`` group also yields one mutation per removed
+alternative (rules-language.md §4.2 for the grammar). The mutated condition
+is loaded as an extra rules source that replaces the rule's condition
+(``override: {condition: replace}``, rules-language.md §3), so the rules
+files themselves are never modified.
+
+Known survivors can be accepted with a reason in ``mutation-survivors.yaml``
+next to the specs: a list of ``{rule: ..., mutation: ..., reason: ...}``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .runner import Replayer, check_spec
+from .spec import Spec
+
+ALLOW_FILE = "mutation-survivors.yaml"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One changed condition of one rule in one rules file."""
+
+    rules_file: Path
+    rule: str
+    source: str
+    label: str  # e.g. `remove: ct_succeeded`
+    condition: str
+
+    def override_source(self) -> tuple[str, str]:
+        """The ``(name, text)`` rules source that applies this mutation."""
+        item = [{"rule": self.rule, "condition": self.condition, "source": self.source,
+                 "override": {"condition": "replace"}}]
+        return (f"<mutation of {self.rule}>", yaml.safe_dump(item, sort_keys=False))
+
+
+@dataclass
+class MutationReport:
+    killed: list[tuple[Mutation, str]]  # mutation, name of the spec that noticed it
+    survived: list[Mutation]
+    accepted: list[tuple[Mutation, str]]  # survivors with a reason
+
+
+def split_top(text: str, word: str) -> list[str]:
+    """Split ``text`` on the keyword ``word`` (``and``/``or``) outside quotes, () and []."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    n, wl = len(text), len(word)
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif (depth == 0 and text.startswith(word, i) and (i == 0 or text[i - 1].isspace())
+              and i + wl < n and (text[i + wl].isspace() or text[i + wl] == "(")):
+            parts.append(text[start:i].strip())
+            start = i + wl
+            i += wl
+            continue
+        i += 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _unwrap(clause: str) -> str | None:
+    """The inside of a clause wholly enclosed in one pair of parentheses, else None."""
+    if not (clause.startswith("(") and clause.endswith(")")):
+        return None
+    inner = clause[1:-1]
+    return inner if _balanced(inner) else None
+
+
+def _balanced(text: str) -> bool:
+    depth, quote, i = 0, "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        i += 1
+    return depth == 0
+
+
+def condition_mutations(condition: str) -> list[tuple[str, str]]:
+    """``(label, mutated condition)`` pairs for one condition."""
+    text = " ".join(condition.split())
+    clauses = split_top(text, "and")
+    out = []
+    for i, clause in enumerate(clauses):
+        rest = clauses[:i] + clauses[i + 1:]
+        if rest:
+            out.append((f"remove: {clause}", " and ".join(rest)))
+        negated = clauses[:i] + [f"not ({clause})"] + clauses[i + 1:]
+        out.append((f"negate: {clause}", " and ".join(negated)))
+        inner = _unwrap(clause)
+        alternatives = split_top(inner, "or") if inner else []
+        if len(alternatives) > 1:
+            for j, alt in enumerate(alternatives):
+                group = "(" + " or ".join(alternatives[:j] + alternatives[j + 1:]) + ")"
+                out.append((f"drop alternative: {alt}",
+                            " and ".join(clauses[:i] + [group] + clauses[i + 1:])))
+    return out
+
+
+def rules_mutations(path: Path) -> list[Mutation]:
+    """Every mutation of every rule defined (with a condition) in one rules file."""
+    items = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or "rule" not in item or "condition" not in item \
+                or "override" in item or item.get("append"):
+            continue
+        source = str(item.get("source", "syscall"))
+        for label, cond in condition_mutations(str(item["condition"])):
+            out.append(Mutation(Path(path), str(item["rule"]), source, label, cond))
+    return out
+
+
+def run_mutations(specs: list[Spec], rules_files=None, replayer: Replayer | None = None,
+                  allow: dict | None = None) -> MutationReport:
+    """Apply every mutation and replay the specs until one notices it."""
+    replayer = replayer or Replayer()
+    if rules_files is None:
+        rules_files = sorted({r.resolve() for s in specs for r in s.rules[:1]})
+    allow = allow if allow is not None else load_allowed(specs)
+    report = MutationReport([], [], [])
+    for rules_file in map(Path, rules_files):
+        users = [s for s in specs if rules_file.resolve() in {r.resolve() for r in s.rules}]
+        for mutation in rules_mutations(rules_file):
+            killer = _first_killer(mutation, users, replayer)
+            if killer:
+                report.killed.append((mutation, killer))
+            elif (mutation.rule, mutation.label) in allow:
+                report.accepted.append((mutation, allow[(mutation.rule, mutation.label)]))
+            else:
+                report.survived.append(mutation)
+    return report
+
+
+def _first_killer(mutation: Mutation, specs: list[Spec], replayer: Replayer) -> str:
+    extra = (mutation.override_source(),)
+    for spec in specs:
+        try:
+            actual = replayer.replay_spec(spec, extra)
+        except Exception as exc:  # a mutation that breaks loading counts as noticed
+            return f"{spec.name} (error: {type(exc).__name__})"
+        if check_spec(spec, actual):
+            return spec.name
+    return ""
+
+
+def load_allowed(specs: list[Spec]) -> dict:
+    """Accepted survivors from ``mutation-survivors.yaml`` files in the specs' folders."""
+    out = {}
+    for folder in sorted({s.path.parent for s in specs}):
+        path = folder / ALLOW_FILE
+        if path.is_file():
+            for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+                out[(str(entry["rule"]), str(entry["mutation"]))] = str(entry["reason"])
+    return out
+
+
+def format_report(report: MutationReport) -> list[str]:
+    total = len(report.killed) + len(report.survived) + len(report.accepted)
+    lines = [f"Mutations: {total}, killed {len(report.killed)}, "
+             f"accepted survivors {len(report.accepted)}, survivors {len(report.survived)}"]
+    for mutation, reason in report.accepted:
+        lines.append(f"  accepted  {mutation.rule}: {mutation.label}  ({reason})")
+    for mutation in report.survived:
+        lines.append(f"  SURVIVED  {mutation.rule}: {mutation.label}")
+    return lines

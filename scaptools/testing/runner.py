@@ -1,0 +1,213 @@
+"""Run test specs: replay the capture, compare the alerts, explain the differences.
+
+Replay goes through the same path as ``scap replay`` (``scaptools.replay``:
+plugin registry from entry points, ``load_rules``, ``Engine``, events routed
+by source), so a spec passes exactly when ``scap replay`` would print the
+expected alerts (rules-language.md §7 for which rules fire, §10 for the time
+and priority texts compared here).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import RuleError, ScapError
+from .spec import AlertRecord, Spec, read_golden, write_golden
+
+PRIORITY_NAMES = ("Emergency", "Alert", "Critical", "Error", "Warning", "Notice",
+                  "Informational", "Debug")
+
+
+@dataclass
+class SpecResult:
+    """Outcome of one spec: ``status`` is pass, fail, error or updated."""
+
+    spec: Spec
+    status: str
+    diff: list[str] = field(default_factory=list)
+    actual: list[AlertRecord] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("pass", "updated")
+
+
+def iso_time(ts: int) -> str:
+    """Falco's JSON alert time: ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`` in UTC (§10.2)."""
+    secs, nanos = divmod(int(ts), 1_000_000_000)
+    stamp = _dt.datetime.fromtimestamp(secs, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{nanos:09d}Z"
+
+
+def priority_name(priority) -> str:
+    """The printed priority name (``Warning``, ``Informational``...) of an alert's priority."""
+    if isinstance(priority, int) and 0 <= priority < len(PRIORITY_NAMES):
+        return PRIORITY_NAMES[priority]
+    text = str(getattr(priority, "name", priority) if not isinstance(priority, str) else priority)
+    for name in PRIORITY_NAMES:
+        if text.lower() in (name.lower(), "info" if name == "Informational" else name.lower()):
+            return name
+    return str(priority)
+
+
+def to_record(alert) -> AlertRecord:
+    return AlertRecord(iso_time(alert.ts), alert.rule, priority_name(alert.priority), alert.output)
+
+
+class Replayer:
+    """Replays captures through rules; keeps the plugin registry and loaded rules cached.
+
+    ``sources`` given to ``load`` are rules file paths and ``(name, text)``
+    pairs, as ``scaptools.engine.load_rules`` takes them.
+    """
+
+    def __init__(self):
+        self._registry = None
+        self._loads: dict[tuple, object] = {}
+
+    @property
+    def registry(self):
+        if self._registry is None:
+            from ..plugin import Registry
+            self._registry = Registry.from_entry_points()
+        return self._registry
+
+    def load(self, sources) -> object:
+        """Load (once) and return the ``LoadResult``; raises ``RuleError`` on a load error."""
+        key = tuple(s if isinstance(s, tuple) else str(s) for s in sources)
+        result = self._loads.get(key)
+        if result is None:
+            from ..engine import load_rules
+            result = load_rules(list(key), self.registry.fieldset,
+                                plugin_versions=self.registry.versions())
+            self._loads[key] = result
+        if not result.ok:
+            first = result.errors[0]
+            raise RuleError(first.message, first.location, first.item_type, first.item_name,
+                            first.code)
+        return result
+
+    def replay(self, capture, sources, *, options=None, tags=(), skip_tags=(), disabled=(),
+               enable_all=False, min_priority=None) -> list[AlertRecord]:
+        """The alerts raised by replaying ``capture`` through the rules ``sources``."""
+        from ..replay import make_engine, merged_options, replay_files
+        opts = merged_options(None, [f"{k}={_option_text(v)}" for k, v in (options or {}).items()])
+        if min_priority:
+            opts["priority"] = min_priority
+        engine = make_engine(self.load(sources), opts, tags=tags, skip_tags=skip_tags,
+                             disabled=disabled, enable_all=enable_all)
+        registry = self.registry
+        if hasattr(registry, "first_ts"):
+            registry.first_ts = None  # evt.reltime counts from each capture's first event
+        alerts: list = []
+        replay_files([str(capture)], engine, registry, alerts.append)
+        return [to_record(a) for a in alerts]
+
+    def replay_spec(self, spec: Spec, extra_sources=()) -> list[AlertRecord]:
+        return self.replay(spec.capture, [*spec.rules, *extra_sources], options=spec.options,
+                           tags=spec.tags, skip_tags=spec.skip_tags, disabled=spec.disabled,
+                           enable_all=spec.enable_all, min_priority=spec.min_priority)
+
+
+def _option_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def run_spec(spec: Spec, replayer: Replayer | None = None, *, update: bool = False,
+             extra_sources=()) -> SpecResult:
+    """Replay one spec and compare. ``update`` rewrites its golden file instead of failing."""
+    replayer = replayer or Replayer()
+    try:
+        actual = replayer.replay_spec(spec, extra_sources)
+    except ScapError as exc:
+        return SpecResult(spec, "error", [f"  error: {exc}"])
+    if update and spec.golden is not None:
+        old = read_golden(spec.golden) if spec.golden.exists() else []
+        diff = compare_alerts(old, actual, only=True) + check_negative(spec, actual)
+        if diff:
+            write_golden(spec.golden, actual)
+            return SpecResult(spec, "updated", diff, actual)
+        return SpecResult(spec, "pass", [], actual)
+    try:
+        diff = check_spec(spec, actual)
+    except ScapError as exc:
+        return SpecResult(spec, "error", [f"  error: {exc}"], actual)
+    return SpecResult(spec, "fail" if diff else "pass", diff, actual)
+
+
+def check_spec(spec: Spec, actual: list[AlertRecord]) -> list[str]:
+    """Diff lines between the spec's expectation and ``actual`` (empty = pass)."""
+    if spec.golden is not None:
+        diff = compare_alerts(read_golden(spec.golden), actual, spec.only)
+    else:
+        diff = compare_counts(spec.counts or {}, actual, spec.only)
+    return diff + check_negative(spec, actual)
+
+
+def compare_alerts(expected: list[AlertRecord], actual: list[AlertRecord],
+                   only: bool = True) -> list[str]:
+    """Missing, unexpected and changed alerts; alerts are paired by (time, rule)."""
+    pool: dict[tuple, list[AlertRecord]] = {}
+    for alert in actual:
+        pool.setdefault((alert.time, alert.rule), []).append(alert)
+    out: list[str] = []
+    for exp in expected:
+        candidates = pool.get((exp.time, exp.rule))
+        if not candidates:
+            out += [f"  - missing     {exp.time}  {exp.rule} ({exp.priority})",
+                    f"                {exp.output}"]
+            continue
+        same = next((a for a in candidates if a == exp), candidates[0])
+        candidates.remove(same)
+        if same != exp:
+            out.append(f"  ~ changed     {exp.time}  {exp.rule}")
+            if same.priority != exp.priority:
+                out.append(f"                priority: {exp.priority} -> {same.priority}")
+            if same.output != exp.output:
+                out += [f"                output: - {exp.output}",
+                        f"                        + {same.output}"]
+    if only:
+        leftovers = [a for group in pool.values() for a in group]
+        for alert in sorted(leftovers, key=lambda a: (a.time, a.rule)):
+            out += [f"  + unexpected  {alert.time}  {alert.rule} ({alert.priority})",
+                    f"                {alert.output}"]
+    return out
+
+
+def compare_counts(counts: dict, actual: list[AlertRecord], only: bool = True) -> list[str]:
+    """Per-rule count differences (rules not listed must have none when ``only``)."""
+    got = Counter(a.rule for a in actual)
+    names = sorted(set(counts) | (set(got) if only else set()))
+    return [f"  # count       {name}: expected {counts.get(name, 0)}, got {got.get(name, 0)}"
+            for name in names if counts.get(name, 0) != got.get(name, 0)]
+
+
+def check_negative(spec: Spec, actual: list[AlertRecord]) -> list[str]:
+    """Rules listed in ``negative_for`` must not alert at all."""
+    got = Counter(a.rule for a in actual)
+    return [f"  ! negative    {name}: expected no alert, got {got[name]}"
+            for name in spec.negative_for if got.get(name)]
+
+
+def format_result(result: SpecResult) -> list[str]:
+    """Human-readable lines for one result (header + diff)."""
+    spec = result.spec
+    head = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "updated": "UPDATED"}[result.status]
+    where = spec.path.as_posix()
+    count = f" ({len(result.actual)} alerts)" if result.status != "error" else ""
+    lines = [f"{head:7} {where}{count}"]
+    if result.status == "fail":
+        lines.append(f"        capture {Path(spec.capture).name}: {_summary(result.diff)}")
+    if result.status == "updated":
+        lines.append(f"        wrote {spec.golden.as_posix()}; review it before committing")
+    return lines + result.diff
+
+
+def _summary(diff: list[str]) -> str:
+    kinds = Counter(line.split()[1] for line in diff if line.startswith("  ") and
+                    line[2:3] in "-+~#!" and len(line.split()) > 1)
+    return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "mismatch"
