@@ -1,0 +1,77 @@
+"""``scap print FILE [FILTER] [-p FORMAT] [-j] [-n N] [-D]``: one line per event.
+
+The default line and ``-j`` objects are sysdig's (see ``scaptools.events.lines``);
+thread, fd and user state is rebuilt while reading, so process names and fd
+names resolve as in sysdig. FILTER is a condition compiled by the rule engine;
+``-p`` takes a sysdig format string (``%field``, leading ``*`` = print lines
+whose fields are missing).
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..events.lines import PluginText, default_line, is_internal, json_line
+from ..format.reader import open_capture
+from ..state import State, set_current_state
+
+
+def _registry():
+    try:
+        from ..plugin import Registry
+        return Registry.from_entry_points()
+    except Exception:  # no plugins installed: plugin events print as <NA>
+        return None
+
+
+@click.command("print", short_help="Print the events of a capture, sysdig-style.")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("filter_words", nargs=-1)
+@click.option("-p", "fmt", help="sysdig format string, e.g. '%evt.num %proc.name'.")
+@click.option("-j", "as_json", is_flag=True, help="JSON lines, like sysdig -j.")
+@click.option("-n", "count", type=click.IntRange(min=0), help="Stop after N events.")
+@click.option("-D", "show_internal", is_flag=True, help="Also print internal events.")
+def print_command(file, filter_words, fmt, as_json, count, show_internal):
+    """Print one line per event of FILE, optionally only those matching FILTER."""
+    registry = _registry()
+    plugins = PluginText(registry)
+    state = State()
+    set_current_state(state)
+    out = sys.stdout
+    selector = _selector(" ".join(filter_words), registry) if filter_words else None
+    formatter = _formatter(fmt, registry) if fmt else None
+    source = sys.stdin.buffer if file == "-" else file
+    with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
+        for item in reader.blocks():
+            event = item[1]
+            if not hasattr(event, "ts"):
+                state.seed(event)
+                continue
+            if count is not None and event.num > count:
+                break
+            if not event.is_plugin:
+                state.update(event)
+            if not show_internal and is_internal(event):
+                continue
+            if selector is not None and not selector(event):
+                continue
+            if formatter is not None:
+                line = formatter(event)
+                if line is None:
+                    continue
+            elif as_json:
+                line = json_line(event, state, plugins)
+            else:
+                line = default_line(event, state, plugins)
+            out.write(line + "\n")
+
+
+def _selector(text: str, registry):
+    from ..fields.filtering import compile_filter
+    return compile_filter(text, registry)
+
+
+def _formatter(fmt: str, registry):
+    from ..fields.formatting import compile_format
+    return compile_format(fmt, registry)

@@ -1,0 +1,193 @@
+"""Thread, fd and user state rebuilt from a capture, as libsinsp keeps it.
+
+API (used by ``scap print``, the syscall fields and ``scap replay``):
+
+- ``State()``; seed it from metadata with ``state.seed(block)`` (any process,
+  fd or user list block the reader yields; see ``seed.py``) or directly with
+  ``add_thread(entry)``, ``add_fds(tid, entries)``, ``add_user(...)``,
+  ``add_group(...)``.
+- ``state.update(event)`` for every event, in file order, BEFORE reading fields of
+  that event. It applies the event to the tables and stores, in ``event.cache``
+  (a dict), ``"thread"`` (the event's ``ThreadInfo`` or ``None``) and ``"fd"``
+  (the ``FdInfo`` the event works on, or ``None``).
+- ``state.thread(tid)``, ``state.user_name(uid)``, ``state.group_name(gid)``
+  (also the resolver interface of ``scaptools.events.render``).
+- ``current_state()`` / ``set_current_state(state)``: the process-wide state that
+  the syscall field extractors fall back to when an event has no cache.
+
+Memory stays bounded: a thread is dropped on the event after its ``procexit``
+(libsinsp does the same), and at most ``max_threads`` threads are kept.
+"""
+from __future__ import annotations
+
+from ..events.event import NO_TID
+from ..events.table import EVENTS
+from . import parsers as P
+from .procs import on_clone_exit, on_execve_exit
+from .seed import seed_block
+from .threads import ThreadInfo, thread_from_entry
+from .fds import FdInfo, fd_from_list_entry
+
+__all__ = ["State", "ThreadInfo", "FdInfo", "current_state", "set_current_state"]
+
+_CREATES_FD = frozenset(e["id"] for e in EVENTS if "EF_CREATES_FD" in e["flags"])
+# events that look their thread up without creating it (libsinsp: scheduler and
+# EF_SKIPPARSERESET events)
+_NO_CREATE = frozenset(e["id"] for e in EVENTS if "EF_SKIPPARSERESET" in e["flags"]
+                       or "EC_SCHEDULER" in e["category_bits"])
+
+# (event name, direction) -> handler; direction '<' = exit (scap-format.md §10.1)
+HANDLERS = {
+    ("open", "<"): P.on_open_exit, ("openat", "<"): P.on_open_exit,
+    ("openat2", "<"): P.on_open_exit, ("creat", "<"): P.on_open_exit,
+    ("open_by_handle_at", "<"): P.on_open_exit,
+    ("socket", "<"): P.on_socket_exit, ("connect", "<"): P.on_connect_exit,
+    ("bind", "<"): P.on_bind_exit,
+    ("sendto", "<"): P.on_datagram, ("sendmsg", "<"): P.on_datagram,
+    ("recvfrom", "<"): P.on_datagram, ("recvmsg", "<"): P.on_datagram, ("accept", "<"): P.on_accept_exit,
+    ("accept4", "<"): P.on_accept_exit, ("close", "<"): P.on_close_exit,
+    ("dup", "<"): P.on_dup_exit, ("dup2", "<"): P.on_dup_exit, ("dup3", "<"): P.on_dup_exit,
+    ("pipe", "<"): P.on_pipe_exit, ("pipe2", "<"): P.on_pipe_exit,
+    ("eventfd", "<"): P._simple_fd(P.FD_EVENT), ("eventfd2", "<"): P._simple_fd(P.FD_EVENT),
+    ("signalfd", "<"): P._simple_fd(P.FD_SIGNALFD),
+    ("signalfd4", "<"): P._simple_fd(P.FD_SIGNALFD),
+    ("timerfd_create", "<"): P._simple_fd(P.FD_TIMERFD),
+    ("inotify_init", "<"): P._simple_fd(P.FD_INOTIFY),
+    ("inotify_init1", "<"): P._simple_fd(P.FD_INOTIFY),
+    ("epoll_create", "<"): P._simple_fd(P.FD_EVENTPOLL),
+    ("epoll_create1", "<"): P._simple_fd(P.FD_EVENTPOLL),
+    ("chdir", "<"): P.on_chdir_exit, ("fchdir", "<"): P.on_fchdir_exit,
+    ("setuid", "<"): P.on_setuid_exit, ("setgid", "<"): P.on_setgid_exit,
+    ("clone", "<"): on_clone_exit, ("fork", "<"): on_clone_exit, ("vfork", "<"): on_clone_exit,
+    ("clone3", "<"): on_clone_exit, ("execve", "<"): on_execve_exit,
+    ("execveat", "<"): on_execve_exit, ("procexit", ">"): P.on_procexit,
+    ("useradded", ">"): P.on_user_added, ("groupadded", ">"): P.on_group_added,
+}
+
+
+class State:
+    """Threads (with their fd tables), users and groups of one capture."""
+
+    def __init__(self, max_threads: int = 131072):
+        self.threads: dict[int, ThreadInfo] = {}
+        self.users: dict[int, dict] = {}
+        self.groups: dict[int, str] = {}
+        self.max_threads = max_threads
+        self._remove: list[int] = []
+
+    # -- seeding ------------------------------------------------------------
+    def seed(self, block) -> None:
+        """Apply one metadata block (process, fd or user list) from the reader."""
+        seed_block(self, block)
+
+    def add(self, thread: ThreadInfo) -> ThreadInfo:
+        if len(self.threads) >= self.max_threads:
+            self._evict()
+        self.threads[thread.tid] = thread
+        return thread
+
+    def add_thread(self, entry) -> ThreadInfo:
+        """Add a process-list entry (scap-format.md §5); threads share their leader's fds."""
+        thread = thread_from_entry(entry)
+        leader = self.threads.get(thread.pid)
+        if leader is not None and thread.tid != thread.pid:
+            thread.fdtable = leader.fdtable
+        return self.add(thread)
+
+    def add_fds(self, tid: int, entries) -> None:
+        """Add the entries of an fd-list block (scap-format.md §6) to thread ``tid``."""
+        thread = self.threads.get(tid)
+        if thread is None and event.type in _NO_CREATE:
+            cache["thread"] = cache["fd"] = None
+            return None
+        if thread is None:
+            thread = self.add(ThreadInfo(tid))
+        for entry in entries:
+            fd = fd_from_list_entry(entry)
+            thread.fdtable[fd.num] = fd
+
+    def add_user(self, uid, gid, name, home="", shell="") -> None:
+        if isinstance(uid, int):
+            self.users[uid] = {"uid": uid, "gid": gid, "name": name, "home": home,
+                               "shell": shell}
+
+    def add_group(self, gid, name) -> None:
+        if isinstance(gid, int):
+            self.groups[gid] = name
+
+    # -- queries --------------------------------------------------------------
+    def thread(self, tid) -> ThreadInfo | None:
+        return self.threads.get(tid)
+
+    def user_name(self, uid: int) -> str | None:
+        user = self.users.get(uid)
+        return user["name"] if user is not None else None
+
+    def group_name(self, gid: int) -> str | None:
+        return self.groups.get(gid)
+
+    # -- events -----------------------------------------------------------------
+    def update(self, event) -> ThreadInfo | None:
+        """Apply ``event`` to the tables; fill ``event.cache`` (see the module doc)."""
+        if self._remove:
+            for tid in self._remove:
+                self.threads.pop(tid, None)
+            self._remove.clear()
+        cache = event.cache
+        if cache is None:
+            cache = event.cache = {}
+        tid = event.tid
+        if tid == NO_TID or event.type == 322 or tid == 0 or tid >= 1 << 62:
+            handler = HANDLERS.get((event.name, event.direction))
+            if handler is not None and tid == NO_TID:
+                handler(self, None, event, event.params)
+            cache["thread"] = cache["fd"] = None
+            return None
+        thread = self.threads.get(tid)
+        if thread is None and event.type in _NO_CREATE:
+            cache["thread"] = cache["fd"] = None
+            return None
+        if thread is None:
+            thread = self.add(ThreadInfo(tid, comm="<NA>", exe="<NA>"))
+            thread._dummy = True
+        self._apply(thread, event, cache)
+        return thread
+
+    def _apply(self, thread: ThreadInfo, event, cache: dict) -> None:
+        params = event.params
+        if event.direction == ">":
+            thread.last_enter = event
+            fdnum = params.get("fd")
+            thread.lastevent_fd = fdnum if isinstance(fdnum, int) else None
+        elif not (thread.last_enter is not None and thread.last_enter.type == event.type - 1):
+            thread.lastevent_fd = None
+        cache["thread"] = thread
+        fd = thread.fd(thread.lastevent_fd) if thread.lastevent_fd is not None else None
+        handler = HANDLERS.get((event.name, event.direction))
+        if handler is not None:
+            handler(self, thread, event, params)
+        if event.type in _CREATES_FD and event.direction == "<":
+            newfd = params.get("fd", params.get("res"))
+            if isinstance(newfd, int) and newfd >= 0:
+                thread.lastevent_fd = newfd
+                fd = thread.fd(newfd)
+        cache["fd"] = fd
+
+    def schedule_removal(self, tid: int) -> None:
+        self._remove.append(tid)
+
+    def _evict(self) -> None:
+        """Drop the oldest quarter of the threads (bounded memory)."""
+        for tid in list(self.threads)[: max(1, self.max_threads // 4)]:
+            del self.threads[tid]
+
+
+_CURRENT: list[State | None] = [None]
+
+
+def current_state() -> State | None:
+    return _CURRENT[0]
+
+
+def set_current_state(state: State | None) -> None:
+    _CURRENT[0] = state
