@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import heapq
+import json
 import subprocess
 from pathlib import Path
 
@@ -96,3 +97,37 @@ def mixed_scap(shared, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def export_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("exports")
+
+
+def json_paths(payload: bytes) -> list[str]:
+    """What Wireshark's JSON dissector gives as ``json.path_with_value`` for a document.
+
+    Leaves in document order as ``/a/b:value``; array items add ``/[]``; numbers keep
+    their text, and true/false/null are spelled as in JSON.
+    """
+    doc = json.loads(payload, parse_float=str, parse_int=str)
+    out: list[str] = []
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}/{key}")
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, f"{path}/[]")
+        else:
+            text = value if isinstance(value, str) else json.dumps(value)
+            out.append(f"{path}:{text}")
+
+    walk(doc, "")
+    return out
+
+
+@pytest.fixture(scope="session")
+def mixed_export(mixed_scap, export_dir) -> Path:
+    """The Wireshark export of ``mixed_scap``."""
+    from scaptools.export.wireshark import export_wireshark
+    dst = export_dir / "mixed.pcapng"
+    with open_capture(mixed_scap) as reader, open(dst, "wb") as out:
+        export_wireshark(reader, out, source=str(mixed_scap))
+    return dst
