@@ -1,0 +1,134 @@
+"""S3 scans: which objects to read and how to download them (cloudtrail-plugin.md §3.2, §4.1-4.3).
+
+``list_log_keys`` follows the §4.2 algorithm: an ``AWSLogs`` account directory
+becomes ``<prefix>CloudTrail/``; an ``AWSLogs`` (or organization) directory
+becomes one such prefix per account of ``s3AccountList`` (or per account
+directory found); every ``.../CloudTrail/<region>/`` is listed from the start
+day of ``s3Interval`` on, and log file names outside the interval are dropped.
+
+Two upstream quirks are not copied (§8 item 7): ``AWSLogs/`` at the bucket root
+is recognised, and the file-name filter of ``s3Interval`` applies to every scan,
+not only to scans that found region directories. Keys are returned sorted, so a
+scan is reproducible and can be resumed.
+"""
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from scaptools.errors import PluginError
+
+from .awsclient import retry_call
+from .interval import day_prefix, name_stamp, parse_interval
+
+_ACCOUNT_LIST = re.compile(r"( *\d{12} *,?)*")
+_ACCOUNT_DIR = re.compile(r"(?:^|/)AWSLogs/(?:o-[a-z0-9]{10,32}/)?\d{12}/?$")
+_LOGS_DIR = re.compile(r"(?:^|/)AWSLogs(?:/o-[a-z0-9]{10,32})?/?$")
+_KEY_STAMP = re.compile(r".*_CloudTrail_[^_]+_([^_]+)Z_")
+
+
+def split_url(params: str) -> tuple[str, str]:
+    """``s3://bucket[/prefix]`` -> (bucket, prefix) (§3.2)."""
+    rest = params[len("s3://"):]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise PluginError(f"cloudtrail plugin error: no bucket in {params!r}", "cloudtrail")
+    return bucket, prefix
+
+
+def parse_accounts(text: str) -> list[str]:
+    """``s3AccountList`` -> account ids (§4.2 step 1)."""
+    if not _ACCOUNT_LIST.fullmatch(text):
+        raise PluginError(f'cloudtrail invalid account list: "{text}"', "cloudtrail")
+    return [a.strip() for a in text.split(",") if a.strip()]
+
+
+def is_log_name(name: str) -> bool:
+    """Extension ``.json`` or suffix ``.json.gz`` (§3.1, §4.2 step 5)."""
+    return name.endswith(".json") or name.endswith(".json.gz")
+
+
+def common_prefixes(client, bucket: str, prefix: str) -> list[str]:
+    """The "directories" directly below ``prefix`` (ListObjectsV2 with delimiter ``/``)."""
+    out = []
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, Delimiter="/")
+    for page in pages:
+        out.extend(cp["Prefix"] for cp in page.get("CommonPrefixes", ()))
+    return out
+
+
+def cloudtrail_prefixes(client, bucket: str, prefix: str, accounts: list[str]) -> list[str]:
+    """§4.2 step 2: the prefixes to scan for a user-given prefix."""
+    if _ACCOUNT_DIR.search(prefix):
+        return [_slash(prefix) + "CloudTrail/"]
+    if _LOGS_DIR.search(prefix):
+        base = _slash(prefix)
+        if accounts:
+            return [f"{base}{acct}/CloudTrail/" for acct in accounts]
+        found = retry_call(common_prefixes, client, bucket, base)
+        return [p + "CloudTrail/" for p in found if _ACCOUNT_DIR.search(p)]
+    return [prefix]
+
+
+def _slash(prefix: str) -> str:
+    return prefix if prefix.endswith("/") or not prefix else prefix + "/"
+
+
+def list_jobs(client, bucket: str, prefix: str, accounts: list[str],
+              start: int | None) -> list[tuple[str, str | None]]:
+    """§4.2 steps 2-4: (prefix, StartAfter) listing jobs, one per region directory."""
+    jobs = []
+    for ct_prefix in cloudtrail_prefixes(client, bucket, prefix, accounts):
+        if not ct_prefix.endswith("/CloudTrail/"):
+            continue
+        for region in retry_call(common_prefixes, client, bucket, ct_prefix):
+            jobs.append((region, region + day_prefix(start) if start is not None else None))
+    return jobs or [(prefix, None)]
+
+
+def list_job(client, bucket: str, prefix: str, start_after: str | None,
+             window: tuple[str | None, str | None]) -> list[str]:
+    """§4.2 step 5: one paginated listing, filtered by name and interval."""
+    kwargs = {"Bucket": bucket, "Prefix": prefix}
+    if start_after:
+        kwargs["StartAfter"] = start_after
+    lo, hi = window
+    keys = []
+    for page in client.get_paginator("list_objects_v2").paginate(**kwargs):
+        for obj in page.get("Contents", ()):
+            key = obj["Key"]
+            if not is_log_name(key):
+                continue
+            if lo is not None:
+                m = _KEY_STAMP.match(key)
+                if m and (m.group(1) < lo or (hi is not None and m.group(1) > hi)):
+                    continue
+            keys.append(key)
+    return keys
+
+
+def list_log_keys(client, bucket: str, prefix: str, config: dict, workers: int) -> list[str]:
+    """Every log object of an S3 scan, sorted (§4.2). Raises PluginError on bad settings."""
+    accounts = parse_accounts(config.get("s3AccountList", ""))
+    start, end = parse_interval(config.get("s3Interval", ""))
+    window = (name_stamp(start) if start is not None else None,
+              name_stamp(end) if end is not None else None)
+    jobs = list_jobs(client, bucket, prefix, accounts, start)
+    with ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as pool:
+        results = pool.map(lambda job: retry_call(list_job, client, bucket, job[0], job[1],
+                                                  window), jobs)
+        keys = {key for part in results for key in part}
+    return sorted(keys, key=order_key)
+
+
+def order_key(name: str) -> str:
+    """Sort key of a unit name: path order, directory by directory (``/`` sorts first)."""
+    return name.replace("/", "\x00")
+
+
+def download(client, bucket: str, key: str, on_retry=None) -> bytes:
+    """The object's bytes; transient errors (also while reading the body) are retried."""
+    def once():
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return retry_call(once, on_retry=on_retry)

@@ -1,0 +1,340 @@
+"""The cloudtrail event source: init config and open params (cloudtrail-plugin.md §2-4).
+
+``open_source(config, params)`` returns a ``CloudTrailStream``: an iterator of
+``PluginEvent`` (one per record: ts = ``eventTime`` in ns, payload = the
+record's JSON) and ``Checkpoint`` (after the events of each log file or SQS
+message; its ``ack`` deletes the SQS message and must be called only once the
+events are durable). Routes (§3): a local file or directory, ``s3://bucket[/prefix]``,
+``sqs://queue``.
+
+Besides the iterator protocol the stream offers ``stats`` (counters),
+``stop()`` (end after the current unit of work), ``resume(done_through, retry)``
+(skip units already recorded by an earlier run) and ``failed`` (units that
+could not be read). Nothing is dropped silently: every problem goes to
+``on_problem`` (default: the ``scaptools_plugins.cloudtrail`` logger) and is
+counted. A record seen twice in one stream (same ``eventID`` and bytes, e.g. a
+redelivered SQS message) is written once.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import orjson
+
+from scaptools.errors import PluginError
+from scaptools.plugin import Checkpoint, PluginEvent
+
+from . import s3 as s3mod
+from . import sqs as sqsmod
+from .awsclient import describe, make_client, make_session, retry_call
+from .logfile import decode_log
+
+LOG = logging.getLogger("scaptools_plugins.cloudtrail")
+PLUGIN = "cloudtrail"
+DEFAULTS = {"sqsDelete": True, "s3DownloadConcurrency": 32, "s3Interval": "", "useS3SNS": False,
+            "s3AccountList": "", "sqsOwnerAccount": "", "useAsync": True,
+            "aws": {"profile": "", "region": "", "config": "", "credentials": ""}}
+_TYPES = {bool: "a boolean", int: "an integer", str: "a string", dict: "an object"}
+DEDUPE_GENERATION = 1_000_000  # keys kept per generation of the seen-records set
+
+
+def parse_init_config(text: str) -> dict:
+    """The init config (§2) with defaults applied; PluginError for a bad one."""
+    text = (text or "").strip()
+    try:
+        given = orjson.loads(text) if text else {}
+    except orjson.JSONDecodeError as exc:
+        raise PluginError(f"init config is not JSON: {exc}", PLUGIN) from None
+    if not isinstance(given, dict):
+        raise PluginError("init config must be a JSON object", PLUGIN)
+    config = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULTS.items()}
+    for key, value in given.items():
+        if key not in DEFAULTS:
+            continue  # unknown keys are accepted and ignored (§2)
+        _check_type(key, value, type(DEFAULTS[key]))
+        if key == "aws":
+            for sub, subval in value.items():
+                if sub in DEFAULTS["aws"]:
+                    _check_type(f"aws.{sub}", subval, str)
+                    config["aws"][sub] = subval
+        else:
+            config[key] = value
+    return config
+
+
+def _check_type(key: str, value, want: type) -> None:
+    ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+    if not ok:
+        raise PluginError(f"init config: {key} must be {_TYPES[want]}, got {value!r}", PLUGIN)
+
+
+def open_source(config: dict, params: str, *, session=None, on_problem=None) -> "CloudTrailStream":
+    """Open the route named by ``params`` (§3); PluginError for bad params.
+
+    ``session``: a boto3 Session to use instead of one built from ``config["aws"]``.
+    """
+    return CloudTrailStream(config or parse_init_config(""), params or "", session=session,
+                            on_problem=on_problem)
+
+
+@dataclass
+class SourceStats:
+    """Counters of one stream (shown by ``scap record``)."""
+
+    objects_listed: int = 0  # log files/objects found (or announced by SQS)
+    objects_done: int = 0  # read to the end (malformed ones included)
+    objects_malformed: int = 0  # read, with problems (see problems)
+    objects_failed: int = 0  # could not be read (download failed)
+    messages: int = 0  # SQS messages received
+    records: int = 0  # events yielded
+    bad_records: int = 0  # records dropped (not JSON objects)
+    untimed: int = 0  # records kept with a substitute timestamp
+    duplicates: int = 0  # records already yielded by this stream
+    problems: int = 0  # problems reported
+    retries: int = 0  # transient AWS errors retried
+
+
+class CloudTrailStream:
+    """Iterator of PluginEvent | Checkpoint over one route (see the module doc)."""
+
+    def __init__(self, config: dict, params: str, *, session=None, on_problem=None):
+        self.config = config
+        self.params = params
+        self.stats = SourceStats()
+        self.failed: set[str] = set()
+        self.on_problem = on_problem or LOG.warning
+        self._session = session
+        self._stop = threading.Event()
+        self._done_through: str | None = None
+        self._retry: frozenset = frozenset()
+        self._seen: set = set()
+        self._seen_old: set = set()
+        self._gen = None
+        if not params:
+            raise PluginError("cloudtrail plugin error: missing input directory argument", PLUGIN)
+        if params.startswith("s3://"):
+            s3mod.split_url(params)
+            if config["s3DownloadConcurrency"] < 1:
+                raise PluginError("cloudtrail invalid S3DownloadConcurrency: "
+                                  f'"{config["s3DownloadConcurrency"]}"', PLUGIN)
+        elif not params.startswith("sqs://") and not os.path.exists(params):
+            raise PluginError(f"cloudtrail plugin error: cannot open {params}", PLUGIN)
+
+    # -- control --------------------------------------------------------------
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._gen is None:
+            self._gen = self._route()
+        return next(self._gen)
+
+    def stop(self) -> None:
+        """Finish the current unit of work, then end (safe from a signal handler)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        if self._gen is not None:
+            self._gen.close()
+
+    def resume(self, done_through: str | None, retry=()) -> None:
+        """Skip units up to ``done_through`` (a Checkpoint.info of an earlier run), except ``retry``."""
+        self._done_through = done_through
+        self._retry = frozenset(retry)
+
+    def problem(self, message: str) -> None:
+        self.stats.problems += 1
+        self.on_problem(f"{PLUGIN}: {message}")
+
+    def _skip(self, unit: str) -> bool:
+        if self._done_through is None or unit in self._retry:
+            return False
+        return s3mod.order_key(unit) <= s3mod.order_key(self._done_through)
+
+    # -- routes ---------------------------------------------------------------
+    def _route(self):
+        if self.params.startswith("s3://"):
+            return self._s3_route()
+        if self.params.startswith("sqs://"):
+            return self._sqs_route()
+        return self._local_route()
+
+    def _local_route(self):
+        units = [u for u in local_files(self.params) if not self._skip(u)]
+        self.stats.objects_listed = len(units)
+
+        def read(path):
+            with open(path, "rb") as fh:
+                return fh.read()
+        for path, data, exc in ordered_map(read, units, 2, self._stop.is_set):
+            if exc is not None:
+                yield from self._unit_failed(path, f"cannot read: {exc}")
+            else:
+                yield from self._events(decode_log(data, path), path)
+                yield Checkpoint(_no_ack, path)
+
+    def _s3_route(self):
+        bucket, prefix = s3mod.split_url(self.params)
+        workers = self.config["s3DownloadConcurrency"]
+        client = make_client(self._aws_session(), "s3", pool=workers + 4)
+        keys = s3mod.list_log_keys(client, bucket, prefix, self.config, workers)
+        units = [(f"s3://{bucket}/{k}", k) for k in keys]
+        units = [u for u in units if not self._skip(u[0])]
+        self.stats.objects_listed = len(units)
+
+        def fetch(unit):
+            data = s3mod.download(client, bucket, unit[1], on_retry=self._on_retry)
+            return decode_log(data, unit[0])
+        for unit, log, exc in ordered_map(fetch, units, workers, self._stop.is_set):
+            if exc is not None:
+                yield from self._unit_failed(unit[0], describe(exc))
+            else:
+                yield from self._events(log, unit[0])
+                yield Checkpoint(_no_ack, unit[0])
+
+    def _on_retry(self, exc, attempt) -> None:
+        self.stats.retries += 1
+        LOG.info("retrying after %s (attempt %d)", describe(exc), attempt)
+
+    def _unit_failed(self, unit: str, why: str):
+        self.stats.objects_failed += 1
+        self.failed.add(unit)
+        self.problem(f"{unit}: {why}; not recorded")
+        return iter(())
+
+    def _events(self, log, unit: str):
+        """The events of one decoded log file (problems reported, duplicates dropped)."""
+        stats = self.stats
+        for message in log.problems:
+            self.problem(message)
+        stats.objects_done += 1
+        stats.objects_malformed += bool(log.problems)
+        stats.bad_records += log.bad_records
+        stats.untimed += log.untimed
+        self.failed.discard(unit)
+        seen, old = self._seen, self._seen_old
+        if len(seen) > DEDUPE_GENERATION:
+            self._seen_old, self._seen = seen, set()
+            seen, old = self._seen, seen
+        n = 0
+        for ts, payload, eid in log.records:
+            key = (eid, hash(payload))
+            if key in seen or key in old:
+                stats.duplicates += 1
+                continue
+            seen.add(key)
+            n += 1
+            yield PluginEvent(ts, payload)
+        stats.records += n
+
+    def _sqs_route(self):
+        """Poll until stopped; one checkpoint per processed message (§4.4)."""
+        session = self._aws_session()
+        sqs = make_client(session, "sqs")
+        s3 = make_client(session, "s3")
+        name = self.params[len("sqs://"):]
+        url = sqsmod.queue_url(sqs, name, self.config["sqsOwnerAccount"])
+        while not self._stop.is_set():
+            try:
+                messages = retry_call(sqsmod.receive, sqs, url, on_retry=self._on_retry)
+            except Exception as exc:
+                raise PluginError(f"cannot receive from queue {name}: {describe(exc)}",
+                                  PLUGIN) from exc
+            if not messages:
+                yield Checkpoint(_no_ack, "")  # idle: lets the consumer commit and look around
+            for i, msg in enumerate(messages):
+                if self._stop.is_set():  # hand the rest back to the queue at once
+                    for rest in messages[i:]:
+                        sqsmod.release_message(sqs, url, rest.get("ReceiptHandle", ""))
+                    break
+                yield from self._sqs_message(sqs, s3, url, name, msg)
+
+    def _sqs_message(self, sqs, s3, url: str, name: str, msg: dict):
+        self.stats.messages += 1
+        unit = f"sqs://{name}/{msg.get('MessageId', '?')}"
+        try:
+            objects = sqsmod.notified_objects(msg.get("Body", ""), self.config["useS3SNS"])
+        except sqsmod.NotificationError as exc:
+            self.problem(f"{unit}: {exc}; message left in the queue")
+            return
+        self.stats.objects_listed += len(objects)
+        ok = True
+        for bucket, key in objects:
+            where = f"s3://{bucket}/{key}"
+            try:
+                data = s3mod.download(s3, bucket, key, on_retry=self._on_retry)
+            except Exception as exc:
+                ok = False
+                self.stats.objects_failed += 1
+                self.problem(f"{unit}: {where}: {describe(exc)}; message left in the queue")
+                continue
+            yield from self._events(decode_log(data, where), where)
+        if not ok:
+            return
+        receipt = msg.get("ReceiptHandle", "")
+        if self.config["sqsDelete"]:
+            yield Checkpoint(lambda: retry_call(sqsmod.delete_message, sqs, url, receipt), unit)
+        else:
+            yield Checkpoint(_no_ack, unit)
+
+    def _aws_session(self):
+        if self._session is None:
+            self._session = make_session(self.config.get("aws") or {})
+        return self._session
+
+
+def _no_ack() -> None:
+    """Nothing to acknowledge (files and S3 objects)."""
+
+
+def local_files(path: str) -> list[str]:
+    """The log files of a local path, in name order (§3.1); PluginError when there are none."""
+    if os.path.isfile(path):
+        return [path]
+    found = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        found.extend(os.path.join(root, f) for f in files if s3mod.is_log_name(f))
+    found.sort(key=lambda p: s3mod.order_key(p.replace(os.sep, "/")))
+    if not found:
+        raise PluginError(f"cloudtrail plugin error: no json files found in {path}", PLUGIN)
+    return found
+
+
+def ordered_map(fn, items: list, workers: int, stopping):
+    """Yield ``(item, fn(item), None)`` or ``(item, None, error)`` in input order.
+
+    At most ``2 * workers`` calls run ahead; after ``stopping()`` turns true no
+    new call starts and the stream ends after the result in hand.
+    """
+    pool = ThreadPoolExecutor(max(1, workers))
+    window: deque = deque()
+    todo = iter(items)
+    try:
+        for item in todo:
+            window.append((item, pool.submit(fn, item)))
+            if len(window) >= 2 * workers:
+                break
+        while window:
+            item, fut = window.popleft()
+            try:
+                result, error = fut.result(), None
+            except Exception as exc:  # reported by the caller with the unit's name
+                result, error = None, exc
+            yield item, result, error
+            if stopping():
+                return
+            nxt = next(todo, None)
+            if nxt is not None:
+                window.append((nxt, pool.submit(fn, nxt)))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
