@@ -16,7 +16,6 @@ HEADER_SIZE = HEADER.size  # 26
 PLUGINEVENT = 322
 NO_TID = 0xFFFFFFFFFFFFFFFF
 _U32 = struct.Struct("<I")
-_UNSET = object()
 
 
 class Event:
@@ -29,8 +28,10 @@ class Event:
     ``direction``, ``param_bytes``, ``params``, ``plugin_id``, ``payload``, ``json``.
     """
 
-    __slots__ = ("num", "ts", "cpu", "tid", "type", "nparams", "flags", "raw",
-                 "_pbytes", "_params", "_json", "cache")
+    # The lazy slots (flags, param bytes, params, json, cache) start unset so that
+    # building an event costs as little as possible: the reader builds millions.
+    __slots__ = ("num", "ts", "cpu", "tid", "type", "nparams", "raw",
+                 "_flags", "_pbytes", "_params", "_json", "_cache")
 
     def __init__(self, num: int, ts: int, cpu: int, tid: int, type: int, nparams: int,
                  raw: bytes, flags: int = 0):
@@ -41,11 +42,32 @@ class Event:
         self.type = type
         self.nparams = nparams
         self.raw = raw
-        self.flags = flags
-        self._pbytes = None
-        self._params = None
-        self._json = _UNSET
-        self.cache = None  # free slot for extractors that want per-event memo (a dict)
+        if flags:
+            self._flags = flags
+
+    @property
+    def flags(self) -> int:
+        """Dump flags (§9.1): 0 unless the event came from a flags-word block."""
+        try:
+            return self._flags
+        except AttributeError:
+            return 0
+
+    @flags.setter
+    def flags(self, value: int) -> None:
+        self._flags = value
+
+    @property
+    def cache(self):
+        """A free per-event slot for extractors (e.g. a dict); ``None`` until set."""
+        try:
+            return self._cache
+        except AttributeError:
+            return None
+
+    @cache.setter
+    def cache(self, value) -> None:
+        self._cache = value
 
     # -- construction -----------------------------------------------------
     @classmethod
@@ -82,17 +104,21 @@ class Event:
     @property
     def param_bytes(self) -> list[bytes]:
         """The stored parameter values, undecoded, in order."""
-        if self._pbytes is None:
+        try:
+            return self._pbytes
+        except AttributeError:
             self._pbytes = split_params(self.raw, self.type, self.nparams)
-        return self._pbytes
+            return self._pbytes
 
     @property
     def params(self) -> dict:
         """Parameter name -> decoded value, as sysdig shows it (decoded once)."""
-        if self._params is None:
+        try:
+            return self._params
+        except AttributeError:
             from .params import decode_params
             self._params = decode_params(self)
-        return self._params
+            return self._params
 
     # -- plugin events ----------------------------------------------------
     @property
@@ -111,9 +137,11 @@ class Event:
     @property
     def json(self):
         """The payload parsed as JSON, once per event; ``None`` if it is not JSON."""
-        if self._json is _UNSET:
+        try:
+            return self._json
+        except AttributeError:
             self._json = parse_json(self.payload)
-        return self._json
+            return self._json
 
     def __repr__(self) -> str:
         return (f"Event(num={self.num}, ts={self.ts}, cpu={self.cpu}, tid={self.tid}, "

@@ -117,23 +117,12 @@ class CaptureReader:
                     return
                 if self.section is None:
                     self._check_start(buf, pos)
-                unpack, u32 = fmt.event.unpack_from, fmt.u32.unpack_from
+                unpack = fmt.event.unpack_from
                 end = len(buf)
-                while fast and pos + 36 <= end:  # fast path: v2 event blocks (§9.1-§9.3)
-                    btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
-                    nxt = pos + total
-                    if ((btype == 0x216 or btype == 0x221) and nxt <= end
-                            and 26 <= elen <= total - 14 and not total & 3
-                            and u32(buf, nxt - 4)[0] == total and 26 + 2 * nparams <= elen):
-                        if btype != 0x216:
-                            fast_large += 1
-                        num += 1
-                        ev = Event(num, ts, cpu, tid, etype, nparams,
-                                   buf[pos + 10:pos + 10 + elen])
-                        yield (base + pos, ev) if with_blocks else ev
-                        pos = nxt
-                        continue
-                    break
+                if fast:  # v2 event blocks (§9.1-§9.3)
+                    walk = fast_blocks if with_blocks else fast_events
+                    pos, num, large = yield from walk(buf, base, pos, num, unpack)
+                    fast_large += large
                 self.events_read = num
                 if end - pos < 36:  # ran out of buffered bytes: refill before the slow path
                     buf, base, pos = self._refill(buf, base, pos, 36)
@@ -268,6 +257,49 @@ class CaptureReader:
             raise TruncatedCapture("the gzip stream is cut short", self.path, offset)
         if self.section is None:
             raise FormatError("empty file: not a scap capture", self.path, 0)
+
+
+def fast_events(buf: bytes, base: int, pos: int, num: int, unpack):
+    """Yield the events of consecutive well-formed v2 event blocks in ``buf``.
+
+    Stops at the first block that is not one (or not complete) and returns
+    ``(pos, num, large_blocks)``; the slow path then deals with that block.
+    """
+    end, large = len(buf), 0
+    while pos + 36 <= end:
+        btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
+        nxt = pos + total
+        if ((btype == 0x216 or btype == 0x221) and nxt <= end
+                and 26 + 2 * nparams <= elen <= total - 14 and not total & 3
+                and buf[nxt - 4:nxt] == buf[pos + 4:pos + 8]):
+            if btype != 0x216:
+                large += 1
+            num += 1
+            yield Event(num, ts, cpu, tid, etype, nparams, buf[pos + 10:pos + 10 + elen])
+            pos = nxt
+            continue
+        break
+    return pos, num, large
+
+
+def fast_blocks(buf: bytes, base: int, pos: int, num: int, unpack):
+    """:func:`fast_events`, yielding ``(offset, event)`` pairs."""
+    end, large = len(buf), 0
+    while pos + 36 <= end:
+        btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
+        nxt = pos + total
+        if ((btype == 0x216 or btype == 0x221) and nxt <= end
+                and 26 + 2 * nparams <= elen <= total - 14 and not total & 3
+                and buf[nxt - 4:nxt] == buf[pos + 4:pos + 8]):
+            if btype != 0x216:
+                large += 1
+            num += 1
+            yield base + pos, Event(num, ts, cpu, tid, etype, nparams,
+                                    buf[pos + 10:pos + 10 + elen])
+            pos = nxt
+            continue
+        break
+    return pos, num, large
 
 
 def open_capture(path_or_file, *, path: str | None = None) -> CaptureReader:
