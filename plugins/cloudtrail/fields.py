@@ -147,7 +147,6 @@ FIELDS = [_info(name) for name in ORDER]
 NAMES = frozenset(ORDER)
 
 _EVENT_NAME = b'"eventName":'
-_EVENT_NAME_STR = b'"eventName":"'
 
 
 def ct_name(event):
@@ -160,13 +159,13 @@ def ct_name(event):
     is valid JSON (payloads written by the cloudtrail source always are).
     """
     raw = event.raw
-    if raw.count(_EVENT_NAME) == 1:
-        start = raw.find(_EVENT_NAME_STR)
-        if start >= 0:
-            start += 13
-            end = raw.find(b'"', start)
+    start = raw.find(_EVENT_NAME)
+    if start >= 0 and raw[start + 12:start + 13] == b'"':  # one pass: first match, then the rest
+        start += 13
+        end = raw.find(b'"', start)
+        if end > 0 and raw.find(_EVENT_NAME, end) < 0:
             value = raw[start:end]
-            if end > 0 and b"\\" not in value:
+            if b"\\" not in value:
                 try:
                     return value.decode("utf-8")
                 except UnicodeDecodeError:
