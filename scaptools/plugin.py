@@ -254,6 +254,8 @@ class Registry:
                 continue
             for info in plugin.fields:
                 fs.add(_with_provider(info, plugin.name), _factory(plugin, info.name))
+                if "index" in info.tags:  # the engine indexes rules by this field's values
+                    fs.index_field = info.name
         return fs
 
 
@@ -287,12 +289,9 @@ def _factory(plugin: ExtractorPlugin, name: str):
 
 
 def _common_sources(a: set | None, b: set | None) -> set:
-    if a is None and b is None:
-        return {"*"}
-    if a is None:
-        return b
-    if b is None:
-        return a
+    """Sources both extractors accept (``None`` = every source)."""
+    if a is None or b is None:
+        return (a or b) if (a or b) is not None else {"*"}
     return a & b
 
 

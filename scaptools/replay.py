@@ -30,6 +30,7 @@ DEFAULT_OPTIONS = {
     "time_format_iso_8601": False,
     "priority": "debug",
     "rule_matching": "first",
+    "json_include_message_property": False,
 }
 
 
@@ -163,16 +164,12 @@ def alert_formatter(options: dict) -> Callable:
     from .engine.output import format_json, format_text
     iso = as_bool(options["time_format_iso_8601"])
     if as_bool(options["json_output"]):
-        import orjson
         include_output = as_bool(options["json_include_output_property"])
         include_tags = as_bool(options["json_include_tags_property"])
-
-        def fmt(alert):
-            obj = format_json(alert, include_output=include_output, include_tags=include_tags)
-            if isinstance(obj, (bytes, str)):
-                return obj if isinstance(obj, str) else obj.decode()
-            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-        return fmt
+        include_message = as_bool(options.get("json_include_message_property", False))
+        return lambda alert: format_json(alert, include_output=include_output,
+                                         include_tags=include_tags, iso8601=iso,
+                                         include_message=include_message)
     return lambda alert: format_text(alert, iso8601=iso)
 
 
