@@ -1,0 +1,109 @@
+"""``Engine``: selects the loaded rules and evaluates events (rules-language.md §7, §10).
+
+Per event source, rules are grouped by the value of the source's index field
+(``FieldSet.index_field``): an event is tested only against the rules that can
+match its value, in index order.
+"""
+from __future__ import annotations
+
+import os
+import socket
+
+from ..errors import RuleError
+from .infos import PRIORITIES, parse_priority
+from .output import Alert
+
+_EMPTY = ()
+
+
+class Engine:
+    """Evaluates events against a ``Ruleset`` with Falco's runtime options.
+
+    ``rule_matching``: ``first`` (Falco's default, at most one alert per event) or
+    ``all``; ``min_priority``: least severe priority kept; ``tags`` (-t: only rules
+    with one of these tags, even rules disabled in the file); ``skip_tags`` (-T);
+    ``disabled`` (-D: rule names containing one of these substrings); ``enable_all``
+    (-A: do not drop the event types a FieldSet lists in ``ignored_index_values``).
+    """
+
+    def __init__(self, ruleset, *, rule_matching: str = "first", min_priority=None, tags=(),
+                 skip_tags=(), disabled=(), enable_all: bool = False, hostname: str | None = None):
+        if rule_matching not in ("first", "all"):
+            raise RuleError(f"invalid rule_matching value '{rule_matching}' (first or all)",
+                            code="LOAD_ERR_VALIDATE")
+        self.ruleset = ruleset
+        self.first = rule_matching == "first"
+        self.min_priority = _priority_number(min_priority)
+        self.enable_all = enable_all
+        self.hostname = hostname or os.environ.get("FALCO_HOSTNAME") or socket.gethostname()
+        self.rules = select_rules(ruleset.rules, self.min_priority, tags, skip_tags, disabled)
+        self._dispatch = {src: self._build(src) for src in {r.source for r in self.rules}}
+
+    def _build(self, source: str):
+        rules = [r for r in self.rules if r.source == source]
+        fieldset = self.ruleset.fieldsets.get(source)
+        field = getattr(fieldset, "index_field", None)
+        if field is None or fieldset.lookup(field) is None:
+            return None, {}, tuple(rules)
+        default = tuple(r for r in rules if r.index_values is None)
+        keys = {k for r in rules if r.index_values is not None for k in r.index_values}
+        table = {k: tuple(r for r in rules if r.index_values is None or k in r.index_values)
+                 for k in keys}
+        if not self.enable_all:
+            for key in getattr(fieldset, "ignored_index_values", ()):
+                table[key] = _EMPTY
+        return fieldset.extractor(field), table, default
+
+    def rules_for(self, source: str) -> list:
+        """The selected rules of ``source``, in evaluation order."""
+        return [r for r in self.rules if r.source == source]
+
+    def process(self, event, source: str) -> list:
+        """Alerts raised by ``event`` of event source ``source`` (§7)."""
+        entry = self._dispatch.get(source)
+        if entry is None:
+            return []
+        key_fn, table, default = entry
+        rules = table.get(key_fn(event), default) if key_fn is not None else default
+        alerts = []
+        for rule in rules:
+            if rule.match(event):
+                alerts.append(self.alert(rule, event))
+                if self.first:
+                    break
+        return alerts
+
+    def alert(self, rule, event) -> Alert:
+        message, fields = rule.output.render(event)
+        return Alert(rule.name, PRIORITIES[rule.priority], event.ts, message, fields,
+                     rule.source, list(rule.tags), self.hostname)
+
+
+def _priority_number(value) -> int:
+    if value is None:
+        return 7
+    if isinstance(value, int):
+        return value
+    num = parse_priority(str(value))
+    if num is None:
+        raise RuleError(f"invalid priority '{value}'", code="LOAD_ERR_VALIDATE")
+    return num
+
+
+def select_rules(rules, min_priority: int, tags, skip_tags, disabled) -> list:
+    """Falco's rule selection: file state, -D, -T, then -t; min priority (§7)."""
+    tags, skip_tags = set(tags), set(skip_tags)
+    chosen = []
+    for rule in rules:
+        if rule.priority > min_priority:
+            continue
+        on = rule.enabled
+        if any(sub in rule.name for sub in disabled):
+            on = False
+        if skip_tags & set(rule.tags):
+            on = False
+        if tags:
+            on = bool(tags & set(rule.tags))
+        if on:
+            chosen.append(rule)
+    return chosen

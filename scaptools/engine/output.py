@@ -1,0 +1,197 @@
+"""Rule outputs and alert formats (rules-language.md §8, §10).
+
+``OutputFormat`` tokenises an output once (``%field``, ``%<width>field``,
+transformer tokens; the longest valid field prefix wins) and renders it per
+event. ``format_text`` and ``format_json`` give Falco's text line and JSON
+alert object.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from .lexer import LexError
+from .parser import Parser
+from .transformers import TransformError, compile_operand
+
+NA = "<NA>"
+TIME_STRING_FIELDS = ("evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime",
+                      "evt.datetime.s")  # emitted as integer ns in JSON (§10.2)
+
+
+class OutputError(Exception):
+    """An output cannot be compiled (LOAD_ERR_COMPILE_OUTPUT)."""
+
+
+@dataclass
+class Token:
+    key: str
+    fn: object
+    width: int | None
+    inner: list  # (key, fn) of the fields inside a transformer token
+    is_transform: bool = False
+
+
+@dataclass
+class Alert:
+    """One alert (§10): what ``format_text``/``format_json`` render."""
+
+    rule: str
+    priority: str
+    ts: int
+    output: str  # the rendered message M
+    output_fields: dict
+    source: str
+    tags: list = field(default_factory=list)
+    hostname: str = ""
+
+
+class OutputFormat:
+    """A compiled output string (§8.1)."""
+
+    def __init__(self, text: str, fieldset):
+        if text.startswith("*"):
+            text = text[1:]  # Falco always renders with missing values allowed
+        self.parts = tokenize(text, fieldset)
+
+    def render(self, ev) -> tuple[str, dict]:
+        """The message and the output_fields (raw values, None for missing)."""
+        out, fields = [], {}
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = part.fn(ev)
+            text = render_text(value)
+            if part.width is not None:
+                text = _fit(text, part.width)
+            out.append(text)
+            if part.is_transform:
+                for key, fn in part.inner:
+                    fields[key] = fn(ev)
+            else:
+                fields[part.key] = value
+        return "".join(out), fields
+
+
+def _fit(text: str, width: int) -> str:
+    raw = text.encode("utf-8", "surrogateescape")[:width]
+    return raw.decode("utf-8", "replace") + " " * (width - len(raw))
+
+
+def tokenize(text: str, fieldset) -> list:
+    """Literal strings and ``Token``s of an output (§8.1)."""
+    parts, pos, lit = [], 0, []
+    while pos < len(text):
+        c = text[pos]
+        if c != "%":
+            lit.append(c)
+            pos += 1
+            continue
+        if lit:
+            parts.append("".join(lit))
+            lit = []
+        token, pos = _token(text, pos + 1, fieldset)
+        parts.append(token)
+    if lit:
+        parts.append("".join(lit))
+    return parts
+
+
+def _token(text: str, pos: int, fieldset) -> tuple[Token, int]:
+    if pos >= len(text):
+        raise OutputError("invalid formatting syntax: formatting cannot end with a %")
+    start = pos
+    while pos < len(text) and text[pos].isdigit():
+        pos += 1
+    width = int(text[start:pos]) if pos > start else None
+    if pos >= len(text):
+        raise OutputError("invalid formatting syntax: formatting cannot end with a number")
+    end = len(text)
+    while end > pos:
+        parser = Parser(text[pos:end])
+        try:
+            node = parser.operand()
+        except LexError:
+            node = None
+        if node is None:
+            end -= 1
+            continue
+        try:
+            op = compile_operand(node, fieldset)
+        except TransformError:
+            end = pos + parser.pos - 1
+            continue
+        inner = [(f.to_text(), compile_operand(f, fieldset).fn) for f in op.fields]
+        return Token(node.to_text(), op.fn, width, inner, op.is_transform), pos + parser.pos
+    raise OutputError(f"unknown filter: {text[pos:]}")
+
+
+def render_text(value) -> str:
+    """Text of a value (§8.2)."""
+    if value is None:
+        return NA
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(render_text(v) for v in value) + ")"
+    return str(value)
+
+
+def json_value(value):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return str(value)
+
+
+def time_local(ts: int) -> str:
+    """``HH:MM:SS.nnnnnnnnn`` in the host's local time zone (§10)."""
+    sec, ns = divmod(ts, 1_000_000_000)
+    return time.strftime("%H:%M:%S", time.localtime(sec)) + f".{ns:09d}"
+
+
+def time_iso(ts: int, suffix: str = "+0000") -> str:
+    """``YYYY-MM-DDTHH:MM:SS.nnnnnnnnn`` in UTC plus ``suffix`` (§10)."""
+    sec, ns = divmod(ts, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns:09d}{suffix}"
+
+
+def alert_line(alert: Alert, iso8601: bool = False) -> str:
+    """``<T>: <P> <M>`` unescaped (the JSON ``output`` property)."""
+    stamp = time_iso(alert.ts) if iso8601 else time_local(alert.ts)
+    return f"{stamp}: {alert.priority} {alert.output}"
+
+
+def format_text(alert: Alert, iso8601: bool = False) -> str:
+    """Falco's text alert line, escaped like the inside of a JSON string (§10.1)."""
+    line = alert_line(alert, iso8601)
+    return json.dumps(line, ensure_ascii=False)[1:-1]
+
+
+def format_json(alert: Alert, include_output: bool = True, include_tags: bool = True,
+                iso8601: bool = False, include_message: bool = False) -> str:
+    """Falco's JSON alert object: compact, keys sorted (§10.2)."""
+    fields = {}
+    for key, value in alert.output_fields.items():
+        base = key.split("[", 1)[0]
+        fields[key] = alert.ts if base in TIME_STRING_FIELDS and value is not None \
+            else json_value(value)
+    fields["evt.time.iso8601" if iso8601 else "evt.time"] = alert.ts
+    obj = {"hostname": alert.hostname, "output_fields": fields, "priority": alert.priority,
+           "rule": alert.rule, "source": alert.source, "time": time_iso(alert.ts, "Z")}
+    if include_output:
+        obj["output"] = alert_line(alert, iso8601)
+    if include_message:
+        obj["message"] = alert.output
+    if include_tags:
+        obj["tags"] = sorted(set(alert.tags))
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

@@ -1,0 +1,128 @@
+"""Compiling the whole collection into a ``Ruleset`` (rules-language.md §5, §12).
+
+Third stage of Falco's loader (STYLE.md §5): lists are expanded (one level),
+macros parsed and expanded as subtrees, each rule's condition built from its
+text (exceptions, then list substitution), parsed, macro-expanded and
+compiled to one Python function; outputs are tokenised. Each rule also gets
+its *index values*: the values of the source's ``index_field`` it can match
+(see ``engine/__init__.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .compiler import CompileError, Compiler
+from .diagnostics import (LOAD_ERR_COMPILE_CONDITION, LOAD_ERR_COMPILE_OUTPUT, LOAD_ERR_VALIDATE,
+                          LOAD_NO_EVTTYPE, LOAD_UNKNOWN_FILTER, LOAD_UNUSED_LIST,
+                          LOAD_UNUSED_MACRO, fail)
+from .expand import MacroExpander, compile_lists, parse_text
+from .index import index_values
+from .infos import PRIORITIES
+from .output import OutputError, OutputFormat
+from .textual import add_exceptions
+
+SKIPPABLE = ("nonexistent field", "invalid formatting token", "unknown event type",
+             "unknown filter:")  # §12 skip-if-unknown-filter
+
+
+@dataclass
+class CompiledRule:
+    """A loaded rule ready to evaluate."""
+
+    name: str
+    index: int
+    priority: int
+    source: str
+    desc: str
+    enabled: bool
+    tags: tuple
+    condition: str  # final text (after exceptions and list substitution)
+    tree: object
+    match: object  # fn(event) -> truthy
+    code: str  # generated Python source
+    output: OutputFormat
+    output_text: str
+    index_values: frozenset | None = None
+    exception_fields: tuple = ()
+    capture: bool = False
+    capture_duration: int = 0
+
+    @property
+    def priority_name(self) -> str:
+        return PRIORITIES[self.priority]
+
+
+@dataclass
+class Ruleset:
+    """Every compiled rule of a load, in index order, plus the field sets used."""
+
+    rules: list = field(default_factory=list)
+    fieldsets: dict = field(default_factory=dict)
+    plugin_requirements: list = field(default_factory=list)
+
+    def by_name(self, name: str) -> CompiledRule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+    def sources(self) -> list[str]:
+        return sorted({r.source for r in self.rules})
+
+
+def compile_collection(col, fieldsets, warnings: list) -> Ruleset:
+    """Compile ``col``; append compile-time warnings to ``warnings``; raise LoadFailed."""
+    def warn(code, message, ctx):
+        warnings.append((code, message, ctx))
+
+    lists = compile_lists(col)
+    expander = MacroExpander(col, lists)
+    expander.compile_all()
+    ruleset = Ruleset(plugin_requirements=list(col.plugin_requirements))
+    for info in sorted(col.rules.values(), key=lambda r: r.index):
+        if info.unknown_source:
+            continue
+        fieldset = ruleset.fieldsets.get(info.source) or fieldsets(info.source)
+        ruleset.fieldsets[info.source] = fieldset
+        rule = compile_rule(info, fieldset, lists, expander, warn)
+        if rule is not None:
+            ruleset.rules.append(rule)
+    for m in col.macros.values():
+        if not m.used:
+            warn(LOAD_UNUSED_MACRO, "Macro not referred to by any other rule/macro", m.ctx)
+    for li in col.lists.values():
+        if not li.used:
+            warn(LOAD_UNUSED_LIST, "List not referred to by any other rule/macro", li.ctx)
+    return ruleset
+
+
+def compile_rule(info, fieldset, lists, expander, warn):
+    """One rule; None when dropped by skip-if-unknown-filter."""
+    text = lists.substitute(add_exceptions(info.condition, info.exceptions))
+    try:
+        tree = expander.expand_rule(parse_text(text, info.cond_ctx), info.cond_ctx)
+        compiler = Compiler(fieldset, lambda code, msg: warn(code, msg, info.cond_ctx))
+        match, code = compiler.build(tree, f"rule {info.name}")
+    except CompileError as exc:
+        return _skip_or_fail(info, exc.message, LOAD_ERR_COMPILE_CONDITION, info.cond_ctx, warn)
+    try:
+        output = OutputFormat(info.output, fieldset)
+    except OutputError as exc:
+        return _skip_or_fail(info, str(exc), LOAD_ERR_COMPILE_OUTPUT, info.output_ctx, warn)
+    values = index_values(tree, getattr(fieldset, "index_field", None))
+    if info.source == "syscall" and info.warn_evttypes and \
+            getattr(fieldset, "index_field", None) == "evt.type" and \
+            (values is None or len(values) > 100):
+        warn(LOAD_NO_EVTTYPE, "Rule matches too many evt.type values. This has a significant "
+             "performance penalty.", info.ctx)
+    exc_fields = tuple(f for e in info.exceptions for f in
+                       (e.fields if isinstance(e.fields, list) else [e.fields]) if f)
+    return CompiledRule(info.name, info.index, info.priority, info.source, info.desc,
+                        info.enabled, tuple(sorted(info.tags)), text, tree, match, code, output,
+                        info.output, values, exc_fields, info.capture, info.capture_duration)
+
+
+def _skip_or_fail(info, message: str, code: str, ctx, warn):
+    if info.skip_if_unknown_filter and any(s in message for s in SKIPPABLE):
+        warn(LOAD_UNKNOWN_FILTER, f"{message}; rule skipped (skip-if-unknown-filter)", info.ctx)
+        return None
+    if message.startswith("Undefined macro") or message.startswith("reference loop"):
+        code = LOAD_ERR_VALIDATE
+    raise fail(code, message, ctx)

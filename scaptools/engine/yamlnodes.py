@@ -1,0 +1,119 @@
+"""Reading YAML as Falco does: scalars as raw text, positions for every node.
+
+PyYAML's constructors would turn ``on`` into True and ``1.10`` into 1.1
+(rules-language.md §1.2), so the loader works on the composed node graph
+(``yaml.compose_all``) and decodes scalars explicitly here.
+"""
+from __future__ import annotations
+
+import yaml
+
+from ..errors import Location
+from .diagnostics import LOAD_ERR_YAML_VALIDATE, Context, fail
+
+try:  # libyaml is much faster on big rules files
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _Loader = yaml.SafeLoader
+
+NULL_TAG = "tag:yaml.org,2002:null"
+_TRUE = {"true", "yes", "y", "on"}
+_FALSE = {"false", "no", "n", "off"}
+
+
+def compose_documents(text: str) -> list:
+    """Every YAML document of ``text`` as a node (None for empty documents)."""
+    return list(yaml.compose_all(text, Loader=_Loader))
+
+
+def location(path: str, node) -> Location:
+    mark = node.start_mark
+    return Location(path, mark.line + 1, mark.column + 1)
+
+
+def is_null(node) -> bool:
+    return node is None or (isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG
+                            and node.style is None)
+
+
+def mapping(node) -> dict:
+    """Keys (as text) to value nodes of a mapping node, in order."""
+    return {k.value if isinstance(k, yaml.ScalarNode) else str(k.value): v for k, v in node.value}
+
+
+def spelled_bool(text: str) -> bool | None:
+    """yaml-cpp's boolean spellings: lower case, Capitalised or UPPER (§1.2)."""
+    if text not in (text.lower(), text.capitalize(), text.upper()):
+        return None
+    low = text.lower()
+    return True if low in _TRUE else False if low in _FALSE else None
+
+
+class ItemReader:
+    """Decodes the values of one item mapping, failing with Falco's messages (§1.2)."""
+
+    def __init__(self, node, ctx: Context, path: str):
+        self.node = node
+        self.map = mapping(node)
+        self.ctx = ctx
+        self.path = path
+
+    def has(self, key: str) -> bool:
+        return key in self.map
+
+    def ctx_of(self, key: str) -> Context:
+        node = self.map.get(key)
+        loc = location(self.path, node) if node is not None else self.ctx.location
+        return Context(loc, self.ctx.item_type, self.ctx.item_name)
+
+    def _fail(self, message: str, key: str | None = None):
+        return fail(LOAD_ERR_YAML_VALIDATE, message, self.ctx_of(key) if key else self.ctx)
+
+    def scalar(self, key: str, required: bool = True, non_empty: bool = True) -> str | None:
+        """The raw text of a scalar value (None when optional and absent)."""
+        if key not in self.map:
+            if required:
+                raise self._fail(f"Item has no mapping for key '{key}'")
+            return None
+        node = self.map[key]
+        if is_null(node):
+            raise self._fail(f"Mapping for key '{key}' is empty", key)
+        if not isinstance(node, yaml.ScalarNode):
+            raise self._fail("Value is not a scalar value", key)
+        if non_empty and node.value == "":
+            raise self._fail("Value must be non-empty", key)
+        return node.value
+
+    def boolean(self, key: str) -> bool | None:
+        text = self.scalar(key, required=False, non_empty=False)
+        if text is None:
+            return None
+        value = spelled_bool(text)
+        if value is None:
+            raise self._fail("Can't decode YAML scalar value", key)
+        return value
+
+    def integer(self, key: str) -> int | None:
+        text = self.scalar(key, required=False)
+        if text is None:
+            return None
+        try:
+            return int(text, 10)
+        except ValueError:
+            raise self._fail("Can't decode YAML scalar value", key) from None
+
+    def strings(self, key: str) -> list[str] | None:
+        """A sequence of scalars as texts (None when absent)."""
+        if key not in self.map:
+            return None
+        node = self.map[key]
+        if is_null(node):
+            raise self._fail(f"Mapping for key '{key}' is empty", key)
+        if not isinstance(node, yaml.SequenceNode):
+            raise self._fail("Value is not a sequence", key)
+        out = []
+        for child in node.value:
+            if not isinstance(child, yaml.ScalarNode):
+                raise self._fail("sequence value is not scalar", key)
+            out.append(child.value)
+        return out
