@@ -128,7 +128,7 @@ def run_spec(spec: Spec, replayer: Replayer | None = None, *, update: bool = Fal
     if update and spec.golden is not None:
         old = read_golden(spec.golden) if spec.golden.exists() else []
         diff = compare_alerts(old, actual, only=True) + check_negative(spec, actual)
-        if diff:
+        if diff or not spec.golden.exists():
             write_golden(spec.golden, actual)
             return SpecResult(spec, "updated", diff, actual)
         return SpecResult(spec, "pass", [], actual)

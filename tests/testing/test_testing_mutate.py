@@ -1,0 +1,60 @@
+"""Mutation testing: clause splitting, and the shipped suite leaves no unexplained survivor."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from scaptools.cli.main import cli
+from scaptools.testing.mutate import condition_mutations, run_mutations, split_top
+from scaptools.testing.runner import Replayer
+from scaptools.testing.spec import find_specs, load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_testing_split_respects_quotes_parens_and_args():
+    text = 'a.b = "x and y" and c.d[/p and q] exists and (e.f = 1 or g.h in (and, or)) and m'
+    assert split_top(text, "and") == ['a.b = "x and y"', "c.d[/p and q] exists",
+                                      "(e.f = 1 or g.h in (and, or))", "m"]
+    assert split_top("x.y = 1 or(z.w = 2)", "or") == ["x.y = 1", "(z.w = 2)"]
+    assert split_top("brand.x = 1", "and") == ["brand.x = 1"]
+
+
+def test_testing_condition_mutations():
+    got = dict(condition_mutations('ct.name="A" and ct_succeeded and (x.a=1 or x.b=2)'))
+    assert got == {
+        'remove: ct.name="A"': "ct_succeeded and (x.a=1 or x.b=2)",
+        'negate: ct.name="A"': 'not (ct.name="A") and ct_succeeded and (x.a=1 or x.b=2)',
+        "remove: ct_succeeded": 'ct.name="A" and (x.a=1 or x.b=2)',
+        "negate: ct_succeeded": 'ct.name="A" and not (ct_succeeded) and (x.a=1 or x.b=2)',
+        "remove: (x.a=1 or x.b=2)": 'ct.name="A" and ct_succeeded',
+        "negate: (x.a=1 or x.b=2)": 'ct.name="A" and ct_succeeded and not ((x.a=1 or x.b=2))',
+        "drop alternative: x.a=1": 'ct.name="A" and ct_succeeded and (x.b=2)',
+        "drop alternative: x.b=2": 'ct.name="A" and ct_succeeded and (x.a=1)',
+    }
+    assert condition_mutations("evt.num > 0") == [("negate: evt.num > 0", "not (evt.num > 0)")]
+
+
+def test_testing_shipped_suite_kills_every_mutation():
+    specs = [load_spec(p) for p in find_specs([ROOT / "captures"])]
+    report = run_mutations(specs, replayer=Replayer())
+    assert len(report.killed) > 150
+    assert [f"{m.rule}: {m.label}" for m in report.survived] == []
+    assert all(reason.strip() for _, reason in report.accepted)
+
+
+def test_testing_mutate_reports_survivor_of_a_weak_suite(tmp_path):
+    """Without the negative captures, dropping the error check goes unnoticed."""
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    (tmp_path / "captures").mkdir()
+    for name in ("tamper.scap", "tamper.scaptest.yaml", "tamper.alerts.jsonl"):
+        shutil.copy(ROOT / "captures" / name, tmp_path / "captures" / name)
+    rules = tmp_path / "rules" / "aws_cloudtrail_rules.yaml"
+    spec_path = tmp_path / "captures" / "tamper.scaptest.yaml"
+    res = CliRunner().invoke(cli, ["test", "--mutate", "-q", str(spec_path)])
+    assert res.exit_code == 1, res.output
+    assert "SURVIVED  CloudTrail Trail Deleted: remove: ct_succeeded" in res.output
+    assert "SURVIVED  Create AWS user: remove: ct_succeeded" in res.output  # no IAM events at all
+    assert rules.read_text() == (ROOT / "rules" / "aws_cloudtrail_rules.yaml").read_text()
