@@ -74,4 +74,17 @@ def _selector(text: str, registry):
 
 def _formatter(fmt: str, registry):
     from ..fields.formatting import compile_format
-    return compile_format(fmt, registry)
+    from ..fields.syscall import syscall_fieldset
+    syscall = compile_format(fmt, syscall_fieldset())
+    plugin_fs = {}
+
+    def render(event):
+        if not event.is_plugin:
+            return syscall(event)
+        source = registry.source_of(event.plugin_id) if registry is not None else None
+        if source not in plugin_fs:
+            fs = registry.fieldset(source) if source is not None else None
+            plugin_fs[source] = compile_format(fmt, fs) if fs is not None else None
+        fn = plugin_fs[source]
+        return fn(event) if fn is not None else None
+    return render

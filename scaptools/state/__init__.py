@@ -31,6 +31,13 @@ from .fds import FdInfo, fd_from_list_entry
 __all__ = ["State", "ThreadInfo", "FdInfo", "current_state", "set_current_state"]
 
 _CREATES_FD = frozenset(e["id"] for e in EVENTS if "EF_CREATES_FD" in e["flags"])
+# events that work on an fd (fd.* fields have values); sysdig 0.29.3's table does not
+# mark the memory-mapping calls, so neither do we
+_FD_EVENTS = frozenset(
+    e["id"] for e in EVENTS
+    if {"EF_USES_FD", "EF_CREATES_FD", "EF_DESTROYS_FD"} & set(e["flags"])
+    and e["name"] not in ("mmap", "mmap2", "munmap"))
+_CATEGORY = {e["id"]: e["category"] for e in EVENTS}
 # events that look their thread up without creating it (libsinsp: scheduler and
 # EF_SKIPPARSERESET events)
 _NO_CREATE = frozenset(e["id"] for e in EVENTS if "EF_SKIPPARSERESET" in e["flags"]
@@ -73,6 +80,9 @@ class State:
         self.users: dict[int, dict] = {}
         self.groups: dict[int, str] = {}
         self.max_threads = max_threads
+        self.first_ts: int | None = None  # of the first event (evt.reltime)
+        self.prev_ts: int | None = None  # of the event before the current one (evt.deltatime)
+        self.last_ts: int | None = None
         self._remove: list[int] = []
 
     # -- seeding ------------------------------------------------------------
@@ -133,6 +143,9 @@ class State:
             for tid in self._remove:
                 self.threads.pop(tid, None)
             self._remove.clear()
+        if self.first_ts is None:
+            self.first_ts = event.ts
+        self.prev_ts, self.last_ts = self.last_ts, event.ts
         cache = event.cache
         if cache is None:
             cache = event.cache = {}
@@ -148,7 +161,8 @@ class State:
             cache["thread"] = cache["fd"] = None
             return None
         if thread is None:
-            thread = self.add(ThreadInfo(tid, comm="<NA>", exe="<NA>"))
+            thread = self.add(ThreadInfo(tid, comm="<NA>", exe="<NA>", uid=0xFFFFFFFF,
+                                         gid=0xFFFFFFFF))
             thread._dummy = True
         self._apply(thread, event, cache)
         return thread
@@ -162,16 +176,28 @@ class State:
         elif not (thread.last_enter is not None and thread.last_enter.type == event.type - 1):
             thread.lastevent_fd = None
         cache["thread"] = thread
-        fd = thread.fd(thread.lastevent_fd) if thread.lastevent_fd is not None else None
+        uses_fd = event.type in _FD_EVENTS
+        fd = thread.fd(thread.lastevent_fd) if uses_fd and thread.lastevent_fd is not None else None
         handler = HANDLERS.get((event.name, event.direction))
         if handler is not None:
             handler(self, thread, event, params)
-        if event.type in _CREATES_FD and event.direction == "<":
-            newfd = params.get("fd", params.get("res"))
-            if isinstance(newfd, int) and newfd >= 0:
-                thread.lastevent_fd = newfd
-                fd = thread.fd(newfd)
+        if "vm_size" in params or "pgft_min" in params:
+            P.update_memory(thread, params)
+        cache["fd_new"] = False
+        if event.type in _CREATES_FD:
+            fd = self._created_fd(thread, event, params, cache)
         cache["fd"] = fd
+
+    def _created_fd(self, thread, event, params, cache):
+        if event.direction == ">":
+            pending = P.FD_PENDING_FILE if _CATEGORY[event.type] == "EC_FILE" else P.FD_PENDING_OTHER
+            return FdInfo(-1, pending)
+        newfd = params.get("fd", params.get("fd2", params.get("res")))
+        if isinstance(newfd, int) and newfd >= 0:
+            thread.lastevent_fd = newfd
+            cache["fd_new"] = True
+            return thread.fd(newfd)
+        return None
 
     def schedule_removal(self, tid: int) -> None:
         self._remove.append(tid)

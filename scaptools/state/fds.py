@@ -13,7 +13,11 @@ FD_UNSUPPORTED, FD_SIGNALFD, FD_EVENTPOLL, FD_INOTIFY, FD_TIMERFD = 10, 11, 12, 
 FD_NETLINK, FD_FILE_V2, FD_BPF, FD_USERFAULTFD, FD_IOURING, FD_MEMFD, FD_PIDFD = (
     15, 16, 17, 18, 19, 20, 21)
 
+# placeholders for the enter event of an fd-creating call (no fd yet): sysdig shows
+# fd.num -1 and a type letter, but no name or type
+FD_PENDING_FILE, FD_PENDING_OTHER = -1, -2
 TYPE_CHARS = {
+    FD_PENDING_FILE: "f", FD_PENDING_OTHER: "o",
     FD_FILE: "f", FD_FILE_V2: "f", FD_DIRECTORY: "d", FD_IPV4_SOCK: "4", FD_IPV6_SOCK: "6",
     FD_IPV4_SERVSOCK: "4", FD_IPV6_SERVSOCK: "6", FD_FIFO: "p", FD_UNIX_SOCK: "u",
     FD_EVENT: "e", FD_UNSUPPORTED: "X", FD_SIGNALFD: "s", FD_EVENTPOLL: "l",
@@ -62,8 +66,12 @@ class FdInfo:
         return TYPE_CHARS.get(self.type, "o")
 
     @property
-    def type_name(self) -> str:
-        return TYPE_NAMES.get(self.type, "unknown")
+    def type_name(self) -> str | None:
+        return TYPE_NAMES.get(self.type, "unknown") if self.type >= 0 else None
+
+    @property
+    def pending(self) -> bool:
+        return self.type < 0
 
     @property
     def is_socket(self) -> bool:

@@ -10,7 +10,7 @@ from ..events.params import AF_INET, AF_INET6, AF_UNIX, SockTuple
 from .fds import (FD_DIRECTORY, FD_EVENT, FD_EVENTPOLL, FD_FIFO, FD_FILE, FD_INOTIFY,
                   FD_IPV4_SERVSOCK, FD_IPV4_SOCK, FD_IPV6_SERVSOCK, FD_IPV6_SOCK, FD_SIGNALFD,
                   FD_TIMERFD, FD_UNIX_SOCK, FD_UNKNOWN, FD_NETLINK, L4_TCP, L4_UDP, L4_ICMP,
-                  L4_RAW, L4_UNKNOWN, FdInfo, tuple_name)
+                  L4_RAW, L4_UNKNOWN, FD_PENDING_FILE, FD_PENDING_OTHER, FdInfo, tuple_name)
 from .threads import PPM_CL_CLONE_FILES, PPM_CL_CLONE_THREAD, ThreadInfo, split_nul
 from ..events.render import join_paths
 
@@ -242,6 +242,15 @@ def on_user_added(state, thread, event, params):
 
 def on_group_added(state, thread, event, params):
     state.add_group(params.get("gid"), params.get("name") or "")
+
+
+def update_memory(thread: ThreadInfo, params: dict) -> None:
+    """Memory and page-fault counters carried by brk/mmap/munmap/switch/... events."""
+    for key, attr in (("vm_size", "vmsize_kb"), ("vm_rss", "vmrss_kb"), ("vm_swap", "vmswap_kb"),
+                      ("pgft_maj", "pfmajor"), ("pgft_min", "pfminor")):
+        value = params.get(key)
+        if isinstance(value, int):
+            setattr(thread, attr, value)
 
 
 def apply_process_params(thread: ThreadInfo, params: dict) -> None:

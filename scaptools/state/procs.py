@@ -25,7 +25,7 @@ def on_clone_exit(state, thread, event, params):
         return
     child = ThreadInfo(res)
     _fill_child(child, thread, params, flags, event)
-    child.ptid = thread.tid if not flags & PPM_CL_CLONE_THREAD else thread.ptid
+    child.ptid = thread.tid  # sysdig's parent of a new thread is the creating thread
     state.add(child)
 
 
@@ -54,7 +54,11 @@ def _fill_child(child: ThreadInfo, parent: ThreadInfo | None, params: dict, flag
 def on_execve_exit(state, thread, event, params):
     if params.get("res") != 0:
         return
-    apply_process_params(thread, params)
+    # libsinsp keeps the thread's cwd on execve but takes pid/ptid from the event
+    apply_process_params(thread, {k: v for k, v in params.items() if k != "cwd"})
+    for key in ("pid", "ptid"):
+        if isinstance(params.get(key), int):
+            setattr(thread, key, params[key])
     if "comm" not in params and thread.exe:
         thread.comm = thread.exe.rsplit("/", 1)[-1][:15]
     exepath = params.get("trusted_exepath") or params.get("filename")

@@ -6,8 +6,8 @@ main thread (libsinsp does the same for threads cloned with CLONE_FILES).
 """
 from __future__ import annotations
 
-PPM_CL_CLONE_FILES = 1 << 10  # flags of clone events, value from the table
-PPM_CL_CLONE_THREAD = 1 << 16
+PPM_CL_CLONE_FILES = 1  # clone_flags table values (event_table.json)
+PPM_CL_CLONE_THREAD = 8192
 
 _FIELDS = ("tid", "pid", "ptid", "sid", "vpgid", "pgid", "comm", "exe", "exepath", "args",
            "cwd", "env", "cgroups", "root", "fdlimit", "flags", "uid", "gid", "loginuid",

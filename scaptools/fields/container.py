@@ -1,0 +1,27 @@
+"""``container.*`` fields: host values (captures without container metadata).
+
+A thread whose cgroups name no container runs on the host: libsinsp then gives
+``container.id`` = ``host`` and ``container.name`` = ``host``; the image fields
+have no value (Falco's rules test them with ``exists``/``in``).
+"""
+from __future__ import annotations
+
+from .common import FieldAdder, event_thread
+
+
+def _host(value):
+    def extract(ev):
+        return value if event_thread(ev) is not None else None
+    return extract
+
+
+def container_fields() -> FieldAdder:
+    a = FieldAdder()
+    a.simple("container.id", "string", "container id (host)", _host("host"))
+    a.simple("container.name", "string", "container name (host)", _host("host"))
+    a.simple("container.privileged", "bool", "privileged container", lambda ev: None)
+    a.simple("container.start_ts", "abstime", "container start", lambda ev: None)
+    for name in ("container.image", "container.image.id", "container.image.repository",
+                 "container.image.tag", "container.image.digest", "container.type"):
+        a.simple(name, "string", f"{name} (no container metadata)", lambda ev: None)
+    return a

@@ -1,0 +1,211 @@
+"""``fd.*`` and ``fdlist.*`` fields (sysdig 0.29.3 meanings).
+
+The fd of an event is the one its ``fd`` parameter names (for exit events, the
+enter event's, or the new fd of fd-creating calls), looked up in the thread's
+fd table (``scaptools.state``; fd types: scap-format.md §6).
+"""
+from __future__ import annotations
+
+import posixpath
+
+from ..state import current_state
+from ..state.fds import (FD_DIRECTORY, FD_FILE, FD_FILE_V2, FD_IPV4_SOCK, FD_IPV6_SOCK,
+                         FD_UNIX_SOCK, L4_NAMES)
+from .common import FieldAdder, event_fd, event_thread, on_fd
+
+_FILES = (FD_FILE, FD_FILE_V2, FD_DIRECTORY)
+_SUBCAT = {FD_FILE: "file", FD_FILE_V2: "file", FD_DIRECTORY: "file", FD_IPV4_SOCK: "net",
+           FD_IPV6_SOCK: "net", 5: "net", 6: "net", 7: "ipc", FD_UNIX_SOCK: "ipc", 9: "ipc",
+           11: "ipc", 13: "ipc"}
+
+
+def io_category(ev) -> str:
+    """sysdig's ``evt.category`` of an I/O event: by the type of its fd."""
+    fd = event_fd(ev)
+    if fd is None:
+        return "unknown"
+    return _SUBCAT.get(fd.type, "other")
+
+
+def error_kind(ev, category: str) -> str:
+    """file/net/memory/other: which ``evt.count.error.*`` a failed call counts in."""
+    fd = event_fd(ev)
+    if fd is not None and not fd.pending:
+        if fd.type in _FILES:
+            return "file"
+        if fd.is_socket:
+            return "net"
+    if ev.name in ("open", "openat", "openat2", "creat", "open_by_handle_at"):
+        return "file"
+    if category == "EC_NET":
+        return "net"
+    if category == "EC_MEMORY":
+        return "memory"
+    return "other"
+
+
+def _is_ip(fd) -> bool:
+    return fd.is_socket
+
+
+def _client(fd, ev):
+    return fd.sip if fd.is_socket and fd.dip else None
+
+
+def _server(fd, ev):
+    if not fd.is_socket:
+        return None
+    return fd.dip if fd.dip else (fd.sip or None)
+
+
+def _cport(fd, ev):
+    return fd.sport if fd.is_socket and fd.dip else None
+
+
+def _sport(fd, ev):
+    if not fd.is_socket:
+        return None
+    return fd.dport if fd.dip else (fd.sport if fd.sip else None)
+
+
+def _local(pick_local: bool, ip: bool):
+    """lip/rip/lport/rport: the server side of an accepted socket is local."""
+    def extract(fd, ev):
+        if not fd.is_socket or not fd.dip:
+            return None
+        local_is_source = not fd.is_server
+        use_source = local_is_source if pick_local else not local_is_source
+        if ip:
+            return fd.sip if use_source else fd.dip
+        return fd.sport if use_source else fd.dport
+    return extract
+
+
+def _directory(fd, ev):
+    if fd.type in _FILES:
+        return fd.name if fd.type == FD_DIRECTORY else posixpath.dirname(fd.name)
+    return None
+
+
+def _filename(fd, ev):
+    if fd.type in (FD_FILE, FD_FILE_V2):
+        return posixpath.basename(fd.name)
+    return None
+
+
+def _fdnum(ev):
+    fd = event_fd(ev)
+    return fd.num if fd is not None else None
+
+
+def _name_changed(ev):
+    fd = event_fd(ev)
+    if fd is None or fd.pending:
+        return None
+    return bool(ev.cache.get("fd_new")) if ev.cache else False
+
+
+def _l4proto(fd, ev):
+    if not fd.is_socket:
+        return None
+    return L4_NAMES.get(fd.l4proto, "<NA>")
+
+
+def _sockfamily(fd, ev):
+    if fd.is_socket:
+        return "ip"
+    if fd.type == FD_UNIX_SOCK:
+        return "unix"
+    return None
+
+
+def _fdlist(kind: str):
+    """sysdig 0.29.3 gives these as one comma-separated string."""
+    inner = _fdlist_values(kind)
+
+    def extract(ev):
+        values = inner(ev)
+        return ",".join(str(v) for v in values) if values else None
+    return extract
+
+
+def _fdlist_values(kind: str):
+    def extract(ev):
+        fds = ev.params.get("fds")
+        thread = event_thread(ev)
+        if not isinstance(fds, list) or thread is None:
+            return None
+        out = []
+        for num, _flags in fds:
+            info = thread.fd(num)
+            if kind == "nums":
+                out.append(num)
+            elif info is None:
+                continue
+            elif kind == "names":
+                out.append(info.name)
+            elif info.is_socket and info.dip:
+                out.append({"cips": info.sip, "sips": info.dip, "cports": info.sport,
+                            "sports": info.dport}[kind])
+        return out or None
+    return extract
+
+
+def fd_fields() -> FieldAdder:
+    a = FieldAdder()
+    a.simple("fd.num", "int64", "fd number", _fdnum)
+    a.simple("fd.type", "string", "fd type", on_fd(lambda fd, ev: fd.type_name))
+    a.simple("fd.typechar", "string", "fd type letter",
+             on_fd(lambda fd, ev: fd.typechar, pending=True))
+    a.simple("fd.name", "string", "fd name (path, tuple, ...)", on_fd(lambda fd, ev: fd.name))
+    a.simple("fd.nameraw", "string", "fd name as stored", on_fd(lambda fd, ev: fd.name))
+    a.simple("fd.directory", "string", "directory of a file fd", on_fd(_directory))
+    a.simple("fd.filename", "string", "file name without directory", on_fd(_filename))
+    a.simple("fd.ip", "ipaddr", "client or server ip", on_fd(_server))
+    a.simple("fd.cip", "ipaddr", "client ip", on_fd(_client))
+    a.simple("fd.sip", "ipaddr", "server ip", on_fd(_server))
+    a.simple("fd.lip", "ipaddr", "local ip", on_fd(_local(True, True)))
+    a.simple("fd.rip", "ipaddr", "remote ip", on_fd(_local(False, True)))
+    a.simple("fd.port", "port", "client or server port", on_fd(_sport))
+    a.simple("fd.cport", "port", "client port", on_fd(_cport))
+    a.simple("fd.sport", "port", "server port", on_fd(_sport))
+    a.simple("fd.lport", "port", "local port", on_fd(_local(True, False)))
+    a.simple("fd.rport", "port", "remote port", on_fd(_local(False, False)))
+    a.simple("fd.l4proto", "string", "tcp/udp/icmp/raw", on_fd(_l4proto))
+    a.simple("fd.sockfamily", "string", "ip or unix", on_fd(_sockfamily))
+    a.simple("fd.is_server", "bool", "server side of a connection",
+             on_fd(lambda fd, ev: fd.is_server))
+    a.simple("fd.connected", "bool", "connected socket",
+             on_fd(lambda fd, ev: bool(fd.is_socket and fd.dip)))
+    a.simple("fd.name_changed", "bool", "name changed by this event", _name_changed)
+    for side in ("cip", "sip", "lip", "rip"):
+        a.simple(f"fd.{side}.name", "string", f"domain name of {side} (not resolved)",
+                 lambda ev: None)
+    a.simple("fd.dev", "uint64", "device number", on_fd(lambda fd, ev: fd.dev))
+    a.simple("fd.containername", "string", "container name and fd name",
+             on_fd(lambda fd, ev: ":" + fd.name))
+    a.simple("fd.containerdirectory", "string", "container name and directory",
+             on_fd(lambda fd, ev: None if _directory(fd, ev) is None
+                   else ":" + _directory(fd, ev)))
+    a.simple("fd.dev.major", "uint64", "device major", on_fd(lambda fd, ev: fd.dev >> 20))
+    a.simple("fd.dev.minor", "uint64", "device minor", on_fd(lambda fd, ev: fd.dev & 0xFFFFF))
+    a.simple("fd.ino", "uint64", "inode", on_fd(lambda fd, ev: fd.ino))
+    a.simple("fd.uid", "string", "thread id and fd number",
+             on_fd(lambda fd, ev: f"{ev.tid}{fd.num}", pending=True))
+    a.simple("fd.types", "string", "types of every fd of the process",
+             _fd_types, is_list=True)
+    for kind, type_ in (("nums", "int64"), ("names", "string"), ("cips", "ipaddr"),
+                        ("sips", "ipaddr"), ("cports", "port"), ("sports", "port")):
+        a.simple(f"fdlist.{kind}", "string", f"poll fds: {kind}", _fdlist(kind))
+    return a
+
+
+def _fd_types(ev):
+    thread = event_thread(ev)
+    if thread is None:
+        return None
+    seen = []
+    for fd in thread.fdtable.values():
+        if fd.type_name not in seen:
+            seen.append(fd.type_name)
+    return seen
