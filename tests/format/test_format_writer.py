@@ -1,0 +1,186 @@
+"""The canonical writer: sysdig and tshark read its output, it reads back to the
+same events and metadata, and an interrupted write leaves a valid capture."""
+from __future__ import annotations
+
+import gzip
+import io
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from scaptools.cli.main import cli
+from scaptools.events.event import Event
+from scaptools.format import constants as C
+from scaptools.format import schema as S
+from scaptools.format.reader import open_capture
+from scaptools.format.writer import CaptureWriter
+
+SYSDIG_MAX_TYPE = 336
+
+
+def captures(shared):
+    return sorted(p for p in shared.joinpath("captures").rglob("*")
+                  if p.name.endswith((".scap", ".scap.gz")) and "100k" not in p.name)
+
+
+def snapshot(path):
+    """Events and parsed metadata of a capture (the things convert must keep)."""
+    with open_capture(path) as reader:
+        events = [(e.ts, e.cpu, e.tid, e.type, e.nparams, e.raw) for e in reader]
+        meta = [(b.type, b.parsed) for b in reader.metadata]
+    return events, meta
+
+
+def sysdig_count(sysdig_bin, path):
+    proc = subprocess.run([sysdig_bin, "-D", "-r", str(path), "-p", "%evt.num"],
+                          capture_output=True, text=True)
+    return proc.returncode, len(proc.stdout.splitlines())
+
+
+def tshark_count(tshark_bin, path):
+    proc = subprocess.run([tshark_bin, "-r", str(path), "-T", "fields", "-e", "frame.number"],
+                          capture_output=True, text=True, check=True)
+    return len(proc.stdout.splitlines())
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_convert_every_shared_capture(shared, sysdig_bin, tshark_bin, tmp_path, compress):
+    runner = CliRunner()
+    for src in captures(shared):
+        out = tmp_path / (src.name + (".out.gz" if compress else ".out"))
+        args = ["convert", str(src), "-w", str(out)] + (["-z"] if compress else [])
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        events, meta = snapshot(src)
+        assert snapshot(out) == (events, meta)
+        assert (out.read_bytes()[:2] == b"\x1f\x8b") == compress
+        shown = sum(1 for e in events if e[3] < SYSDIG_MAX_TYPE and e[3] != 272)
+        assert sysdig_count(sysdig_bin, out) == (0, shown), src.name
+        assert tshark_count(tshark_bin, out) == len(events), src.name
+
+
+def test_canonical_layout(shared, tmp_path):
+    out = tmp_path / "c.scap"
+    CliRunner().invoke(cli, ["convert", str(shared / "captures/libs-e2e/curl_google.scap"),
+                             "-w", str(out)])
+    data = out.read_bytes()
+    assert data[:28] == struct.pack("<IIIHHqI", C.BLOCK_SHB, 28, C.SHB_MAGIC, 1, 2, -1, 28)
+    pos, seen_event, types = 28, False, set()
+    while pos < len(data):
+        btype, total = struct.unpack_from("<II", data, pos)
+        assert total % 4 == 0 and struct.unpack_from("<I", data, pos + total - 4)[0] == total
+        seen_event |= btype in C.EVENT_BLOCKS
+        assert seen_event == (btype in C.EVENT_BLOCKS)  # metadata only before events
+        types.add(btype)
+        pos += total
+    assert types & C.EVENT_BLOCKS == {C.BLOCK_EV_V2}
+
+
+def test_large_payload_events_go_to_0x221(tmp_path):
+    buf = io.BytesIO()
+    with CaptureWriter(buf) as w:
+        w.write(Event.plugin(10, 2, b'{"x": 1}' * 20000))  # > 64 KiB: only 0x221 can hold it
+        w.write(Event.from_params(3, [b"\x03\0\0\0\0\0\0\0"], ts=11, tid=5, cpu=1))
+    data = buf.getvalue()
+    assert struct.unpack_from("<I", data, 28)[0] == C.BLOCK_EV_V2_LARGE
+    events = list(open_capture(io.BytesIO(data)))
+    assert events[0].plugin_id == 2 and len(events[0].payload) == 160000
+    assert (events[1].type, events[1].cpu, events[1].tid) == (3, 1, 5)
+
+
+def test_writer_without_metadata_is_read_by_sysdig(sysdig_bin, tmp_path):
+    """No machine-info block is needed (§11 test A): close enter events, fd 3."""
+    out = tmp_path / "bare.scap"
+    with CaptureWriter(out) as w:
+        for i in range(3):
+            w.write(Event.from_params(4, [b"\x03\0\0\0\0\0\0\0"], ts=1000 + i, tid=7))
+    assert sysdig_count(sysdig_bin, out) == (0, 3)
+
+
+def test_flush_makes_gzip_readable_while_open(tmp_path):
+    out = tmp_path / "live.scap.gz"
+    with CaptureWriter(out, gzip=True) as w:
+        for i in range(5):
+            w.write(Event.plugin(i + 1, 2, b"{}"))
+        w.flush()
+        assert len(list(open_capture(out))) == 5  # complete member on disk
+        w.write(Event.plugin(9, 2, b"{}"))
+        w.flush()
+        assert len(list(open_capture(out))) == 6
+    assert gzip.decompress(out.read_bytes())[:4] == b"\n\r\r\n"
+
+
+WRITER_SCRIPT = """
+import sys
+from scaptools.events.event import Event
+from scaptools.format.writer import CaptureWriter
+with CaptureWriter(sys.argv[1], gzip=sys.argv[2] == "gz") as w:
+    i = 0
+    while True:
+        i += 1
+        w.write(Event.plugin(i, 2, b'{"n": %d}' % i))
+        if i == 2000:
+            w.flush()
+            print("ready", flush=True)
+        if i == 3000 and sys.argv[3] == "raise":
+            raise RuntimeError("boom")
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "raise"])
+@pytest.mark.parametrize("mode", ["plain", "gz"])
+def test_interrupted_writer_leaves_valid_capture(tmp_path, how, mode):
+    out = tmp_path / "interrupted.scap"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, str(out), mode, how],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"ready"
+    if how != "raise":
+        time.sleep(0.2)
+        proc.send_signal(getattr(signal, how))
+    proc.wait(timeout=30)
+    assert proc.returncode != 0
+    with open_capture(out) as reader:
+        events = list(reader)
+        assert not reader.truncated
+    assert len(events) >= 2000
+    assert [e.ts for e in events] == list(range(1, len(events) + 1))
+
+
+def test_big_endian_section_reads_like_little_endian(shared):
+    """Rebuild sample.scap big-endian through the schema (§1.2); events come out the same."""
+    src = (shared / "captures/libs-e2e/sample.scap").read_bytes()
+    pos, out = 0, []
+    while pos < len(src):
+        btype, total = struct.unpack_from("<II", src, pos)
+        parsed = S.block("<", btype).parse(src[pos:pos + total])
+        if btype in C.EVENT_BLOCKS_V2:  # parameter values stay as stored
+            parsed.body.event.nparams = len(parsed.body.event.lengths)
+        out.append(S.block(">", btype).build(parsed))
+        pos += total
+    big = b"".join(out)
+    with open_capture(io.BytesIO(big)) as reader:
+        got = [(e.ts, e.tid, e.type, e.cpu, e.nparams, e.raw) for e in reader]
+        assert reader.section.byte_order == "big"
+        meta = [b.little_endian().body for b in reader.metadata]
+    want, want_meta = snapshot_bytes(src)
+    assert got == want and meta == want_meta
+
+
+def snapshot_bytes(data):
+    with open_capture(io.BytesIO(data)) as reader:
+        events = [(e.ts, e.tid, e.type, e.cpu, e.nparams, e.raw) for e in reader]
+        return events, [b.body for b in reader.metadata]
+
+
+def test_pipe_input(shared):
+    path = shared / "captures/libs-e2e/single_ipv6_conn.scap"
+    code = "import sys;from scaptools.cli.main import main;sys.argv=['scap','info','-','--json'];main()"
+    proc = subprocess.run([sys.executable, "-c", code], input=gzip.compress(path.read_bytes()),
+                          capture_output=True)  # through a pipe, gzip: no seek anywhere
+    assert proc.returncode == 0, proc.stderr
+    assert b'"events": 1728' in proc.stdout
