@@ -44,10 +44,11 @@ class Engine:
         fieldset = self.ruleset.fieldsets.get(source)
         field = getattr(fieldset, "index_field", None)
         if field is None or fieldset.lookup(field) is None:
-            return None, {}, tuple(rules)
-        default = tuple(r for r in rules if r.index_values is None)
+            return None, {}, tuple((r.match, r) for r in rules)
+        default = tuple((r.match, r) for r in rules if r.index_values is None)
         keys = {k for r in rules if r.index_values is not None for k in r.index_values}
-        table = {k: tuple(r for r in rules if r.index_values is None or k in r.index_values)
+        table = {k: tuple((r.match, r) if r.index_values is None else (r.match_indexed, r)
+                          for r in rules if r.index_values is None or k in r.index_values)
                  for k in keys}
         if not self.enable_all:
             for key in getattr(fieldset, "ignored_index_values", ()):
@@ -66,8 +67,8 @@ class Engine:
         key_fn, table, default = entry
         rules = table.get(key_fn(event), default) if key_fn is not None else default
         alerts = []
-        for rule in rules:
-            if rule.match(event):
+        for match, rule in rules:
+            if match(event):
                 alerts.append(self.alert(rule, event))
                 if self.first:
                     break

@@ -45,3 +45,35 @@ def _values(node, field: str):
         if node.op in ("in", "intersects") and isinstance(node.value, ListValue):
             return frozenset(node.value.items)
     return None
+
+
+def drop_index_checks(tree, field: str):
+    """The tree without its top-level ``field = X`` / ``field in (...)`` conjuncts.
+
+    Used for rules reached through the index: the event's ``field`` value is one
+    of the rule's index values, so those conjuncts are already known to hold.
+    Returns None when nothing else remains (the condition is then always true).
+    """
+    kids = list(_conjuncts(tree))
+    rest = [k for k in kids if not _is_index_check(k, field)]
+    if len(rest) == len(kids):
+        return tree
+    if not rest:
+        return None
+    return rest[0] if len(rest) == 1 else And(tuple(rest))
+
+
+def _conjuncts(node):
+    if isinstance(node, And):
+        for child in node.children:
+            yield from _conjuncts(child)
+    else:
+        yield node
+
+
+def _is_index_check(node, field: str) -> bool:
+    return (isinstance(node, Check) and isinstance(node.operand, FieldRef)
+            and node.operand.name == field and node.operand.arg is None
+            and node.modifier is None
+            and ((node.op in ("=", "==") and isinstance(node.value, str))
+                 or (node.op in ("in", "intersects") and isinstance(node.value, ListValue))))

@@ -16,7 +16,7 @@ from .diagnostics import (LOAD_ERR_COMPILE_CONDITION, LOAD_ERR_COMPILE_OUTPUT, L
                           LOAD_NO_EVTTYPE, LOAD_UNKNOWN_FILTER, LOAD_UNUSED_LIST,
                           LOAD_UNUSED_MACRO, fail)
 from .expand import MacroExpander, compile_lists, parse_text
-from .index import index_values
+from .index import drop_index_checks, index_values
 from .infos import PRIORITIES
 from .output import OutputError, OutputFormat
 from .textual import add_exceptions
@@ -43,6 +43,7 @@ class CompiledRule:
     output: OutputFormat
     output_text: str
     index_values: frozenset | None = None
+    match_indexed: object = None  # fn without the index conjuncts (see index.py)
     exception_fields: tuple = ()
     capture: bool = False
     capture_duration: int = 0
@@ -106,7 +107,13 @@ def compile_rule(info, fieldset, lists, expander, warn):
         output = OutputFormat(info.output, fieldset)
     except OutputError as exc:
         return _skip_or_fail(info, str(exc), LOAD_ERR_COMPILE_OUTPUT, info.output_ctx, warn)
-    values = index_values(tree, getattr(fieldset, "index_field", None))
+    index_field = getattr(fieldset, "index_field", None)
+    values = index_values(tree, index_field)
+    match_indexed = match
+    if values is not None:
+        rest = drop_index_checks(tree, index_field)
+        match_indexed = _always if rest is None else \
+            Compiler(fieldset).build(rest, f"rule {info.name} (indexed)")[0]
     if info.source == "syscall" and info.warn_evttypes and \
             getattr(fieldset, "index_field", None) == "evt.type" and \
             (values is None or len(values) > 100):
@@ -116,7 +123,12 @@ def compile_rule(info, fieldset, lists, expander, warn):
                        (e.fields if isinstance(e.fields, list) else [e.fields]) if f)
     return CompiledRule(info.name, info.index, info.priority, info.source, info.desc,
                         info.enabled, tuple(sorted(info.tags)), text, tree, match, code, output,
-                        info.output, values, exc_fields, info.capture, info.capture_duration)
+                        info.output, values, match_indexed, exc_fields, info.capture,
+                        info.capture_duration)
+
+
+def _always(event) -> bool:
+    return True
 
 
 def _skip_or_fail(info, message: str, code: str, ctx, warn):
