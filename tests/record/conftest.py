@@ -1,0 +1,161 @@
+"""Fixtures of the recording tests: a real moto S3/SQS server, the shared CloudTrail records.
+
+The server is moto's standalone server in a subprocess on 127.0.0.1 (random free
+port), reached through boto3 with an endpoint URL and dummy credentials.
+"""
+from __future__ import annotations
+
+import calendar
+import gzip
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """URL of a moto server running for the whole session."""
+    pytest.importorskip("moto.server")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/moto-api/", timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("moto server did not start")
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def aws_env(moto_endpoint, monkeypatch, tmp_path):
+    """Dummy credentials and the moto endpoint in the environment (for boto3 and subprocesses)."""
+    env = dict(CREDENTIALS, AWS_ENDPOINT_URL=moto_endpoint,
+               AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return env
+
+
+@pytest.fixture
+def boto(aws_env):
+    """``boto(service)`` -> a boto3 client of the moto server."""
+    import boto3
+    return lambda service: boto3.client(service, region_name="us-east-1",
+                                        endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+
+
+@pytest.fixture
+def unique():
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+# -- the shared CloudTrail records, read independently of the code under test --------------
+_NAME = re.compile(r"_(\d{8}T\d{4})Z_")
+
+
+def expected_ts(event_time, file_name: str) -> int:
+    """eventTime in ns (UTC); for a record without a usable one, the file name's time."""
+    for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S"):
+        try:
+            dt = datetime.strptime(event_time, fmt)
+            return calendar.timegm(dt.timetuple()) * 10**9
+        except (TypeError, ValueError):
+            pass
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d+)", event_time or "")
+    if m:
+        dt = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
+        return calendar.timegm(dt.timetuple()) * 10**9 + int(m.group(2).ljust(9, "0")[:9])
+    dt = datetime.strptime(_NAME.search(file_name).group(1), "%Y%m%dT%H%M")
+    return calendar.timegm(dt.timetuple()) * 10**9
+
+
+class LogSet:
+    """The record files of ../shared/cloudtrail: name -> (file bytes, records)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.files = {}
+        for path in sorted(root.glob("*/*.json*")):
+            data = path.read_bytes()
+            text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+            self.files[path] = (data, json.loads(text)["Records"])
+
+    def records(self, paths=None):
+        """[(record, expected ts)] of the given files (all by default), in file order."""
+        out = []
+        for path in paths if paths is not None else self.files:
+            out.extend((r, expected_ts(r.get("eventTime"), path.name))
+                       for r in self.files[path][1])
+        return out
+
+
+@pytest.fixture(scope="session")
+def logset(shared) -> LogSet:
+    return LogSet(shared / "cloudtrail")
+
+
+def read_events(path):
+    """[(ts, payload)] of a capture through the project's reader (every section)."""
+    from scaptools.format.reader import open_capture
+    with open_capture(os.fspath(path)) as reader:
+        return [(ev.ts, ev.payload) for ev in reader if ev.type == 322]
+
+
+def assert_same_records(events, expected):
+    """The events are exactly the expected records: same JSON, same count, ts == eventTime."""
+    got = sorted((ts, json.dumps(json.loads(p), sort_keys=True)) for ts, p in events)
+    want = sorted((ts, json.dumps(r, sort_keys=True)) for r, ts in expected)
+    assert len(got) == len(want)
+    assert got == want
+
+
+def sysdig_count(sysdig_bin, path) -> int:
+    out = subprocess.run([sysdig_bin, "-r", os.fspath(path)], capture_output=True, text=True,
+                         check=True).stdout
+    return len(out.splitlines())
+
+
+def tshark_count(tshark_bin, path) -> int:
+    out = subprocess.run([tshark_bin, "-r", os.fspath(path), "-T", "fields", "-e",
+                          "frame.number"], capture_output=True, text=True, check=True).stdout
+    return len(out.split())
+
+
+@pytest.fixture
+def helpers():
+    """The helper functions above, for the test modules."""
+    from types import SimpleNamespace
+    return SimpleNamespace(read_events=read_events, same=assert_same_records,
+                           sysdig_count=sysdig_count, tshark_count=tshark_count,
+                           expected_ts=expected_ts)

@@ -1,0 +1,149 @@
+"""The S3 route against a real (moto) S3 server: listing rules (§4.2), downloads, faults."""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from scaptools.plugin import Checkpoint, PluginEvent
+from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
+
+ORG = "o-abcdefghij"
+_NAME = re.compile(r"^([^_]+)_CloudTrail_([^_]+)_(\d{4})(\d\d)(\d\d)T(\d{4})Z_")
+
+
+def trail_key(base: str, name: str) -> str:
+    """Where CloudTrail delivers a file: <base>/<acct>/CloudTrail/<region>/YYYY/MM/DD/<name>."""
+    acct, region, y, m, d, _ = _NAME.match(name).groups()
+    return f"{base}{acct}/CloudTrail/{region}/{y}/{m}/{d}/{name}"
+
+
+def upload(s3, bucket: str, logset, base: str, count: int) -> dict:
+    """``count`` shared log files in the CloudTrail layout below ``base``; key -> path."""
+    s3.create_bucket(Bucket=bucket)
+    keys = {}
+    for path in list(logset.files)[:count]:
+        key = trail_key(base, path.name)
+        s3.put_object(Bucket=bucket, Key=key, Body=logset.files[path][0])
+        keys[key] = path
+    return keys
+
+
+@pytest.fixture(scope="module")
+def trail(moto_endpoint, logset):
+    """One bucket holding the shared logs three times: flat (``p/``), in an organization
+    trail (``org/AWSLogs/<org>/``) and at the bucket root (``AWSLogs/``)."""
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto_endpoint,
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    bucket = f"trail-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    keys = {}
+    for path in logset.files:
+        for key in (f"p/{path.name}", trail_key(f"org/AWSLogs/{ORG}/", path.name),
+                    trail_key("AWSLogs/", path.name)):
+            keys[key] = path
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket=bucket, Key=k,
+                                              Body=logset.files[keys[k]][0]), keys))
+    s3.put_object(Bucket=bucket, Key="p/README.txt", Body=b"not a log")
+    return bucket, keys
+
+
+def under(keys: dict, prefix: str) -> dict:
+    return {k: p for k, p in keys.items() if k.startswith(prefix)}
+
+
+def record(params: str, config: dict | None = None, session=None, problems=None):
+    cfg = parse_init_config(json.dumps(config or {}))
+    stream = open_source(cfg, params, session=session,
+                         on_problem=problems.append if problems is not None else None)
+    items = list(stream)
+    events = [(i.ts, i.payload) for i in items if isinstance(i, PluginEvent)]
+    return stream, events, [i.info for i in items if isinstance(i, Checkpoint)]
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_record_s3_prefix_gives_every_record(aws_env, trail, logset, helpers, concurrency):
+    bucket, _ = trail
+    stream, events, units = record(f"s3://{bucket}/org", {"s3DownloadConcurrency": concurrency})
+    helpers.same(events, logset.records())
+    assert stream.stats.objects_listed == len(logset.files) == len(units)
+
+
+def test_record_s3_interval_and_accounts(aws_env, trail, logset, helpers):
+    bucket, keys = trail
+    # expected, from the file names: account 218007301253, named 12:00 to 12:20 inclusive
+    wanted = [p for k, p in sorted(keys.items())
+              if k.startswith(f"org/AWSLogs/{ORG}/218007301253/") and "20230710T1200Z" <= _NAME.match(p.name).group(0)[-15:-1] <= "20230710T1220Z"]
+    assert 10 < len(wanted) < 40
+    stream, events, units = record(f"s3://{bucket}/org/AWSLogs/{ORG}/", {
+        "s3AccountList": "218007301253", "s3Interval": "2023-07-10T12:00:00Z-2023-07-10T12:20:00Z"})
+    helpers.same(events, logset.records(wanted))
+    assert len(units) == len(wanted)
+
+
+def test_record_s3_account_directory_at_bucket_root(aws_env, trail, logset, helpers):
+    bucket, keys = trail
+    wanted = [p for k, p in keys.items() if k.startswith("AWSLogs/218007301253/")
+              and "T1230Z" <= p.name.split("_")[3][-6:] and "20230710" in p.name]
+    _, events, _ = record(f"s3://{bucket}/AWSLogs/218007301253/",
+                          {"s3Interval": "2023-07-10T12:30:00Z"})
+    helpers.same(events, logset.records(wanted))
+
+
+def test_record_s3_malformed_object_among_good_ones(boto, unique, logset, helpers):
+    s3 = boto("s3")
+    bucket = unique("trail")
+    keys = upload(s3, bucket, logset, "p/", 12)
+    bad = {"p/bad/1_CloudTrail_x_20230710T1200Z_notjson.json": b"{not json",
+           "p/bad/2_CloudTrail_x_20230710T1200Z_badgz.json.gz": gzip.compress(b"{}")[:-6] + b"x",
+           "p/bad/3_CloudTrail_x_20230710T1200Z_norecords.json": b'{"foo": []}'}
+    for key, body in bad.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    problems = []
+    stream, events, units = record(f"s3://{bucket}/p/", problems=problems)
+    helpers.same(events, logset.records(list(keys.values())))
+    assert stream.stats.objects_malformed == len(bad)
+    for key in bad:
+        assert any(key in p for p in problems)
+    assert len(units) == len(keys) + len(bad)
+
+
+def test_record_s3_transient_errors_are_retried(aws_env, trail, logset, helpers):
+    bucket, _ = trail
+    session = boto3.Session(region_name="us-east-1")
+    calls = {"n": 0}
+
+    def flaky(params, **kwargs):  # every 3rd GetObject fails with a retryable error
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "injected"},
+                               "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject")
+    session.events.register("before-call.s3.GetObject", flaky)
+    stream, events, _ = record(f"s3://{bucket}/p/", {"s3DownloadConcurrency": 8}, session)
+    helpers.same(events, logset.records())
+    assert stream.stats.retries >= len(logset.files) // 3 and not stream.failed
+
+
+def test_record_s3_permanent_error_is_reported_not_fatal(aws_env, trail, logset, helpers):
+    bucket, keys = trail
+    keys = under(keys, "p/")
+    victim = sorted(keys)[5]
+    session = boto3.Session(region_name="us-east-1")
+
+    def deny(params, **kwargs):  # before-call sees the serialized request
+        if params["url_path"].endswith(victim.rsplit("/", 1)[1]):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "injected"},
+                               "ResponseMetadata": {"HTTPStatusCode": 403}}, "GetObject")
+    session.events.register("before-call.s3.GetObject", deny)
+    problems = []
+    stream, events, units = record(f"s3://{bucket}/p/", {}, session, problems)
+    helpers.same(events, logset.records([p for k, p in keys.items() if k != victim]))
+    assert stream.failed == {f"s3://{bucket}/{victim}"} and stream.stats.objects_failed == 1
+    assert any(victim in p and "AccessDenied" in p for p in problems)
