@@ -151,7 +151,7 @@ class CaptureReader:
             return buf, base, pos
         parts, have = [buf[pos:]], len(buf) - pos
         while have < need:
-            data = self._source.read(CHUNK)  # never ask for more than a chunk (§2: bogus lengths)
+            data = self._source.read(CHUNK)  # never more: lengths may be bogus (§2)
             if not data:
                 break
             parts.append(data)

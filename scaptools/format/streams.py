@@ -26,10 +26,6 @@ class PlainSource:
         self.path = path
         self.cut_short = False  # only gzip streams can be cut short
 
-    def unread(self, data: bytes) -> None:
-        """Push bytes back; the next read returns them first."""
-        self._pending = data + self._pending
-
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes; ``b""`` only at the end of the input."""
         if self._pending:
@@ -55,19 +51,11 @@ class GzipSource:
         self._eof_input = False
         self._z = zlib.decompressobj(31)
         self._member_done = False
-        self._pending = b""
         self.path = path
         self.compressed_offset = 0  # compressed bytes consumed so far
         self.cut_short = False
 
-    def unread(self, data: bytes) -> None:
-        """Push bytes back; the next read returns them first."""
-        self._pending = data + self._pending
-
     def read(self, size: int) -> bytes:
-        if self._pending:
-            data, self._pending = self._pending[:size], self._pending[size:]
-            return data
         while True:
             if self._member_done and not self._next_member():
                 return b""
