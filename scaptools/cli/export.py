@@ -51,6 +51,15 @@ def export_command(file, out, fmt, window, show_lua):
     click.echo(f"{'stdout' if out == '-' else out}: {stats.summary()}", err=True)
 
 
+def _new_state():
+    """A fresh process/fd state for the JSON lines export, if the state module exists."""
+    try:
+        from ..state import State
+    except ImportError:
+        return None
+    return State()
+
+
 def guess_format(out: str) -> str:
     """The export format implied by the output file name."""
     return "jsonl" if out.lower().endswith((".jsonl", ".json", ".ndjson")) else "wireshark"
@@ -74,7 +83,8 @@ def run_export(file: str, out: str, fmt: str, window: int = 4096):
     try:
         with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
             if fmt == "jsonl":
-                return export_jsonl(reader, sink)
+                items = (item for _, item in reader.blocks())
+                return export_jsonl(items, sink, state=_new_state())
             return export_wireshark(reader, sink, source=reader.path or "", window=window)
     finally:
         if sink is not sys.stdout.buffer:

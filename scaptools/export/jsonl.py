@@ -11,6 +11,11 @@ ns), ``cpu``, ``tid`` (-1 when the event has no thread), ``type`` (event id) and
   holds the stored values in hex instead.
 * plugin events: ``plugin_id``, ``source`` and ``payload``, the payload parsed as
   JSON; a payload that is not JSON goes to ``payload_text`` (UTF-8) or ``payload_hex``.
+
+With a ``scaptools.state.State`` (rebuilt from the capture's process/fd lists and
+events, as ``scap print`` does), syscall events also get ``proc`` (``pid``, ``name``,
+``exe``, ``args``, ``cwd``), ``user`` and, when the event works on a file
+descriptor, ``fd`` (``num``, ``type``, ``name``).
 """
 from __future__ import annotations
 
@@ -47,7 +52,8 @@ class JsonlStats:
         return text
 
 
-def event_object(event, sources: Callable[[int], str], stats: JsonlStats | None = None) -> dict:
+def event_object(event, sources: Callable[[int], str], stats: JsonlStats | None = None,
+                 state=None) -> dict:
     """The JSON object of one event (see the module docstring)."""
     obj = {"num": event.num, "ts": event.ts, "time": iso_time(event.ts), "cpu": event.cpu,
            "tid": -1 if event.tid == NO_TID else event.tid, "type": event.type,
@@ -56,7 +62,24 @@ def event_object(event, sources: Callable[[int], str], stats: JsonlStats | None 
         _add_plugin(obj, event, sources, stats)
     else:
         _add_syscall(obj, event, stats)
+        if state is not None:
+            _add_state(obj, event, state)
     return obj
+
+
+def _add_state(obj: dict, event, state) -> None:
+    """Process, user and fd of a syscall event from the state tables."""
+    thread = state.update(event)
+    if thread is None or getattr(thread, "_dummy", False):
+        return
+    obj["proc"] = {"pid": thread.pid, "name": thread.comm, "exe": thread.exe,
+                   "args": list(thread.args), "cwd": thread.cwd}
+    user = state.user_name(thread.uid)
+    if user is not None:
+        obj["user"] = user
+    fd = (event.cache or {}).get("fd")
+    if fd is not None and fd.num >= 0:
+        obj["fd"] = {"num": fd.num, "type": fd.type_name, "name": fd.name}
 
 
 def _add_plugin(obj: dict, event, sources, stats) -> None:
@@ -117,15 +140,23 @@ def iso_time(ts: int) -> str:
     return f"{_last_second[1]}.{nanos:09d}Z"
 
 
-def export_jsonl(events: Iterable, out: BinaryIO, *,
-                 sources: Callable[[int], str] | None = None) -> JsonlStats:
-    """Write one JSON object per line to the binary file ``out``; return the counts."""
+def export_jsonl(events: Iterable, out: BinaryIO, *, sources: Callable[[int], str] | None = None,
+                 state=None) -> JsonlStats:
+    """Write one JSON object per line to the binary file ``out``; return the counts.
+
+    ``events`` may also carry the capture's metadata blocks (``reader.blocks()``
+    items): with a ``state`` they seed it, otherwise they are skipped.
+    """
     sources = sources or SourceNames()
     stats = JsonlStats()
     dumps, write = orjson.dumps, out.write
     try:
         for event in events:
-            write(dumps(event_object(event, sources, stats)) + b"\n")
+            if not hasattr(event, "ts"):  # a metadata block
+                if state is not None:
+                    state.seed(event)
+                continue
+            write(dumps(event_object(event, sources, stats, state)) + b"\n")
     finally:  # a truncated capture still gives every complete event
         out.flush()
     return stats

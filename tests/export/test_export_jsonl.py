@@ -104,3 +104,28 @@ def test_payloads_that_are_not_json():
 
 def test_iso_time():
     assert iso_time(1647417600000000001) == "2022-03-16T08:00:00.000000001Z"
+
+
+@pytest.mark.parametrize("name", ["curl_google.scap", "single_ipv6_conn.scap"])
+def test_cli_adds_process_fields_that_agree_with_sysdig(shared, sysdig_bin, tmp_path, name):
+    """``scap export --format jsonl`` rebuilds process state: proc/user/fd as sysdig has them."""
+    from click.testing import CliRunner
+    from scaptools.cli.main import cli
+    src = shared_capture(shared, name)
+    dst = tmp_path / "out.jsonl"
+    assert CliRunner().invoke(cli, ["export", str(src), "-w", str(dst)]).exit_code == 0
+    proc = subprocess.run([sysdig_bin, "-D", "-r", str(src), "-p",
+                           "*%evt.num|%proc.name|%user.name|%fd.name"],
+                          capture_output=True, text=True, timeout=60)
+    expected = {int(p[0]): p[1:] for p in (line.split("|") for line in proc.stdout.splitlines())
+                if len(p) == 4 and p[0].isdigit()}
+    fd_same = fd_total = 0
+    for line in dst.read_text().splitlines():
+        obj = json.loads(line)
+        want = expected[obj["num"]]
+        assert obj.get("proc", {}).get("name", "<NA>") == want[0], obj
+        assert obj.get("user", "<NA>") == want[1], obj
+        fd_total += 1
+        got_fd = obj.get("fd", {}).get("name") or ""
+        fd_same += got_fd == ("" if want[2] == "<NA>" else want[2])
+    assert fd_same / fd_total > 0.98  # fd state follows libsinsp closely, not perfectly
