@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Benchmarks of scaptools next to sysdig, on the same files, in the same run.
+
+Not a test. Builds large captures with the project's own writer into
+``bench-data/`` (git-ignored), then times each workload: library iteration and
+``sysdig -r FILE -q``, median of N runs, printing events/s, the ratio and peak
+RSS (each run in its own subprocess, RSS from ``getrusage(RUSAGE_CHILDREN)``).
+
+    python tools/bench.py                      # every format workload
+    python tools/bench.py -w syscall-1m -w gzip-1m --runs 5
+    python tools/bench.py --list
+
+Add a workload: write ``def bench_<name>(ctx) -> list[Result]`` and register it in
+``WORKLOADS``. ``ctx`` gives the data folder, the shared folder and the run count.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scaptools.events.event import Event  # noqa: E402
+from scaptools.format.reader import open_capture  # noqa: E402
+from scaptools.format.writer import CaptureWriter  # noqa: E402
+
+# Runs a command and reports its wall time and the peak RSS of the children.
+WRAPPER = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+out = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+wall = time.perf_counter() - t
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": use.ru_utime + use.ru_stime, "rss_kb": use.ru_maxrss,
+                  "code": out.returncode,
+                  "stdout": out.stdout[-2000:], "stderr": out.stderr[-2000:]}))
+"""
+
+# Library iteration: reports its own event count and time (startup excluded).
+ITERATE = """
+import sys, time
+from scaptools.format.reader import open_capture
+t, c = time.perf_counter(), time.process_time()
+n = 0
+for ev in open_capture(sys.argv[1]):
+    n += 1
+print(n, time.perf_counter() - t, time.process_time() - c)
+"""
+
+
+@dataclass
+class Context:
+    data: Path
+    shared: Path
+    runs: int
+
+
+@dataclass
+class Result:
+    workload: str
+    tool: str
+    events: int
+    seconds: float
+    cpu_seconds: float
+    rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_rate(self) -> float:
+        """Events per CPU second: steadier than wall time on a busy machine."""
+        return self.events / self.cpu_seconds if self.cpu_seconds else 0.0
+
+
+def measured(argv: list[str]) -> dict:
+    """Run ``argv`` in a fresh wrapper process; wall time, peak RSS, output."""
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, *argv], capture_output=True,
+                          text=True, check=True, cwd=ROOT)
+    res = json.loads(proc.stdout)
+    if res["code"] != 0:
+        raise RuntimeError(f"{argv[0]} failed: {res['stderr']}")
+    return res
+
+
+def time_library(workload: str, path: Path, runs: int) -> Result:
+    """Median over ``runs`` of iterating every event with ``open_capture``."""
+    samples = []
+    for _ in range(runs):
+        res = measured([sys.executable, "-c", ITERATE, str(path)])
+        n, secs, cpu = res["stdout"].split()
+        samples.append((float(secs), int(n), res["rss_kb"], float(cpu)))
+    secs = statistics.median(s[0] for s in samples)
+    cpu = statistics.median(s[3] for s in samples)
+    return Result(workload, "scaptools", samples[0][1], secs, cpu,
+                  max(s[2] for s in samples) / 1024)
+
+
+def time_sysdig(workload: str, path: Path, runs: int, events: int) -> Result | None:
+    """Median over ``runs`` of ``sysdig -r FILE -q`` (None if sysdig is missing)."""
+    sysdig = shutil.which("sysdig")
+    if sysdig is None:
+        return None
+    samples = [measured([sysdig, "-r", str(path), "-q"]) for _ in range(runs)]
+    secs = statistics.median(s["wall"] for s in samples)
+    cpu = statistics.median(s["cpu"] for s in samples)
+    return Result(workload, "sysdig -q", events, secs, cpu,
+                  max(s["rss_kb"] for s in samples) / 1024)
+
+
+def replicate(src: Path, dst: Path, count: int, *, gzip: bool = False) -> Path:
+    """Write ``count`` events: ``src``'s metadata once, then its events repeated,
+    each copy shifted by the span plus 1 ms so timestamps stay in order."""
+    if dst.exists():
+        return dst
+    with open_capture(src) as reader:
+        events = list(reader)
+        metadata = list(reader.metadata)
+    span = events[-1].ts - events[0].ts + 1_000_000
+    tmp = dst.with_suffix(dst.suffix + ".part")
+    with CaptureWriter(tmp, gzip=gzip, metadata=metadata) as writer:
+        shift, written = 0, 0
+        while written < count:
+            for ev in events[:count - written]:
+                ts = ev.ts + shift
+                raw = struct.pack("<Q", ts) + ev.raw[8:]
+                writer.write(Event(0, ts, ev.cpu, ev.tid, ev.type, ev.nparams, raw))
+            written = writer.events_written
+            shift += span
+    tmp.rename(dst)
+    return dst
+
+
+def compare(ctx: Context, workload: str, path: Path) -> list[Result]:
+    lib = time_library(workload, path, ctx.runs)
+    ref = time_sysdig(workload, path, ctx.runs, lib.events)
+    return [lib] + ([ref] if ref else [])
+
+
+def curl_google(ctx: Context) -> Path:
+    return ctx.shared / "captures" / "libs-e2e" / "curl_google.scap"
+
+
+def bench_syscall_1m(ctx: Context) -> list[Result]:
+    """1M syscall events, plain, replicated from curl_google.scap."""
+    path = replicate(curl_google(ctx), ctx.data / "syscall_1m.scap", 1_000_000)
+    return compare(ctx, "syscall-1m", path)
+
+
+def bench_syscall_10m(ctx: Context) -> list[Result]:
+    """10M syscall events, plain (about 600 MB): speed and flat memory."""
+    path = replicate(curl_google(ctx), ctx.data / "syscall_10m.scap", 10_000_000)
+    return compare(ctx, "syscall-10m", path)
+
+
+def bench_gzip_1m(ctx: Context) -> list[Result]:
+    """1M syscall events, gzip."""
+    path = replicate(curl_google(ctx), ctx.data / "syscall_1m.scap.gz", 1_000_000, gzip=True)
+    return compare(ctx, "gzip-1m", path)
+
+
+def bench_plugin_1m(ctx: Context) -> list[Result]:
+    """1M CloudTrail plugin events: cloudtrail_100k.scap.gz ten times."""
+    src = ctx.shared / "captures" / "libscap-plugin" / "cloudtrail_100k.scap.gz"
+    path = replicate(src, ctx.data / "plugin_1m.scap", 1_000_000)
+    return compare(ctx, "plugin-1m", path)
+
+
+WORKLOADS = {
+    "syscall-1m": bench_syscall_1m,
+    "syscall-10m": bench_syscall_10m,
+    "gzip-1m": bench_gzip_1m,
+    "plugin-1m": bench_plugin_1m,
+}
+
+
+def report(results: list[Result]) -> None:
+    print(f"{'workload':<12} {'tool':<10} {'events':>9} {'wall s':>7} {'events/s':>11} "
+          f"{'ratio':>6} {'cpu s':>7} {'events/cpu-s':>12} {'ratio':>6} {'peak RSS':>9}")
+    ref = {r.workload: r for r in results if r.tool.startswith("sysdig")}
+    for r in results:
+        base = ref.get(r.workload)
+        other = base is not None and base is not r
+        ratio = f"{r.rate / base.rate:.3f}" if other else "-"
+        cpu_ratio = f"{r.cpu_rate / base.cpu_rate:.3f}" if other and base.cpu_rate else "-"
+        print(f"{r.workload:<12} {r.tool:<10} {r.events:>9} {r.seconds:>7.3f} {r.rate:>11,.0f} "
+              f"{ratio:>6} {r.cpu_seconds:>7.3f} {r.cpu_rate:>12,.0f} {cpu_ratio:>6} "
+              f"{r.rss_mb:>7.1f}MB")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-w", "--workload", action="append", choices=sorted(WORKLOADS),
+                        help="run only these (repeatable); default: all")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench-data")
+    parser.add_argument("--shared", type=Path,
+                        default=Path(os.environ.get("SCAPTOOLS_SHARED", ROOT.parent / "shared")))
+    parser.add_argument("--list", action="store_true", help="list the workloads")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, fn in WORKLOADS.items():
+            print(f"{name:<14} {fn.__doc__}")
+        return 0
+    args.data.mkdir(parents=True, exist_ok=True)
+    ctx = Context(args.data, args.shared, args.runs)
+    results = []
+    for name in args.workload or list(WORKLOADS):
+        results += WORKLOADS[name](ctx)
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
