@@ -51,6 +51,24 @@ def export_command(file, out, fmt, window, show_lua):
     click.echo(f"{'stdout' if out == '-' else out}: {stats.summary()}", err=True)
 
 
+def _progress(items, every: int = 8192):
+    """Pass ``items`` through, showing a running count on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield from items
+        return
+    count = 0
+    try:
+        for item in items:
+            count += 1
+            if count % every == 0:
+                sys.stderr.write(f"\rexport: {count} items read")
+                sys.stderr.flush()
+            yield item
+    finally:
+        if count >= every:
+            sys.stderr.write("\r\033[K")
+
+
 def _new_state():
     """A fresh process/fd state for the JSON lines export, if the state module exists."""
     try:
@@ -84,8 +102,9 @@ def run_export(file: str, out: str, fmt: str, window: int = 4096):
         with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
             if fmt == "jsonl":
                 items = (item for _, item in reader.blocks())
-                return export_jsonl(items, sink, state=_new_state())
-            return export_wireshark(reader, sink, source=reader.path or "", window=window)
+                return export_jsonl(_progress(items), sink, state=_new_state())
+            return export_wireshark(_progress(reader), sink, source=reader.path or "",
+                                    window=window)
     finally:
         if sink is not sys.stdout.buffer:
             sink.close()
