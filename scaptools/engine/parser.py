@@ -7,6 +7,8 @@ modifier look-ahead follows §4.4.
 """
 from __future__ import annotations
 
+import sys
+
 from .tree import And, Check, Computed, FieldRef, ListValue, Literal, MacroRef, Not, Or, Transform
 from .lexer import (BLANKS, LIST_OPS, MODIFIERS, NOT_BLANKS, NUM_OPS, RE_ARG_BARE, RE_BARE,
                     RE_FIELD, RE_IDENT, RE_NUMBER, SYM_OPS, TRANSFORMERS, WORD_OPS, LexError,
@@ -18,7 +20,13 @@ _OPS_TEXT = ", ".join(("exists",) + NUM_OPS + SYM_OPS + WORD_OPS + LIST_OPS)
 
 def parse_condition(text: str, max_depth: int = MAX_DEPTH):
     """Parse a whole condition; raise ``LexError`` on any syntax error."""
-    return Parser(text, max_depth).parse()
+    limit = sys.getrecursionlimit()
+    if limit < 4 * max_depth:  # several Python frames per nesting level
+        sys.setrecursionlimit(4 * max_depth)
+    try:
+        return Parser(text, max_depth).parse()
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 class Parser:

@@ -52,7 +52,7 @@ def check_override_keys(r: ItemReader, ops: dict) -> None:
     for key, op in ops.items():
         if not r.has(key):
             raise fail(LOAD_ERR_YAML_VALIDATE, f"An {op} override for '{key}' was specified but "
-                       f"'{key}' is not defined", r.ctx_of("override"))
+                       f"'{key}' is not defined", r.ctx)
     for key in r.map:
         if key in OVERRIDABLE and key not in ops:
             raise fail(LOAD_ERR_YAML_VALIDATE, f"Unexpected key '{key}': no corresponding entry "

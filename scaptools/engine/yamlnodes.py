@@ -33,7 +33,7 @@ def location(path: str, node) -> Location:
 
 def is_null(node) -> bool:
     return node is None or (isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG
-                            and node.style is None)
+                            and not node.style)  # libyaml gives '' for plain
 
 
 def mapping(node) -> dict:
