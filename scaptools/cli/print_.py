@@ -65,6 +65,7 @@ def print_command(file, filter_words, fmt, as_json, count, show_internal):
             else:
                 line = default_line(event, state, plugins)
             out.write(line + "\n")
+            state.last_shown_ts = event.ts
 
 
 def _selector(text: str, registry):

@@ -22,7 +22,7 @@ CATEGORY = {e["id"]: e["category"] for e in EVENTS}
 FLAGS = {e["id"]: frozenset(e["flags"]) for e in EVENTS}
 _IO_READ = frozenset(i for i, c in CATEGORY.items() if c == "EC_IO_READ")
 _IO_WRITE = frozenset(i for i, c in CATEGORY.items() if c == "EC_IO_WRITE")
-_WAIT = frozenset(i for i, c in CATEGORY.items() if c == "EC_WAIT")
+_WAIT = frozenset(i for i, flags in FLAGS.items() if "EF_WAITS" in flags)
 _OPENS = ("open", "openat", "openat2", "creat", "open_by_handle_at")
 PPM_O_RDONLY, PPM_O_WRONLY = 1, 2
 PPM_O_RDWR = 3
@@ -117,7 +117,9 @@ def _buffer(ev):
 
 
 def _buflen(ev):
-    if not CATEGORY.get(ev.type, "").startswith("EC_IO"):
+    from .common import event_fd
+    fd = event_fd(ev)
+    if not CATEGORY.get(ev.type, "").startswith("EC_IO") or fd is None or fd.pending:
         return None
     res = _res(ev)
     return res if res is not None and res >= 0 else None
@@ -133,8 +135,8 @@ def _io_dir(ev):
 
 def _deltatime(ev):
     state = current_state()
-    prev = state.prev_ts if state is not None else None
-    return ev.ts - prev if prev is not None else 0  # 0 for the first event
+    prev = state.last_shown_ts if state is not None else None
+    return ev.ts - prev if prev is not None else 0  # 0 for the first event shown
 
 
 def _open_mode(ev, want: str):

@@ -55,17 +55,25 @@ def _client(fd, ev):
 def _server(fd, ev):
     if not fd.is_socket:
         return None
-    return fd.dip if fd.dip else (fd.sip or None)
+    if fd.dip:
+        return fd.dip
+    return fd.sip or None if fd.type in (5, 6) else None
 
 
 def _cport(fd, ev):
-    return fd.sport if fd.is_socket and fd.dip else None
+    if not fd.is_socket:
+        return None
+    if fd.dip:
+        return fd.sport
+    return 0 if fd.type in (5, 6) else None  # a listening socket has no client
 
 
 def _sport(fd, ev):
     if not fd.is_socket:
         return None
-    return fd.dport if fd.dip else (fd.sport if fd.sip else None)
+    if fd.dip:
+        return fd.dport
+    return fd.sport if fd.type in (5, 6) else None
 
 
 def _local(pick_local: bool, ip: bool):
@@ -81,7 +89,18 @@ def _local(pick_local: bool, ip: bool):
     return extract
 
 
+def _name(fd, ev):
+    if not fd.pending:
+        return fd.name
+    if fd.num >= 0 and ev.direction == "<":
+        return ""  # an fd the capture never described, after its call returned
+    return fd.name or None
+
+
 def _directory(fd, ev):
+    if fd.pending:
+        name = _name(fd, ev)
+        return (posixpath.dirname(name) or "/") if name is not None else None
     if fd.type in _FILES:
         return fd.name if fd.type == FD_DIRECTORY else posixpath.dirname(fd.name)
     return None
@@ -106,9 +125,8 @@ def _name_changed(ev):
 
 
 def _l4proto(fd, ev):
-    if not fd.is_socket:
-        return None
-    return L4_NAMES.get(fd.l4proto, "<NA>")
+    # sysdig gives the text "<NA>" (a value, not a missing field) for other fds
+    return L4_NAMES.get(fd.l4proto, "<NA>") if fd.is_socket else "<NA>"
 
 
 def _sockfamily(fd, ev):
@@ -157,9 +175,9 @@ def fd_fields() -> FieldAdder:
     a.simple("fd.type", "string", "fd type", on_fd(lambda fd, ev: fd.type_name))
     a.simple("fd.typechar", "string", "fd type letter",
              on_fd(lambda fd, ev: fd.typechar, pending=True))
-    a.simple("fd.name", "string", "fd name (path, tuple, ...)", on_fd(lambda fd, ev: fd.name))
+    a.simple("fd.name", "string", "fd name (path, tuple, ...)", on_fd(_name, pending=True))
     a.simple("fd.nameraw", "string", "fd name as stored", on_fd(lambda fd, ev: fd.name))
-    a.simple("fd.directory", "string", "directory of a file fd", on_fd(_directory))
+    a.simple("fd.directory", "string", "directory of a file fd", on_fd(_directory, pending=True))
     a.simple("fd.filename", "string", "file name without directory", on_fd(_filename))
     a.simple("fd.ip", "ipaddr", "client or server ip", on_fd(_server))
     a.simple("fd.cip", "ipaddr", "client ip", on_fd(_client))
@@ -173,8 +191,9 @@ def fd_fields() -> FieldAdder:
     a.simple("fd.rport", "port", "remote port", on_fd(_local(False, False)))
     a.simple("fd.l4proto", "string", "tcp/udp/icmp/raw", on_fd(_l4proto))
     a.simple("fd.sockfamily", "string", "ip or unix", on_fd(_sockfamily))
+    # sysdig 0.29.3 reports every inet socket as a server socket
     a.simple("fd.is_server", "bool", "server side of a connection",
-             on_fd(lambda fd, ev: fd.is_server))
+             on_fd(lambda fd, ev: fd.is_socket or fd.is_server))
     a.simple("fd.connected", "bool", "connected socket",
              on_fd(lambda fd, ev: bool(fd.is_socket and fd.dip)))
     a.simple("fd.name_changed", "bool", "name changed by this event", _name_changed)
@@ -183,10 +202,11 @@ def fd_fields() -> FieldAdder:
                  lambda ev: None)
     a.simple("fd.dev", "uint64", "device number", on_fd(lambda fd, ev: fd.dev))
     a.simple("fd.containername", "string", "container name and fd name",
-             on_fd(lambda fd, ev: ":" + fd.name))
+             on_fd(lambda fd, ev: None if fd.pending and not fd.name else ":" + fd.name,
+                   pending=True))
     a.simple("fd.containerdirectory", "string", "container name and directory",
              on_fd(lambda fd, ev: None if _directory(fd, ev) is None
-                   else ":" + _directory(fd, ev)))
+                   else ":" + _directory(fd, ev), pending=True))
     a.simple("fd.dev.major", "uint64", "device major", on_fd(lambda fd, ev: fd.dev >> 20))
     a.simple("fd.dev.minor", "uint64", "device minor", on_fd(lambda fd, ev: fd.dev & 0xFFFFF))
     a.simple("fd.ino", "uint64", "inode", on_fd(lambda fd, ev: fd.ino))

@@ -17,9 +17,9 @@ def _ancestor(ev, level: int):
     thread = event_thread(ev)
     if thread is None:
         return None
-    cur = thread
+    cur = main_thread(thread)  # ancestors follow the processes' parents
     for _ in range(level):
-        cur = parent_thread(cur)
+        cur = main_thread(parent_thread(cur))
         if cur is None:
             return None
     return cur
@@ -140,7 +140,7 @@ def proc_fields() -> FieldAdder:
     a.simple("proc.env", "string", "environment variables", on_main(lambda t: " ".join(t.env)))
     a.simple("proc.cmdline", "string", "name and arguments", on_main(_cmdline))
     a.simple("proc.exeline", "string", "exe and arguments",
-             on_main(lambda t: " ".join([t.exe] + list(t.args))))
+             on_main(lambda t: t.exe + " " + " ".join(t.args)))
     a.simple("proc.cwd", "string", "current working directory", on_main(lambda t: t.cwd))
     a.simple("proc.nthreads", "uint64", "threads of the process", on_main(_nthreads))
     a.simple("proc.nchilds", "uint64", "child processes", on_main(_nchilds))
@@ -175,7 +175,8 @@ def proc_fields() -> FieldAdder:
 
 def thread_fields() -> FieldAdder:
     a = FieldAdder()
-    a.simple("thread.tid", "int64", "thread id", on_thread(lambda t: t.tid))
+    a.simple("thread.tid", "int64", "thread id",
+             lambda ev: ev.tid if ev.tid < 1 << 63 else ev.tid - (1 << 64))
     a.simple("thread.ismain", "bool", "main thread", on_thread(lambda t: t.tid == t.pid))
     a.simple("thread.vtid", "int64", "tid in its namespace", on_thread(lambda t: _vid(t.vtid)))
     a.simple("thread.pfmajor", "uint64", "major page faults", on_thread(lambda t: t.pfmajor))
@@ -191,8 +192,10 @@ def thread_fields() -> FieldAdder:
     return a
 
 
-def _cgroups(thread) -> str:
+def _cgroups(thread) -> str | None:
     # sysdig 0.29.3 names the cgroup v1 "io" controller by its old name "blkio"
+    if not thread.cgroups:
+        return None
     return " ".join("blkio" + c[2:] if c.startswith("io=") else c for c in thread.cgroups)
 
 

@@ -81,8 +81,7 @@ class State:
         self.groups: dict[int, str] = {}
         self.max_threads = max_threads
         self.first_ts: int | None = None  # of the first event (evt.reltime)
-        self.prev_ts: int | None = None  # of the event before the current one (evt.deltatime)
-        self.last_ts: int | None = None
+        self.last_shown_ts: int | None = None  # set by printers (evt.deltatime)
         self._remove: list[int] = []
 
     # -- seeding ------------------------------------------------------------
@@ -145,7 +144,6 @@ class State:
             self._remove.clear()
         if self.first_ts is None:
             self.first_ts = event.ts
-        self.prev_ts, self.last_ts = self.last_ts, event.ts
         cache = event.cache
         if cache is None:
             cache = event.cache = {}
@@ -162,25 +160,30 @@ class State:
             return None
         if thread is None:
             thread = self.add(ThreadInfo(tid, comm="<NA>", exe="<NA>", uid=0xFFFFFFFF,
-                                         gid=0xFFFFFFFF))
+                                         gid=0xFFFFFFFF, ptid=-1, fdlimit=-1))
             thread._dummy = True
         self._apply(thread, event, cache)
         return thread
 
     def _apply(self, thread: ThreadInfo, event, cache: dict) -> None:
         params = event.params
-        if event.direction == ">":
+        if event.direction == ">" and event.type not in _NO_CREATE:
             thread.last_enter = event
             fdnum = params.get("fd")
             thread.lastevent_fd = fdnum if isinstance(fdnum, int) else None
         elif not (thread.last_enter is not None and thread.last_enter.type == event.type - 1):
             thread.lastevent_fd = None
         cache["thread"] = thread
-        uses_fd = event.type in _FD_EVENTS
-        fd = thread.fd(thread.lastevent_fd) if uses_fd and thread.lastevent_fd is not None else None
+        fd = None
+        num = thread.lastevent_fd
+        if event.type in _FD_EVENTS and num is not None and num >= 0:
+            # an fd the capture never described: sysdig shows it as type unknown
+            fd = thread.fd(num) or FdInfo(num, P.pending_type("unknown fd"))
         handler = HANDLERS.get((event.name, event.direction))
         if handler is not None:
-            handler(self, thread, event, params)
+            shown = handler(self, thread, event, params)
+            if shown is not None:
+                fd = shown
         if "vm_size" in params or "pgft_min" in params:
             P.update_memory(thread, params)
         cache["fd_new"] = False
@@ -190,13 +193,17 @@ class State:
 
     def _created_fd(self, thread, event, params, cache):
         if event.direction == ">":
-            pending = P.FD_PENDING_FILE if _CATEGORY[event.type] == "EC_FILE" else P.FD_PENDING_OTHER
-            return FdInfo(-1, pending)
+            return FdInfo(-1, P.pending_type(event.name))
         newfd = params.get("fd", params.get("fd2", params.get("res")))
         if isinstance(newfd, int) and newfd >= 0:
             thread.lastevent_fd = newfd
-            cache["fd_new"] = True
+            cache["fd_new"] = event.name in P.OPENS
             return thread.fd(newfd)
+        if isinstance(newfd, int) and event.name in P.OPENS:
+            # a failed open: sysdig still shows the path it tried, as fd -1
+            name = params.get("name") or ""
+            path = P.join_paths(thread.cwd, name) if name else ""
+            return FdInfo(-1, P.FD_PENDING_FILE, path)
         return None
 
     def schedule_removal(self, tid: int) -> None:

@@ -63,6 +63,8 @@ class FdInfo:
 
     @property
     def typechar(self) -> str:
+        if self.type <= -100:  # placeholder of a known kind (parsers.pending_type)
+            return TYPE_CHARS.get(-100 - self.type, "o")
         return TYPE_CHARS.get(self.type, "o")
 
     @property

@@ -14,6 +14,7 @@ from .fds import (FD_DIRECTORY, FD_EVENT, FD_EVENTPOLL, FD_FIFO, FD_FILE, FD_INO
 from .threads import PPM_CL_CLONE_FILES, PPM_CL_CLONE_THREAD, ThreadInfo, split_nul
 from ..events.render import join_paths
 
+OPENS = frozenset(("open", "openat", "openat2", "creat", "open_by_handle_at"))
 PPM_O_DIRECTORY = 1 << 10
 PPM_O_CLOEXEC = 1 << 12
 IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP = 6, 17, 1
@@ -50,6 +51,21 @@ def on_open_exit(state, thread, event, params):
     info = FdInfo(fd, ftype, path, flags=flags, ino=params.get("ino") or 0)
     info.dev = params.get("dev") or 0
     thread.fdtable[fd] = info
+
+
+_PENDING_BY_CALL = {"socket": FD_IPV4_SOCK, "socketpair": FD_UNIX_SOCK, "pipe": FD_FIFO,
+                    "pipe2": FD_FIFO, "eventfd": FD_EVENT, "eventfd2": FD_EVENT,
+                    "signalfd": FD_SIGNALFD, "signalfd4": FD_SIGNALFD, "timerfd_create": FD_TIMERFD,
+                    "inotify_init": FD_INOTIFY, "inotify_init1": FD_INOTIFY,
+                    "epoll_create": FD_EVENTPOLL, "epoll_create1": FD_EVENTPOLL}
+
+
+def pending_type(call: str) -> int:
+    """The placeholder fd type of an fd-creating call's enter event (see fds.py)."""
+    if call in ("open", "openat", "openat2", "creat", "open_by_handle_at"):
+        return FD_PENDING_FILE
+    ftype = _PENDING_BY_CALL.get(call)
+    return -100 - ftype if ftype is not None else FD_PENDING_OTHER
 
 
 def _l4_of(stype: int, proto: int) -> int:
@@ -92,7 +108,7 @@ def _event_fd(thread, event, params):
 def _set_tuple(info: FdInfo, tup: SockTuple, server_side: bool = False):
     if tup.family == AF_UNIX:
         info.type = FD_UNIX_SOCK
-        info.name = tup.path
+        info.name = f"{tup.sip:x}->{tup.dip:x} {tup.path}"
         return
     if tup.family not in (AF_INET, AF_INET6) or tup.sip == "":
         return
@@ -111,9 +127,16 @@ def _unmap(ip: str) -> str:
 def on_connect_exit(state, thread, event, params):
     res = _res(params)
     info = _event_fd(thread, event, params)
+    tup = params.get("tuple")
+    if info is not None and isinstance(tup, SockTuple) and tup.family == AF_UNIX:
+        if res is not None and res < 0 and res != -EINPROGRESS:
+            shown = info.copy(info.num)  # a failed connect names the fd for this event only
+            _set_tuple(shown, tup)
+            return shown
+        _set_tuple(info, tup)
+        return None
     if info is None or res is None or (res < 0 and res != -EINPROGRESS):
         return
-    tup = params.get("tuple")
     # a socket that already has its own address keeps its first tuple (as libsinsp shows it)
     if isinstance(tup, SockTuple) and not (info.sport and info.dip):
         _set_tuple(info, tup)

@@ -84,4 +84,6 @@ def thread_from_entry(entry) -> ThreadInfo:
     for key in ("comm", "exe", "exepath", "cwd", "root"):
         if isinstance(values.get(key), bytes):
             values[key] = values[key].decode("utf-8", "replace")
+    if values.get("cwd") and not values["cwd"].endswith("/"):
+        values["cwd"] += "/"  # libsinsp keeps directories with a trailing slash
     return ThreadInfo(values.pop("tid"), **values)
