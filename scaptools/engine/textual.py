@@ -29,10 +29,9 @@ def render_exception_value(value, comp: str) -> str:
     """One value of a list-form exception: inline list, list-comp scalar or plain scalar."""
     if isinstance(value, list):
         return "(" + ", ".join(quote_if_spaced(v) for v in value) + ")"
-    text = quote_if_spaced(value)
-    if takes_list(comp) and not text.startswith("("):
-        return f"({text})"
-    return text
+    if takes_list(comp):
+        return value if value.startswith("(") else f"({value})"
+    return quote_if_spaced(value)
 
 
 def exception_text(exc) -> str:
@@ -98,5 +97,5 @@ def _splice(text: str, start: int, end: int, joined: str, empty: bool) -> tuple[
             start -= 1
         elif end < len(text) and text[end] == ",":
             end += 1
-    insert = f" {joined} "
+    insert = f" {joined} " if joined else " "
     return text[:start] + insert + text[end:], start + len(insert)
