@@ -188,8 +188,7 @@ def make_extractor(name: str, arg: str | None):
     if name == "ct.name":
         return ct_name
     if name in _STRINGS:
-        path = _STRINGS[name][0]
-        return lambda event: string_at(record(event), path)
+        return _string_field(_STRINGS[name][0])
     if name in _JSON_TEXTS:
         return _json_text(_JSON_TEXTS[name][0])
     if name in _BOOLS:
@@ -199,6 +198,38 @@ def make_extractor(name: str, arg: str | None):
     if fn is not None:
         return lambda event: fn(record(event))
     return _SPECIAL[name]
+
+
+def _string_field(path: tuple):
+    """A plain string field; a payload that never mentions the last key has no value.
+
+    The bytes test spares the JSON parse on most events (``not ct.error exists``).
+    It assumes keys are not written with ``\\u`` escapes, as CloudTrail never does.
+    Paths of one or two members are walked inline (the hot path of rule outputs).
+    """
+    needle = b'"' + path[-1].encode() + b'"'
+    if len(path) > 2:
+        return lambda event: (None if event.raw.find(needle) < 0
+                              else string_at(record(event), path))
+    first, second = path[0], (path[1] if len(path) == 2 else None)
+
+    def extract(event):
+        if event.raw.find(needle) < 0:
+            return None
+        rec = event.json
+        if type(rec) is not dict:
+            rec = record(event)
+            if type(rec) is not dict:
+                return string_at(rec, path)
+        value = rec.get(first, MISSING)
+        if second is not None:
+            if type(value) is not dict:
+                return None
+            value = value.get(second, MISSING)
+        if value is MISSING:
+            return None
+        return value if type(value) is str else ""
+    return extract
 
 
 def _index_arg(name: str, arg: str | None) -> int | None:

@@ -8,11 +8,13 @@ with ``{`` or ``[`` and is valid JSON (§4 steps 1-2, §7); validity comes from
 """
 from __future__ import annotations
 
+import orjson
+
 from scaptools.errors import FieldError
 from scaptools.fields.base import ARG_NONE, ARG_REQUIRED, FieldInfo
 from scaptools.plugin import ExtractorPlugin
 
-from .rawjson import compact, indent, pointer_tokens, render, resolve
+from .rawjson import compact, go_atoi, indent, pointer_tokens, render, resolve
 
 _VALUE_DESC = ("Extracts a value from a JSON-encoded input. Syntax is json.value[<json pointer>], "
                "where <json pointer> is a JSON pointer (RFC 6901)")
@@ -43,21 +45,65 @@ def json_payload(event) -> bytes | None:
 
 
 def value_extractor(pointer: str):
-    """``json.value[pointer]`` (§4)."""
+    """``json.value[pointer]`` (§4).
+
+    Fast path: walk the parsed document (``Event.json``) when every key of the
+    pointer occurs exactly once in the payload as ``"key":`` (so no object on
+    the path has a duplicate of it) and the value reached is a string, a
+    boolean, ``null`` or a non-zero integer, whose text cannot differ from the
+    original. Otherwise the byte-level walker gives upstream's exact answer
+    (first duplicate wins, literal numbers, original escapes).
+    """
     if pointer == "":
         def whole(event):
             doc = json_payload(event)
             return None if doc is None else compact(doc).decode("utf-8", "replace")
         return whole
     tokens = pointer_tokens(pointer)
+    keys = [orjson.dumps(t) + b":" for t in tokens]
+    indexes = [go_atoi(t) for t in tokens]
+    last = [None, None]  # (event, value): rules often ask twice for the same event
 
     def value(event):
+        if last[0] is event:
+            return last[1]
         doc = json_payload(event)
-        if doc is None:
-            return None
-        span = resolve(doc, tokens)
-        return None if span is None else render(doc, span)
+        result = None
+        if doc is not None:
+            result = _fast_value(event.json, doc, tokens, keys, indexes)
+            if result is _SLOW:
+                span = resolve(doc, tokens)
+                result = None if span is None else render(doc, span)
+        last[0], last[1] = event, result
+        return result
     return value
+
+
+_SLOW = object()
+_LITERALS = {True: "true", False: "false", None: "null"}
+
+
+def _fast_value(node, doc: bytes, tokens, keys, indexes):
+    for tok, key, index in zip(tokens, keys, indexes):
+        if isinstance(node, dict):
+            if doc.count(key) != 1:
+                return _SLOW
+            node = node.get(tok, _SLOW)
+            if node is _SLOW:
+                return None
+        elif isinstance(node, list):
+            if index is None or not 0 <= index < len(node):
+                return None
+            node = node[index]
+        else:
+            return None
+    if isinstance(node, str):
+        return node
+    if node is None or isinstance(node, bool):
+        return _LITERALS[node]
+    if isinstance(node, int) and node != 0:  # "-0" would print differently
+        return str(node)
+    return _SLOW
 
 
 def obj(event):

@@ -56,6 +56,9 @@ def test_first_duplicate_key_wins_and_escapes_are_kept(fs):
     assert val(fs, "json.value", payload, "/k") == "1"
     assert val(fs, "json.value", payload, "/s") == '{"t":"a\\"b\\u00e9"}'
     assert val(fs, "json.value", payload, "/u") == "caf\u00e9"
+    numbers = b'{"z":-0,"f":1.0,"i":12,"e":1E2,"n":null,"t":true}'
+    assert [val(fs, "json.value", numbers, "/" + k) for k in "zfient"] == \
+        ["-0", "1.0", "12", "1E2", "null", "true"]
 
 
 @pytest.mark.parametrize("payload", [b"", b" {}", b'"str"', b"12", b'{"a":1} x', b'{"a":'])
