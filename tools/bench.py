@@ -184,6 +184,42 @@ WORKLOADS = {
 }
 
 
+# -- replay workload (plugins engineer) ---------------------------------------------------
+MFA_CONDITION = ("ct.name=ConsoleLogin and not ct.error exists and ct.user.identitytype!=AssumedRole"
+                 " and ct.value[/responseElements/ConsoleLogin]=Success"
+                 " and ct.value[/additionalEventData/MFAUsed]=No")
+
+
+def bench_replay_1m(ctx: Context) -> list[Result]:
+    """`scap replay` of 1M CloudTrail events with every upstream rule, next to sysdig+ctmini."""
+    src = ctx.shared / "captures" / "libscap-plugin" / "cloudtrail_100k.scap.gz"
+    path = replicate(src, ctx.data / "plugin_1m.scap", 1_000_000)
+    rules = ctx.shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
+    cmd = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "replay",
+           str(path), "-r", str(rules), "--stats"]
+    samples = [measured(cmd) for _ in range(ctx.runs)]
+    events = int(samples[0]["stderr"].split("Events read: ", 1)[1].split()[0])
+    results = [Result("replay-1m", "scaptools", events,
+                      statistics.median(s["wall"] for s in samples),
+                      statistics.median(s["cpu"] for s in samples),
+                      max(s["rss_kb"] for s in samples) / 1024)]
+    sysdig, build = shutil.which("sysdig"), ctx.shared / "tools" / "ctmini" / "build.sh"
+    lib = ctx.data / "libctmini.so"
+    if sysdig and not lib.exists():
+        subprocess.run(["sh", str(build), str(ctx.data)], capture_output=True, check=False)
+    if sysdig and lib.exists():
+        ref = [measured([sysdig, "-H", str(lib), "-r", str(path), "-q", MFA_CONDITION])
+               for _ in range(ctx.runs)]
+        results.append(Result("replay-1m", "sysdig+ctmini 1 rule", events,
+                               statistics.median(s["wall"] for s in ref),
+                               statistics.median(s["cpu"] for s in ref),
+                               max(s["rss_kb"] for s in ref) / 1024))
+    return results
+
+
+WORKLOADS["replay-1m"] = bench_replay_1m
+
+
 def report(results: list[Result]) -> None:
     print(f"{'workload':<12} {'tool':<10} {'events':>9} {'wall s':>7} {'events/s':>11} "
           f"{'ratio':>6} {'cpu s':>7} {'events/cpu-s':>12} {'ratio':>6} {'peak RSS':>9}")
