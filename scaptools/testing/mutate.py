@@ -38,11 +38,21 @@ class Mutation:
     label: str  # e.g. `remove: ct_succeeded`
     condition: str
 
-    def override_source(self) -> tuple[str, str]:
-        """The ``(name, text)`` rules source that applies this mutation."""
+    def override_text(self) -> str:
+        """A rules item that replaces the rule's condition with the mutated one."""
         item = [{"rule": self.rule, "condition": self.condition, "source": self.source,
                  "override": {"condition": "replace"}}]
-        return (f"<mutation of {self.rule}>", yaml.safe_dump(item, sort_keys=False))
+        return yaml.safe_dump(item, sort_keys=False, width=1 << 16)
+
+    def sources(self, rules: list[Path], original: str) -> list:
+        """The spec's rules sources with this mutation appended to the mutated file.
+
+        Appending the override to the same file (one ``(name, text)`` source)
+        keeps one compilation per load (rules-language.md §1.3).
+        """
+        target = self.rules_file.resolve()
+        return [(str(r), original.rstrip("\n") + "\n" + self.override_text())
+                if r.resolve() == target else r for r in rules]
 
 
 @dataclass
@@ -154,8 +164,11 @@ def run_mutations(specs: list[Spec], rules_files=None, replayer: Replayer | None
     report = MutationReport([], [], [])
     for rules_file in map(Path, rules_files):
         users = [s for s in specs if rules_file.resolve() in {r.resolve() for r in s.rules}]
+        # specs sharing the plain rules file first: one load of the mutated rules serves them all
+        users.sort(key=lambda s: (len(s.rules), [str(r) for r in s.rules]))
+        original = rules_file.read_text(encoding="utf-8")
         for mutation in rules_mutations(rules_file):
-            killer = _first_killer(mutation, users, replayer)
+            killer = _first_killer(mutation, original, users, replayer)
             if killer:
                 report.killed.append((mutation, killer))
             elif (mutation.rule, mutation.label) in allow:
@@ -165,11 +178,11 @@ def run_mutations(specs: list[Spec], rules_files=None, replayer: Replayer | None
     return report
 
 
-def _first_killer(mutation: Mutation, specs: list[Spec], replayer: Replayer) -> str:
-    extra = (mutation.override_source(),)
+def _first_killer(mutation: Mutation, original: str, specs: list[Spec],
+                  replayer: Replayer) -> str:
     for spec in specs:
         try:
-            actual = replayer.replay_spec(spec, extra)
+            actual = replayer.replay_spec(spec, rules=mutation.sources(spec.rules, original))
         except Exception as exc:  # a mutation that breaks loading counts as noticed
             return f"{spec.name} (error: {type(exc).__name__})"
         if check_spec(spec, actual):

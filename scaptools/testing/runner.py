@@ -82,6 +82,8 @@ class Replayer:
             from ..engine import load_rules
             result = load_rules(list(key), self.registry.fieldset,
                                 plugin_versions=self.registry.versions())
+            if len(self._loads) >= 16:  # mutation runs load many one-off texts
+                self._loads.pop(next(iter(self._loads)))
             self._loads[key] = result
         if not result.ok:
             first = result.errors[0]
@@ -105,8 +107,10 @@ class Replayer:
         replay_files([str(capture)], engine, registry, alerts.append)
         return [to_record(a) for a in alerts]
 
-    def replay_spec(self, spec: Spec, extra_sources=()) -> list[AlertRecord]:
-        return self.replay(spec.capture, [*spec.rules, *extra_sources], options=spec.options,
+    def replay_spec(self, spec: Spec, extra_sources=(), rules=None) -> list[AlertRecord]:
+        """Replay a spec's capture; ``rules`` replaces the spec's rules sources if given."""
+        sources = [*(spec.rules if rules is None else rules), *extra_sources]
+        return self.replay(spec.capture, sources, options=spec.options,
                            tags=spec.tags, skip_tags=spec.skip_tags, disabled=spec.disabled,
                            enable_all=spec.enable_all, min_priority=spec.min_priority)
 

@@ -50,6 +50,9 @@ class SpecError(RuleError):
     def __init__(self, message: str, location: Location | None = None):
         super().__init__(message, location, "test spec", "", "SPEC_INVALID")
 
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
 
 @dataclass(frozen=True)
 class AlertRecord:

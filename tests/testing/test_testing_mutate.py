@@ -46,15 +46,21 @@ def test_testing_shipped_suite_kills_every_mutation():
 
 
 def test_testing_mutate_reports_survivor_of_a_weak_suite(tmp_path):
-    """Without the negative captures, dropping the error check goes unnoticed."""
-    shutil.copytree(ROOT / "rules", tmp_path / "rules")
-    (tmp_path / "captures").mkdir()
-    for name in ("tamper.scap", "tamper.scaptest.yaml", "tamper.alerts.jsonl"):
-        shutil.copy(ROOT / "captures" / name, tmp_path / "captures" / name)
-    rules = tmp_path / "rules" / "aws_cloudtrail_rules.yaml"
-    spec_path = tmp_path / "captures" / "tamper.scaptest.yaml"
-    res = CliRunner().invoke(cli, ["test", "--mutate", "-q", str(spec_path)])
+    """Without near-miss events, dropping a clause goes unnoticed and is reported."""
+    rules = tmp_path / "small_rules.yaml"
+    rules.write_text(
+        "- macro: ct_succeeded\n  condition: not ct.error exists\n"
+        "- rule: Trail Gone\n  desc: d\n  priority: WARNING\n  source: aws_cloudtrail\n"
+        "  condition: ct.name=\"DeleteTrail\" and ct_succeeded and ct.src=\"cloudtrail.amazonaws.com\"\n"
+        "  output: trail deleted (%ct.request.name)\n")
+    shutil.copy(ROOT / "captures" / "tamper.scap", tmp_path / "tamper.scap")
+    spec = tmp_path / "weak.scaptest.yaml"
+    spec.write_text("capture: tamper.scap\nrules: [small_rules.yaml]\n"
+                    "expect: {counts: {Trail Gone: 1}}\n")
+    before = rules.read_text()
+    res = CliRunner().invoke(cli, ["test", "--mutate", str(spec)])
     assert res.exit_code == 1, res.output
-    assert "SURVIVED  CloudTrail Trail Deleted: remove: ct_succeeded" in res.output
-    assert "SURVIVED  Create AWS user: remove: ct_succeeded" in res.output  # no IAM events at all
-    assert rules.read_text() == (ROOT / "rules" / "aws_cloudtrail_rules.yaml").read_text()
+    assert "Mutations: 6, killed 4, accepted survivors 0, survivors 2" in res.output
+    assert "SURVIVED  Trail Gone: remove: ct_succeeded" in res.output
+    assert 'SURVIVED  Trail Gone: remove: ct.src="cloudtrail.amazonaws.com"' in res.output
+    assert rules.read_text() == before  # mutations never touch the file
