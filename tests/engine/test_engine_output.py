@@ -1,0 +1,189 @@
+"""Outputs and alert formats (rules-language.md §8-§10) and engine options (§7)."""
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+
+import pytest
+
+from scaptools.engine import Engine, format_json, format_text, load_rules
+from scaptools.engine.output import Alert, OutputError, OutputFormat
+from scaptools.errors import RuleError
+
+REC = {"eventName": "ConsoleLogin", "userIdentity": {"type": "IAMUser", "userName": "alice"},
+       "sourceIPAddress": "1.2.3.4", "awsRegion": "us-east-1",
+       "requestParameters": {"instancesSet": {"items": [{"imageId": "ami-1"},
+                                                        {"imageId": "ami-2"}]}},
+       "responseElements": {"ConsoleLogin": "Success"},
+       "additionalEventData": {"MFAUsed": "No", "bytesTransferredIn": 12}}
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+RENDER = [
+    ("user=%ct.user,ip=%ct.srcip", "user=alice,ip=1.2.3.4"),
+    ("%ct.username", "alicename"),  # longest valid field prefix
+    ("(%json.value[/responseElements/ConsoleLogin])", "(Success)"),
+    ("%ct.error|", "<NA>|"),
+    ("[%8ct.user]", "[alice   ]"), ("[%3ct.user]", "[ali]"),
+    ("%toupper(ct.user)!", "ALICE!"),
+    ("%ec2.imageids %ec2.imageids[1]", "(ami-1,ami-2) ami-2"),
+    ("%s3.bytes.in B", "12 B"),
+    ("%evt.is_async", "false"),
+    ("*%ct.error", "<NA>"),
+    ("no fields", "no fields"),
+]
+
+
+@pytest.mark.parametrize("fmt,text", RENDER)
+def test_output_rendering(fmt, text, ct_fieldset, event):
+    assert OutputFormat(fmt, ct_fieldset).render(event(REC))[0] == text
+
+
+def test_output_fields_typed_and_transformer_inner_fields(ct_fieldset, event):
+    fmt = OutputFormat("%toupper(ct.user) %ct.error %ec2.imageids %s3.bytes.in", ct_fieldset)
+    _, fields = fmt.render(event(REC))
+    assert fields == {"ct.user": "alice", "ct.error": None, "ec2.imageids": ["ami-1", "ami-2"],
+                      "s3.bytes.in": 12}
+
+
+@pytest.mark.parametrize("fmt,message", [
+    ("100%", "invalid formatting syntax: formatting cannot end with a %"),
+    ("%12", "invalid formatting syntax: formatting cannot end with a number"),
+    ("%(ct.user)", "unknown filter: (ct.user)"),
+    ("%toupper (ct.user)", "unknown filter: toupper (ct.user)"),
+    ("%nope.field", "unknown filter: nope.field"),
+])
+def test_output_errors(fmt, message, ct_fieldset):
+    with pytest.raises(OutputError, match=None) as info:
+        OutputFormat(fmt, ct_fieldset)
+    assert str(info.value) == message
+
+
+SPEC_ALERT = Alert("Console Login Without MFA", "Critical", 1632360600 * 10**9,
+                   "Detected a console login without MFA (requesting user=alice, requesting "
+                   "IP=1.2.3.4, AWS region=us-east-1)",
+                   {"ct.user": "alice", "ct.srcip": "1.2.3.4", "ct.region": "us-east-1"},
+                   "aws_cloudtrail", ["cloud", "aws", "aws_console", "aws_iam"], "host1")
+
+
+def test_text_and_json_alert_exactly_as_spec():
+    assert format_text(SPEC_ALERT) == (
+        "01:30:00.000000000: Critical Detected a console login without MFA (requesting "
+        "user=alice, requesting IP=1.2.3.4, AWS region=us-east-1)")
+    assert format_json(SPEC_ALERT) == (
+        '{"hostname":"host1","output":"01:30:00.000000000: Critical Detected a console login '
+        'without MFA (requesting user=alice, requesting IP=1.2.3.4, AWS region=us-east-1)",'
+        '"output_fields":{"ct.region":"us-east-1","ct.srcip":"1.2.3.4","ct.user":"alice",'
+        '"evt.time":1632360600000000000},"priority":"Critical","rule":"Console Login Without '
+        'MFA","source":"aws_cloudtrail","tags":["aws","aws_console","aws_iam","cloud"],'
+        '"time":"2021-09-23T01:30:00.000000000Z"}')
+
+
+def test_iso8601_and_json_options():
+    assert format_text(SPEC_ALERT, iso8601=True).startswith(
+        "2021-09-23T01:30:00.000000000+0000: Critical ")
+    obj = json.loads(format_json(SPEC_ALERT, include_output=False, include_tags=False,
+                                 iso8601=True, include_message=True))
+    assert sorted(obj) == ["hostname", "message", "output_fields", "priority", "rule", "source",
+                           "time"]
+    assert obj["output_fields"]["evt.time.iso8601"] == 1632360600000000000
+    assert obj["message"] == SPEC_ALERT.output
+
+
+def test_text_line_escaping():
+    alert = Alert("R", "Notice", 5, 'q"b\\s\tt\x01\nü', {}, "s", [], "h")
+    assert format_text(alert) == '00:00:00.000000005: Notice q\\"b\\\\s\\tt\\u0001\\nü'
+
+
+def test_json_time_string_fields_are_integers():
+    alert = Alert("R", "Notice", 7, "m", {"evt.time": "00:00:00.000000007", "evt.datetime": "x",
+                                          "ct.user": None}, "s", ["b", "a", "a"], "h")
+    obj = json.loads(format_json(alert))
+    assert obj["output_fields"] == {"evt.time": 7, "evt.datetime": 7, "ct.user": None}
+    assert obj["tags"] == ["a", "b"]
+
+
+RULES = """
+- rule: First
+  desc: d
+  condition: ct.name = ConsoleLogin
+  output: first %ct.user
+  priority: CRITICAL
+  source: aws_cloudtrail
+  tags: [a, login]
+- rule: Broad
+  desc: d
+  condition: ct.region exists
+  output: broad
+  priority: INFO
+  source: aws_cloudtrail
+  tags: [b]
+- rule: Later
+  desc: d
+  condition: ct.name in (ConsoleLogin, X)
+  output: later
+  priority: WARNING
+  source: aws_cloudtrail
+  tags: [login]
+- rule: Off
+  desc: d
+  condition: ct.name = ConsoleLogin
+  output: off
+  priority: DEBUG
+  source: aws_cloudtrail
+  enabled: false
+  tags: [off]
+"""
+
+
+@pytest.mark.parametrize("options,expected", [
+    ({}, ["First"]),
+    ({"rule_matching": "all"}, ["First", "Broad", "Later"]),
+    ({"rule_matching": "all", "min_priority": "warning"}, ["First", "Later"]),
+    ({"rule_matching": "all", "disabled": ["ir"]}, ["Broad", "Later"]),
+    ({"rule_matching": "all", "skip_tags": ["login"]}, ["Broad"]),
+    ({"rule_matching": "all", "tags": ["login", "off"]}, ["First", "Later", "Off"]),
+    ({"rule_matching": "all", "tags": ["b"], "disabled": ["Broad"]}, ["Broad"]),
+    ({"min_priority": "ERROR", "rule_matching": "all"}, ["First"]),
+])
+def test_engine_options(options, expected, ct_fieldsets, event):
+    res = load_rules([("r.yaml", RULES)], ct_fieldsets)
+    assert res.ok
+    alerts = Engine(res.ruleset, hostname="h", **options).process(event(REC), "aws_cloudtrail")
+    assert [a.rule for a in alerts] == expected
+
+
+def test_events_of_other_sources_and_unindexed_names(ct_fieldsets, event):
+    res = load_rules([("r.yaml", RULES)], ct_fieldsets)
+    eng = Engine(res.ruleset, rule_matching="all")
+    assert eng.process(event(REC), "syscall") == []
+    other = dict(REC, eventName="Nothing")
+    assert [a.rule for a in eng.process(event(other), "aws_cloudtrail")] == ["Broad"]
+    assert [a.rule for a in eng.process(event({"eventName": "X"}), "aws_cloudtrail")] == ["Later"]
+
+
+def test_alert_object(ct_fieldsets, event):
+    res = load_rules([("r.yaml", RULES)], ct_fieldsets)
+    alert = Engine(res.ruleset, hostname="h").process(event(REC, ts=10**9 + 5), "aws_cloudtrail")[0]
+    assert (alert.rule, alert.priority, alert.ts, alert.output, alert.output_fields, alert.source,
+            alert.tags, alert.hostname) == ("First", "Critical", 10**9 + 5, "first alice",
+                                            {"ct.user": "alice"}, "aws_cloudtrail",
+                                            ["a", "login"], "h")
+    assert format_text(alert) == "00:00:01.000000005: Critical first alice"
+
+
+def test_bad_engine_options(ct_fieldsets):
+    res = load_rules([("r.yaml", RULES)], ct_fieldsets)
+    with pytest.raises(RuleError):
+        Engine(res.ruleset, rule_matching="some")
+    with pytest.raises(RuleError):
+        Engine(res.ruleset, min_priority="loud")
