@@ -24,4 +24,6 @@ def container_fields() -> FieldAdder:
     for name in ("container.image", "container.image.id", "container.image.repository",
                  "container.image.tag", "container.image.digest", "container.type"):
         a.simple(name, "string", f"{name} (no container metadata)", lambda ev: None)
+    a.simple("k8s.ns.name", "string", "Kubernetes namespace (no metadata)", lambda ev: None)
+    a.simple("k8s.pod.name", "string", "Kubernetes pod (no metadata)", lambda ev: None)
     return a

@@ -20,6 +20,7 @@ from .generic import PAD9, _time_fields
 _NS = 1_000_000_000
 CATEGORY = {e["id"]: e["category"] for e in EVENTS}
 FLAGS = {e["id"]: frozenset(e["flags"]) for e in EVENTS}
+BITS = {e["id"]: frozenset(e["category_bits"]) for e in EVENTS}
 _IO_READ = frozenset(i for i, c in CATEGORY.items() if c == "EC_IO_READ")
 _IO_WRITE = frozenset(i for i, c in CATEGORY.items() if c == "EC_IO_WRITE")
 _WAIT = frozenset(i for i, flags in FLAGS.items() if "EF_WAITS" in flags)
@@ -216,6 +217,8 @@ def evt_fields() -> FieldAdder:
     a.simple("evt.is_open_write", "bool", "open for writing", lambda ev: _open_mode(ev, "w"))
     a.simple("evt.is_open_exec", "bool", "open of an executable", lambda ev: False)
     a.simple("evt.source", "string", "event source", lambda ev: "syscall")
+    a.simple("syscall.type", "string", "system call name (syscall events only)",
+             lambda ev: event_type_name(ev) if "EC_SYSCALL" in BITS.get(ev.type, ()) else None)
     host = os.environ.get("FALCO_HOSTNAME") or socket.gethostname()
     a.simple("evt.hostname", "string", "host name", lambda ev: host)
     return a

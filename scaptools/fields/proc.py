@@ -51,6 +51,26 @@ def _duration(ev):
     return ev.ts - thread.clone_ts
 
 
+def _group_leader(attr):
+    def extract(ev):
+        main = main_thread(event_thread(ev))
+        state = current_state()
+        if main is None or state is None or main.vpgid < 0:
+            return None
+        for t in state.threads.values():
+            if t.vpid == main.vpgid and t.tid == t.pid:
+                return getattr(t, attr)
+        return None
+    return extract
+
+
+def _parent_duration(ev):
+    parent = main_thread(parent_thread(main_thread(event_thread(ev))))
+    if parent is None or not parent.clone_ts:
+        return None
+    return ev.ts - parent.clone_ts
+
+
 def _nthreads(th) -> int:
     state = current_state()
     if state is None:
@@ -170,6 +190,20 @@ def proc_fields() -> FieldAdder:
              on_main(lambda t: f"{100 * len(t.fdtable) / t.fdlimit:.1f}" if t.fdlimit else None))
     a.simple("proc.is_exe_writable", "bool", "executable writable by its user",
              on_main(lambda t: bool(t.exe_writable)))
+    a.simple("proc.is_exe_upper_layer", "bool", "executable in an overlayfs upper layer",
+             on_main(lambda t: bool(getattr(t, "exe_upper_layer", 0))))
+    a.simple("proc.is_exe_from_memfd", "bool", "executable from a memfd",
+             on_main(lambda t: bool(getattr(t, "exe_from_memfd", 0))))
+    a.simple("proc.exe_ino.ctime", "abstime", "ctime of the executable inode", lambda ev: None)
+    a.simple("proc.exe_ino.mtime", "abstime", "mtime of the executable inode", lambda ev: None)
+    a.simple("proc.exe_ino.ctime_duration_proc_start", "reltime",
+             "process start minus executable ctime", lambda ev: None)
+    a.simple("proc.is_vpgid_leader", "bool", "process group leader",
+             on_main(lambda t: t.vpgid == t.vpid if t.vpgid >= 0 else None))
+    a.simple("proc.vpgid.name", "string", "name of the process group leader",
+             _group_leader("comm"))
+    a.simple("proc.vpgid.exe", "string", "exe of the process group leader", _group_leader("exe"))
+    a.simple("proc.ppid.duration", "reltime", "ns since the parent started", _parent_duration)
     return a
 
 

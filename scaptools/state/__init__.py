@@ -13,7 +13,10 @@ API (used by ``scap print``, the syscall fields and ``scap replay``):
 - ``state.thread(tid)``, ``state.user_name(uid)``, ``state.group_name(gid)``
   (also the resolver interface of ``scaptools.events.render``).
 - ``current_state()`` / ``set_current_state(state)``: the process-wide state that
-  the syscall field extractors fall back to when an event has no cache.
+  the syscall field extractors read (threads, users, first timestamp).
+- ``tracked_events(reader, state=None)``: the events of an open ``CaptureReader``
+  with the state seeded from its metadata blocks and updated before each event is
+  yielded (the state is made current); the one-line way to feed an engine.
 
 Memory stays bounded: a thread is dropped on the event after its ``procexit``
 (libsinsp does the same), and at most ``max_threads`` threads are kept.
@@ -28,7 +31,8 @@ from .seed import seed_block
 from .threads import ThreadInfo, thread_from_entry
 from .fds import FdInfo, fd_from_list_entry
 
-__all__ = ["State", "ThreadInfo", "FdInfo", "current_state", "set_current_state"]
+__all__ = ["State", "ThreadInfo", "FdInfo", "current_state", "set_current_state",
+           "tracked_events"]
 
 _CREATES_FD = frozenset(e["id"] for e in EVENTS if "EF_CREATES_FD" in e["flags"])
 # events that work on an fd (fd.* fields have values); sysdig 0.29.3's table does not
@@ -213,6 +217,19 @@ class State:
         """Drop the oldest quarter of the threads (bounded memory)."""
         for tid in list(self.threads)[: max(1, self.max_threads // 4)]:
             del self.threads[tid]
+
+
+def tracked_events(reader, state: State | None = None):
+    """Yield the events of ``reader`` (a ``CaptureReader``) with ``state`` kept current."""
+    state = state if state is not None else State()
+    set_current_state(state)
+    for _offset, item in reader.blocks():
+        if hasattr(item, "ts"):
+            if not item.is_plugin:
+                state.update(item)
+            yield item
+        else:
+            state.seed(item)
 
 
 _CURRENT: list[State | None] = [None]
