@@ -130,3 +130,21 @@ def test_large_plugin_capture_export(shared, tshark_bin, tmp_path):
     assert len(rows) == 100_000 and {r[1] for r in rows} == {"json"}
     with open_capture(src) as reader:
         assert [epoch_ns(r[0]) for r in rows] == [e.ts for e in reader]
+
+
+def test_v1_events_are_upgraded_so_tshark_decodes_values(shared, tshark_bin, tmp_path):
+    """curl_google.scap has v1 (0x204) blocks: 4.0 shows only their lengths (§1.2).
+
+    The export writes them as 0x216 with the parameter count the reader worked out,
+    and 4.0 then decodes the values. (4.0 registers the generic parameter fields
+    under the first syscall that uses the name, hence ``openat2.fd``/``infra.name``.)
+    """
+    src = shared_capture(shared, "curl_google.scap")
+    dst = tmp_path / "cg.pcapng"
+    export(src, dst)
+    fields = ["sysdig.nparams", "sysdig.param.openat2.fd", "sysdig.param.infra.name"]
+    opens = [e for e in read_events(src) if e.type == 3]  # open exit
+    rows = tshark_rows(tshark_bin, dst, fields, "-Y", "sysdig.event_type == 3")
+    assert [[str(e.nparams), str(e.params["fd"]), e.params["name"]] for e in opens] == rows
+    raw_rows = tshark_rows(tshark_bin, src, fields, "-Y", "sysdig.event_type == 3")
+    assert len(raw_rows) == len(opens) and all(r == ["", "", ""] for r in raw_rows)
