@@ -117,11 +117,10 @@ class CaptureReader:
                     return
                 if self.section is None:
                     self._check_start(buf, pos)
-                unpack = fmt.event.unpack_from
                 end = len(buf)
                 if fast:  # v2 event blocks (§9.1-§9.3)
                     walk = fast_blocks if with_blocks else fast_events
-                    pos, num, large = yield from walk(buf, base, pos, num, unpack)
+                    pos, num, large = yield from walk(buf, base, pos, num, fmt)
                     fast_large += large
                 self.events_read = num
                 if end - pos < 36:  # ran out of buffered bytes: refill before the slow path
@@ -259,43 +258,60 @@ class CaptureReader:
             raise FormatError("empty file: not a scap capture", self.path, 0)
 
 
-def fast_events(buf: bytes, base: int, pos: int, num: int, unpack):
+def fast_events(buf: bytes, base: int, pos: int, num: int, fmt: _Formats):
     """Yield the events of consecutive well-formed v2 event blocks in ``buf``.
 
     Stops at the first block that is not one (or not complete) and returns
     ``(pos, num, large_blocks)``; the slow path then deals with that block.
     """
-    end, large = len(buf), 0
+    end, large, new = len(buf), 0, object.__new__
+    unpack, u32 = fmt.event.unpack_from, fmt.u32.unpack_from
     while pos + 36 <= end:
         btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
         nxt = pos + total
         if ((btype == 0x216 or btype == 0x221) and nxt <= end
                 and 26 + 2 * nparams <= elen <= total - 14 and not total & 3
-                and buf[nxt - 4:nxt] == buf[pos + 4:pos + 8]):
+                and u32(buf, nxt - 4)[0] == total):
             if btype != 0x216:
                 large += 1
             num += 1
-            yield Event(num, ts, cpu, tid, etype, nparams, buf[pos + 10:pos + 10 + elen])
+            ev = new(Event)  # the fields set inline: much cheaper than Event.__init__
+            ev.num = num
+            ev.ts = ts
+            ev.cpu = cpu
+            ev.tid = tid
+            ev.type = etype
+            ev.nparams = nparams
+            ev.raw = buf[pos + 10:pos + 10 + elen]
+            yield ev
             pos = nxt
             continue
         break
     return pos, num, large
 
 
-def fast_blocks(buf: bytes, base: int, pos: int, num: int, unpack):
+def fast_blocks(buf: bytes, base: int, pos: int, num: int, fmt: _Formats):
     """:func:`fast_events`, yielding ``(offset, event)`` pairs."""
-    end, large = len(buf), 0
+    end, large, new = len(buf), 0, object.__new__
+    unpack, u32 = fmt.event.unpack_from, fmt.u32.unpack_from
     while pos + 36 <= end:
         btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
         nxt = pos + total
         if ((btype == 0x216 or btype == 0x221) and nxt <= end
                 and 26 + 2 * nparams <= elen <= total - 14 and not total & 3
-                and buf[nxt - 4:nxt] == buf[pos + 4:pos + 8]):
+                and u32(buf, nxt - 4)[0] == total):
             if btype != 0x216:
                 large += 1
             num += 1
-            yield base + pos, Event(num, ts, cpu, tid, etype, nparams,
-                                    buf[pos + 10:pos + 10 + elen])
+            ev = new(Event)
+            ev.num = num
+            ev.ts = ts
+            ev.cpu = cpu
+            ev.tid = tid
+            ev.type = etype
+            ev.nparams = nparams
+            ev.raw = buf[pos + 10:pos + 10 + elen]
+            yield base + pos, ev
             pos = nxt
             continue
         break
