@@ -149,14 +149,31 @@ def _async_source(ev, registry: Registry) -> str:
 
 
 def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable,
-                 stats: ReplayStats | None = None) -> ReplayStats:
-    """Replay every capture in order, streaming each one."""
+                 stats: ReplayStats | None = None, progress=None) -> ReplayStats:
+    """Replay every capture in order, streaming each one.
+
+    ``progress`` (a text stream, e.g. a terminal's stderr) gets a running count;
+    the events are then read through a counting wrapper, so pipes pay nothing.
+    """
     from .format.reader import open_capture
     stats = stats or ReplayStats()
     for path in paths:
         with open_capture(str(path)) as reader:
-            replay_events(reader, engine, registry, on_alert, stats)
+            events = _with_progress(reader, path, progress) if progress else reader
+            replay_events(events, engine, registry, on_alert, stats)
+    if progress:
+        progress.write("\r\033[K")
     return stats
+
+
+def _with_progress(events, path, stream, every: int = 50_000):
+    start = time.perf_counter()
+    for n, ev in enumerate(events, 1):
+        if n % every == 0:
+            rate = n / max(time.perf_counter() - start, 1e-9)
+            stream.write(f"\r{path}: {n:,} events ({rate:,.0f}/s)")
+            stream.flush()
+        yield ev
 
 
 def alert_formatter(options: dict) -> Callable:

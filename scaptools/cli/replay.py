@@ -60,7 +60,9 @@ def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabl
                          enable_all=enable_all)
     fmt = alert_formatter(options)
     write = sys.stdout.write
-    stats = replay_files(files, engine, registry, lambda alert: write(fmt(alert) + "\n"))
+    progress = sys.stderr if sys.stderr.isatty() else None  # never in pipes (DESIGN.md)
+    stats = replay_files(files, engine, registry, lambda alert: write(fmt(alert) + "\n"),
+                         progress=progress)
     sys.stdout.flush()
     if show_stats:
         for line in stats.lines():

@@ -1,0 +1,74 @@
+"""CLI plumbing of replay: options, progress, list-fields, list-plugins, errors."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from click.testing import CliRunner
+
+from scaptools.cli.main import cli
+from scaptools.errors import RuleError
+from scaptools.replay import _with_progress, merged_options, parse_option, rule_files
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], env={"TZ": "UTC"})
+
+
+def test_options_merge_defaults_config_and_overrides():
+    opts = merged_options({"json_output": True, "priority": "warning", "other": 1},
+                          ["rule_matching=all", "time_format_iso_8601=true"])
+    assert opts["json_output"] is True and opts["priority"] == "warning"
+    assert opts["rule_matching"] == "all" and opts["time_format_iso_8601"] is True
+    assert "other" not in opts
+    assert parse_option("a=b=c") == ("a", "b=c")
+    with pytest.raises(RuleError, match="KEY=VALUE"):
+        parse_option("novalue")
+    with pytest.raises(RuleError, match="rule_matching"):
+        merged_options({}, ["rule_matching=some"])
+
+
+def test_rule_files_expand_directories(tmp_path):
+    (tmp_path / "b.yml").write_text("[]")
+    (tmp_path / "a.yaml").write_text("[]")
+    (tmp_path / "c.txt").write_text("x")
+    single = tmp_path / "c.txt"
+    assert [p.name for p in rule_files([tmp_path, single])] == ["a.yaml", "b.yml", "c.txt"]
+
+
+def test_progress_counts_on_a_stream():
+    out = io.StringIO()
+    assert list(_with_progress(iter(range(25)), "f.scap", out, every=10)) == list(range(25))
+    assert out.getvalue().count("\r") == 2 and "f.scap: 20 events" in out.getvalue()
+
+
+def test_list_fields_and_plugins():
+    res = run("list-fields", "--source", "aws_cloudtrail")
+    assert res.exit_code == 0
+    names = [line.split()[0] for line in res.stdout.splitlines()[1:] if line.strip()]
+    assert "ct.name" in names and "json.value" in names and "evt.plugininfo" in names
+    assert len([n for n in names if n.split(".")[0] in ("ct", "s3", "ec2", "ecr", "iam")]) == 73
+    res = run("list-fields")
+    assert "Event source: syscall" in res.stdout and "Event source: aws_cloudtrail" in res.stdout
+    res = run("list-plugins")
+    assert res.exit_code == 0 and "cloudtrail 0.17.1" in res.stdout and "json 0.7.4" in res.stdout
+    assert run("list-fields", "--source", "k8s_audit").exit_code == 2
+
+
+def test_config_file_and_plugin_errors(tmp_path, shared):
+    scap = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+    rules = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
+    cfg = tmp_path / "falco.yaml"
+    cfg.write_text("plugins:\n  - name: nope\n    library_path: /nonexistent/libnope.so\n")
+    res = run("replay", scap, "-r", rules, "-c", cfg)
+    assert res.exit_code == 1 and "plugin 'nope'" in res.stderr
+    cfg.write_text("json_output: true\ntime_format_iso_8601: true\n")
+    res = run("replay", scap, "-r", rules, "-c", cfg, "--min-priority", "critical")
+    assert res.exit_code == 0, res.stderr
+    assert '"output":"2022-03-16T08:00:41.000000000+0000: Critical' in res.stdout
+
+
+def test_missing_capture_is_one_error_line(tmp_path, shared):
+    rules = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
+    res = run("replay", tmp_path / "missing.scap", "-r", rules)
+
