@@ -86,7 +86,7 @@ def _report(reader, s: Summary) -> dict:
         "compression": reader.compression,
         "sections": len(sections),
         "blocks": {C.BLOCK_NAMES.get(t, f"{t:#x}"): n
-                   for t, n in sorted(reader.block_counts.items()) if n},
+                   for t, n in sorted(reader.block_counts.items(), key=_block_order) if n},
         "machine": s.machine,
         "metadata": {k: s.lists.get(k, 0)
                      for k in ("processes", "fds", "interfaces", "users", "groups")},
@@ -100,6 +100,12 @@ def _report(reader, s: Summary) -> dict:
         "error": str(s.error) if s.error else None,
         "_exc": s.error,
     }
+
+
+def _block_order(item) -> tuple:
+    """Section header first, then metadata, then event blocks (file order, §2)."""
+    btype = item[0]
+    return btype != C.BLOCK_SHB, btype in C.EVENT_BLOCKS, btype
 
 
 def _iso(ts) -> str:

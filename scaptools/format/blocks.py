@@ -22,13 +22,15 @@ class Block:
     """One non-event block: ``type``, ``body`` (bytes between the 8-byte header and
     the trailer, padding included), ``order`` ("<"/">"), ``offset`` in the stream."""
 
-    __slots__ = ("type", "body", "order", "offset", "_parsed")
+    __slots__ = ("type", "body", "order", "offset", "path", "_parsed")
 
-    def __init__(self, type: int, body: bytes, order: str = "<", offset: int = 0):
+    def __init__(self, type: int, body: bytes, order: str = "<", offset: int = 0,
+                 path: str = "<stream>"):
         self.type = type
         self.body = body
         self.order = order
         self.offset = offset
+        self.path = path
         self._parsed = None
 
     @property
@@ -46,7 +48,7 @@ class Block:
         Raises FormatError naming the offset and block type if the body is malformed.
         """
         if self._parsed is None:
-            self._parsed = parse_body(self.type, self.body, self.order, self.offset)
+            self._parsed = parse_body(self.type, self.body, self.order, self.offset, self.path)
         return self._parsed
 
     def raw(self) -> bytes:
@@ -60,10 +62,10 @@ class Block:
         if self.order == "<":
             return self
         if not self.known:
-            raise FormatError("cannot convert an unknown block to little-endian",
-                              offset=self.offset, block_type=self.type)
+            raise FormatError("cannot convert an unknown block to little-endian", self.path,
+                              self.offset, self.type)
         body = S.block_body("<", self.type).build(self.parsed)
-        return Block(self.type, body, "<", self.offset)
+        return Block(self.type, body, "<", self.offset, self.path)
 
     def __repr__(self) -> str:
         return f"Block({self.name}, {len(self.body)} bytes at {self.offset:#x})"
@@ -79,6 +81,8 @@ def parse_body(btype: int, body: bytes, order: str, offset: int = 0, path: str =
         return S.block_body(order, btype).parse(body)
     except ConstructError as exc:
         raise FormatError(f"malformed block body: {exc}", path, offset, btype) from None
+    except Exception as exc:  # construct can fail in other ways on hostile input
+        raise FormatError(f"malformed block body: {exc!r}", path, offset, btype) from None
 
 
 def event_from_v2_block(btype: int, body: bytes, order: str) -> Event:

@@ -58,7 +58,6 @@ class _Formats:
 
 
 FORMATS = {"<": _Formats("<"), ">": _Formats(">")}
-_FAST = (C.BLOCK_EV_V2, C.BLOCK_EV_V2_LARGE)
 
 
 class CaptureReader:
@@ -219,7 +218,7 @@ class CaptureReader:
                 return event_from_v1(btype, body, order)
             except FormatError as exc:
                 raise FormatError(exc.message, self.path, offset, btype) from None
-        blk = Block(btype, body, order, offset)
+        blk = Block(btype, body, order, offset, self.path)
         if btype in C.METADATA_BLOCKS:
             self.metadata.append(blk)
         elif btype not in self._warned:  # unknown: skipped, warned once per type (§2)
@@ -229,7 +228,7 @@ class CaptureReader:
         return blk
 
     def _new_section(self, body: bytes, order: str, offset: int) -> Block:
-        blk = Block(C.BLOCK_SHB, body, order, offset)
+        blk = Block(C.BLOCK_SHB, body, order, offset, self.path)
         if len(body) < 16:
             raise FormatError("section header body shorter than 16 bytes", self.path,
                               offset, C.BLOCK_SHB)
