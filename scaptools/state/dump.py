@@ -1,0 +1,106 @@
+"""The state as metadata blocks: process list V9, fd lists v2, user list v2.
+
+Used by ``scap slice`` so a slice starts with lists that describe the threads,
+fds and users as they were at its first event (scap-format.md §5, §6, §8).
+Entries are built with the construct schema (``scaptools.format.schema``); the
+V9 entries carry the old 5-byte tail (loginuid, exe_writable), which both
+sysdig 0.29.3 and current readers decode correctly (§5, test Q2).
+"""
+from __future__ import annotations
+
+import ipaddress
+import struct
+
+from construct import GreedyBytes, Struct
+
+from ..format import constants as C
+from ..format import schema as S
+from ..format.blocks import Block
+from .fds import (FD_FILE_V2, FD_IPV4_SERVSOCK, FD_IPV4_SOCK, FD_IPV6_SERVSOCK, FD_IPV6_SOCK,
+                  FD_UNIX_SOCK)
+
+_PROC = Struct(*S.process_fields("<", 9), "extra" / GreedyBytes)
+_U32 = struct.Struct("<I")
+
+
+def _prefixed(body: bytes) -> bytes:
+    return _U32.pack(len(body) + 4) + body
+
+
+def _text(value) -> bytes:
+    return value.encode("utf-8", "replace") if isinstance(value, str) else bytes(value or b"")
+
+
+def _nul_joined(items) -> bytes:
+    return b"".join(_text(item) + b"\0" for item in items)
+
+
+def process_entry(t) -> bytes:
+    """One V9 process-list entry (length-prefixed) for ``ThreadInfo`` ``t``."""
+    body = _PROC.build(dict(
+        tid=t.tid, pid=t.pid, ptid=t.ptid, sid=t.sid, vpgid=t.vpgid, comm=_text(t.comm),
+        exe=_text(t.exe), exepath=_text(t.exepath), args=_nul_joined(t.args),
+        cwd=_text(t.cwd), fdlimit=t.fdlimit, flags=t.flags & 0xFFFFFFFF,
+        uid=t.uid & 0xFFFFFFFF, gid=t.gid & 0xFFFFFFFF, vmsize_kb=t.vmsize_kb,
+        vmrss_kb=t.vmrss_kb, vmswap_kb=t.vmswap_kb, pfmajor=t.pfmajor, pfminor=t.pfminor,
+        env=_nul_joined(t.env), vtid=t.vtid, vpid=t.vpid, cgroups=_nul_joined(t.cgroups),
+        root=_text(t.root),
+        extra=struct.pack("<IB", t.loginuid & 0xFFFFFFFF, 1 if t.exe_writable else 0)))
+    return _prefixed(body)
+
+
+def _ip(text: str, size: int) -> bytes:
+    try:
+        packed = ipaddress.ip_address(text).packed
+    except ValueError:
+        packed = b""
+    if size == 16 and len(packed) == 4:
+        packed = ipaddress.IPv6Address("::ffff:" + text).packed
+    return packed if len(packed) == size else bytes(size)
+
+
+def fd_entry(fd) -> bytes | None:
+    """One v2 fd-list entry, or ``None`` for placeholder fds."""
+    if fd.type < 0:
+        return None
+    head = struct.pack("<qQB", fd.num, fd.ino, fd.type)
+    if fd.type in (FD_IPV4_SOCK, FD_IPV6_SOCK):
+        size = 4 if fd.type == FD_IPV4_SOCK else 16
+        payload = (_ip(fd.sip, size) + _ip(fd.dip, size)
+                   + struct.pack("<HHB", fd.sport, fd.dport, fd.l4proto))
+    elif fd.type in (FD_IPV4_SERVSOCK, FD_IPV6_SERVSOCK):
+        size = 4 if fd.type == FD_IPV4_SERVSOCK else 16
+        payload = _ip(fd.sip, size) + struct.pack("<HB", fd.sport, fd.l4proto)
+    elif fd.type == FD_UNIX_SOCK:
+        payload = struct.pack("<QQ", 0, 0) + _str16(fd.name)
+    elif fd.type == FD_FILE_V2:
+        payload = _U32.pack(fd.flags & 0xFFFFFFFF) + _str16(fd.name) + _U32.pack(fd.dev)
+    else:
+        payload = _str16(fd.name)
+    return _prefixed(head + payload)
+
+
+def _str16(text: str) -> bytes:
+    data = _text(text)[:1023]
+    return struct.pack("<H", len(data)) + data
+
+
+def state_blocks(state) -> list[Block]:
+    """Process list, fd lists (one per main thread) and user list blocks for ``state``."""
+    threads = sorted((t for t in state.threads.values() if not t._dummy or t.comm != "<NA>"),
+                     key=lambda t: t.tid != t.pid)  # main threads first: they own the fds
+    blocks = [Block(C.BLOCK_PL_V9, b"".join(process_entry(t) for t in threads))]
+    seen = set()
+    for t in threads:
+        if id(t.fdtable) in seen:
+            continue
+        seen.add(id(t.fdtable))
+        entries = [fd_entry(fd) for fd in t.fdtable.values()]
+        body = struct.pack("<Q", t.tid) + b"".join(e for e in entries if e)
+        blocks.append(Block(C.BLOCK_FDL_V2, body))
+    users = [_prefixed(b"\0" + struct.pack("<II", u["uid"], u["gid"] or 0) + _str16(u["name"])
+                       + _str16(u["home"]) + _str16(u["shell"])) for u in state.users.values()]
+    groups = [_prefixed(b"\1" + struct.pack("<I", gid) + _str16(name))
+              for gid, name in state.groups.items()]
+    blocks.append(Block(C.BLOCK_UL_V2, b"".join(users + groups)))
+    return blocks
