@@ -9,6 +9,7 @@ expressions guarantee by testing ``is not None`` where equality alone would not.
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from .lexer import RE_FIELD
 from .transformers import Operand, TransformError, compile_operand
@@ -16,6 +17,9 @@ from .tree import And, Check, Computed, ListValue, MacroRef, Not, Or
 from .values import (ALLOWED_OPS, FAMILY_TEXT, PathMatcher, ValueError_, ascii_lower,
                      compile_regex, convert, family, glob_regex, hex_bytes)
 
+DEPRECATED_FIELDS = ("evt.dir", "evt.latency", "evt.latency.s", "evt.latency.ns",
+                     "evt.latency.human", "evt.wait_latency")  # §12 LOAD_DEPRECATED_ITEM
+TRANSFORMER_CALL = re.compile(r"(?:tolower|toupper|b64|basename|len|join|concat|getopt|val)\(")
 CMP = {"=": "==", "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 NA_OPS = ("=", "==", "!=", "in", "intersects", "pmatch")
 
@@ -77,6 +81,9 @@ class Compiler:
         except TransformError as exc:
             raise CompileError(exc.message, exc.unknown) from None
         self.fields.extend(op.fields)
+        for ref in op.fields:
+            if ref.name in DEPRECATED_FIELDS:
+                self.warn("LOAD_DEPRECATED_ITEM", f"The '{ref.name}' field is deprecated.")
         return op
 
     def check(self, chk: Check) -> str:
@@ -220,6 +227,9 @@ class Compiler:
             if RE_FIELD.fullmatch(text) and self.fieldset.lookup(text) is not None:
                 self.warn("LOAD_COMPILE_CONDITION",
                           f"'{text}' may be a valid field misused as a const string value")
+            elif TRANSFORMER_CALL.match(text):
+                self.warn("LOAD_COMPILE_CONDITION", f"'{text}' may be a valid field transformer "
+                          "misused as a const string value")
             if chk.op in NA_OPS and text == "<NA>" and left.text.startswith(("ka.", "jevt.")):
                 self.warn("LOAD_UNSAFE_NA_CHECK", "Comparing a field value with <NA> is unsafe "
                           "and can lead to unpredictable behavior of the rule condition.")

@@ -123,9 +123,18 @@ def _token(text: str, pos: int, fieldset) -> tuple[Token, int]:
         except TransformError:
             end = pos + parser.pos - 1
             continue
-        inner = [(f.to_text(), compile_operand(f, fieldset).fn) for f in op.fields]
-        return Token(node.to_text(), op.fn, width, inner, op.is_transform), pos + parser.pos
+        inner = [(field_key(f), compile_operand(f, fieldset).fn) for f in op.fields]
+        key = field_key(node) if not op.is_transform else node.to_text()
+        return Token(key, op.fn, width, inner, op.is_transform), pos + parser.pos
     raise OutputError(f"unknown filter: {text[pos:]}")
+
+
+def field_key(ref) -> str:
+    """Key of a field in ``output_fields``; odd arguments are shown quoted (§10.2)."""
+    arg = getattr(ref, "arg", None)
+    if arg is None or not any(c in arg for c in " =\"'") and arg.isprintable():
+        return ref.to_text()
+    return f"{ref.name}[{json.dumps(arg, ensure_ascii=False)}]"
 
 
 def render_text(value) -> str:

@@ -103,8 +103,13 @@ def compile_rule(info, fieldset, lists, expander, warn):
         match, code = compiler.build(tree, f"rule {info.name}")
     except CompileError as exc:
         return _skip_or_fail(info, exc.message, LOAD_ERR_COMPILE_CONDITION, info.cond_ctx, warn)
+    output_text = info.output
+    if "%container.info" in output_text:  # §12: removed from outputs, with a warning
+        output_text = " ".join(output_text.replace("%container.info", "").split())
+        warn("LOAD_DEPRECATED_ITEM", "%container.info is deprecated and has been removed from "
+             "the rule output", info.output_ctx)
     try:
-        output = OutputFormat(info.output, fieldset)
+        output = OutputFormat(output_text, fieldset)
     except OutputError as exc:
         return _skip_or_fail(info, str(exc), LOAD_ERR_COMPILE_OUTPUT, info.output_ctx, warn)
     index_field = getattr(fieldset, "index_field", None)
