@@ -21,13 +21,13 @@ from .fields.base import FIELD_TYPES, FieldInfo, FieldSet
 ENTRY_POINT_GROUP = "scaptools.plugins"
 API_VERSION = "1.0.0"  # version of this Python plugin API
 SYSCALL_SOURCE = "syscall"
+CONTAINER_COMPAT = "0.4.0"  # container.* fields built into the syscall field set
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
 @dataclass(frozen=True)
 class PluginEvent:
     """One event produced by a source plugin: timestamp in ns since the epoch, opaque payload."""
-
     ts: int
     payload: bytes
 
@@ -38,7 +38,6 @@ class Checkpoint:
 
     The consumer makes every event yielded before it durable and only then calls ``ack()``.
     """
-
     ack: Callable[[], None] = field(default=lambda: None)
     info: str = ""
 
@@ -67,7 +66,6 @@ class SourcePlugin(Plugin):
 
     def close(self) -> None:
         """Release what ``open`` acquired."""
-
     def event_to_string(self, event) -> str:
         """One line describing an event (``evt.plugininfo``)."""
         payload = event.payload or b""
@@ -220,14 +218,19 @@ class Registry:
         return plugin.event_source if plugin is not None else None
 
     def source_plugin(self, source: str) -> SourcePlugin | None:
-        for plugin in self.by_id.values():
-            if plugin.event_source == source:
-                return plugin
-        return None
+        return next((p for p in self.by_id.values() if p.event_source == source), None)
 
     def versions(self) -> dict[str, str]:
-        """Plugin name -> version, for ``required_plugin_versions`` checks."""
-        return {name: p.version for name, p in self.by_name.items()}
+        """Plugin name -> version, for ``required_plugin_versions`` checks.
+
+        The syscall field set has the ``container.*`` fields that Falco gets from
+        its ``container`` plugin, so that plugin counts as loaded (rules §2.2).
+        """
+        out = {name: p.version for name, p in self.by_name.items()}
+        syscall = self.fieldset(SYSCALL_SOURCE)
+        if "container" not in out and syscall is not None and "container.id" in syscall:
+            out["container"] = CONTAINER_COMPAT
+        return out
 
     def fieldset(self, source: str) -> FieldSet | None:
         """Generic ``evt.*`` fields plus every compatible extractor's fields; ``None`` if unknown.
@@ -289,7 +292,6 @@ def _factory(plugin: ExtractorPlugin, name: str):
 
 
 def _common_sources(a: set | None, b: set | None) -> set:
-    """Sources both extractors accept (``None`` = every source)."""
     if a is None or b is None:
         return (a or b) if (a or b) is not None else {"*"}
     return a & b
@@ -385,7 +387,7 @@ def _instantiate(entry: PluginConfig, installed: dict) -> Plugin:
     if entry.name in installed:
         try:
             return installed[entry.name].load()()
-        except Exception as exc:
+        except Exception as exc:  # a broken third-party plugin must name itself
             raise PluginError(f"cannot load entry point: {exc}", entry.name) from exc
     if entry.library_path and os.path.isfile(entry.library_path):
         try:

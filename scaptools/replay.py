@@ -156,14 +156,26 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     the events are then read through a counting wrapper, so pipes pay nothing.
     """
     from .format.reader import open_capture
+    from .state import State, tracked_events
     stats = stats or ReplayStats()
+    track = SYSCALL_SOURCE in _rule_sources(engine)
     for path in paths:
         with open_capture(str(path)) as reader:
-            events = _with_progress(reader, path, progress) if progress else reader
+            # syscall fields read thread/fd state rebuilt from the capture; plugin-only
+            # rule sets skip that work
+            events = tracked_events(reader, State()) if track else reader
+            events = _with_progress(events, path, progress) if progress else events
             replay_events(events, engine, registry, on_alert, stats)
     if progress:
         progress.write("\r\033[K")
     return stats
+
+
+def _rule_sources(engine) -> set:
+    ruleset = getattr(engine, "ruleset", None)
+    if ruleset is None or not hasattr(ruleset, "sources"):
+        return {SYSCALL_SOURCE}  # unknown: keep the state, it is always correct
+    return set(ruleset.sources())
 
 
 def _with_progress(events, path, stream, every: int = 50_000):

@@ -72,3 +72,13 @@ def test_missing_capture_is_one_error_line(tmp_path, shared):
     rules = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
     res = run("replay", tmp_path / "missing.scap", "-r", rules)
 
+
+
+def test_syscall_capture_with_the_upstream_falco_rules(shared):
+    """falco_rules.yaml loads unmodified; syscall events go to the syscall rules with state."""
+    rules = shared / "rules-upstream" / "falco_rules.yaml"
+    assert run("validate", "-r", rules).exit_code == 0
+    scap = shared / "captures" / "libs-e2e" / "curl_google.scap"
+    res = run("replay", scap, "-r", rules, "--stats", "-o", "rule_matching=all")
+    assert res.exit_code == 0, res.stderr
+    assert "source syscall:" in res.stderr and "source aws_cloudtrail" not in res.stderr
