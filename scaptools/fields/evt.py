@@ -187,6 +187,11 @@ def evt_fields() -> FieldAdder:
     a.simple("evt.args", "string", "all arguments", lambda ev: event_info(ev, current_state()))
     a.simple("evt.info", "string", "arguments, as in the default output",
              lambda ev: event_info(ev, current_state()))
+    _add_arg_and_result_fields(a)
+    return a
+
+
+def _add_arg_and_result_fields(a: FieldAdder) -> None:
     a.with_arg("evt.arg", "string", "one argument by name or index", _arg_factory(False),
                kind="dotted")
     a.with_arg("evt.rawarg", "string", "one argument, raw", _arg_factory(True), kind="dotted")
@@ -221,4 +226,3 @@ def evt_fields() -> FieldAdder:
              lambda ev: event_type_name(ev) if "EC_SYSCALL" in BITS.get(ev.type, ()) else None)
     host = os.environ.get("FALCO_HOSTNAME") or socket.gethostname()
     a.simple("evt.hostname", "string", "host name", lambda ev: host)
-    return a

@@ -194,6 +194,11 @@ def fd_fields() -> FieldAdder:
     a.simple("fd.sport", "port", "server port", on_fd(_sport))
     a.simple("fd.lport", "port", "local port", on_fd(_local(True, False)))
     a.simple("fd.rport", "port", "remote port", on_fd(_local(False, False)))
+    _add_socket_details(a)
+    return a
+
+
+def _add_socket_details(a: FieldAdder) -> None:
     a.simple("fd.l4proto", "string", "tcp/udp/icmp/raw", on_fd(_l4proto))
     a.simple("fd.sockfamily", "string", "ip or unix", on_fd(_sockfamily))
     # sysdig 0.29.3 reports every inet socket as a server socket
@@ -222,7 +227,6 @@ def fd_fields() -> FieldAdder:
     for kind, type_ in (("nums", "int64"), ("names", "string"), ("cips", "ipaddr"),
                         ("sips", "ipaddr"), ("cports", "port"), ("sports", "port")):
         a.simple(f"fdlist.{kind}", "string", f"poll fds: {kind}", _fdlist(kind))
-    return a
 
 
 def _fd_types(ev):

@@ -173,6 +173,11 @@ def proc_fields() -> FieldAdder:
     a.with_arg("proc.aname", "string", "ancestor name", _ancestor_field("comm"), False)
     a.with_arg("proc.aexe", "string", "ancestor exe", _ancestor_field("exe"), False)
     a.with_arg("proc.aexepath", "string", "ancestor exe path", _ancestor_field("exepath"), False)
+    _add_process_details(a)
+    return a
+
+
+def _add_process_details(a: FieldAdder) -> None:
     a.simple("proc.duration", "reltime", "ns since the process started", _duration)
     a.simple("proc.fdopencount", "uint64", "open fds", on_main(lambda t: len(t.fdtable)))
     a.simple("proc.fdlimit", "int64", "fd limit", on_main(lambda t: t.fdlimit))
@@ -204,7 +209,6 @@ def proc_fields() -> FieldAdder:
              _group_leader("comm"))
     a.simple("proc.vpgid.exe", "string", "exe of the process group leader", _group_leader("exe"))
     a.simple("proc.ppid.duration", "reltime", "ns since the parent started", _parent_duration)
-    return a
 
 
 def thread_fields() -> FieldAdder:
