@@ -88,6 +88,12 @@ def exported_pdu_tags(dissector: str, protocol: str, info: str = "") -> bytes:
     return b"".join(out)
 
 
+def exported_pdu_info(info: str) -> bytes:
+    """The info-column tag (if any) and the end tag, to follow cached leading tags."""
+    end = b"\0\0\0\0"
+    return _tlv(EXP_PDU_COL_INFO, info.encode("utf-8")) + end if info else end
+
+
 def _tlv(tag: int, value: bytes) -> bytes:
     value = value[:0xFFFF]
     return struct.pack(">HH", tag, len(value)) + value

@@ -75,7 +75,7 @@ class WiresharkWriter:
         self._heap: list = []
         self._seq = 0
         self._last_ts = -1
-        self._interfaces: dict[int, int] = {}   # plugin id -> IDB index
+        self._interfaces: dict[int | None, _PluginInterface] = {}
         self._start = _tell(out)
         self._shb_len = 0
         self._write_header(final=False)
@@ -91,6 +91,10 @@ class WiresharkWriter:
     def close(self) -> ExportStats:
         while self._heap:
             self._emit(heapq.heappop(self._heap)[2])
+        by_source: dict[str, int] = {}
+        for plugin in self._interfaces.values():  # two ids may share one source name
+            by_source[plugin.name] = by_source.get(plugin.name, 0) + plugin.count
+        self.stats.by_source = by_source
         self._write_header(final=True)
         self.out.flush()
         return self.stats
@@ -114,35 +118,33 @@ class WiresharkWriter:
             self.stats.syscall += 1
 
     def _emit_plugin(self, event) -> None:
-        plugin_id = event.plugin_id
-        name = self.sources(plugin_id)
-        iface = self._interface(plugin_id, name)
+        plugin = self._plugin(event.plugin_id)
         payload = event.payload or b""
         parsed = event.json
         dissector = "json" if parsed is not None else _text_dissector(payload)
-        tags = pcapng.exported_pdu_tags(dissector, name, info_text(parsed))
-        comments = [f"pluginevent num={event.num} plugin_id={plugin_id} source={name} "
+        tags = plugin.tags(dissector, info_text(parsed))
+        comments = [f"pluginevent num={event.num} plugin_id={plugin.id} source={plugin.name} "
                     f"cpu={event.cpu} tid={event.tid}"]
         data = tags + payload
         if len(data) > pcapng.EPB_MAX_CAPLEN:
             comments.append(f"payload truncated: {pcapng.EPB_MAX_CAPLEN - len(tags)} of "
                             f"{len(payload)} bytes kept (Wireshark 4.0 reads at most "
                             f"{pcapng.EPB_MAX_CAPLEN} bytes per packet)")
-        blk, truncated = pcapng.enhanced_packet(iface, event.ts, data, comments)
+        blk, truncated = pcapng.enhanced_packet(plugin.interface, event.ts, data, comments)
         self.out.write(blk)
         self.stats.truncated += truncated
         self.stats.plugin += 1
-        self.stats.by_source[name] = self.stats.by_source.get(name, 0) + 1
+        plugin.count += 1
 
-    def _interface(self, plugin_id: int | None, name: str) -> int:
-        """The IDB index of a plugin id, writing the IDB before its first EPB (§2.1)."""
-        key = -1 if plugin_id is None else plugin_id
-        iface = self._interfaces.get(key)
-        if iface is None:
-            iface = self._interfaces[key] = len(self._interfaces)
+    def _plugin(self, plugin_id: int | None) -> "_PluginInterface":
+        """The interface of a plugin id, writing its IDB before its first EPB (§2.1)."""
+        plugin = self._interfaces.get(plugin_id)
+        if plugin is None:
+            plugin = _PluginInterface(plugin_id, self.sources(plugin_id), len(self._interfaces))
+            self._interfaces[plugin_id] = plugin
             self.out.write(pcapng.interface_description(
-                name, f"Falco plugin events, plugin id {plugin_id}"))
-        return iface
+                plugin.name, f"Falco plugin events, plugin id {plugin_id}"))
+        return plugin
 
     def _write_header(self, final: bool) -> None:
         counts = self.stats.summary() if final else "event counts not known (output not seekable)"
@@ -161,6 +163,26 @@ class WiresharkWriter:
         self.out.seek(self._start)
         self.out.write(shb)
         self.out.seek(end)
+
+
+class _PluginInterface:
+    """One exported-PDU interface: a plugin id, its source name and IDB index."""
+
+    def __init__(self, plugin_id: int | None, name: str, interface: int):
+        self.id = plugin_id
+        self.name = name
+        self.interface = interface
+        self.count = 0
+        self._prefix: dict[str, bytes] = {}
+
+    def tags(self, dissector: str, info: str) -> bytes:
+        """The exported-PDU tags (§2.2); the dissector and protocol tags are cached."""
+        prefix = self._prefix.get(dissector)
+        if prefix is None:
+            # the tags without their 4-byte end tag, which exported_pdu_info adds
+            prefix = pcapng.exported_pdu_tags(dissector, self.name)[:-4]
+            self._prefix[dissector] = prefix
+        return prefix + pcapng.exported_pdu_info(info)
 
 
 def info_text(record) -> str:
