@@ -88,11 +88,68 @@ def split_records(data: bytes):
 
 
 def make_syscall_capture(out: Path) -> None:
-    """A few syscall events (a shell reading /etc/shadow), when the syscall side is ready."""
-    try:
-        from syscall_events import build_events  # noqa: F401  (tools/ helper, optional)
-    except ImportError:
-        return
+    """A few syscall events: ``cat`` and ``python`` open /etc/shadow, ``sshd`` too.
+
+    The process list (PL_V9, scap-format.md §5) names the three processes;
+    the events are openat (2nd version, ids 306/307), open (3) and close (4/5)
+    enter/exit pairs with parameters encoded as in the event table.
+    """
+    from scaptools.format import constants as C
+    from scaptools.format.blocks import Block
+    from scaptools.format.writer import CaptureWriter
+    from scaptools.state.dump import process_entry
+    from scaptools.state.threads import ThreadInfo
+
+    procs = [ThreadInfo(812, pid=812, ptid=1, comm="sshd", exe="/usr/sbin/sshd",
+                        exepath="/usr/sbin/sshd", args=["-D"], cwd="/", uid=0),
+             ThreadInfo(2001, pid=2001, ptid=1990, comm="cat", exe="cat", exepath="/usr/bin/cat",
+                        args=["/etc/shadow"], cwd="/root/", uid=0),
+             ThreadInfo(3100, pid=3100, ptid=1990, comm="python3", exe="python3",
+                        exepath="/usr/bin/python3.11", args=["dump.py"], cwd="/tmp/", uid=1000)]
+    ts = 1_710_400_000_000_000_000  # 2024-03-14T07:06:40Z
+    with CaptureWriter(str(out)) as writer:
+        writer.write_metadata(Block(C.BLOCK_PL_V9, b"".join(process_entry(t) for t in procs)))
+        for step, (tid, call, path, res) in enumerate(SYSCALL_STORY):
+            for event in syscall_pair(tid, call, path, res, ts + step * 1_000_000):
+                writer.write(event)
+
+
+# (tid, call, path, result): one enter/exit pair each
+SYSCALL_STORY = [
+    (2001, "openat", "/etc/hosts", 3), (2001, "close", "", 0),
+    (2001, "openat", "/etc/shadow", 3), (2001, "close", "", 0),      # alert: cat
+    (812, "openat", "/etc/shadow", 5), (812, "close", "", 0),        # sshd may
+    (3100, "openat", "/etc/shadow", -13),                            # EACCES: no alert
+    (3100, "open", "/etc/shadow", 4), (3100, "close", "", 0),        # alert: python3
+]
+
+
+def syscall_pair(tid: int, call: str, path: str, res: int, ts: int):
+    """Enter and exit events of one syscall (parameter layouts: event_table.json)."""
+    import struct
+
+    from scaptools.events.event import Event
+    i64, u32, u64 = (lambda v: struct.pack("<q", v)), (lambda v: struct.pack("<I", v)), \
+        (lambda v: struct.pack("<Q", v))
+    name = path.encode() + b"\0"
+    if call == "openat":  # PPME_SYSCALL_OPENAT_2_E / _X
+        enter = [i64(-100), name, u32(1), u32(0)]
+        leave = [i64(res), i64(-100), name, u32(1), u32(0), u32(0x803), u64(0x1234)]
+        types = (306, 307)
+    elif call == "open":  # PPME_SYSCALL_OPEN_E / _X
+        enter = [name, u32(1), u32(0)]
+        leave = [i64(res), name, u32(1), u32(0), u32(0x803), u64(0x1234)]
+        types = (2, 3)
+    else:  # close of the fd opened just before
+        fd = i64(_LAST_FD.get(tid, -1))
+        enter, leave, types = [fd], [i64(res), fd], (4, 5)
+    if call != "close" and res >= 0:
+        _LAST_FD[tid] = res
+    yield Event.from_params(types[0], enter, ts=ts, tid=tid)
+    yield Event.from_params(types[1], leave, ts=ts + 20_000, tid=tid)
+
+
+_LAST_FD: dict[int, int] = {}
 
 
 if __name__ == "__main__":

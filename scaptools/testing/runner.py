@@ -42,13 +42,9 @@ def iso_time(ts: int) -> str:
 
 
 def priority_name(priority) -> str:
-    """The printed priority name (``Warning``, ``Informational``...) of an alert's priority."""
+    """The printed priority name (``Warning``, ``Informational``...; §9) of an alert."""
     if isinstance(priority, int) and 0 <= priority < len(PRIORITY_NAMES):
         return PRIORITY_NAMES[priority]
-    text = str(getattr(priority, "name", priority) if not isinstance(priority, str) else priority)
-    for name in PRIORITY_NAMES:
-        if text.lower() in (name.lower(), "info" if name == "Informational" else name.lower()):
-            return name
     return str(priority)
 
 

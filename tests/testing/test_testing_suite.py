@@ -9,7 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 from scaptools.cli.main import cli
-from scaptools.testing.runner import Replayer
+from scaptools.testing.runner import Replayer, iso_time
 from scaptools.testing.spec import find_specs, load_spec, read_golden
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +79,20 @@ def test_testing_scap_replay_fixture(scap_replay):
     first_only = scap_replay(CAPTURES / "console.scap", [RULES])
     assert len(first_only) < len(scap_replay(CAPTURES / "console.scap", [RULES],
                                              options={"rule_matching": "all"}))
+
+
+def test_testing_syscall_capture_agrees_with_sysdig(sysdig_bin):
+    """sysdig sees the same processes and files for the events our syscall spec alerts on."""
+    spec = load_spec(CAPTURES / "syscall_shell.scaptest.yaml")
+    ours = read_golden(spec.golden)
+    assert [a.rule for a in ours] == ["Shadow File Opened"] * 2
+    flt = ("evt.type in (open, openat, openat2) and evt.rawres >= 0 and fd.name = /etc/shadow "
+           "and not proc.name in (sshd, passwd, unix_chkpwd)")
+    proc = subprocess.run([sysdig_bin, "-r", str(spec.capture), "-p",
+                           "%evt.rawtime %proc.name %proc.exepath %fd.num", flt],
+                          capture_output=True, text=True, check=True)
+    rows = [line.split() for line in proc.stdout.splitlines() if line.strip()]
+    assert len(rows) == len(ours)
+    for (ts, name, exe, fd), alert in zip(rows, ours):
+        assert alert.time == iso_time(int(ts))
+        assert f"process={name} exe={exe}" in alert.output and f"fd={fd} " in alert.output

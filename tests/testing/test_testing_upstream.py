@@ -30,7 +30,8 @@ def test_testing_upstream_rules_agree_on_shared_rules(shared):
     compared = 0
     for path in find_specs([ROOT / "captures"]):
         spec = load_spec(path)
-        assert spec.rules[0].resolve() == OURS.resolve()
+        if spec.rules[0].resolve() != OURS.resolve():
+            continue  # the syscall spec
         options = {**spec.options, "rule_matching": "all"}
 
         def shared_alerts(rules_file):
