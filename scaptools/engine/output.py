@@ -8,6 +8,7 @@ alert object.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from .parser import Parser
 from .transformers import TransformError, compile_operand
 
 NA = "<NA>"
+_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')  # nothing to escape in a text line
 TIME_STRING_FIELDS = ("evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime",
                       "evt.datetime.s")  # emitted as integer ns in JSON (§10.2)
 
@@ -55,24 +57,33 @@ class OutputFormat:
             text = text[1:]  # Falco always renders with missing values allowed
         self.parts = tokenize(text, fieldset)
 
-    def render(self, ev) -> tuple[str, dict]:
-        """The message and the output_fields (raw values, None for missing)."""
-        out, fields = [], {}
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            value = part.fn(ev)
-            text = render_text(value)
-            if part.width is not None:
-                text = _fit(text, part.width)
-            out.append(text)
-            if part.is_transform:
-                for key, fn in part.inner:
-                    fields[key] = fn(ev)
-            else:
-                fields[part.key] = value
-        return "".join(out), fields
+        self.render = compile_render(self.parts)
+
+
+def compile_render(parts):
+    """Generate ``render(ev) -> (message, output_fields)`` for the tokens (one call per field)."""
+    ns = {"_t": render_text, "_fit": _fit}
+    pieces, fields, lines = [], [], []
+    for n, part in enumerate(parts):
+        if isinstance(part, str):
+            ns[f"L{n}"] = part
+            pieces.append(f"L{n}")
+            continue
+        ns[f"e{n}"] = part.fn
+        lines.append(f"    v{n} = e{n}(ev)")
+        text = f"(v{n} if v{n}.__class__ is str else _t(v{n}))"
+        pieces.append(text if part.width is None else f"_fit({text}, {part.width})")
+        if not part.is_transform:
+            ns[f"K{n}"] = part.key
+            fields.append(f"K{n}: v{n}")
+        for m, (key, fn) in enumerate(part.inner if part.is_transform else ()):
+            ns[f"K{n}_{m}"], ns[f"e{n}_{m}"] = key, fn
+            fields.append(f"K{n}_{m}: e{n}_{m}(ev)")
+    body = " + ".join(pieces) if pieces else '""'
+    src = "def render(ev):\n" + "".join(line + "\n" for line in lines) + \
+        f"    return {body}, {{{', '.join(fields)}}}\n"
+    exec(compile(src, "<output>", "exec"), ns)  # noqa: S102 - generated from parsed tokens
+    return ns["render"]
 
 
 def _fit(text: str, width: int) -> str:
@@ -162,10 +173,15 @@ def json_value(value):
     return str(value)
 
 
+_LAST_SECOND = [None, ""]
+
+
 def time_local(ts: int) -> str:
     """``HH:MM:SS.nnnnnnnnn`` in the host's local time zone (§10)."""
     sec, ns = divmod(ts, 1_000_000_000)
-    return time.strftime("%H:%M:%S", time.localtime(sec)) + f".{ns:09d}"
+    if _LAST_SECOND[0] != sec:  # alerts come in time order: one conversion per second
+        _LAST_SECOND[:] = [sec, time.strftime("%H:%M:%S", time.localtime(sec))]
+    return f"{_LAST_SECOND[1]}.{ns:09d}"
 
 
 def time_iso(ts: int, suffix: str = "+0000") -> str:
@@ -183,6 +199,8 @@ def alert_line(alert: Alert, iso8601: bool = False) -> str:
 def format_text(alert: Alert, iso8601: bool = False) -> str:
     """Falco's text alert line, escaped like the inside of a JSON string (§10.1)."""
     line = alert_line(alert, iso8601)
+    if _PLAIN.fullmatch(line):
+        return line
     return json.dumps(line, ensure_ascii=False)[1:-1]
 
 
