@@ -12,7 +12,7 @@ next to its capture. Paths inside it are relative to the spec file::
     tags: [aws_iam]                       # -t: run only rules with one of these tags
     skip_tags: []                         # -T: skip rules with one of these tags
     disabled: [Create Group]              # -D: rule names to disable
-    enable_all: false                     # -A: enable rules disabled in the file
+    enable_all: false                     # -A: do not skip any event type (Falco -A)
     min_priority: notice                  # --min-priority
     expect:
       alerts: iam.alerts.jsonl            # golden file: the exact alerts, in order
