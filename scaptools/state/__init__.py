@@ -150,7 +150,7 @@ class State:
             self.first_ts = event.ts
         cache = event.cache
         if cache is None:
-            cache = event.cache = {}
+            cache = event.cache = {"fd_new": False}
         tid = event.tid
         if tid == NO_TID or event.type == 322 or tid == 0 or tid >= 1 << 62:
             handler = HANDLERS.get((event.name, event.direction))
@@ -170,29 +170,32 @@ class State:
         return thread
 
     def _apply(self, thread: ThreadInfo, event, cache: dict) -> None:
-        params = event.params
-        if event.direction == ">" and event.type not in _NO_CREATE:
+        etype = event.type
+        handler, fd_index, memory, creates, uses_fd, skip = _plan(etype)
+        if skip:  # scheduler/internal events leave the thread's syscall context alone
+            cache["thread"], cache["fd"] = thread, None
+            return
+        if event.direction == ">":
             thread.last_enter = event
-            fdnum = params.get("fd")
-            thread.lastevent_fd = fdnum if isinstance(fdnum, int) else None
-        elif not (thread.last_enter is not None and thread.last_enter.type == event.type - 1):
+            thread.lastevent_fd = _fd_param(event, fd_index)
+        elif not (thread.last_enter is not None and thread.last_enter.type == etype - 1):
             thread.lastevent_fd = None
         cache["thread"] = thread
         fd = None
         num = thread.lastevent_fd
-        if event.type in _FD_EVENTS and num is not None and num >= 0:
+        if uses_fd and num is not None and num >= 0:
             # an fd the capture never described: sysdig shows it as type unknown
             fd = thread.fd(num) or FdInfo(num, P.pending_type("unknown fd"))
-        handler = HANDLERS.get((event.name, event.direction))
-        if handler is not None:
-            shown = handler(self, thread, event, params)
-            if shown is not None:
-                fd = shown
-        if "vm_size" in params or "pgft_min" in params:
-            P.update_memory(thread, params)
-        cache["fd_new"] = False
-        if event.type in _CREATES_FD:
-            fd = self._created_fd(thread, event, params, cache)
+        if handler is not None or memory or creates:
+            params = event.params
+            if handler is not None:
+                shown = handler(self, thread, event, params)
+                if shown is not None:
+                    fd = shown
+            if memory:
+                P.update_memory(thread, params)
+            if creates:
+                fd = self._created_fd(thread, event, params, cache)
         cache["fd"] = fd
 
     def _created_fd(self, thread, event, params, cache):
@@ -230,6 +233,35 @@ def tracked_events(reader, state: State | None = None):
             yield item
         else:
             state.seed(item)
+
+
+_PLANS: dict[int, tuple] = {}
+_FD_STRUCT = __import__("struct").Struct("<q")
+
+
+def _plan(etype: int) -> tuple:
+    """What ``State._apply`` has to do for an event type (computed once per type)."""
+    plan = _PLANS.get(etype)
+    if plan is None:
+        info = EVENTS[etype] if etype < len(EVENTS) else {"name": "", "params": [],
+                                                           "direction": "enter"}
+        direction = ">" if info["direction"] == "enter" else "<"
+        names = [p["name"] for p in info["params"]]
+        fd_index = next((i for i, p in enumerate(info["params"])
+                         if p["name"] == "fd" and p["type"] == "PT_FD"), None)
+        plan = _PLANS[etype] = (
+            HANDLERS.get((info["name"], direction)), fd_index,
+            "vm_size" in names or "pgft_min" in names, etype in _CREATES_FD,
+            etype in _FD_EVENTS, etype in _NO_CREATE)
+    return plan
+
+
+def _fd_param(event, index):
+    """The enter event's ``fd`` parameter without decoding the others."""
+    if index is None or index >= event.nparams:
+        return None
+    data = event.param_bytes[index]
+    return _FD_STRUCT.unpack(data)[0] if len(data) == 8 else None
 
 
 _CURRENT: list[State | None] = [None]
