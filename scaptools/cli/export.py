@@ -105,6 +105,13 @@ def run_export(file: str, out: str, fmt: str, window: int = 4096):
                 return export_jsonl(_progress(items), sink, state=_new_state())
             return export_wireshark(_progress(reader), sink, source=reader.path or "",
                                     window=window)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # reading errors are ScapErrors already; this is the output
+        raise ScapError(f"{out}: cannot write: {exc.strerror or exc}") from exc
     finally:
         if sink is not sys.stdout.buffer:
-            sink.close()
+            try:
+                sink.close()
+            except OSError:
+                pass

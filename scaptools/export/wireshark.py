@@ -27,6 +27,7 @@ from . import SourceNames
 from . import pcapng
 
 DEFAULT_WINDOW = 4096        # events held back to restore timestamp order
+WINDOW_BYTES = 64 << 20      # ... but never more than this many event bytes
 COUNTS_RESERVED = 240        # bytes reserved in the SHB for the counts comment
 APPLICATION = "scaptools wireshark export"
 
@@ -74,6 +75,7 @@ class WiresharkWriter:
         self.stats = ExportStats()
         self._heap: list = []
         self._seq = 0
+        self._held = 0  # bytes of the events in the window
         self._last_ts = -1
         self._interfaces: dict[int | None, _PluginInterface] = {}
         self._start = _tell(out)
@@ -85,12 +87,18 @@ class WiresharkWriter:
         """Queue one event; the oldest queued event is written once the window is full."""
         heapq.heappush(self._heap, (event.ts, self._seq, event))
         self._seq += 1
-        if len(self._heap) > self.window:
-            self._emit(heapq.heappop(self._heap)[2])
+        self._held += len(event.raw)
+        while len(self._heap) > self.window or self._held > WINDOW_BYTES:
+            self._pop()
+
+    def _pop(self) -> None:
+        event = heapq.heappop(self._heap)[2]
+        self._held -= len(event.raw)
+        self._emit(event)
 
     def close(self) -> ExportStats:
         while self._heap:
-            self._emit(heapq.heappop(self._heap)[2])
+            self._pop()
         by_source: dict[str, int] = {}
         for plugin in self._interfaces.values():  # two ids may share one source name
             by_source[plugin.name] = by_source.get(plugin.name, 0) + plugin.count
@@ -236,6 +244,10 @@ def export_wireshark(events: Iterable, out: BinaryIO, *, source: str = "",
     try:
         for event in events:
             writer.write(event)
-    finally:  # a truncated capture still gives a valid export of what was read
-        stats = writer.close()
-    return stats
+    except BaseException:  # a truncated capture still gives a valid export of what was read
+        try:
+            writer.close()
+        except OSError:
+            pass  # the output is broken too; report the first error
+        raise
+    return writer.close()

@@ -72,3 +72,11 @@ def test_truncated_capture_exports_every_complete_event(shared, tshark_bin, tmp_
     assert "cut.scap" in result.stderr and "offset" in result.stderr
     rows = tshark_rows(tshark_bin, out, ["frame.protocols"])
     assert len(rows) == len(complete)
+
+
+def test_full_disk_is_one_error_line(shared):
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    result = run(shared_capture(shared, "sample.scap"), "-w", "/dev/full")
+    assert result.exit_code == 1
+    assert "cannot write" in result.stderr and "Traceback" not in result.output
