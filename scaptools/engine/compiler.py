@@ -202,6 +202,8 @@ class Compiler:
         a, b = f"_a{self.count}", f"_b{self.count}"
         rcall = f"{self.const(right.fn, 'e')}(ev)"
         bind = f"({a} := {call}) is not None and ({b} := {rcall}) is not None"
+        if left.is_list:  # a list with no element has no value (§6.1)
+            bind = f"bool({a} := {call}) and bool({b} := {rcall})"
         op = chk.op
         if op in CMP:
             test = f"{a} {CMP[op]} {b}"

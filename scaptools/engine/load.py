@@ -62,10 +62,10 @@ def load_rules(sources, fieldsets, *, plugin_versions=None, strict=False) -> Loa
             break
     for code, message, ctx in compile_warnings:
         result.warn(code, message, ctx)
-    if result.ok and plugin_versions is not None:
+    if plugin_versions is not None:  # checked after loading; reported first (§2.2, §12)
         message = check_requirements(col.plugin_requirements, plugin_versions)
         if message is not None:
-            result.errors.append(Diagnostic(LOAD_ERR_VALIDATE, message))
+            result.errors.insert(0, Diagnostic(LOAD_ERR_VALIDATE, message))
     if result.ruleset is None:
         result.ruleset = Ruleset()
     if strict and result.errors:

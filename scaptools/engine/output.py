@@ -158,8 +158,8 @@ def render_text(value) -> str:
         return "true" if value else "false"
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, (list, tuple)):
-        return "(" + ",".join(render_text(v) for v in value) + ")"
+    if isinstance(value, (list, tuple)):  # a list with no element has no value (§6.1)
+        return "(" + ",".join(render_text(v) for v in value) + ")" if value else NA
     return str(value)
 
 
@@ -167,7 +167,7 @@ def json_value(value):
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")
     if isinstance(value, (list, tuple)):
-        return [json_value(v) for v in value]
+        return [json_value(v) for v in value] if value else None
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     return str(value)

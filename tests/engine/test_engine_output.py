@@ -187,3 +187,12 @@ def test_bad_engine_options(ct_fieldsets):
         Engine(res.ruleset, rule_matching="some")
     with pytest.raises(RuleError):
         Engine(res.ruleset, min_priority="loud")
+
+
+def test_empty_list_field_is_missing(ct_fieldset, event):
+    """§6.1: a list field with zero elements has no value: <NA> in text, null in JSON."""
+    fmt = OutputFormat("ids=%ec2.imageids", ct_fieldset)
+    text, fields = fmt.render(event({"requestParameters": {"instancesSet": {"items": []}}}))
+    assert text == "ids=<NA>"
+    alert = Alert("R", "Notice", 0, text, fields, "s", [], "h")
+    assert json.loads(format_json(alert))["output_fields"]["ec2.imageids"] is None
