@@ -1,6 +1,8 @@
 """The bundled Lua postdissector in the real tshark 4.0 (wireshark-export.md §3.2)."""
 from __future__ import annotations
 
+import struct
+
 from scaptools.cli.export import lua_path
 from scaptools.events.event import PLUGINEVENT
 
@@ -55,3 +57,21 @@ def test_script_adds_fields_to_the_wireshark_export(tshark_bin, mixed_export):
     assert len(rows) == 41
     assert {(r[1], r[2]) for r in rows} == {("2", "aws_cloudtrail")}
     assert all(r[4] and r[6].startswith(r[4]) for r in rows)  # Info = "Name (service) by user"
+
+
+def test_pluginevent_with_16_bit_lengths(tshark_bin, tmp_path):
+    """A pluginevent written in a 0x216 block (u16 lengths) is recognised too (§3.2)."""
+    payload = b'{"eventName":"UserLogin","eventSource":"okta"}'
+    lengths = struct.pack("<HH", 4, len(payload))
+    event = (struct.pack("<QQIHI", 10**18, 2**64 - 1, 26 + 4 + 4 + len(payload), 322, 2)
+             + lengths + struct.pack("<I", 7) + payload)   # header, lens, plugin id, data
+    body = struct.pack("<H", 0) + event                     # cpu id, event
+    pad = -len(body) % 4
+    total = 12 + len(body) + pad
+    shb = struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 2, -1, 28)
+    src = tmp_path / "u16.scap"
+    src.write_bytes(shb + struct.pack("<II", 0x216, total) + body + b"\0" * pad
+                    + struct.pack("<I", total))
+    rows = lua_rows(tshark_bin, src)
+    assert rows == [["data", "7", "okta", "2", "UserLogin", "okta/JSON",
+                     "UserLogin (okta)"]]
