@@ -173,6 +173,8 @@ class State:
         etype = event.type
         handler, fd_index, memory, creates, uses_fd, skip = _plan(etype)
         if skip:  # scheduler/internal events leave the thread's syscall context alone
+            if memory:
+                P.update_memory(thread, event.params)
             cache["thread"], cache["fd"] = thread, None
             return
         if event.direction == ">":
