@@ -77,7 +77,8 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        item = f"{self.item_type} '{self.item_name}': " if self.item_type else ""
+        item = f"{self.item_type} '{self.item_name}': " if self.item_name else \
+            f"{self.item_type}: " if self.item_type else ""
         kind = "error" if self.is_error else "warning"
         short = SHORT_TEXT.get(self.code, "")
         return f"{where}{kind}: {item}{self.code} ({short}): {self.message}"

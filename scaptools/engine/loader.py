@@ -46,7 +46,8 @@ class FileLoader:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             loc = Location(self.path, mark.line + 1, mark.column + 1) if mark else None
-            raise fail(LOAD_ERR_YAML_PARSE, str(exc).replace("\n", " "),
+            text = " ".join(p for p in (exc.context, exc.problem) if p)
+            raise fail(LOAD_ERR_YAML_PARSE, text or "invalid YAML",
                        Context(loc or Location(self.path), "rules content")) from None
         except yaml.YAMLError as exc:
             raise fail(LOAD_ERR_YAML_PARSE, str(exc), Context(Location(self.path),
