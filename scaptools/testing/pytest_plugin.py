@@ -39,7 +39,7 @@ class SpecFile(pytest.File):
     """A spec file: one test item."""
 
     def collect(self):
-        yield SpecItem.from_parent(self, name=self.path.name)
+        yield SpecItem.from_parent(self, name=self.path.name[: -len(SPEC_SUFFIX)])
 
 
 class SpecFailure(Exception):

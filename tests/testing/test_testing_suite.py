@@ -36,6 +36,14 @@ def test_testing_scap_test_passes_on_captures():
     assert "PASS" in res.output and "FAIL" not in res.output
 
 
+def test_testing_scap_test_defaults_to_captures_folder(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    res = CliRunner().invoke(cli, ["test", "-q"])
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines() == [f"{len(find_specs([CAPTURES]))} specs: "
+                                       f"{len(find_specs([CAPTURES]))} passed, 0 failed"]
+
+
 def test_testing_pytest_collects_and_passes_captures():
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            str(CAPTURES)], capture_output=True, text=True, cwd=ROOT)
