@@ -214,8 +214,7 @@ class Registry:
 
     def source_of(self, plugin_id: int) -> str | None:
         """The event source of plugin events with this id; ``None`` when no such plugin is loaded."""
-        plugin = self.by_id.get(plugin_id)
-        return plugin.event_source if plugin is not None else None
+        return getattr(self.by_id.get(plugin_id), "event_source", None)
 
     def source_plugin(self, source: str) -> SourcePlugin | None:
         return next((p for p in self.by_id.values() if p.event_source == source), None)
