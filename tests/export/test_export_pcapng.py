@@ -86,3 +86,19 @@ def test_info_text_for_cloudtrail_records():
                                "sessionContext": {"sessionIssuer": {"userName": "ci"}}}}
     assert info_text(record) == "AssumeRole (sts.amazonaws.com) by ci | "
     assert info_text({"no": "name"}) == "" and info_text(None) == ""
+
+
+def test_source_names_ask_the_plugin_registry_first():
+    from scaptools.export import SourceNames
+    from scaptools.plugin import Registry, SourcePlugin
+
+    class Dummy(SourcePlugin):
+        name, id, event_source, version = "dummy", 999, "dummy_events", "0.1.0"
+
+    registry = Registry()
+    registry.register(Dummy())
+    names = SourceNames(registry)
+    assert names(999) == "dummy_events"   # from the registry
+    assert names(2) == "aws_cloudtrail"   # not loaded: the registry table's id
+    assert names(4242) == "plugin_4242"
+    assert SourceNames()(2) == "aws_cloudtrail"  # installed entry points
