@@ -146,3 +146,17 @@ def test_generic_fields_on_a_plugin_event(monkeypatch):
     assert [fs.extractor(n)(ev) for n in ("evt.reltime", "evt.reltime.s", "evt.reltime.ns")] == \
         [2_500_000_000, 2, 500_000_000]
     assert fs.lookup("evt.time").tags == ("time_string",)
+
+
+def test_cloudtrail_plugin_delegates_to_its_source(shared):
+    """init/open go to plugins/cloudtrail/source.py: one checkpoint per log file."""
+    from scaptools_plugins.cloudtrail import CloudTrailPlugin
+    plugin = CloudTrailPlugin()
+    plugin.init("")
+    items = list(plugin.open(str(shared / "cloudtrail" / "invictus-ir_aws_dataset")))
+    events = [i for i in items if isinstance(i, PluginEvent)]
+    assert len(events) == 2900 and sum(isinstance(i, Checkpoint) for i in items) == 55
+    ev = Event.plugin(events[0].ts, 2, events[0].payload)
+    assert plugin.event_to_string(ev).startswith("us-east-1 ")
+    with pytest.raises(PluginError, match="plugin 'cloudtrail'"):
+        plugin.init('{"sqsDelete": 5}')
