@@ -31,6 +31,9 @@ class Engine:
         if rule_matching not in ("first", "all"):
             raise RuleError(f"invalid rule_matching value '{rule_matching}' (first or all)",
                             code="LOAD_ERR_VALIDATE")
+        if tags and (skip_tags or disabled):  # Falco refuses the combination
+            raise RuleError("You can not specify both disabled (-D/-T) and enabled (-t) rules",
+                            code="LOAD_ERR_VALIDATE")
         self.ruleset = ruleset
         self.first = rule_matching == "first"
         self.min_priority = _priority_number(min_priority)

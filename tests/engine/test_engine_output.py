@@ -152,7 +152,6 @@ RULES = """
     ({"rule_matching": "all", "disabled": ["ir"]}, ["Broad", "Later"]),
     ({"rule_matching": "all", "skip_tags": ["login"]}, ["Broad"]),
     ({"rule_matching": "all", "tags": ["login", "off"]}, ["First", "Later", "Off"]),
-    ({"rule_matching": "all", "tags": ["b"], "disabled": ["Broad"]}, ["Broad"]),
     ({"min_priority": "ERROR", "rule_matching": "all"}, ["First"]),
 ])
 def test_engine_options(options, expected, ct_fieldsets, event):
@@ -187,6 +186,9 @@ def test_bad_engine_options(ct_fieldsets):
         Engine(res.ruleset, rule_matching="some")
     with pytest.raises(RuleError):
         Engine(res.ruleset, min_priority="loud")
+    with pytest.raises(RuleError, match=r"You can not specify both disabled \(-D/-T\) and "
+                                        r"enabled \(-t\) rules"):
+        Engine(res.ruleset, tags=["a"], disabled=["x"])
 
 
 def test_empty_list_field_is_missing(ct_fieldset, event):
