@@ -131,6 +131,11 @@ def open_source(path_or_file, path: str | None = None):
         path = path or getattr(f, "name", None)
         path = path if isinstance(path, str) else "<stream>"
     first = _read(f, READ_SIZE, path)
+    while 0 < len(first) < 2:  # a pipe may hand out a single byte: the magic needs two
+        more = _read(f, READ_SIZE, path)
+        if not more:
+            break
+        first += more
     cls = GzipSource if first.startswith(GZIP_MAGIC) else PlainSource
     return cls(f, first, path), owned, path
 

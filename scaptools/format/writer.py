@@ -13,10 +13,12 @@ during a block write and then raised as ``KeyboardInterrupt``/``SystemExit``, so
 """
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import struct
 import threading
+import weakref
 import zlib
 
 from ..errors import FormatError
@@ -85,6 +87,7 @@ class CaptureWriter:
         self._pending_size = 0
         self._started_events = False
         self._guard = _SignalGuard() if handle_signals else None
+        _OPEN_WRITERS.add(self)
         self._add(section_header())
         for blk in metadata or ():
             self.write_metadata(blk)
@@ -168,6 +171,19 @@ class CaptureWriter:
             os.fsync(self._f.fileno())
         except (OSError, AttributeError, ValueError):
             pass  # not a real file (pipe, BytesIO): flushing is all we can do
+
+
+_OPEN_WRITERS: "weakref.WeakSet[CaptureWriter]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_writers() -> None:
+    """At interpreter exit, finish writers nobody closed (valid capture on disk)."""
+    for writer in list(_OPEN_WRITERS):
+        try:
+            writer.close()
+        except Exception:  # exiting anyway: leave what is on disk
+            pass
 
 
 class _NoGuard:

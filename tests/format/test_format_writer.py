@@ -184,3 +184,14 @@ def test_pipe_input(shared):
                           capture_output=True)  # through a pipe, gzip: no seek anywhere
     assert proc.returncode == 0, proc.stderr
     assert b'"events": 572' in proc.stdout
+
+
+def test_writer_never_closed_is_finished_at_exit(tmp_path):
+    out = tmp_path / "noclose.scap.gz"
+    code = ("import sys\nfrom scaptools.events.event import Event\n"
+            "from scaptools.format.writer import CaptureWriter\n"
+            "w = CaptureWriter(sys.argv[1], gzip=True)\n"
+            "for i in range(10):\n    w.write(Event.plugin(i + 1, 2, b'{}'))\n")
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True, timeout=30)
+    with open_capture(out) as reader:
+        assert len(list(reader)) == 10 and not reader.truncated
