@@ -52,18 +52,24 @@ def tshark_rows(tshark_bin, path):
     return [line.split("\t") for line in text.splitlines()]
 
 
+CAPTURES = ["libs-e2e/curl_google.scap", "libs-e2e/curl_google_comments.scap",
+            "libs-e2e/sample.scap", "libs-e2e/single_ipv6_conn.scap",
+            "libs-e2e/test_ipv6_client.scap", "libscap-plugin/cloudtrail_100k.scap.gz",
+            "libscap-plugin/cloudtrail_small.scap", "libscap-plugin/cloudtrail_small.scap.gz"]
+
+
 def test_every_shared_capture_is_listed(shared):
-    assert len(shared_captures(shared)) >= 7
+    """The parametrized tests below cover every capture in the shared folder."""
+    found = [p.relative_to(shared / "captures").as_posix() for p in shared_captures(shared)]
+    assert found == CAPTURES
 
 
-@pytest.mark.parametrize("index", range(9))
-def test_events_equal_tshark_records(shared, tshark_bin, tmp_path, index):
-    paths = shared_captures(shared)
-    if index >= len(paths):
-        pytest.skip("fewer shared captures")
-    rows = tshark_rows(tshark_bin, tshark_copy(paths[index], tmp_path, section_of(paths[index])))
+@pytest.mark.parametrize("name", CAPTURES)
+def test_events_equal_tshark_records(shared, tshark_bin, tmp_path, name):
+    path = shared / "captures" / name
+    rows = tshark_rows(tshark_bin, tshark_copy(path, tmp_path, section_of(path)))
     count = 0
-    for (btype, ev), row in zip(read_events(paths[index]), rows):
+    for (btype, ev), row in zip(read_events(path), rows):
         count += 1
         epoch, cpu, tid, etype, nparams, elen, flen = row
         assert ev.ts == int(epoch.replace(".", "")), (ev, row)
@@ -76,7 +82,7 @@ def test_events_equal_tshark_records(shared, tshark_bin, tmp_path, index):
             assert len(ev.raw) == int(elen) + 4 - quirk
         else:
             assert (ev.nparams, len(ev.raw)) == (int(nparams or 0), int(elen)), (ev, row)
-    assert count == len(rows) == sum(1 for _ in read_events(paths[index]))
+    assert count == len(rows) == sum(1 for _ in read_events(path))
 
 
 def test_v1_events_split_exactly(shared):
@@ -97,17 +103,15 @@ def signed(tid):
     return tid - (1 << 64) if tid >= 1 << 63 else tid
 
 
-@pytest.mark.parametrize("index", range(9))
-def test_events_equal_sysdig(shared, sysdig_bin, index):
-    paths = shared_captures(shared)
-    if index >= len(paths):
-        pytest.skip("fewer shared captures")
-    code, rows = sysdig_rows(sysdig_bin, paths[index])
-    if section_of(paths[index]).section.options:
+@pytest.mark.parametrize("name", CAPTURES)
+def test_events_equal_sysdig(shared, sysdig_bin, name):
+    path = shared / "captures" / name
+    code, rows = sysdig_rows(sysdig_bin, path)
+    if section_of(path).section.options:
         assert code != 0  # sysdig 0.29.3 cannot read SHB options (§3)
         return
     assert code == 0
-    shown = (ev for _, ev in read_events(paths[index])
+    shown = (ev for _, ev in read_events(path)
              if ev.type < SYSDIG_MAX_TYPE and ev.type not in SYSDIG_HIDDEN)
     count = 0
     for ev, row in zip(shown, rows):
