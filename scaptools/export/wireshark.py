@@ -29,7 +29,7 @@ from . import pcapng
 DEFAULT_WINDOW = 4096        # events held back to restore timestamp order
 WINDOW_BYTES = 64 << 20      # ... but never more than this many event bytes
 COUNTS_RESERVED = 240        # bytes reserved in the SHB for the counts comment
-APPLICATION = "scaptools wireshark export"
+APPLICATION = "scaptools {version} wireshark export"
 
 
 @dataclass
@@ -160,7 +160,7 @@ class WiresharkWriter:
         counts = counts.encode("utf-8")[:COUNTS_RESERVED].ljust(COUNTS_RESERVED, b"\0")
         comments = [f"exported from {self.source or 'a capture'} by scaptools (layout for "
                     "Wireshark; Falco and sysdig cannot read this file)", counts]
-        shb = pcapng.section_header(comments, APPLICATION)
+        shb = pcapng.section_header(comments, APPLICATION.format(version=_version()))
         if not final:
             self._shb_len = len(shb)
             self.out.write(shb)
@@ -224,6 +224,14 @@ def _text_dissector(payload: bytes) -> str:
     except UnicodeDecodeError:
         return "data"
     return "data-text-lines"
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("scaptools")
+    except Exception:  # running from a source tree that is not installed
+        return "(unknown version)"
 
 
 def _tell(out) -> int | None:
