@@ -47,6 +47,9 @@ def export_command(file, out, fmt, window, show_lua):
     if not file or not out:
         raise click.UsageError("FILE and -w OUT are required (or use --lua-path)")
     fmt = fmt or guess_format(out)
+    if fmt == "wireshark" and out.lower().endswith((".scap", ".scap.gz")):
+        click.echo(f"warning: {out} will be a Wireshark pcapng that Falco and sysdig cannot "
+                   "read; prefer the .pcapng extension", err=True)
     stats = run_export(file, out, fmt, window)
     click.echo(f"{'stdout' if out == '-' else out}: {stats.summary()}", err=True)
 
