@@ -204,6 +204,11 @@ def typed_fieldset():
     return make_typed_fieldset()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def event():
     return FakeEvent
+
+
+@pytest.fixture(scope="session")
+def typed_fieldset_factory():
+    return make_typed_fieldset
