@@ -73,7 +73,10 @@ class RecordSummary:
 
 
 class Output:
-    """The current capture file, rotation and commit positions."""
+    """The current capture file, rotation and commit positions.
+
+    ``write`` is the writer's own method when there is no rotation (fast path).
+    """
 
     def __init__(self, opts: RecordOptions, index: int = 0):
         self.opts = opts
@@ -81,41 +84,58 @@ class Output:
         self.index = index
         self.files: list[str] = []
         self.writer = None
-        self.events_in_file = 0
-        self.bytes_in_file = 0
+        self.write = None
+        self._earlier = 0  # events of this file written by an earlier run
+        self._bytes = 0  # capture bytes (before gzip) in this file, for --rotate-size
 
     @property
     def path(self) -> str:
         return output_path(self.opts.out, self.index, self.rotating)
 
+    @property
+    def events_in_file(self) -> int:
+        return self._earlier + (self.writer.events_written if self.writer else 0)
+
     def open(self, append_to: tuple[int, int] | None = None) -> None:
-        """Start the current file; ``append_to`` = (events, size) kept from an earlier run."""
+        """Start the current file; ``append_to`` = (events, size) kept from an earlier run.
+
+        A resumed file gets its new section only with its first event, so no
+        section without events is ever left behind (sysdig rejects those).
+        """
         path = self.path
-        try:
-            fh = open(path, "ab" if append_to else "wb")
-        except OSError as exc:
-            raise RecordError(f"{path}: cannot create: {exc.strerror or exc}") from None
-        self.writer = CaptureWriter(fh, gzip=self.opts.gzip, handle_signals=False)
-        self._fh = fh
-        self.events_in_file, self.bytes_in_file = append_to or (0, 0)
-        self.bytes_in_file += 28
+        self._earlier, self._bytes = append_to or (0, 0)
+        self._append = bool(append_to)
+        if not self._append:
+            self._start()
+        self.write = self._slow_write if self.rotating or self._append else self.writer.write
         if path not in self.files:
             self.files.append(path)
 
-    def write(self, event: Event) -> None:
-        opts = self.opts
-        if self.events_in_file and (
-                (opts.rotate_events and self.events_in_file >= opts.rotate_events)
-                or (opts.rotate_size and self.bytes_in_file >= opts.rotate_size)):
+    def _start(self) -> None:
+        path = self.path
+        try:
+            self._fh = open(path, "ab" if self._append else "wb")
+        except OSError as exc:
+            raise RecordError(f"{path}: cannot create: {exc.strerror or exc}") from None
+        self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip, handle_signals=False)
+
+    def _slow_write(self, event: Event) -> None:
+        """Writing with rotation, or into a resumed file."""
+        opts, count = self.opts, self.events_in_file
+        if count and ((opts.rotate_events and count >= opts.rotate_events)
+                      or (opts.rotate_size and self._bytes >= opts.rotate_size)):
             self.close()
             self.index += 1
             self.open()
+        if self.writer is None:
+            self._start()
         self.writer.write(event)
-        self.events_in_file += 1
-        self.bytes_in_file += len(event.raw) + 20
+        self._bytes += len(event.raw) + 20
 
     def commit(self) -> tuple[int, int, int]:
         """Flush + fsync; returns (index, events, size on disk) of the current file."""
+        if self.writer is None:
+            return self.index, self._earlier, os.path.getsize(self.path)
         self.writer.flush()
         return self.index, self.events_in_file, os.fstat(self._fh.fileno()).st_size
 
@@ -192,6 +212,7 @@ class Recorder:
     # -- the loop -------------------------------------------------------------
     def _loop(self) -> None:
         opts, write, pid = self.opts, self.output.write, self.plugin_id
+        pack, new_event = _PLUGIN_HEAD.pack, Event
         limit = opts.max_events or 0
         deadline = self._started + opts.duration if opts.duration else None
         buffer = [] if opts.sort else None
@@ -203,8 +224,10 @@ class Recorder:
                 if buffer is not None:
                     buffer.append(item)
                     continue
-                ts = item.ts
-                write(plugin_event(ts, pid, item.payload))
+                ts, payload = item.ts, item.payload  # plugin_event(), inlined
+                write(new_event(0, ts, 0, NO_TID, PLUGINEVENT, 2, pack(
+                    ts, NO_TID, _HEAD_LEN + len(payload), PLUGINEVENT, 2, 4, len(payload), pid)
+                    + payload))
                 self._at_boundary = False
                 if first is None:
                     first = last = ts

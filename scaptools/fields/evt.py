@@ -164,6 +164,18 @@ def _is_syslog(ev):
     return ev.type in _IO_WRITE and fd is not None and fd.name in ("/dev/log", "/run/systemd/journal/syslog")
 
 
+def _human(ns: int) -> str:
+    """sysdig's short duration text: 0ns, 252ns, 1.79us, 8.12ms, 3.12s."""
+    if ns < 1000:
+        return f"{ns}ns"
+    for unit, div in (("us", 1e3), ("ms", 1e6)):
+        if ns < div * 10:
+            return f"{ns * 100 // int(div) / 100:.2f}{unit}"  # cut, not rounded
+        if ns < div * 1000:
+            return f"{ns // int(div)}{unit}"
+    return f"{ns * 100 // 10**9 / 100:.2f}s" if ns < 10**10 else f"{ns // 10**9}s"
+
+
 def _type_is_factory(arg):
     return lambda ev: event_type_name(ev) == arg
 
@@ -222,6 +234,13 @@ def _add_arg_and_result_fields(a: FieldAdder) -> None:
     a.simple("evt.is_open_write", "bool", "open for writing", lambda ev: _open_mode(ev, "w"))
     a.simple("evt.is_open_exec", "bool", "open of an executable", lambda ev: False)
     a.simple("evt.source", "string", "event source", lambda ev: "syscall")
+    a.simple("evt.latency.human", "string", "latency as text", lambda ev: _human(_latency(ev)))
+    a.simple("evt.wait_latency", "reltime", "time spent waiting (waiting calls)",
+             lambda ev: _latency(ev) if ev.type in _WAIT and ev.direction == "<" else None)
+    a.simple("evt.pluginname", "string", "plugin name (plugin events only)", lambda ev: None)
+    a.simple("evt.plugininfo", "string", "plugin text (plugin events only)", lambda ev: None)
+    a.simple("evt.abspath", "string", "absolute path of *at calls (not computed)",
+             lambda ev: None)
     a.simple("syscall.type", "string", "system call name (syscall events only)",
              lambda ev: event_type_name(ev) if "EC_SYSCALL" in BITS.get(ev.type, ()) else None)
     host = os.environ.get("FALCO_HOSTNAME") or socket.gethostname()

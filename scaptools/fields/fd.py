@@ -137,6 +137,13 @@ def _sockfamily(fd, ev):
     return None
 
 
+def _proto(fd, port):
+    """sysdig 0.29.3 shows the port of connected sockets, nothing for listening ones."""
+    if port is None:
+        return None
+    return str(port) if fd.dip else ""
+
+
 def _fdlist(kind: str):
     """sysdig 0.29.3 gives these as one comma-separated string."""
     inner = _fdlist_values(kind)
@@ -200,6 +207,10 @@ def fd_fields() -> FieldAdder:
 
 def _add_socket_details(a: FieldAdder) -> None:
     a.simple("fd.l4proto", "string", "tcp/udp/icmp/raw", on_fd(_l4proto))
+    for side, fn in (("c", _cport), ("s", _sport), ("l", _local(True, False)),
+                     ("r", _local(False, False))):
+        a.simple(f"fd.{side}proto", "string", f"{side} port (no service names)",
+                 on_fd(lambda fd, ev, fn=fn: _proto(fd, fn(fd, ev))))
     a.simple("fd.sockfamily", "string", "ip or unix", on_fd(_sockfamily))
     # sysdig 0.29.3 reports every inet socket as a server socket
     a.simple("fd.is_server", "bool", "server side of a connection",

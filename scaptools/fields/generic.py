@@ -22,8 +22,15 @@ TIME_STRING = "time_string"
 PAD9 = "pad9"
 
 
+_LAST_SECOND = [None, ""]  # consecutive events mostly share their second
+
+
 def _hhmmss(ts: int) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(ts // _NS))
+    key = (ts // _NS, time.timezone)
+    if _LAST_SECOND[0] != key:
+        text = time.strftime("%H:%M:%S", time.localtime(key[0]))
+        _LAST_SECOND[0], _LAST_SECOND[1] = key, text
+    return _LAST_SECOND[1]
 
 
 def evt_time(ev) -> str:

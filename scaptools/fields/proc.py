@@ -191,6 +191,9 @@ def _add_process_details(a: FieldAdder) -> None:
     a.simple("proc.vpgid", "int64", "process group id", on_main(lambda t: t.vpgid))
     a.simple("proc.vpid", "int64", "pid in its namespace", on_thread(lambda t: _vid(t.vpid)))
     a.simple("proc.loginshellid", "int64", "pid of the login shell", _loginshell)
+    for probe in ("healthcheck", "liveness_probe", "readiness_probe"):
+        a.simple(f"proc.is_container_{probe}", "bool", f"container {probe} (none on hosts)",
+                 on_thread(lambda t: False))
     a.simple("proc.fdusage", "double", "open fds / fd limit (%)",
              on_main(lambda t: f"{100 * len(t.fdtable) / t.fdlimit:.1f}" if t.fdlimit else None))
     a.simple("proc.is_exe_writable", "bool", "executable writable by its user",
@@ -227,6 +230,12 @@ def thread_fields() -> FieldAdder:
     a.simple("thread.cap_permitted", "string", "permitted capabilities",
              on_thread(lambda t: _caps(t.cap_permitted)))
     a.with_arg("thread.cgroup", "string", "cgroup of one subsystem", _cgroup_factory)
+    a.simple("thread.exectime", "reltime", "CPU time of the last run (switch events)",
+             _exectime)
+    a.simple("thread.totexectime", "reltime", "total CPU time seen so far",
+             on_thread(lambda t: t.totexectime))
+    for name in ("thread.cpu", "thread.cpu.user", "thread.cpu.system"):
+        a.simple(name, "double", "CPU usage (procinfo events, not tracked)", lambda ev: None)
     return a
 
 
@@ -235,6 +244,13 @@ def _cgroups(thread) -> str | None:
     if not thread.cgroups:
         return None
     return " ".join("blkio" + c[2:] if c.startswith("io=") else c for c in thread.cgroups)
+
+
+def _exectime(ev):
+    value = (ev.cache or {}).get("exectime")
+    if value is not None:
+        return value
+    return 0 if event_thread(ev) is not None else None
 
 
 def _cgroup_factory(arg):

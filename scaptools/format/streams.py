@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import zlib
 
-from ..errors import FormatError, TruncatedCapture
+from ..errors import FormatError
 from .constants import GZIP_MAGIC
 
 READ_SIZE = 1 << 20  # bytes asked from the underlying file per read
@@ -140,4 +140,4 @@ def open_source(path_or_file, path: str | None = None):
     return cls(f, first, path), owned, path
 
 
-__all__ = ["PlainSource", "GzipSource", "open_source", "TruncatedCapture"]
+__all__ = ["PlainSource", "GzipSource", "open_source"]

@@ -87,6 +87,7 @@ class State:
         self.first_ts: int | None = None  # of the first event (evt.reltime)
         self.last_shown_ts: int | None = None  # set by printers (evt.deltatime)
         self._remove: list[int] = []
+        self._cpu_switch: dict[int, int] = {}  # cpu -> time of its last switch event
 
     # -- seeding ------------------------------------------------------------
     def seed(self, block) -> None:
@@ -112,6 +113,8 @@ class State:
         thread = self.threads.get(tid)
         if thread is None and event.type in _NO_CREATE:
             cache["thread"] = cache["fd"] = None
+            if event.name == "switch":
+                self._switch(None, event, cache)
             return None
         if thread is None:
             thread = self.add(ThreadInfo(tid))
@@ -156,10 +159,14 @@ class State:
             handler = HANDLERS.get((event.name, event.direction))
             if handler is not None and tid == NO_TID:
                 handler(self, None, event, event.params)
+            elif event.type in _NO_CREATE and event.name == "switch":
+                self._switch(None, event, cache)
             cache["thread"] = cache["fd"] = None
             return None
         thread = self.threads.get(tid)
         if thread is None and event.type in _NO_CREATE:
+            if event.name == "switch":
+                self._switch(None, event, cache)
             cache["thread"] = cache["fd"] = None
             return None
         if thread is None:
@@ -175,6 +182,8 @@ class State:
         if skip:  # scheduler/internal events leave the thread's syscall context alone
             if memory:
                 P.update_memory(thread, event.params)
+            if event.name == "switch":
+                self._switch(thread, event, cache)
             cache["thread"], cache["fd"] = thread, None
             return
         if event.direction == ">":
@@ -199,6 +208,14 @@ class State:
             if creates:
                 fd = self._created_fd(thread, event, params, cache)
         cache["fd"] = fd
+
+    def _switch(self, thread: ThreadInfo | None, event, cache: dict) -> None:
+        """CPU time: the outgoing thread ran since the previous switch on this CPU."""
+        last = self._cpu_switch.get(event.cpu)
+        self._cpu_switch[event.cpu] = event.ts
+        cache["exectime"] = event.ts - last if last is not None else 0
+        if thread is not None:
+            thread.totexectime += cache["exectime"]
 
     def _created_fd(self, thread, event, params, cache):
         if event.direction == ">":

@@ -20,7 +20,7 @@ class ThreadInfo:
     """One thread: identity, process data, and its fd table (``fdtable``)."""
 
     __slots__ = _FIELDS + ("fdtable", "exited", "last_enter", "lastevent_fd", "filtered",
-                           "lastexec_ts", "_dummy")
+                           "lastexec_ts", "_dummy", "sched_in_ts", "totexectime")
 
     def __init__(self, tid: int, **values):
         self.tid = tid
@@ -38,6 +38,7 @@ class ThreadInfo:
         self.tty = self.exe_writable = 0
         self.cap_inheritable = self.cap_permitted = self.cap_effective = 0
         self.clone_ts = self.pidns_init_start_ts = self.lastexec_ts = 0
+        self.sched_in_ts = self.totexectime = 0  # switch events (thread.exectime)
         self.fdtable: dict = {}
         self.exited = False
         self.last_enter = None

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import ScapError
 from .runner import Replayer, check_spec
 from .spec import Spec
 
@@ -183,8 +184,8 @@ def _first_killer(mutation: Mutation, original: str, specs: list[Spec],
     for spec in specs:
         try:
             actual = replayer.replay_spec(spec, rules=mutation.sources(spec.rules, original))
-        except Exception as exc:  # a mutation that breaks loading counts as noticed
-            return f"{spec.name} (error: {type(exc).__name__})"
+        except ScapError as exc:  # the mutated rule does not even load: noticed
+            return f"{spec.name} (load error: {exc.__class__.__name__})"
         if check_spec(spec, actual):
             return spec.name
     return ""

@@ -126,8 +126,14 @@ def run_spec(spec: Spec, replayer: Replayer | None = None, *, update: bool = Fal
     except ScapError as exc:
         return SpecResult(spec, "error", [f"  error: {exc}"])
     if update and spec.golden is not None:
-        old = read_golden(spec.golden) if spec.golden.exists() else []
-        diff = compare_alerts(old, actual, only=True) + check_negative(spec, actual)
+        negative = check_negative(spec, actual)
+        if negative:  # a golden file must never absorb a forbidden alert
+            return SpecResult(spec, "fail", negative, actual)
+        try:
+            old = read_golden(spec.golden) if spec.golden.exists() else []
+        except ScapError:
+            old = []  # malformed: rewritten below
+        diff = compare_alerts(old, actual, only=True)
         if diff or not spec.golden.exists():
             write_golden(spec.golden, actual)
             return SpecResult(spec, "updated", diff, actual)
