@@ -148,3 +148,14 @@ def test_testing_bad_golden_line(suite):
     golden.write_text(golden.read_text() + "{not json\n")
     code, out = run_test(suite / "captures" / "iam.scaptest.yaml")
     assert code == 1 and "iam.alerts.jsonl:" in out and "bad alert line" in out
+
+
+def test_testing_update_refuses_alerts_of_negative_rules(suite):
+    edit_rules(suite, 'condition: ct.name="CreateGroup" and ct_succeeded',
+               'condition: ct.name="CreateGroup"')
+    golden = suite / "captures" / "iam_negative.alerts.jsonl"
+    before = golden.read_text()
+    code, out = run_test("--update", suite / "captures" / "iam_negative.scaptest.yaml")
+    assert code == 1
+    assert "! negative    Create Group: expected no alert, got 1" in out
+    assert golden.read_text() == before
