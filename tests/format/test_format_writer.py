@@ -179,7 +179,8 @@ def snapshot_bytes(data):
 
 def test_pipe_input(shared):
     path = shared / "captures/libs-e2e/sample.scap"
-    code = "import sys;from scaptools.cli.main import main;sys.argv=['scap','info','-','--json'];main()"
+    code = ("import sys;from scaptools.cli.main import main;"
+            "sys.argv=['scap','info','-','--json'];main()")
     proc = subprocess.run([sys.executable, "-c", code], input=gzip.compress(path.read_bytes()),
                           capture_output=True)  # through a pipe, gzip: no seek anywhere
     assert proc.returncode == 0, proc.stderr
