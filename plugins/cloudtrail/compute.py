@@ -9,12 +9,12 @@ _NAME_BY_TYPE = {"Root": ("userName",), "IAMUser": ("userName",), "AWSService": 
 
 def user_and_fallback(rec):
     """``ct.user`` (§7.3) and, when absent, upstream's fallback text for ``evt.plugininfo`` (§5)."""
-    ident = get(rec, ("userIdentity",))
-    utype = get(ident, ("type",)) if ident is not MISSING else MISSING
-    if not isinstance(utype, str):
+    ident = rec.get("userIdentity") if type(rec) is dict else None
+    utype = ident.get("type") if type(ident) is dict else None
+    if type(utype) is not str:
         return None, ""
     if utype in _NAME_BY_TYPE:
-        value = get(ident, _NAME_BY_TYPE[utype])
+        value = ident.get(_NAME_BY_TYPE[utype][0], MISSING)
         return (None, "<NA>") if value is MISSING else (as_string(value), "")
     if utype == "AssumedRole":
         value = get(ident, ("sessionContext", "sessionIssuer", "userName"))

@@ -214,9 +214,11 @@ def _string_field(path: tuple):
     first, second = path[0], (path[1] if len(path) == 2 else None)
 
     def extract(event):
-        if event.raw.find(needle) < 0:
-            return None
-        rec = event.json
+        rec = getattr(event, "_json", None)  # already parsed: skip the bytes test
+        if type(rec) is not dict:
+            if event.raw.find(needle) < 0:
+                return None
+            rec = event.json
         if type(rec) is not dict:
             rec = record(event)
             if type(rec) is not dict:

@@ -86,11 +86,11 @@ _LITERALS = {True: "true", False: "false", None: "null"}
 def _fast_value(node, doc: bytes, tokens, keys, indexes):
     for tok, key, index in zip(tokens, keys, indexes):
         if isinstance(node, dict):
-            if doc.count(key) != 1:
-                return _SLOW
-            node = node.get(tok, _SLOW)
-            if node is _SLOW:
+            if tok not in node:  # the parsed document has every key: absent is exact
                 return None
+            if doc.count(key) != 1:  # duplicates (first wins), escaped or spaced keys
+                return _SLOW
+            node = node[tok]
         elif isinstance(node, list):
             if index is None or not 0 <= index < len(node):
                 return None
