@@ -80,3 +80,11 @@ def test_full_disk_is_one_error_line(shared):
     result = run(shared_capture(shared, "sample.scap"), "-w", "/dev/full")
     assert result.exit_code == 1
     assert "cannot write" in result.stderr and "Traceback" not in result.output
+
+
+def test_capture_from_stdin(shared, tshark_bin, tmp_path):
+    data = shared_capture(shared, "cloudtrail_small.scap.gz").read_bytes()
+    out = tmp_path / "stdin.pcapng"
+    result = CliRunner().invoke(cli, ["export", "-", "-w", str(out)], input=data)
+    assert result.exit_code == 0, result.output
+    assert len(tshark_rows(tshark_bin, out, ["frame.number"], "-Y", "json")) == 41
