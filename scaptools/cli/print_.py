@@ -74,18 +74,31 @@ def _selector(text: str, registry):
 
 
 def _formatter(fmt: str, registry):
+    """Compile FORMAT per event source; an error only if no source knows its fields."""
+    from ..errors import FieldError
     from ..fields.formatting import compile_format
     from ..fields.syscall import syscall_fieldset
-    syscall = compile_format(fmt, syscall_fieldset())
-    plugin_fs = {}
+    errors = []
+
+    def build(fieldset):
+        try:
+            return compile_format(fmt, fieldset)
+        except FieldError as exc:
+            errors.append(exc)
+            return None
+
+    syscall = build(syscall_fieldset())
+    plugin_fns: dict = {}
+    sources = registry.sources()[1:] if registry is not None else []
+    for source in sources:
+        plugin_fns[source] = build(registry.fieldset(source))
+    if syscall is None and not any(plugin_fns.values()):
+        raise errors[0]
 
     def render(event):
         if not event.is_plugin:
-            return syscall(event)
+            return syscall(event) if syscall is not None else None
         source = registry.source_of(event.plugin_id) if registry is not None else None
-        if source not in plugin_fs:
-            fs = registry.fieldset(source) if source is not None else None
-            plugin_fs[source] = compile_format(fmt, fs) if fs is not None else None
-        fn = plugin_fs[source]
+        fn = plugin_fns.get(source)
         return fn(event) if fn is not None else None
     return render

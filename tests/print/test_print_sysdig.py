@@ -110,3 +110,17 @@ def test_truncated_capture_prints_complete_events_then_fails(shared, tmp_path):
     assert "cut.scap" in err and "offset" in err and len(err.strip().splitlines()) == 1
     full = scap(shared / "captures" / "libs-e2e" / "sample.scap", "-D")[1]
     assert ours and ours == full[:len(ours)]
+
+
+def test_plugin_events_filter_and_format(shared):
+    path = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+    code, ours, _ = scap(path, "ct.name=ConsoleLogin and ct.user=alice", "-p",
+                         "%evt.num %ct.user %ct.srcip")
+    assert code == 0 and ours == ["1 alice 198.51.100.23"]
+
+
+def test_unknown_format_field_is_one_error_line(shared):
+    path = shared / "captures" / "libs-e2e" / "curl_google.scap"
+    code, ours, err = scap(path, "-p", "%nosuch.field")
+    assert code == 1 and ours == [] and "nosuch.field" in err
+    assert len(err.strip().splitlines()) == 1
