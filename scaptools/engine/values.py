@@ -29,7 +29,9 @@ FAMILY_TEXT = {"string": "string filters", "numeric": "numeric filters",
                "buffer": "buffer filters", "list": "list filters"}
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _RE_ULONG = re.compile(r"\s*([+-]?)(\d+)\Z")
-_PERL_CLASSES = re.compile(r"\\[dDsSwWbB]")
+# RE2 in POSIX mode has no Perl classes, word boundaries, back-references, `(?...)`
+# groups or non-greedy repetitions (§6.2): such patterns are load errors.
+_PERL_CLASSES = re.compile(r"\\[dDsSwWbBAzZpP1-9]|\(\?|[*+?}]\?")
 
 
 class ValueError_(Exception):
@@ -175,9 +177,18 @@ def compile_regex(pattern: str):
     if _PERL_CLASSES.search(pattern):
         raise ValueError_(f"invalid regex pattern: {pattern}")
     try:
-        return re.compile(f"(?:{pattern})\\Z", re.DOTALL)
+        return re.compile(f"(?:{_posix_classes(pattern)})\\Z", re.DOTALL)
     except re.error as exc:
         raise ValueError_(f"invalid regex pattern: {exc}") from None
+
+
+def _posix_classes(pattern: str) -> str:
+    """Translate ``[:alpha:]``-style classes inside brackets to Python's syntax."""
+    if "[:" not in pattern:
+        return pattern
+    for name, chars in _CLASSES.items():
+        pattern = pattern.replace(f"[:{name}:]", chars)
+    return pattern
 
 
 class PathMatcher:

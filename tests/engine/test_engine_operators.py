@@ -25,6 +25,7 @@ CASES = [
     ("t.s glob '*[[:upper:]]ash'", True), ("t.s glob /usr", False),
     ("t.s iglob /USR/*/bash", True), ("t.s iglob /etc/*", False),
     ("t.s regex '/usr/.*'", True), ("t.s regex 'usr'", False), ("t.s regex '.*Ba(sh|t)'", True),
+    ("t.s regex '(/[[:alpha:]]+)+'", True), ("t.s regex '[^[:upper:]]*'", False),
     ("t.s in (/bin/sh, /usr/bin/Bash)", True), ("t.s in (/bin/sh)", False),
     ("t.s intersects (/usr/bin/Bash)", True),
     ("t.s pmatch (/usr/bin)", True), ("t.s pmatch (/usr/b)", False), ("t.s pmatch (/usr/*/Bash)", True),
@@ -99,6 +100,8 @@ ERRORS = [
     ("t.net = 10.0.0.0", "unrecognized IP network 10.0.0.0"),
     ("t.buf bcontains 0g", "filter error: bcontains and bstartswith operator support hex strings only"),
     ("t.s regex '\\\\d+'", "invalid regex pattern: \\d+"),
+    ("t.s regex '(?i)bash'", "invalid regex pattern: (?i)bash"),
+    ("t.s regex 'a.*?b'", "invalid regex pattern: a.*?b"),
     ("t.s = 'a\\x00b'", "filter error: filter value cannot contain a NUL byte (\\x00)"),
     ("t.x = 1", "filter_check called with nonexistent field t.x"),
     ("t.s = val(t.n)", "field 't.s' has type 'string' while the right-hand side field 't.n' "
