@@ -8,6 +8,7 @@ an unknown plugin id are counted and skipped); every other event goes to the
 from __future__ import annotations
 
 import struct
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -160,7 +161,9 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     stats = stats or ReplayStats()
     track = SYSCALL_SOURCE in _rule_sources(engine)
     for path in paths:
-        with open_capture(str(path)) as reader:
+        stdin = str(path) == "-"  # read a pipe
+        with open_capture(sys.stdin.buffer if stdin else str(path),
+                          path="<stdin>" if stdin else None) as reader:
             # syscall fields read thread/fd state rebuilt from the capture; plugin-only
             # rule sets skip that work
             events = tracked_events(reader, State()) if track else reader

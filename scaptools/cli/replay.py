@@ -28,7 +28,7 @@ def _print_diagnostics(result, warnings: bool) -> None:
 
 
 @click.command("replay", short_help="Replay captures through Falco rules.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-r", "rules", multiple=True, required=True, type=click.Path(exists=True),
               help="Rules file or directory (repeatable).")
 @click.option("-c", "config_path", type=click.Path(exists=True, dir_okay=False),
@@ -44,7 +44,7 @@ def _print_diagnostics(result, warnings: bool) -> None:
 @click.option("--stats", "show_stats", is_flag=True, help="Print statistics on stderr.")
 def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabled, enable_all,
                    json_output, min_priority, show_stats):
-    """Replay capture FILES through the Falco rules given with -r and print the alerts."""
+    """Replay capture FILES (``-`` reads stdin) through the rules given with -r; print alerts."""
     from ..replay import (alert_formatter, load_ruleset, make_engine, merged_options,
                           replay_files)
     config, registry = _registry(config_path)

@@ -82,3 +82,15 @@ def test_syscall_capture_with_the_upstream_falco_rules(shared):
     res = run("replay", scap, "-r", rules, "--stats", "-o", "rule_matching=all")
     assert res.exit_code == 0, res.stderr
     assert "source syscall:" in res.stderr and "source aws_cloudtrail" not in res.stderr
+
+
+def test_replay_reads_a_gzip_pipe(shared):
+    folder = shared / "captures" / "libscap-plugin"
+    rules = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
+    piped = CliRunner().invoke(cli, ["replay", "-", "-r", str(rules)], env={"TZ": "UTC"},
+                               input=(folder / "cloudtrail_small.scap.gz").read_bytes())
+    direct = run("replay", folder / "cloudtrail_small.scap", "-r", rules)
+    assert piped.exit_code == 0, piped.stderr
+    assert piped.stdout == direct.stdout and piped.stdout.count("\n") > 10
+    bad = CliRunner().invoke(cli, ["replay", "-", "-r", str(rules)], input=b"junk")
+    assert bad.exit_code == 1 and "<stdin>" in bad.stderr
