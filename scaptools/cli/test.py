@@ -68,7 +68,7 @@ def write_junit(path: Path, results) -> None:
                        failures=str(failures), errors=str(errors))
     for result in results:
         case = ET.SubElement(suite, "testcase", classname="scaptest",
-                             name=result.spec.path.as_posix())
+                             name=result.spec.path.as_posix(), time=f"{result.seconds:.3f}")
         if result.status in ("fail", "error"):
             tag = "failure" if result.status == "fail" else "error"
             node = ET.SubElement(case, tag, message=f"{result.spec.name}: alerts differ"

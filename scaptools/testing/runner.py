@@ -9,6 +9,7 @@ and priority texts compared here).
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ class SpecResult:
     status: str
     diff: list[str] = field(default_factory=list)
     actual: list[AlertRecord] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -120,7 +122,13 @@ def _option_text(value) -> str:
 def run_spec(spec: Spec, replayer: Replayer | None = None, *, update: bool = False,
              extra_sources=()) -> SpecResult:
     """Replay one spec and compare. ``update`` rewrites its golden file instead of failing."""
-    replayer = replayer or Replayer()
+    start = time.perf_counter()
+    result = _run_spec(spec, replayer or Replayer(), update, extra_sources)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _run_spec(spec: Spec, replayer: Replayer, update: bool, extra_sources) -> SpecResult:
     try:
         actual = replayer.replay_spec(spec, extra_sources)
     except ScapError as exc:
