@@ -176,11 +176,49 @@ def bench_plugin_1m(ctx: Context) -> list[Result]:
     return compare(ctx, "plugin-1m", path)
 
 
+# Read + write: the library's convert of a capture, reporting its own time.
+CONVERT = """
+import sys, time
+from scaptools.cli.convert import convert
+t, c = time.perf_counter(), time.process_time()
+n = convert(sys.argv[1], sys.argv[2], gzip=sys.argv[3] == "gz")
+print(n, time.perf_counter() - t, time.process_time() - c)
+"""
+
+
+def bench_convert_1m(ctx: Context) -> list[Result]:
+    """Rewrite 1M syscall events (read + CaptureWriter), next to `sysdig -r F -w OUT`."""
+    src = replicate(curl_google(ctx), ctx.data / "syscall_1m.scap", 1_000_000)
+    results = []
+    for mode in ("plain", "gz"):
+        out = ctx.data / f"convert_out.{mode}"
+        samples = []
+        for _ in range(ctx.runs):
+            res = measured([sys.executable, "-c", CONVERT, str(src), str(out), mode])
+            n, secs, cpu = res["stdout"].split()
+            samples.append((int(n), float(secs), float(cpu), res["rss_kb"]))
+        results.append(Result(f"convert-{mode[:2]}", "scaptools", samples[0][0],
+                              statistics.median(s[1] for s in samples),
+                              statistics.median(s[2] for s in samples),
+                              max(s[3] for s in samples) / 1024))
+        sysdig = shutil.which("sysdig")
+        if sysdig:
+            args = [sysdig, "-r", str(src), "-w", str(out)] + (["-z"] if mode == "gz" else [])
+            ref = [measured(args) for _ in range(ctx.runs)]
+            results.append(Result(f"convert-{mode[:2]}", "sysdig -w", samples[0][0],
+                                  statistics.median(s["wall"] for s in ref),
+                                  statistics.median(s["cpu"] for s in ref),
+                                  max(s["rss_kb"] for s in ref) / 1024))
+        out.unlink(missing_ok=True)
+    return results
+
+
 WORKLOADS = {
     "syscall-1m": bench_syscall_1m,
     "syscall-10m": bench_syscall_10m,
     "gzip-1m": bench_gzip_1m,
     "plugin-1m": bench_plugin_1m,
+    "convert-1m": bench_convert_1m,
 }
 
 
