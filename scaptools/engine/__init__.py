@@ -33,7 +33,6 @@ from ..errors import Location, RuleError
 from .compiler import CompileError, Compiler
 from .diagnostics import Diagnostic, LoadResult
 from .engine import Engine
-from .expand import parse_text
 from .lexer import LexError
 from .load import load_rules
 from .output import Alert, format_json, format_text

@@ -14,7 +14,7 @@ import re
 from .lexer import RE_FIELD
 from .transformers import Operand, TransformError, compile_operand
 from .tree import And, Check, Computed, ListValue, MacroRef, Not, Or
-from .values import (ALLOWED_OPS, FAMILY_TEXT, PathMatcher, ValueError_, ascii_lower,
+from .values import (ALLOWED_OPS, FAMILY_TEXT, PathMatcher, ConstantError, ascii_lower,
                      compile_regex, convert, family, glob_regex, hex_bytes)
 
 DEPRECATED_FIELDS = ("evt.dir", "evt.latency", "evt.latency.s", "evt.latency.ns",
@@ -105,7 +105,7 @@ class Compiler:
             if fam == "ip":
                 return self.ip_check(chk, left, call)
             return self.scalar_check(chk, left, call)
-        except ValueError_ as exc:
+        except ConstantError as exc:
             raise CompileError(str(exc)) from None
 
     def items(self, chk: Check) -> tuple:

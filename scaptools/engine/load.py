@@ -1,10 +1,9 @@
 """``load_rules``: several rules files in order into one ``LoadResult`` (rules-language.md §1.3, §12)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ..errors import Location, RuleError
+from ..errors import Location
 from .collector import Collector
 from .diagnostics import LOAD_ERR_VALIDATE, Diagnostic, LoadFailed, LoadResult
 from .loader import FileLoader

@@ -12,7 +12,9 @@ import yaml
 from .diagnostics import (LOAD_DEPRECATED_ITEM, LOAD_ERR_YAML_PARSE, LOAD_ERR_YAML_VALIDATE,
                           LOAD_INVALID_LIST_NAME, LOAD_INVALID_MACRO_NAME, LOAD_UNKNOWN_ITEM,
                           LOAD_UNKNOWN_KEY, Context, fail)
-from .infos import ListInfo, MacroInfo, RuleInfo, RuleUpdate, parse_priority
+from .infos import ListInfo, MacroInfo
+from .plugin_reqs import read_plugin_requirements
+from .rule_reader import read_rule
 from .yamlnodes import ItemReader, compose_documents, is_null, location
 from ..errors import Location
 
@@ -23,9 +25,6 @@ MACRO_KEYS = {"macro", "condition", "append", "override"}
 RULE_KEYS = {"rule", "condition", "output", "desc", "priority", "source", "enabled", "tags",
              "exceptions", "capture", "capture_duration", "warn_evttypes",
              "skip-if-unknown-filter", "append", "override"}
-RULE_APPEND = ("condition", "output", "desc", "tags", "exceptions")
-RULE_REPLACE = ("condition", "output", "desc", "priority", "capture", "capture_duration", "tags",
-                "exceptions", "enabled", "warn_evttypes", "skip-if-unknown-filter")
 RE_LIST_NAME = re.compile(r"[^()\"'\s=,]+\Z")
 RE_MACRO_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*\Z")
 RE_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)\Z")
@@ -106,7 +105,6 @@ class FileLoader:
                        f"{'.'.join(map(str, req))}, but engine version is {own}", r.ctx)
 
     def read_required_plugin_versions(self, r: ItemReader) -> None:
-        from .plugin_reqs import read_plugin_requirements
         self.col.plugin_requirements.extend(read_plugin_requirements(r))
 
     # -- lists and macros (§2.3, §2.4) -----------------------------------------
@@ -175,5 +173,4 @@ class FileLoader:
 
     # -- rules (§2.5) -------------------------------------------------------------
     def read_rule(self, r: ItemReader) -> None:
-        from .rule_reader import read_rule
         read_rule(self, r)

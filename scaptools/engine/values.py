@@ -34,7 +34,7 @@ _RE_ULONG = re.compile(r"\s*([+-]?)(\d+)\Z")
 _PERL_CLASSES = re.compile(r"\\[dDsSwWbBAzZpP1-9]|\(\?|[*+?}]\?")
 
 
-class ValueError_(Exception):
+class ConstantError(Exception):
     """A constant cannot be converted for the field type (a load error)."""
 
 
@@ -60,13 +60,13 @@ def ascii_lower(text: str) -> str:
 def convert(text: str, ftype: str):
     """The constant ``text`` as a value comparable with the field's values."""
     if "\x00" in text:
-        raise ValueError_("filter error: filter value cannot contain a NUL byte (\\x00)")
+        raise ConstantError("filter error: filter value cannot contain a NUL byte (\\x00)")
     fam = family(ftype)
     if fam == "numeric":
         return _number(text, ftype)
     if fam == "bool":
         if text not in ("true", "false"):
-            raise ValueError_(f"filter error: unrecognized boolean value {text}")
+            raise ConstantError(f"filter error: unrecognized boolean value {text}")
         return text == "true"
     if fam == "ip":
         return _ip(text, ftype)
@@ -80,10 +80,10 @@ def _number(text: str, ftype: str):
         try:
             return float(text)
         except ValueError:
-            raise ValueError_(f"{text} is not a valid number") from None
+            raise ConstantError(f"{text} is not a valid number") from None
     m = _RE_ULONG.match(text)
     if m is None:
-        raise ValueError_(f"{text} is not a valid number")
+        raise ConstantError(f"{text} is not a valid number")
     value = int(m.group(2)) * (-1 if m.group(1) == "-" else 1)
     if ftype.startswith("uint") or ftype in ("abstime", "reltime", "port"):
         value %= 1 << 64  # sscanf %lu wraps negative values
@@ -93,25 +93,25 @@ def _number(text: str, ftype: str):
 def _ip(text: str, ftype: str):
     if "net" in ftype:
         if "/" not in text:
-            raise ValueError_(f"unrecognized IP network {text}")
+            raise ConstantError(f"unrecognized IP network {text}")
         addr, _, bits = text.partition("/")
         try:
             return ipaddress.ip_network(f"{addr}/{int(bits)}", strict=False)
         except ValueError:
-            raise ValueError_(f"invalid netmask {bits}") from None
+            raise ConstantError(f"invalid netmask {bits}") from None
     try:
         if "." in text:
             return ipaddress.IPv4Address(text)
         return ipaddress.IPv6Address(text)
     except ValueError:
         kind = "IPv4" if "." in text else "IPv6"
-        raise ValueError_(f"unrecognized {kind} address {text}") from None
+        raise ConstantError(f"unrecognized {kind} address {text}") from None
 
 
 def hex_bytes(text: str) -> bytes:
     """Constant of bcontains/bstartswith: an even-length hex string (§4.3)."""
     if len(text) % 2 or any(c not in "0123456789abcdefABCDEF" for c in text):
-        raise ValueError_("filter error: bcontains and bstartswith operator support hex "
+        raise ConstantError("filter error: bcontains and bstartswith operator support hex "
                           "strings only")
     return bytes.fromhex(text)
 
@@ -175,11 +175,11 @@ def _bracket(pattern: str, i: int) -> tuple[str, int]:
 def compile_regex(pattern: str):
     """RE2 POSIX-syntax pattern matched on the entire value (§6.2)."""
     if _PERL_CLASSES.search(pattern):
-        raise ValueError_(f"invalid regex pattern: {pattern}")
+        raise ConstantError(f"invalid regex pattern: {pattern}")
     try:
         return re.compile(f"(?:{_posix_classes(pattern)})\\Z", re.DOTALL)
     except re.error as exc:
-        raise ValueError_(f"invalid regex pattern: {exc}") from None
+        raise ConstantError(f"invalid regex pattern: {exc}") from None
 
 
 def _posix_classes(pattern: str) -> str:
