@@ -24,7 +24,7 @@ Memory stays bounded: a thread is dropped on the event after its ``procexit``
 from __future__ import annotations
 
 from ..events.event import NO_TID
-from ..events.table import EVENTS
+from ..events.table import EVENTS, LARGE_PAYLOAD
 from . import parsers as P
 from .procs import on_clone_exit, on_execve_exit
 from .seed import seed_block
@@ -275,12 +275,19 @@ def _plan(etype: int) -> tuple:
     return plan
 
 
+_LENS = [__import__("struct").Struct(f"<{n}H") for n in range(33)]
+
+
 def _fd_param(event, index):
-    """The enter event's ``fd`` parameter without decoding the others."""
-    if index is None or index >= event.nparams:
+    """The enter event's ``fd`` parameter, read straight from the v2 layout (§9.3)."""
+    nparams = event.nparams
+    if index is None or index >= nparams or event.type in LARGE_PAYLOAD:
         return None
-    data = event.param_bytes[index]
-    return _FD_STRUCT.unpack(data)[0] if len(data) == 8 else None
+    raw = event.raw
+    lens = _LENS[index + 1].unpack_from(raw, 26) if index < 32 else ()
+    if not lens or lens[index] != 8:
+        return None
+    return _FD_STRUCT.unpack_from(raw, 26 + 2 * nparams + sum(lens[:index]))[0]
 
 
 _CURRENT: list[State | None] = [None]
