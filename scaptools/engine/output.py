@@ -33,6 +33,7 @@ class Token:
     width: int | None
     inner: list  # (key, fn) of the fields inside a transformer token
     is_transform: bool = False
+    pad9: bool = False  # FieldInfo tag "pad9": numbers print with at least 9 digits
 
 
 @dataclass
@@ -62,7 +63,7 @@ class OutputFormat:
 
 def compile_render(parts):
     """Generate ``render(ev) -> (message, output_fields)`` for the tokens (one call per field)."""
-    ns = {"_t": render_text, "_fit": _fit}
+    ns = {"_t": render_text, "_fit": _fit, "_pad9": _pad9}
     pieces, fields, lines = [], [], []
     for n, part in enumerate(parts):
         if isinstance(part, str):
@@ -72,6 +73,8 @@ def compile_render(parts):
         ns[f"e{n}"] = part.fn
         lines.append(f"    v{n} = e{n}(ev)")
         text = f"(v{n} if v{n}.__class__ is str else _t(v{n}))"
+        if part.pad9:
+            text = f"_pad9(v{n})"
         pieces.append(text if part.width is None else f"_fit({text}, {part.width})")
         if not part.is_transform:
             ns[f"K{n}"] = part.key
@@ -84,6 +87,11 @@ def compile_render(parts):
         f"    return {body}, {{{', '.join(fields)}}}\n"
     exec(compile(src, "<output>", "exec"), ns)  # noqa: S102 - generated from parsed tokens
     return ns["render"]
+
+
+def _pad9(value) -> str:
+    return f"{value:09d}" if isinstance(value, int) and not isinstance(value, bool) \
+        else render_text(value)
 
 
 def _fit(text: str, width: int) -> str:
@@ -136,7 +144,9 @@ def _token(text: str, pos: int, fieldset) -> tuple[Token, int]:
             continue
         inner = [(field_key(f), compile_operand(f, fieldset).fn) for f in op.fields]
         key = field_key(node) if not op.is_transform else node.to_text()
-        return Token(key, op.fn, width, inner, op.is_transform), pos + parser.pos
+        info = None if op.is_transform else fieldset.lookup(node.name)
+        pad9 = info is not None and "pad9" in info.tags
+        return Token(key, op.fn, width, inner, op.is_transform, pad9), pos + parser.pos
     raise OutputError(f"unknown filter: {text[pos:]}")
 
 

@@ -197,3 +197,12 @@ def test_empty_list_field_is_missing(ct_fieldset, event):
     assert text == "ids=<NA>"
     alert = Alert("R", "Notice", 0, text, fields, "s", [], "h")
     assert json.loads(format_json(alert))["output_fields"]["ec2.imageids"] is None
+
+
+def test_pad9_tag_pads_numbers_in_text(event):
+    from scaptools.fields.base import FieldInfo, FieldSet
+    fs = FieldSet("s")
+    fs.add(FieldInfo("evt.rawtime.ns", "abstime", tags=("pad9",)), lambda a: lambda ev: 5)
+    fs.add(FieldInfo("evt.num", "uint64"), lambda a: lambda ev: 5)
+    text, fields = OutputFormat("%evt.rawtime.ns %evt.num", fs).render(event({}))
+    assert (text, fields) == ("000000005 5", {"evt.rawtime.ns": 5, "evt.num": 5})
