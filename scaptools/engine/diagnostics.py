@@ -122,13 +122,31 @@ class LoadResult:
         self.warnings.append(Diagnostic(code, message, ctx.location, ctx.item_type,
                                         ctx.item_name, is_error=False))
 
+    texts: dict = field(default_factory=dict)  # path -> text, for snippets
+
     def summary(self) -> list[str]:
-        """Falco-like per-file summary lines followed by every diagnostic."""
+        """Falco-like report (§12): per-file state, then each diagnostic with its item
+        context, a snippet with a ``^`` marker, and ``CODE (short text): message``."""
         lines = []
         for path in self.files:
             errs = [d for d in self.errors if d.location and d.location.path == path]
             warns = [d for d in self.warnings if d.location and d.location.path == path]
             state = "Invalid" if errs else ("Ok, with warnings" if warns else "Ok")
             lines.append(f"{path}: {state}")
-        lines.extend(str(d) for d in self.errors + self.warnings)
+            for title, diags in (("Errors", errs), ("Warnings", warns)):
+                if diags:
+                    lines.append(f"{len(diags)} {title}:")
+                    for diag in diags:
+                        lines.extend(self._context(diag))
+        lines.extend(str(d) for d in self.errors + self.warnings if not d.location)
         return lines
+
+    def _context(self, diag: Diagnostic) -> list[str]:
+        loc = diag.location
+        out = [f"In {diag.item_type or 'rules content'} '{diag.item_name}': ({loc})"]
+        text_lines = self.texts.get(loc.path, "").splitlines()
+        if 0 < loc.line <= len(text_lines):
+            out += ["------", text_lines[loc.line - 1], " " * max(loc.col - 1, 0) + "^",
+                    "------"]
+        out.append(f"{diag.code} ({SHORT_TEXT.get(diag.code, '')}): {diag.message}")
+        return out

@@ -53,6 +53,7 @@ def load_rules(sources, fieldsets, *, plugin_versions=None, strict=False) -> Loa
         try:
             if text is None:
                 text = _read(name)
+            result.texts[name] = text
             FileLoader(name, text, col, result).load()
             compile_warnings = []
             result.ruleset = compile_collection(col, fieldset_of, compile_warnings)

@@ -276,3 +276,13 @@ def test_plugin_requirements(ct_fieldsets):
     res = load(text, ct_fieldsets, plugin_versions={"cloudtrail": "0.17.1"})
     assert res.errors[0].message == ("Plugin requirement not satisfied, must load one of: "
                                      "json (>= 0.7.0)")
+
+
+def test_falco_like_summary(ct_fieldsets):
+    res = load("- macro: m\n  condition: a and (b\n", ct_fieldsets)
+    assert res.summary() == [
+        "rules.yaml: Invalid", "1 Errors:", "In macro 'm': (rules.yaml:2:14)", "------",
+        "  condition: a and (b", "             ^", "------",
+        "LOAD_ERR_COMPILE_CONDITION (Error compiling condition): expected a ')' token"]
+    ok = load(HEAD + RULE, ct_fieldsets)
+    assert ok.summary() == ["rules.yaml: Ok"]
