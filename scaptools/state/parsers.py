@@ -53,7 +53,8 @@ def on_open_exit(state, thread, event, params):
     thread.fdtable[fd] = info
 
 
-_PENDING_BY_CALL = {"socket": FD_IPV4_SOCK, "socketpair": FD_UNIX_SOCK, "pipe": FD_FIFO,
+_PENDING_BY_CALL = {"socket": FD_IPV4_SOCK, "accept": FD_IPV4_SOCK, "accept4": FD_IPV4_SOCK,
+                    "socketpair": FD_UNIX_SOCK, "pipe": FD_FIFO,
                     "pipe2": FD_FIFO, "eventfd": FD_EVENT, "eventfd2": FD_EVENT,
                     "signalfd": FD_SIGNALFD, "signalfd4": FD_SIGNALFD, "timerfd_create": FD_TIMERFD,
                     "inotify_init": FD_INOTIFY, "inotify_init1": FD_INOTIFY,
