@@ -33,6 +33,15 @@ class CompileError(Exception):
         self.unknown = unknown
 
 
+def _ip_any(addr, consts) -> bool:
+    """True if ``addr`` equals an address or lies in a network of ``consts`` (§6.2 ipnet)."""
+    for c in consts:
+        if addr == c if isinstance(c, (ipaddress.IPv4Address, ipaddress.IPv6Address)) \
+                else addr in c:
+            return True
+    return False
+
+
 def _ipaddr(value):
     try:
         return ipaddress.ip_address(value)
@@ -46,7 +55,7 @@ class Compiler:
     def __init__(self, fieldset, warn=None):
         self.fieldset = fieldset
         self.warn = warn or (lambda code, msg: None)
-        self.ns = {"_alower": ascii_lower, "_ipaddr": _ipaddr}
+        self.ns = {"_alower": ascii_lower, "_ipaddr": _ipaddr, "_ip_any": _ip_any}
         self.count = 0
         self.fields = []  # FieldRefs used by the condition
 
@@ -163,7 +172,7 @@ class Compiler:
         nets = [c for c in consts if not isinstance(c, (ipaddress.IPv4Address,
                                                           ipaddress.IPv6Address))]
         if nets:
-            test = f"any({v} in n for n in {self.const(tuple(consts))})"
+            test = f"_ip_any({v}, {self.const(tuple(consts))})"
         else:
             test = f"{v} in {self.const(frozenset(consts))}"
         if chk.op == "!=":

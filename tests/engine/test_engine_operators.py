@@ -49,7 +49,8 @@ CASES = [
     ("t.ip = 10.1.2.3", True), ("t.ip = 10.1.2.4", False), ("t.ip != 10.1.2.4", True),
     ("t.ip = ::1", False), ("t.ip != ::1", True), ("t.ip in (1.1.1.1, 10.1.2.3)", True),
     ("t.net = 192.168.0.0/16", True), ("t.net = 10.0.0.0/8", False),
-    ("t.net != 10.0.0.0/8", True),
+    ("t.net != 10.0.0.0/8", True), ("t.net in (10.0.0.0/8, 192.168.1.0/24)", True),
+    ("t.net in (::/0, 10.0.0.0/8)", False),
     # byte buffer
     ("t.buf bcontains 616263", True), ("t.buf bstartswith 0102", True),
     ("t.buf bstartswith 02", False), ("t.buf contains abc", True), ("t.buf = abc", False),
