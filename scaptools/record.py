@@ -70,6 +70,7 @@ class RecordSummary:
     ack_failures: int = 0
     stats: object = None
     stopped_by: str = ""
+    resumed: bool = False  # a --state run that continued an earlier one
 
 
 class Output:
@@ -202,6 +203,7 @@ class Recorder:
         st = self.state
         st.load()
         index, events, size = st.repair(self.output.rotating, self.opts.gzip)
+        self.summary.resumed = bool(size or index)
         self.output.index = index
         self.output.files = st.files_before(index, self.output.rotating)
         self.output.open(append_to=(events, size) if size else None)
@@ -385,9 +387,14 @@ class RecordState:
         return [output_path(self.out, i, rotating) for i in range(index)]
 
     def save(self, index, events, size, done_through, failed, files) -> None:
+        """Write the state atomically (nothing is written when nothing changed)."""
         import json
+        done_through = done_through or self.done_through
+        if (index, events, size, done_through, failed) == (
+                self.index, self.events, self.size, self.done_through, self.failed):
+            return
         self.index, self.events, self.size = index, events, size
-        self.done_through = done_through or self.done_through
+        self.done_through, self.failed = done_through, failed
         data = {"version": self.VERSION, "open": self.params, "out": self.out, "index": index,
                 "events": events, "size": size, "done_through": self.done_through,
                 "failed": failed, "files": files}

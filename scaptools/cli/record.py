@@ -97,7 +97,7 @@ def summary_lines(s) -> list[str]:
                      f"{st.duplicates} duplicates dropped, {st.untimed} without eventTime")
         lines.append(f"errors: {st.problems} reported, {st.retries} retries, "
                      f"{s.ack_failures} acknowledgements failed")
-    if s.events == 0:
+    if s.events == 0 and not s.resumed:
         lines.append("warning: no events: sysdig cannot read a capture without events")
     if s.first_ts is not None:
         lines.append(f"time span: {_iso(s.first_ts)} .. {_iso(s.last_ts)}")
