@@ -133,7 +133,7 @@ def _b64(value):
 
 
 def _length(value):
-    if value is None:
+    if value is None or (isinstance(value, list) and not value):  # no element = no value
         return None
     if isinstance(value, str):
         return len(value.encode("utf-8", "surrogateescape"))
