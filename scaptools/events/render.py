@@ -17,13 +17,14 @@ from importlib import resources
 
 from .params import (AF_INET, AF_INET6, AF_UNIX, DYNAMIC_TABLES, NUMERIC, decode_fdlist,
                      decode_sockaddr, decode_socktuple, param_infos)
-from .table import TABLE
+from .table import EVENT_NAMES, TABLE
 
 ERRNO_NAMES = {e["value"]: e["name"] for e in TABLE["errno"]}
 FLAG_TABLES = TABLE["flag_tables"]
 SYSCALL_NAMES = {int(k): v for k, v in json.loads(
     resources.files(__package__).joinpath("data/syscall_names.json").read_text()).items()}
 AT_FDCWD = -100  # PPM_AT_FDCWD
+_U16 = struct.Struct("<H")
 MAX_BUF_LEN = 80  # sysdig's default cut of byte buffers in evt.args (without -v)
 _SIGNED = {1: "<b", 2: "<h", 4: "<i", 8: "<q"}
 _SIGNALS = ("SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGKILL SIGUSR1 "
@@ -36,10 +37,14 @@ L4_CHARS = {2: "t", 3: "u", 4: "i", 5: "r"}  # scap_l4_proto -> sysdig's fd type
 
 def event_type_name(event) -> str:
     """``evt.type``: the table name, or the real syscall for generic events (§10.1)."""
-    if event.type in (0, 1) and event.nparams:
-        data = event.param_bytes[0]
-        if len(data) >= 2:
-            return SYSCALL_NAMES.get(struct.unpack_from("<H", data)[0], "<unknown>")
+    etype = event.type
+    if etype > 1:
+        return EVENT_NAMES[etype] if etype < len(EVENT_NAMES) else "unknown"
+    nparams = event.nparams
+    raw = event.raw
+    # generic events: param 0 is the u16 syscall id, right after the u16 length array
+    if nparams and len(raw) >= 28 + 2 * nparams and raw[26] == 2 and raw[27] == 0:
+        return SYSCALL_NAMES.get(_U16.unpack_from(raw, 26 + 2 * nparams)[0], "<unknown>")
     return event.name
 
 

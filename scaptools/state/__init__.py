@@ -151,9 +151,8 @@ class State:
             self._remove.clear()
         if self.first_ts is None:
             self.first_ts = event.ts
-        cache = event.cache
-        if cache is None:
-            cache = event.cache = {"fd_new": False}
+        # a fresh per-event dict: update() comes before any field of the event is read
+        cache = event.cache = {"fd_new": False}
         tid = event.tid
         if tid == NO_TID or event.type == 322 or tid == 0 or tid >= 1 << 62:
             handler = HANDLERS.get((event.name, event.direction))
