@@ -20,6 +20,8 @@ conjunct ``F = X`` or ``F in (...)``, see ``index.py``), calls the field's
 extractor once per event and tests only the rules that can match that value
 (plus the rules without such a restriction), in index order. Without
 ``index_field`` every rule of the source is tested. A FieldSet may also list
+``index_universe`` (every possible value, e.g. all event types: lets negated
+checks be indexed and drives Falco's LOAD_NO_EVTTYPE warning) and
 ``ignored_index_values``: values whose events are dropped unless
 ``Engine(enable_all=True)`` (Falco ``-A``).
 

@@ -50,6 +50,10 @@ class Engine:
             return None, {}, tuple((r.match, r) for r in rules)
         default = tuple((r.match, r) for r in rules if r.index_values is None)
         keys = {k for r in rules if r.index_values is not None for k in r.index_values}
+        universe = getattr(fieldset, "index_universe", None)
+        if universe is not None:  # sets may be complements: a value outside the universe
+            keys |= set(universe)  # (or missing) must meet every rule
+            default = tuple((r.match, r) for r in rules)
         table = {k: tuple((r.match, r) if r.index_values is None else (r.match_indexed, r)
                           for r in rules if r.index_values is None or k in r.index_values)
                  for k in keys}

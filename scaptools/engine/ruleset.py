@@ -113,7 +113,7 @@ def compile_rule(info, fieldset, lists, expander, warn):
     except OutputError as exc:
         return _skip_or_fail(info, str(exc), LOAD_ERR_COMPILE_OUTPUT, info.output_ctx, warn)
     index_field = getattr(fieldset, "index_field", None)
-    values = index_values(tree, index_field)
+    values = index_values(tree, index_field, getattr(fieldset, "index_universe", None))
     match_indexed = match
     if values is not None:
         rest = drop_index_checks(tree, index_field)

@@ -81,3 +81,40 @@ def test_ignored_index_values_need_enable_all(ct_fieldset, event):
     ev = event({"eventName": "A"})
     assert Engine(res.ruleset).process(ev, "aws_cloudtrail") == []
     assert len(Engine(res.ruleset, enable_all=True).process(ev, "aws_cloudtrail")) == 1
+
+
+@pytest.mark.parametrize("cond,values", [
+    ("not ct.name = A", {"B", "C"}), ("ct.name != A", {"B", "C"}),
+    ("not (ct.name = A or x.y = 1)", {"B", "C"}), ("not (ct.name != A and x.y = 1)", None),
+    ("not (ct.name in (A, B) and x.y = 1)", None), ("not not ct.name = B", {"B"}),
+    ("not (x.y = 1 or ct.name != A)", {"A"}), ("ct.name = A or not ct.name = B", {"A", "C"}),
+])
+def test_index_values_with_universe(cond, values):
+    got = index_values(parse_condition(cond), "ct.name", frozenset({"A", "B", "C"}))
+    assert got == (None if values is None else frozenset(values))
+
+
+def test_universe_index_equals_brute_force(ct_fieldset, event):
+    ct_fieldset.index_universe = frozenset({"A", "B", "C", "Ax"})
+    conds = CONDITIONS + ["not ct.name = A", "not (ct.name = A or ct.region = r1)"]
+    text = "".join(f"- rule: R{i}\n  desc: d\n  condition: {c}\n  output: o\n  priority: INFO\n"
+                   f"  source: aws_cloudtrail\n" for i, c in enumerate(conds))
+    res = load_rules([("r.yaml", text)], lambda s: ct_fieldset)
+    engine = Engine(res.ruleset, rule_matching="all")
+    for name, region in itertools.product(["A", "B", "C", "Ax"], [None, "r1"]):
+        rec = {"eventName": name, **({"awsRegion": region} if region else {})}
+        ev = event(rec)
+        assert [a.rule for a in engine.process(ev, "aws_cloudtrail")] == \
+            [r.name for r in res.ruleset.rules if r.match(ev)], rec
+
+
+def test_value_outside_universe_meets_every_rule(ct_fieldset, event):
+    ct_fieldset.index_universe = frozenset({"A", "B"})
+    text = ("- rule: R\n  desc: d\n  condition: not ct.name = A\n  output: o\n"
+            "  priority: INFO\n  source: aws_cloudtrail\n")
+    res = load_rules([("r.yaml", text)], lambda s: ct_fieldset)
+    engine = Engine(res.ruleset)
+    assert [a.rule for a in engine.process(event({"eventName": "Z"}), "aws_cloudtrail")] == ["R"]
+    assert engine.process(event({"eventName": "A"}), "aws_cloudtrail") == []
+    # missing ct.name: `ct.name = A` is false, so its negation holds (§6.1)
+    assert [a.rule for a in engine.process(event({}), "aws_cloudtrail")] == ["R"]
