@@ -180,7 +180,7 @@ class State:
         handler, fd_index, memory, creates, uses_fd, skip = _plan(etype)
         if skip:  # scheduler/internal events leave the thread's syscall context alone
             if memory:
-                P.update_memory(thread, event.params)
+                _update_memory(thread, event, memory)
             if event.name == "switch":
                 self._switch(thread, event, cache)
             cache["thread"], cache["fd"] = thread, None
@@ -196,14 +196,14 @@ class State:
         if uses_fd and num is not None and num >= 0:
             # an fd the capture never described: sysdig shows it as type unknown
             fd = thread.fd(num) or FdInfo(num, P.pending_type("unknown fd"))
-        if handler is not None or memory or creates:
+        if memory:
+            _update_memory(thread, event, memory)
+        if handler is not None or creates:
             params = event.params
             if handler is not None:
                 shown = handler(self, thread, event, params)
                 if shown is not None:
                     fd = shown
-            if memory:
-                P.update_memory(thread, params)
             if creates:
                 fd = self._created_fd(thread, event, params, cache)
         cache["fd"] = fd
@@ -264,17 +264,40 @@ def _plan(etype: int) -> tuple:
         info = EVENTS[etype] if etype < len(EVENTS) else {"name": "", "params": [],
                                                            "direction": "enter"}
         direction = ">" if info["direction"] == "enter" else "<"
-        names = [p["name"] for p in info["params"]]
+        memory = tuple((i, _MEMORY[p["name"]], _NUM[p["type"]])
+                       for i, p in enumerate(info["params"])
+                       if p["name"] in _MEMORY and p["type"] in _NUM)
         fd_index = next((i for i, p in enumerate(info["params"])
                          if p["name"] == "fd" and p["type"] == "PT_FD"), None)
         plan = _PLANS[etype] = (
             HANDLERS.get((info["name"], direction)), fd_index,
-            "vm_size" in names or "pgft_min" in names, etype in _CREATES_FD,
+            memory, etype in _CREATES_FD,
             etype in _FD_EVENTS, etype in _NO_CREATE)
     return plan
 
 
 _LENS = [__import__("struct").Struct(f"<{n}H") for n in range(33)]
+_MEMORY = {"vm_size": "vmsize_kb", "vm_rss": "vmrss_kb", "vm_swap": "vmswap_kb",
+           "pgft_maj": "pfmajor", "pgft_min": "pfminor"}
+_NUM = {"PT_UINT32": __import__("struct").Struct("<I"),
+        "PT_UINT64": __import__("struct").Struct("<Q")}
+
+
+def _update_memory(thread, event, memory) -> None:
+    """Memory and page-fault counters (brk/mmap/munmap/switch/clone/execve, §10.1),
+    read straight from the v2 layout without decoding the other parameters."""
+    nparams = event.nparams
+    if nparams > 32 or event.type in LARGE_PAYLOAD:
+        return
+    raw = event.raw
+    lens = _LENS[nparams].unpack_from(raw, 26)
+    offsets, pos = [], 26 + 2 * nparams
+    for n in lens:
+        offsets.append(pos)
+        pos += n
+    for index, attr, st in memory:
+        if index < nparams and lens[index] == st.size:
+            setattr(thread, attr, st.unpack_from(raw, offsets[index])[0])
 
 
 def _fd_param(event, index):
