@@ -15,13 +15,15 @@ through ``FieldSet.lookup``/``FieldSet.extractor``.
 
 Index hook: a ``FieldSet`` may expose ``index_field`` (e.g. ``"ct.name"`` for
 ``aws_cloudtrail``, ``"evt.type"`` for ``syscall``). The engine then derives
-from each rule's condition the values of that field it can match (a top-level
-conjunct ``F = X`` or ``F in (...)``, see ``index.py``), calls the field's
+from each rule's condition the values of that field it can match (``F = X``,
+``F in (...)`` combined through and/or, see ``index.py``), calls the field's
 extractor once per event and tests only the rules that can match that value
-(plus the rules without such a restriction), in index order. Without
-``index_field`` every rule of the source is tested. A FieldSet may also list
-``index_universe`` (every possible value, e.g. all event types: lets negated
-checks be indexed and drives Falco's LOAD_NO_EVTTYPE warning) and
+(plus the rules without such a restriction), in index order; top-level
+conjuncts implied by the lookup are not evaluated again. Without
+``index_field`` every rule of the source is tested. A FieldSet may also give
+``index_universe`` (every value the extractor can return, e.g. all event
+types: lets negated checks be indexed and drives Falco's LOAD_NO_EVTTYPE
+warning; other values then meet every rule) and
 ``ignored_index_values``: values whose events are dropped unless
 ``Engine(enable_all=True)`` (Falco ``-A``).
 
