@@ -165,10 +165,28 @@ def decode_params(event) -> dict:
     Parameters beyond the table's list (newer producer) are ignored; missing
     trailing ones (older producer) are simply absent (scap-format.md §9.4 step 6).
     """
-    infos = param_infos(event.type)
+    decoders = _DECODERS.get(event.type)
+    if decoders is None:
+        decoders = _DECODERS[event.type] = _build_decoders(event.type)
     out = {}
-    for info, data in zip(infos, event.param_bytes):
-        out[info["name"]] = decode_value(info["type"], data, info.get("dynamic_table"))
+    for (name, fn), data in zip(decoders, event.param_bytes):
+        out[name] = fn(data) if data else None
+    return out
+
+
+_DECODERS: dict[int, list] = {}
+
+
+def _build_decoders(event_type: int) -> list:
+    """``(name, fn(bytes) -> value)`` per parameter; numerics get a direct unpack."""
+    out = []
+    for info in param_infos(event_type):
+        st = _STRUCTS.get(info["type"])
+        if st is not None:
+            fn = (lambda data, st=st: st.unpack_from(data)[0] if len(data) >= st.size else None)
+        else:
+            fn = (lambda data, t=info["type"], d=info.get("dynamic_table"): decode_value(t, data, d))
+        out.append((info["name"], fn))
     return out
 
 
