@@ -187,10 +187,12 @@ _LAST_SECOND = [None, ""]
 
 
 def time_local(ts: int) -> str:
-    """``HH:MM:SS.nnnnnnnnn`` in the host's local time zone (§10)."""
+    """``HH:MM:SS.nnnnnnnnn`` in the host's local time zone, with the UTC offset in
+    effect now, when the alert is formatted, not at the event's date (§10)."""
     sec, ns = divmod(ts, 1_000_000_000)
-    if _LAST_SECOND[0] != sec:  # alerts come in time order: one conversion per second
-        _LAST_SECOND[:] = [sec, time.strftime("%H:%M:%S", time.localtime(sec))]
+    key = (sec, time.localtime().tm_gmtoff)
+    if _LAST_SECOND[0] != key:  # alerts come in time order: one conversion per second
+        _LAST_SECOND[:] = [key, time.strftime("%H:%M:%S", time.gmtime(sec + key[1]))]
     return f"{_LAST_SECOND[1]}.{ns:09d}"
 
 

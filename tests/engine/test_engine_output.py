@@ -206,3 +206,14 @@ def test_pad9_tag_pads_numbers_in_text(event):
     fs.add(FieldInfo("evt.num", "uint64"), lambda a: lambda ev: 5)
     text, fields = OutputFormat("%evt.rawtime.ns %evt.num", fs).render(event({}))
     assert (text, fields) == ("000000005 5", {"evt.rawtime.ns": 5, "evt.num": 5})
+
+
+def test_local_time_uses_the_current_utc_offset(monkeypatch):
+    """§10: the offset in effect when formatting applies, even to a date with another one."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    now_offset = time.localtime().tm_gmtoff
+    winter = 1609502400 * 10**9  # 2021-01-01T12:00:00Z
+    expected = time.strftime("%H:%M:%S", time.gmtime(1609502400 + now_offset))
+    assert format_text(Alert("R", "Notice", winter, "m", {}, "s", [], "h")).startswith(
+        f"{expected}.000000000: ")
