@@ -94,3 +94,20 @@ def test_replay_reads_a_gzip_pipe(shared):
     assert piped.stdout == direct.stdout and piped.stdout.count("\n") > 10
     bad = CliRunner().invoke(cli, ["replay", "-", "-r", str(rules)], input=b"junk")
     assert bad.exit_code == 1 and "<stdin>" in bad.stderr
+
+
+def test_json_alert_options(shared):
+    import json
+    scap = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+    rules = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
+    res = run("replay", scap, "-r", rules, "-o", "json_output=true", "-o",
+              "json_include_output_property=false", "-o", "json_include_tags_property=false",
+              "--min-priority", "critical")
+    assert res.exit_code == 0, res.stderr
+    alerts = [json.loads(x) for x in res.stdout.splitlines()]
+    assert alerts and all("output" not in a and "tags" not in a for a in alerts)
+    first = alerts[0]
+    assert first["rule"] == "Console Login Without MFA" and first["priority"] == "Critical"
+    assert first["output_fields"] == {"ct.region": "us-east-1", "ct.srcip": "203.0.113.77",
+                                      "ct.user": "bob", "evt.time": 1647417641000000000}
+    assert first["time"] == "2022-03-16T08:00:41.000000000Z"
