@@ -47,9 +47,13 @@ def section_header() -> bytes:
 def event_block(event) -> bytes:
     """The block for one event: ``0x221`` for large-payload types, else ``0x216`` (§9.3).
 
-    Raises FormatError if a non-large event exceeds libscap's 64 KiB block limit.
+    Raises FormatError if the event's ``len`` field does not match its bytes, or a
+    non-large event exceeds libscap's 64 KiB block limit.
     """
     raw = event.raw
+    if len(raw) < 26 or _U32.unpack_from(raw, 16)[0] != len(raw):
+        raise FormatError(f"event {event.num}: its header length does not match its "
+                          f"{len(raw)} bytes (§9.2)")
     large = event.type in LARGE_PAYLOAD
     pad = _PAD[(len(raw) + 2) & 3]
     total = 14 + len(raw) + len(pad)

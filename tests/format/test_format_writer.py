@@ -12,8 +12,11 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scaptools.cli.main import cli
+from scaptools.errors import FormatError
 from scaptools.events.event import Event
 from scaptools.format import constants as C
 from scaptools.format import schema as S
@@ -196,3 +199,29 @@ def test_writer_never_closed_is_finished_at_exit(tmp_path):
     subprocess.run([sys.executable, "-c", code, str(out)], check=True, timeout=30)
     with open_capture(out) as reader:
         assert len(list(reader)) == 10 and not reader.truncated
+
+
+params_strategy = st.lists(st.binary(max_size=300), max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([3, 4, 5, 322, 324, 402, 500]), params_strategy,
+                          st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
+                          st.integers(0, 65535)), max_size=20),
+       st.booleans())
+def test_written_events_read_back_identical(events, compress):
+    buf = io.BytesIO()
+    with CaptureWriter(buf, gzip=compress, handle_signals=False) as w:
+        for etype, params, ts, tid, cpu in events:
+            w.write(Event.from_params(etype, params, ts=ts, tid=tid, cpu=cpu))
+    got = [(e.type, e.param_bytes, e.ts, e.tid, e.cpu) for e in open_capture(io.BytesIO(
+        buf.getvalue()))]
+    assert got == [(t, p, ts, tid, cpu) for t, p, ts, tid, cpu in events]
+
+
+def test_event_with_wrong_length_is_refused():
+    ev = Event.from_params(4, [b"\x03\0\0\0\0\0\0\0"])
+    ev.raw = ev.raw + b"junk"
+    with pytest.raises(FormatError, match="header length"):
+        with CaptureWriter(io.BytesIO()) as w:
+            w.write(ev)
