@@ -258,6 +258,104 @@ def bench_replay_1m(ctx: Context) -> list[Result]:
 WORKLOADS["replay-1m"] = bench_replay_1m
 
 
+# -- record workloads (recording engineer) -------------------------------------------------
+RECORD = """
+import sys, time
+from scaptools.record import Recorder, RecordOptions
+from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
+t, c = time.perf_counter(), time.process_time()
+stream = open_source(parse_init_config(sys.argv[3]), sys.argv[1])
+summary = Recorder(stream, 2, RecordOptions(out=sys.argv[2])).run()
+print(summary.events, stream.stats.objects_done, time.perf_counter() - t, time.process_time() - c)
+"""
+
+
+def _ct100k(ctx: Context) -> list[bytes]:
+    """The 100k generated CloudTrail records (compact JSON, one per line in the source)."""
+    import lzma
+    text = lzma.decompress((ctx.shared / "captures" / "libscap-plugin" /
+                            "cloudtrail_100k.json.xz").read_bytes())
+    return [line.rstrip(b",") for line in text.splitlines()[1:-1]]
+
+
+def _time_record(workload: str, params: str, config: str, ctx: Context, env=None):
+    samples = []
+    for _ in range(ctx.runs):
+        proc = subprocess.run([sys.executable, "-c", RECORD, params, str(ctx.data / "rec.scap"),
+                               config], capture_output=True, text=True, check=True, cwd=ROOT,
+                              env=env)
+        events, objects, secs, cpu = proc.stdout.split()
+        samples.append((float(secs), float(cpu), int(events), int(objects)))
+    secs = statistics.median(x[0] for x in samples)
+    cpu = statistics.median(x[1] for x in samples)
+    print(f"{workload}: {samples[0][3] / secs:,.1f} objects/s, {samples[0][2] / secs:,.0f} "
+          f"records/s ({samples[0][3]} objects)", file=sys.stderr)
+    return Result(workload, "scaptools", samples[0][2], secs, cpu, 0.0)
+
+
+def bench_record_local(ctx: Context) -> list[Result]:
+    """`scap record` of a 100k-record .json.gz file, next to sysdig -w with ctmini (plain JSON)."""
+    import gzip
+    plain, packed = ctx.data / "ct100k.json", ctx.data / "ct100k.json.gz"
+    if not packed.exists():
+        text = b'{"Records":[' + b",\n".join(_ct100k(ctx)) + b"]}"
+        plain.write_bytes(text)
+        packed.write_bytes(gzip.compress(text, 6))
+    results = [_time_record("record-local", str(packed), "{}", ctx)]
+    sysdig, lib = shutil.which("sysdig"), ctx.data / "libctmini.so"
+    if sysdig and not lib.exists():
+        subprocess.run(["sh", str(ctx.shared / "tools" / "ctmini" / "build.sh"), str(ctx.data)],
+                       capture_output=True, check=False)
+    if sysdig and lib.exists():
+        ref = [measured([sysdig, "-H", str(lib), "-I", f"{lib}:{plain}", "-w",
+                         str(ctx.data / "rec-sysdig.scap")]) for _ in range(ctx.runs)]
+        results.append(Result("record-local", "sysdig+ctmini -w", results[0].events,
+                              statistics.median(x["wall"] for x in ref),
+                              statistics.median(x["cpu"] for x in ref),
+                              max(x["rss_kb"] for x in ref) / 1024))
+    return results
+
+
+def bench_record_s3(ctx: Context) -> list[Result]:
+    """`scap record` of s3:// (moto server on loopback): 200 objects of 500 records, concurrency 1/32."""
+    import gzip
+    import socket
+    import time
+    import boto3
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+               AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=url)
+    try:
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+        for _ in range(100):
+            try:
+                s3.create_bucket(Bucket="bench")
+                break
+            except Exception:
+                time.sleep(0.1)
+        records = _ct100k(ctx)
+        for i in range(200):
+            body = b'{"Records":[' + b",".join(records[i * 500:(i + 1) * 500]) + b"]}"
+            key = (f"AWSLogs/123456789012/CloudTrail/us-east-1/2022/03/16/123456789012_"
+                   f"CloudTrail_us-east-1_20220316T{i // 60:02d}{i % 60:02d}Z_{i:04d}.json.gz")
+            s3.put_object(Bucket="bench", Key=key, Body=gzip.compress(body))
+        return [_time_record(f"record-s3-c{n}", "s3://bench/AWSLogs/123456789012/",
+                             f'{{"s3DownloadConcurrency": {n}}}', ctx, env) for n in (1, 32)]
+    finally:
+        server.kill()
+        server.wait()
+
+
+WORKLOADS["record-local"] = bench_record_local
+WORKLOADS["record-s3"] = bench_record_s3
+
+
 def report(results: list[Result]) -> None:
     print(f"{'workload':<12} {'tool':<10} {'events':>9} {'wall s':>7} {'events/s':>11} "
           f"{'ratio':>6} {'cpu s':>7} {'events/cpu-s':>12} {'ratio':>6} {'peak RSS':>9}")
