@@ -64,3 +64,24 @@ def test_testing_mutate_reports_survivor_of_a_weak_suite(tmp_path):
     assert "SURVIVED  Trail Gone: remove: ct_succeeded" in res.output
     assert 'SURVIVED  Trail Gone: remove: ct.src="cloudtrail.amazonaws.com"' in res.output
     assert rules.read_text() == before  # mutations never touch the file
+
+
+def test_testing_fast_mutation_path_equals_full_reload():
+    """The single-rule shortcut gives the same alerts as reloading the whole mutated file."""
+    from scaptools.testing.mutate import MutationTarget, rules_mutations
+    rules = ROOT / "rules" / "aws_cloudtrail_rules.yaml"
+    specs = [load_spec(p) for p in find_specs([ROOT / "captures"])]
+    replayer = Replayer()
+    target = MutationTarget(rules, [s for s in specs if s.rules[0] == rules or
+                                    s.rules[0].resolve() == rules.resolve()], replayer)
+    fast_specs = [s for s in target.specs if target._independent(s)]
+    assert len(fast_specs) >= 10
+    picked = [m for m in rules_mutations(rules)
+              if m.rule in ("Console Login Without MFA", "Admin Policy Attached")]
+    assert len(picked) >= 12
+    for mutation in picked:
+        for spec in [s for s in fast_specs if s.name.startswith(("console", "iam", "compute"))]:
+            fast = target.alerts(spec, mutation)
+            full = replayer.replay_spec(spec, rules=mutation.sources(spec.rules, target.original))
+            key = lambda a: (a.time, a.rule, a.output)  # noqa: E731
+            assert sorted(fast, key=key) == sorted(full, key=key), (spec.name, mutation.label)
