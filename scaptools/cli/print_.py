@@ -14,7 +14,7 @@ import click
 
 from ..events.lines import PluginText, default_line, is_internal, json_line
 from ..format.reader import open_capture
-from ..state import State, set_current_state
+from ..state import State, tracked_events
 
 
 def _registry():
@@ -37,21 +37,14 @@ def print_command(file, filter_words, fmt, as_json, count, show_internal):
     registry = _registry()
     plugins = PluginText(registry)
     state = State()
-    set_current_state(state)
     out = sys.stdout
     selector = _selector(" ".join(filter_words), registry) if filter_words else None
     formatter = _formatter(fmt, registry) if fmt else None
     source = sys.stdin.buffer if file == "-" else file
     with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
-        for item in reader.blocks():
-            event = item[1]
-            if not hasattr(event, "ts"):
-                state.seed(event)
-                continue
+        for event in tracked_events(reader, state):
             if count is not None and event.num > count:
                 break
-            if not event.is_plugin:
-                state.update(event)
             if not show_internal and is_internal(event):
                 continue
             if selector is not None and not selector(event):

@@ -241,16 +241,23 @@ class State:
 
 
 def tracked_events(reader, state: State | None = None):
-    """Yield the events of ``reader`` (a ``CaptureReader``) with ``state`` kept current."""
+    """Yield the events of ``reader`` (a ``CaptureReader``) with ``state`` kept current.
+
+    Metadata blocks are taken from ``reader.metadata`` as they appear (they come
+    before the events they describe), so the reader's fast event path is used.
+    """
     state = state if state is not None else State()
     set_current_state(state)
-    for _offset, item in reader.blocks():
-        if hasattr(item, "ts"):
-            if not item.is_plugin:
-                state.update(item)
-            yield item
-        else:
-            state.seed(item)
+    seeded = 0
+    for event in reader:
+        metadata = reader.metadata
+        if len(metadata) != seeded:
+            for block in metadata[seeded:]:
+                state.seed(block)
+            seeded = len(metadata)
+        if not event.is_plugin:
+            state.update(event)
+        yield event
 
 
 _PLANS: dict[int, tuple] = {}
