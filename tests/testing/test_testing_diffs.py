@@ -159,3 +159,26 @@ def test_testing_update_refuses_alerts_of_negative_rules(suite):
     assert code == 1
     assert "! negative    Create Group: expected no alert, got 1" in out
     assert golden.read_text() == before
+
+
+def test_testing_spec_replay_options(suite):
+    """tags / skip_tags / disabled / min_priority / options reach the engine like scap replay's flags."""
+    spec = suite / "captures" / "options.scaptest.yaml"
+    spec.write_text("capture: iam.scap\nrules: [../rules/aws_cloudtrail_rules.yaml]\n"
+                    "options: {rule_matching: all}\nmin_priority: warning\n"
+                    "disabled: [Admin Policy]\nskip_tags: [mitre_persistence]\n"
+                    "expect:\n  counts:\n    Deactivate MFA for Root User: 1\n"
+                    "    Create Group: 1\n    Delete Group: 1\n"
+                    "    IAM Policy Version Set as Default: 1\n"
+                    "    Account Password Policy Deleted: 1\n    Account Left Organization: 1\n"
+                    "    Root Account API Call: 3\n")
+    code, out = run_test(spec)
+    assert code == 0, out
+    spec.write_text(spec.read_text().replace("options: {rule_matching: all}\n", ""))
+    code, out = run_test(spec)  # first match only: root calls go to the earlier rules
+    assert code == 1 and "# count       Root Account API Call: expected 3, got 1" in out
+
+
+def test_testing_missing_path_is_an_error(tmp_path):
+    code, out = run_test(tmp_path / "nothing-here")
+    assert code == 1 and "no such file or folder" in out
