@@ -17,10 +17,8 @@ sections; sysdig and tshark read them in order).
 from __future__ import annotations
 
 import os
-import signal
 import struct
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -57,7 +55,7 @@ class RecordOptions:
     rotate_events: int | None = None
     sort: bool = False
     state_path: str | None = None
-    progress: bool = False
+    progress: object = None  # called with the Recorder every PROGRESS_INTERVAL seconds
 
 
 @dataclass
@@ -164,7 +162,7 @@ class Recorder:
         self._at_boundary = True  # no event written since the last checkpoint
         self._last_commit = 0.0
         self._last_progress = 0.0
-        self._started = 0.0
+        self.started = 0.0
 
     # -- control --------------------------------------------------------------
     def request_stop(self, reason: str = "stop requested") -> None:
@@ -177,7 +175,7 @@ class Recorder:
 
     def run(self) -> RecordSummary:
         """Record until the source ends, a limit is reached or a stop is requested."""
-        self._started = self._last_commit = time.monotonic()
+        self.started = self._last_commit = time.monotonic()
         if self.state is not None:
             self._resume()
         else:
@@ -190,10 +188,9 @@ class Recorder:
             close = getattr(self.stream, "close", None)
             if close is not None:
                 close()
-            self._clear_progress()
         s = self.summary
         s.files = list(self.output.files)
-        s.elapsed = time.monotonic() - self._started
+        s.elapsed = time.monotonic() - self.started
         s.stopped_by = self._stop_reason
         if s.events == 0 and not s.files:
             raise RecordError("no capture was written")
@@ -216,7 +213,7 @@ class Recorder:
         opts, write, pid = self.opts, self.output.write, self.plugin_id
         pack, new_event = _PLUGIN_HEAD.pack, Event
         limit = opts.max_events or 0
-        deadline = self._started + opts.duration if opts.duration else None
+        deadline = self.started + opts.duration if opts.duration else None
         buffer = [] if opts.sort else None
         s = self.summary
         events = s.events
@@ -291,9 +288,9 @@ class Recorder:
         now = time.monotonic()
         if deadline is not None and now >= deadline:
             self.request_stop("duration")
-        if self.opts.progress and now - self._last_progress >= PROGRESS_INTERVAL:
+        if self.opts.progress is not None and now - self._last_progress >= PROGRESS_INTERVAL:
             self._last_progress = now
-            self._show_progress(now)
+            self.opts.progress(self)
 
     def _commit(self) -> None:
         """Make the capture durable, then ack the pending checkpoints, then save the state."""
@@ -314,20 +311,6 @@ class Recorder:
             failed = sorted(getattr(self.stream, "failed", ()) or ())
             self.state.save(index, events, size, done[-1].info if done else None, failed,
                             self.output.files)
-
-    # -- progress -------------------------------------------------------------
-    def _show_progress(self, now: float) -> None:
-        st = self.summary.stats
-        rate = self.summary.events / max(now - self._started, 1e-9)
-        objs = (f"objects {st.objects_done}/{st.objects_listed} " if st is not None
-                and hasattr(st, "objects_done") else "")
-        sys.stderr.write(f"\r{objs}events {self.summary.events} ({rate:,.0f}/s)   ")
-        sys.stderr.flush()
-
-    def _clear_progress(self) -> None:
-        if self.opts.progress and self._last_progress:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
 
 
 class RecordState:
@@ -409,32 +392,3 @@ class RecordState:
             os.fsync(dirfd)
         finally:
             os.close(dirfd)
-
-
-class StopOnSignals:
-    """While active, SIGINT/SIGTERM ask the recorder to finish the current unit and stop.
-
-    A second signal is not caught: it ends the process the usual way.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self, recorder: Recorder):
-        self.recorder = recorder
-        self._saved = {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in self.SIGNALS:
-                self._saved[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        self.recorder.request_stop(signal.Signals(signum).name)
-        for sig, previous in self._saved.items():
-            signal.signal(sig, previous)
-
-    def __exit__(self, *exc):
-        for sig, previous in self._saved.items():
-            signal.signal(sig, previous)
-        return False

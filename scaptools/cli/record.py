@@ -10,13 +10,15 @@ Problems are reported on stderr as they happen; a summary follows at the end.
 """
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 
 import click
 
 from ..errors import PluginError, RecordError
-from ..record import Recorder, RecordOptions, StopOnSignals
+from ..record import Recorder, RecordOptions
 
 
 @click.command("record", short_help="Record a source plugin's events (CloudTrail) into captures.")
@@ -48,16 +50,33 @@ def record_command(out, plugin_name, open_params, init_config, config_path, gzip
         stream.on_problem = _report
     opts = RecordOptions(out=out, gzip=gzip_, max_events=max_events, duration=duration,
                          rotate_size=rotate_size, rotate_events=rotate_events, sort=sort,
-                         state_path=state_path, progress=sys.stderr.isatty())
+                         state_path=state_path,
+                         progress=show_progress if sys.stderr.isatty() else None)
     recorder = Recorder(stream, plugin.id, opts, params=params, report=_report)
-    with StopOnSignals(recorder):
-        summary = recorder.run()
+    try:
+        with StopOnSignals(recorder):
+            summary = recorder.run()
+    finally:
+        if opts.progress is not None:
+            sys.stderr.write("\r\x1b[K")
     for line in summary_lines(summary):
         click.echo(line, err=True)
 
 
 def _report(message: str) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[K")  # over the progress line
     click.echo(f"scap record: {message}", err=True)
+
+
+def show_progress(recorder: Recorder) -> None:
+    """One progress line on the terminal: objects, events, events/s."""
+    s, st = recorder.summary, recorder.summary.stats
+    rate = s.events / max(time.monotonic() - recorder.started, 1e-9)
+    objects = (f"objects {st.objects_done} read of {st.objects_listed}, "
+               if hasattr(st, "objects_done") else "")
+    sys.stderr.write(f"\r{objects}events {s.events:,} ({rate:,.0f}/s)\x1b[K")
+    sys.stderr.flush()
 
 
 def open_plugin(name: str, open_params, init_config, config_path):
@@ -107,3 +126,32 @@ def summary_lines(s) -> list[str]:
 def _iso(ns: int) -> str:
     secs, frac = divmod(ns, 1_000_000_000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+
+
+class StopOnSignals:
+    """While active, SIGINT/SIGTERM ask the recorder to finish the current unit and stop.
+
+    A second signal is not caught: it ends the process the usual way.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, recorder: Recorder):
+        self.recorder = recorder
+        self._saved = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._saved[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        self.recorder.request_stop(signal.Signals(signum).name)
+        for sig, previous in self._saved.items():
+            signal.signal(sig, previous)
+
+    def __exit__(self, *exc):
+        for sig, previous in self._saved.items():
+            signal.signal(sig, previous)
+        return False
