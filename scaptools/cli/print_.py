@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from ..events.lines import PluginText, default_line, is_internal, json_line
+from ..events.lines import PluginText, default_line, is_internal, is_state_only, json_line
 from ..format.reader import open_capture
 from ..state import State, tracked_events
 
@@ -45,7 +45,7 @@ def print_command(file, filter_words, fmt, as_json, count, show_internal):
         for event in tracked_events(reader, state):
             if count is not None and event.num > count:
                 break
-            if not show_internal and is_internal(event):
+            if (not show_internal and is_internal(event)) or is_state_only(event):
                 continue
             if selector is not None and not selector(event):
                 continue

@@ -17,12 +17,19 @@ from .table import EVENTS
 
 _NS = 1_000_000_000
 INTERNAL = frozenset(e["id"] for e in EVENTS if "EC_INTERNAL" in e["category_bits"])
+# container metadata events feed the state; sysdig never prints them (scap-format.md §10.3)
+STATE_ONLY = frozenset(e["id"] for e in EVENTS if e["name"] == "container")
 GENERIC = (0, 1)
 
 
 def is_internal(event) -> bool:
     """Events sysdig hides unless ``-D`` is given (procinfo, scapevent: EC_INTERNAL)."""
     return event.type in INTERNAL
+
+
+def is_state_only(event) -> bool:
+    """Events sysdig uses for its state and never prints (container metadata)."""
+    return event.type in STATE_ONLY
 
 
 def output_time(ts: int) -> str:

@@ -1,29 +1,35 @@
-"""``container.*`` fields: host values (captures without container metadata).
+"""``container.*`` fields, from the container events of the capture (``state/containers.py``).
 
-A thread whose cgroups name no container runs on the host: libsinsp then gives
-``container.id`` = ``host`` and ``container.name`` = ``host``; the image fields
+A thread whose cgroups name no container runs on the host: as in libsinsp,
+``container.id`` and ``container.name`` are then ``host`` and the image fields
 have no value (Falco's rules test them with ``exists``/``in``).
 """
 from __future__ import annotations
 
+from ..state import current_state
+from ..state.containers import container_value
 from .common import FieldAdder, event_thread
 
 
-def _host(value):
+def _field(key: str):
     def extract(ev):
-        return value if event_thread(ev) is not None else None
+        thread = event_thread(ev)
+        return container_value(current_state(), thread, key) if thread is not None else None
     return extract
 
 
 def container_fields() -> FieldAdder:
     a = FieldAdder()
-    a.simple("container.id", "string", "container id (host)", _host("host"))
-    a.simple("container.name", "string", "container name (host)", _host("host"))
-    a.simple("container.privileged", "bool", "privileged container", lambda ev: None)
-    a.simple("container.start_ts", "abstime", "container start", lambda ev: None)
-    for name in ("container.image", "container.image.id", "container.image.repository",
-                 "container.image.tag", "container.image.digest", "container.type"):
-        a.simple(name, "string", f"{name} (no container metadata)", lambda ev: None)
+    for name, key, type_ in (("container.id", "id", "string"), ("container.name", "name", "string"),
+                             ("container.image", "image", "string"),
+                             ("container.image.id", "image_id", "string"),
+                             ("container.image.repository", "repository", "string"),
+                             ("container.image.tag", "tag", "string"),
+                             ("container.image.digest", "digest", "string"),
+                             ("container.type", "type", "string"),
+                             ("container.privileged", "privileged", "bool")):
+        a.simple(name, type_, f"{name} (container events; host values without)", _field(key))
+    a.simple("container.start_ts", "abstime", "container start (not recorded)", lambda ev: None)
     a.simple("k8s.ns.name", "string", "Kubernetes namespace (no metadata)", lambda ev: None)
     a.simple("k8s.pod.name", "string", "Kubernetes pod (no metadata)", lambda ev: None)
     return a

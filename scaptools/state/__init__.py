@@ -27,6 +27,7 @@ from ..events.event import NO_TID
 from ..events.table import EVENTS, LARGE_PAYLOAD
 from . import parsers as P
 from .procs import on_clone_exit, on_execve_exit
+from .containers import on_container
 from .seed import seed_block
 from .threads import ThreadInfo, thread_from_entry
 from .fds import FdInfo, fd_from_list_entry
@@ -73,6 +74,7 @@ HANDLERS = {
     ("clone3", "<"): on_clone_exit, ("execve", "<"): on_execve_exit,
     ("execveat", "<"): on_execve_exit, ("procexit", ">"): P.on_procexit,
     ("useradded", ">"): P.on_user_added, ("groupadded", ">"): P.on_group_added,
+    ("container", ">"): on_container,
 }
 
 
@@ -83,6 +85,7 @@ class State:
         self.threads: dict[int, ThreadInfo] = {}
         self.users: dict[int, dict] = {}
         self.groups: dict[int, str] = {}
+        self.containers: dict[str, dict] = {}  # 12-char id -> container event JSON
         self.max_threads = max_threads
         self.first_ts: int | None = None  # of the first event (evt.reltime)
         self.last_shown_ts: int | None = None  # set by printers (evt.deltatime)
@@ -156,7 +159,7 @@ class State:
         tid = event.tid
         if tid == NO_TID or event.type == 322 or tid == 0 or tid >= 1 << 62:
             handler = HANDLERS.get((event.name, event.direction))
-            if handler is not None and tid == NO_TID:
+            if handler is not None and (tid == NO_TID or event.name == "container"):
                 handler(self, None, event, event.params)
             elif event.type in _NO_CREATE and event.name == "switch":
                 self._switch(None, event, cache)

@@ -68,3 +68,27 @@ def test_memory_stays_bounded():
     for tid in range(1, 1000):
         state.update(Event.from_params(4, [q(1)], tid=tid))
     assert len(state.threads) <= 100
+
+
+def test_container_events_and_cgroups():
+    from scaptools.fields.syscall import syscall_fieldset
+    from scaptools.state import set_current_state
+    state = State()
+    set_current_state(state)
+    cid = "ab" * 32
+    doc = ('{"container":{"id":"%s","name":"web","image":"nginx:1.25",'
+           '"imagerepo":"nginx","imagetag":"1.25","type":0,"privileged":true}}' % cid)
+    state.update(Event.from_params(324, [doc.encode() + b"\0"], tid=0))
+    state.add_thread({"tid": 30, "pid": 30, "comm": "nginx",
+                      "cgroups": f"cpu=/docker/{cid}\0memory=/docker/{cid}\0"})
+    state.add_thread({"tid": 31, "pid": 31, "comm": "sshd", "cgroups": "cpu=/\0"})
+    fs = syscall_fieldset()
+    in_ct, on_host = Event.from_params(4, [q(1)], tid=30), Event.from_params(4, [q(1)], tid=31)
+    state.update(in_ct)
+    state.update(on_host)
+    get = lambda name, ev: fs.extractor(name)(ev)  # noqa: E731
+    assert get("container.id", in_ct) == cid[:12] and get("container.name", in_ct) == "web"
+    assert get("container.image.repository", in_ct) == "nginx"
+    assert get("container.privileged", in_ct) is True and get("container.type", in_ct) == "docker"
+    assert get("container.id", on_host) == "host" and get("container.name", on_host) == "host"
+    assert get("container.image.repository", on_host) is None
