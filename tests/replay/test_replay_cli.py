@@ -111,3 +111,17 @@ def test_json_alert_options(shared):
     assert first["output_fields"] == {"ct.region": "us-east-1", "ct.srcip": "203.0.113.77",
                                       "ct.user": "bob", "evt.time": 1647417641000000000}
     assert first["time"] == "2022-03-16T08:00:41.000000000Z"
+
+
+def test_parallel_replay_keeps_the_order(shared, tmp_path):
+    folder = shared / "captures" / "libscap-plugin"
+    rules = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
+    args = ["replay", folder / "cloudtrail_small.scap", folder / "cloudtrail_small.scap.gz",
+            "-r", rules, "-o", "rule_matching=all", "--stats"]
+    one, three = run(*args), run(*args, "-j", "3")
+    assert one.exit_code == three.exit_code == 0, three.stderr
+    assert one.stdout == three.stdout and one.stdout.count("\n") == 46
+    assert "Events read: 82" in three.stderr and "Run Instances: 12" in three.stderr
+    syscall = run("replay", shared / "captures" / "libs-e2e" / "sample.scap", "-r",
+                  shared / "rules-upstream" / "falco_rules.yaml", "-j", "2")
+    assert syscall.exit_code == 0 and "using one process" in syscall.stderr
