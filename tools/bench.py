@@ -235,12 +235,14 @@ def bench_replay_1m(ctx: Context) -> list[Result]:
     rules = ctx.shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
     cmd = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "replay",
            str(path), "-r", str(rules), "--stats"]
-    samples = [measured(cmd) for _ in range(ctx.runs)]
-    events = int(samples[0]["stderr"].split("Events read: ", 1)[1].split()[0])
-    results = [Result("replay-1m", "scaptools", events,
-                      statistics.median(s["wall"] for s in samples),
-                      statistics.median(s["cpu"] for s in samples),
-                      max(s["rss_kb"] for s in samples) / 1024)]
+    results = []
+    for tool, extra in (("scaptools", []), ("scaptools -j 2", ["-j", "2"])):
+        samples = [measured(cmd + extra) for _ in range(ctx.runs)]
+        events = int(samples[0]["stderr"].split("Events read: ", 1)[1].split()[0])
+        results.append(Result("replay-1m", tool, events,
+                              statistics.median(s["wall"] for s in samples),
+                              statistics.median(s["cpu"] for s in samples),
+                              max(s["rss_kb"] for s in samples) / 1024))
     sysdig, build = shutil.which("sysdig"), ctx.shared / "tools" / "ctmini" / "build.sh"
     lib = ctx.data / "libctmini.so"
     if sysdig and not lib.exists():
