@@ -161,6 +161,7 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     stats = stats or ReplayStats()
     track = SYSCALL_SOURCE in _rule_sources(engine)
     for path in paths:
+        registry.first_ts = None  # evt.reltime counts from each capture's first event
         stdin = str(path) == "-"  # read a pipe
         with open_capture(sys.stdin.buffer if stdin else str(path),
                           path="<stdin>" if stdin else None) as reader:
@@ -300,6 +301,7 @@ def _worker(build, paths, k: int, jobs: int, out: Path) -> None:
         stats = ReplayStats()
         with out.open("w", encoding="utf-8") as fh:
             for index, path in enumerate(paths):
+                registry.first_ts = None
                 with open_capture(str(path)) as reader:
                     current = [0, 0]
 
