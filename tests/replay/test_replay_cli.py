@@ -125,3 +125,16 @@ def test_parallel_replay_keeps_the_order(shared, tmp_path):
     syscall = run("replay", shared / "captures" / "libs-e2e" / "sample.scap", "-r",
                   shared / "rules-upstream" / "falco_rules.yaml", "-j", "2")
     assert syscall.exit_code == 0 and "using one process" in syscall.stderr
+
+
+def test_reltime_restarts_with_each_capture(shared, tmp_path):
+    scap = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+    rules = tmp_path / "r.yaml"
+    rules.write_text("- rule: r\n  desc: d\n  condition: evt.num in (1, 41)\n"
+                     "  output: n=%evt.num rel=%evt.reltime.s\n  priority: INFO\n"
+                     "  source: aws_cloudtrail\n")
+    for jobs in ("1", "2"):
+        res = run("replay", scap, scap, "-r", rules, "-j", jobs)
+        assert res.exit_code == 0, res.stderr
+        assert [line.split(": Informational ")[1] for line in res.stdout.splitlines()] == \
+            ["n=1 rel=0", "n=41 rel=487"] * 2
