@@ -37,9 +37,11 @@ def print_command(file, filter_words, fmt, as_json, count, show_internal):
     registry = _registry()
     plugins = PluginText(registry)
     state = State()
+    if as_json:
+        state.buffer_limit = None  # sysdig -j prints buffers whole
     out = sys.stdout
     selector = _selector(" ".join(filter_words), registry) if filter_words else None
-    formatter = _formatter(fmt, registry) if fmt else None
+    formatter = _formatter(fmt, registry, as_json) if fmt else None
     source = sys.stdin.buffer if file == "-" else file
     with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
         for event in tracked_events(reader, state):
@@ -66,7 +68,7 @@ def _selector(text: str, registry):
     return compile_filter(text, registry)
 
 
-def _formatter(fmt: str, registry):
+def _formatter(fmt: str, registry, as_json: bool = False):
     """Compile FORMAT per event source; an error only if no source knows its fields."""
     from ..errors import FieldError
     from ..fields.formatting import compile_format
@@ -75,7 +77,7 @@ def _formatter(fmt: str, registry):
 
     def build(fieldset):
         try:
-            return compile_format(fmt, fieldset)
+            return compile_format(fmt, fieldset, as_json)
         except FieldError as exc:
             errors.append(exc)
             return None

@@ -11,7 +11,7 @@ import socket
 
 from ..events.lines import event_info
 from ..events.params import param_index, param_infos
-from ..events.render import ERRNO_NAMES, event_type_name, render_args, render_param
+from ..events.render import MAX_BUF_LEN, ERRNO_NAMES, event_type_name, render_args, render_param
 from ..events.table import EVENTS
 from ..state import current_state
 from .common import FieldAdder, event_thread
@@ -96,7 +96,9 @@ def _arg_factory(raw: bool):
             if raw:
                 value = ev.params.get(param_infos(ev.type)[idx]["name"])
                 return _raw_text(value)
-            text, resolved = render_param(ev, idx, current_state())
+            state = current_state()
+            text, resolved = render_param(ev, idx, state,
+                                          state.buffer_limit if state is not None else MAX_BUF_LEN)
             return resolved if resolved and resolved != text else text
         return extract
     return factory
@@ -176,6 +178,13 @@ def _human(ns: int) -> str:
     return f"{ns * 100 // 10**9 / 100:.2f}s" if ns < 10**10 else f"{ns // 10**9}s"
 
 
+def _info(ev):
+    """``evt.info``/``evt.args``: buffers cut at the state's ``buffer_limit`` (sysdig cuts
+    them to 80 characters in text output, not in JSON)."""
+    state = current_state()
+    return event_info(ev, state, state.buffer_limit if state is not None else MAX_BUF_LEN)
+
+
 def _type_is_factory(arg):
     return lambda ev: event_type_name(ev) == arg
 
@@ -196,9 +205,9 @@ def evt_fields() -> FieldAdder:
     a.with_arg("evt.type.is", "bool", "whether the type is ARG", _type_is_factory)
     a.simple("evt.category", "string", "event category", _category)
     a.simple("evt.cpu", "int64", "cpu number", lambda ev: ev.cpu)
-    a.simple("evt.args", "string", "all arguments", lambda ev: event_info(ev, current_state()))
+    a.simple("evt.args", "string", "all arguments", lambda ev: _info(ev))
     a.simple("evt.info", "string", "arguments, as in the default output",
-             lambda ev: event_info(ev, current_state()))
+             lambda ev: _info(ev))
     _add_arg_and_result_fields(a)
     return a
 

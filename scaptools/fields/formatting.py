@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 
+import orjson
+
 from ..errors import FieldError
-from .generic import PAD9
+from .generic import PAD9, TIME_STRING
 
 _TOKEN = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)(\[[^\]]*\])?")
 
@@ -35,8 +37,12 @@ def _resolve(fs, name: str, arg: str | None):
     return name, fs.extractor(name, arg), info, ""
 
 
-def compile_format(fmt: str, fieldset):
-    """``fn(event) -> str | None`` for a sysdig format string (``None`` = skip the event)."""
+def compile_format(fmt: str, fieldset, as_json: bool = False):
+    """``fn(event) -> str | None`` for a sysdig format string (``None`` = skip the event).
+
+    With ``as_json`` the line is sysdig's ``-j -p`` object: field name -> value
+    (numbers and booleans typed, missing values ``null``), keys sorted.
+    """
     keep_all = fmt.startswith("*")
     if keep_all:
         fmt = fmt[1:]
@@ -46,7 +52,7 @@ def compile_format(fmt: str, fieldset):
         parts.append(fmt[pos:m.start()])
         arg = m.group(2)[1:-1] if m.group(2) else None
         _name, fn, info, tail = _resolve(fieldset, m.group(1), arg)
-        parts.append((fn, info))
+        parts.append((fn, info, m.group(0)[1:]))
         if tail:
             parts.append(tail)
         pos = m.end()
@@ -58,10 +64,34 @@ def compile_format(fmt: str, fieldset):
             if isinstance(part, str):
                 out.append(part)
                 continue
-            fn, info = part
+            fn, info, _key = part
             value = fn(event)
             if value is None and not keep_all:
                 return None
             out.append(value_text(value, info))
         return "".join(out)
-    return render
+
+    def render_json(event):
+        obj = {}
+        for part in parts:
+            if isinstance(part, str):
+                continue
+            fn, info, key = part
+            value = fn(event)
+            if value is None and not keep_all:
+                return None
+            # time strings are written as the integer timestamp (sysdig -j)
+            obj[key] = event.ts if TIME_STRING in info.tags else _json_value(value, info)
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+    return render_json if as_json else render
+
+
+def _json_value(value, info):
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if info is not None and info.type in ("uint64", "int64", "port", "reltime", "abstime"):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            pass
+    return value_text(value, info)

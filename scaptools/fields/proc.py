@@ -124,7 +124,7 @@ def _user(key):
         if thread is None or state is None:
             return None
         user = state.users.get(thread.uid)
-        return user[key] if user is not None else "<NA>"
+        return user[key] if user is not None else None  # shown as <NA>
     return extract
 
 
@@ -134,7 +134,7 @@ def _loginname(ev):
     if thread is None or state is None or thread.loginuid == 0xFFFFFFFF:
         return None
     user = state.users.get(thread.loginuid)
-    return user["name"] if user is not None else "<NA>"
+    return user["name"] if user is not None else None
 
 
 def _group_name(ev):
@@ -142,8 +142,7 @@ def _group_name(ev):
     state = current_state()
     if thread is None or state is None:
         return None
-    name = state.groups.get(thread.gid)
-    return name if name is not None else "<NA>"
+    return state.groups.get(thread.gid)
 
 
 def _signed32(value: int) -> int:

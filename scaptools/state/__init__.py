@@ -86,6 +86,7 @@ class State:
         self.users: dict[int, dict] = {}
         self.groups: dict[int, str] = {}
         self.containers: dict[str, dict] = {}  # 12-char id -> container event JSON
+        self.buffer_limit: int | None = 80  # cut of byte buffers in evt.args (None: whole)
         self.max_threads = max_threads
         self.first_ts: int | None = None  # of the first event (evt.reltime)
         self.last_shown_ts: int | None = None  # set by printers (evt.deltatime)

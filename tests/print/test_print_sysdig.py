@@ -124,3 +124,13 @@ def test_unknown_format_field_is_one_error_line(shared):
     code, ours, err = scap(path, "-p", "%nosuch.field")
     assert code == 1 and ours == [] and "nosuch.field" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["curl_google", "single_ipv6_conn", "test_ipv6_client"])
+def test_json_format_equals_sysdig(shared, sysdig_bin, name):
+    path = shared / "captures" / "libs-e2e" / f"{name}.scap"
+    fmt = ("*%evt.num %evt.time %proc.name %fd.name %evt.rawres %evt.failed %fd.sport "
+           "%thread.tid %evt.dir %evt.args %evt.arg.data %evt.type %user.name %proc.args")
+    code, ours, _ = scap(path, "-j", "-p", fmt)
+    assert code == 0
+    assert ours == sysdig(sysdig_bin, path, "-j", "-p", fmt)
