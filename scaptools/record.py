@@ -116,7 +116,7 @@ class Output:
             self._fh = open(path, "ab" if self._append else "wb")
         except OSError as exc:
             raise RecordError(f"{path}: cannot create: {exc.strerror or exc}") from None
-        self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip, handle_signals=False)
+        self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip)  # signals wait for a block
 
     def _slow_write(self, event: Event) -> None:
         """Writing with rotation, or into a resumed file."""
@@ -165,6 +165,10 @@ class Recorder:
         self.started = 0.0
 
     # -- control --------------------------------------------------------------
+    @property
+    def stop_requested(self) -> bool:
+        return bool(self._stop_reason)
+
     def request_stop(self, reason: str = "stop requested") -> None:
         """End after the current unit of work (signal handlers call this)."""
         if not self._stop_reason:

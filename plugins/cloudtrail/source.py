@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import orjson
+from botocore.exceptions import BotoCoreError, ClientError
 
 from scaptools.errors import PluginError
 from scaptools.plugin import Checkpoint, PluginEvent
@@ -186,7 +187,10 @@ class CloudTrailStream:
         bucket, prefix = s3mod.split_url(self.params)
         workers = self.config["s3DownloadConcurrency"]
         client = make_client(self._aws_session(), "s3", pool=workers + 4)
-        keys = s3mod.list_log_keys(client, bucket, prefix, self.config, workers)
+        try:
+            keys = s3mod.list_log_keys(client, bucket, prefix, self.config, workers)
+        except (BotoCoreError, ClientError) as exc:
+            raise PluginError(f"cannot list {self.params}: {describe(exc)}", PLUGIN) from exc
         units = [(f"s3://{bucket}/{k}", k) for k in keys]
         units = [u for u in units if not self._skip(u[0])]
         self.stats.objects_listed = len(units)

@@ -131,7 +131,8 @@ def _iso(ns: int) -> str:
 class StopOnSignals:
     """While active, SIGINT/SIGTERM ask the recorder to finish the current unit and stop.
 
-    A second signal is not caught: it ends the process the usual way.
+    A second signal raises KeyboardInterrupt; the capture writer delivers it
+    between two blocks, so the capture is still closed valid.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -147,9 +148,9 @@ class StopOnSignals:
         return self
 
     def _handler(self, signum, frame):
+        if self.recorder.stop_requested:
+            raise KeyboardInterrupt
         self.recorder.request_stop(signal.Signals(signum).name)
-        for sig, previous in self._saved.items():
-            signal.signal(sig, previous)
 
     def __exit__(self, *exc):
         for sig, previous in self._saved.items():

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from scaptools.errors import PluginError
 from scaptools.plugin import Checkpoint, PluginEvent
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 
@@ -147,3 +148,23 @@ def test_record_s3_permanent_error_is_reported_not_fatal(aws_env, trail, logset,
     helpers.same(events, logset.records([p for k, p in keys.items() if k != victim]))
     assert stream.failed == {f"s3://{bucket}/{victim}"} and stream.stats.objects_failed == 1
     assert any(victim in p and "AccessDenied" in p for p in problems)
+
+
+def test_record_s3_aws_block_profile_and_files(moto_endpoint, monkeypatch, trail, logset, helpers,
+                                               tmp_path):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "absent-credentials"))
+    (tmp_path / "creds").write_text("[rec]\naws_access_key_id = k\naws_secret_access_key = s\n")
+    (tmp_path / "conf").write_text("[profile rec]\nregion = eu-west-1\n")
+    bucket, keys = trail
+    with pytest.raises(PluginError, match="cannot list"):  # no credentials anywhere
+        record(f"s3://{bucket}/p/")
+    aws = {"profile": "rec", "config": str(tmp_path / "conf"),
+           "credentials": str(tmp_path / "creds")}
+    stream, events, _ = record(f"s3://{bucket}/p/", {"aws": aws})
+    helpers.same(events, logset.records())

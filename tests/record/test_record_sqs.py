@@ -106,3 +106,18 @@ def test_record_sqs_delete_false_keeps_messages(boto, unique, logs, logset, help
     run(name, {"sqsDelete": False}, tmp_path / "q.scap", len(expected))
     helpers.same(helpers.read_events(tmp_path / "q.scap"), expected)
     assert messages_left(sqs, url) == 1
+
+
+def test_record_sqs_owner_account_is_sent(aws_env, boto, unique, tmp_path):
+    import boto3
+    sqs, name, url = queue_with(boto, unique, [])
+    session = boto3.Session(region_name="us-east-1")
+    seen = []
+    session.events.register("provide-client-params.sqs.GetQueueUrl",
+                            lambda params, **kw: seen.append(dict(params)))
+    stream = open_source(parse_init_config('{"sqsOwnerAccount": "123456789012"}'),
+                         f"sqs://{name}", session=session)
+    assert next(stream).info == ""  # an empty poll: the idle checkpoint
+    stream.stop()
+    assert list(stream) == []
+    assert seen == [{"QueueName": name, "QueueOwnerAWSAccountId": "123456789012"}]
