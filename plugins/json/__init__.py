@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import orjson
 
-from scaptools.errors import FieldError
+from scaptools.errors import FieldError, PluginError
 from scaptools.fields.base import ARG_NONE, ARG_REQUIRED, FieldInfo
 from scaptools.plugin import ExtractorPlugin
 
@@ -127,7 +127,15 @@ class JsonPlugin(ExtractorPlugin):
     extract_sources: list[str] = []
 
     def init(self, config: str) -> None:
-        """Only ``useAsync`` is recognised and it changes nothing (§2)."""
+        """Only ``useAsync`` (a boolean) is recognised and it changes nothing (§2)."""
+        try:
+            value = orjson.loads(config) if config and config.strip() else {}
+        except orjson.JSONDecodeError as exc:
+            raise PluginError(f"init config is not JSON: {exc}", self.name) from exc
+        if not isinstance(value, dict):
+            raise PluginError("init config must be a JSON object", self.name)
+        if not isinstance(value.get("useAsync", True), bool):
+            raise PluginError("init config: useAsync must be a boolean", self.name)
 
     def extractor(self, field: str, arg: str | None):
         base = field.split(".", 1)[1]

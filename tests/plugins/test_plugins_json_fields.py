@@ -124,3 +124,14 @@ def test_argument_rules(fs):
 def test_json_fields_not_offered_on_syscall():
     fs = Registry.from_entry_points().fieldset("syscall")
     assert fs.lookup("json.value") is None
+
+
+def test_init_config():
+    from scaptools.errors import PluginError
+    from scaptools_plugins.json import JsonPlugin
+    plugin = JsonPlugin()
+    for ok in ("", "{}", '{"useAsync": false, "other": 1}'):
+        plugin.init(ok)
+    for bad in ("[1]", "{", '{"useAsync": "yes"}'):
+        with pytest.raises(PluginError, match="plugin 'json'"):
+            plugin.init(bad)
