@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from scaptools.errors import PluginError
 from scaptools.plugin import Checkpoint, PluginEvent
+from scaptools.record import Recorder, RecordOptions
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 
 ORG = "o-abcdefghij"
@@ -77,16 +78,24 @@ def test_record_s3_prefix_gives_every_record(aws_env, trail, logset, helpers, co
     assert stream.stats.objects_listed == len(logset.files) == len(units)
 
 
-def test_record_s3_interval_and_accounts(aws_env, trail, logset, helpers):
+def test_record_s3_interval_and_accounts(aws_env, trail, logset, helpers, tmp_path, sysdig_bin,
+                                         tshark_bin):
     bucket, keys = trail
     # expected, from the file names: account 218007301253, named 12:00 to 12:20 inclusive
     wanted = [p for k, p in sorted(keys.items())
               if k.startswith(f"org/AWSLogs/{ORG}/218007301253/") and "20230710T1200Z" <= _NAME.match(p.name).group(0)[-15:-1] <= "20230710T1220Z"]
     assert 10 < len(wanted) < 40
-    stream, events, units = record(f"s3://{bucket}/org/AWSLogs/{ORG}/", {
-        "s3AccountList": "218007301253", "s3Interval": "2023-07-10T12:00:00Z-2023-07-10T12:20:00Z"})
+    config = {"s3AccountList": "218007301253",
+              "s3Interval": "2023-07-10T12:00:00Z-2023-07-10T12:20:00Z"}
+    stream, events, units = record(f"s3://{bucket}/org/AWSLogs/{ORG}/", config)
     helpers.same(events, logset.records(wanted))
     assert len(units) == len(wanted)
+    out = tmp_path / "s3.scap"  # the same scan through the recorder, read by the oracles
+    stream = open_source(parse_init_config(json.dumps(config)), f"s3://{bucket}/org/AWSLogs/{ORG}/")
+    Recorder(stream, 2, RecordOptions(out=str(out))).run()
+    helpers.same(helpers.read_events(out), logset.records(wanted))
+    assert helpers.sysdig_count(sysdig_bin, out) == len(events)
+    assert helpers.tshark_count(tshark_bin, out) == len(events)
 
 
 def test_record_s3_account_directory_at_bucket_root(aws_env, trail, logset, helpers):

@@ -64,7 +64,8 @@ def run(name, config, out, max_events):
 
 
 @pytest.mark.parametrize("shape", ["cloudtrail", "s3event"])
-def test_record_sqs_notifications(boto, unique, logs, logset, helpers, tmp_path, shape):
+def test_record_sqs_notifications(boto, unique, logs, logset, helpers, tmp_path, shape,
+                                  sysdig_bin, tshark_bin):
     bucket, keys = logs
     key_list = sorted(keys)
     if shape == "cloudtrail":  # CloudTrail lists several keys per notification
@@ -76,6 +77,8 @@ def test_record_sqs_notifications(boto, unique, logs, logset, helpers, tmp_path,
     summary, stream, problems = run(name, {"useS3SNS": shape == "s3event"},
                                     tmp_path / "q.scap", len(expected))
     helpers.same(helpers.read_events(tmp_path / "q.scap"), expected)
+    assert helpers.sysdig_count(sysdig_bin, tmp_path / "q.scap") == len(expected)
+    assert helpers.tshark_count(tshark_bin, tmp_path / "q.scap") == len(expected)
     assert summary.events == len(expected) and stream.stats.messages == len(bodies)
     assert messages_left(sqs, url) == 0  # each deleted once its events were committed
     assert not problems
