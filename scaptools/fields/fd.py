@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 
 from ..state import current_state
-from ..state.fds import (FD_DIRECTORY, FD_FILE, FD_FILE_V2, FD_IPV4_SOCK, FD_IPV6_SOCK,
+from ..state.fds import (FD_PENDING_OTHER, FD_DIRECTORY, FD_FILE, FD_FILE_V2, FD_IPV4_SOCK, FD_IPV6_SOCK,
                          FD_UNIX_SOCK, L4_NAMES)
 from .common import FieldAdder, event_fd, event_thread, on_fd
 
@@ -92,7 +92,7 @@ def _local(pick_local: bool, ip: bool):
 def _name(fd, ev):
     if not fd.pending:
         return fd.name
-    if fd.num >= 0 and ev.direction == "<":
+    if (fd.num >= 0 or fd.type == FD_PENDING_OTHER) and ev.direction == "<":
         return ""  # an fd the capture never described, after its call returned
     return fd.name or None
 
@@ -223,7 +223,7 @@ def _add_socket_details(a: FieldAdder) -> None:
                  lambda ev: None)
     a.simple("fd.dev", "uint64", "device number", on_fd(lambda fd, ev: fd.dev))
     a.simple("fd.containername", "string", "container name and fd name",
-             on_fd(lambda fd, ev: None if fd.pending and not fd.name else ":" + fd.name,
+             on_fd(lambda fd, ev: None if _name(fd, ev) is None else ":" + _name(fd, ev),
                    pending=True))
     a.simple("fd.containerdirectory", "string", "container name and directory",
              on_fd(lambda fd, ev: None if _directory(fd, ev) is None

@@ -200,14 +200,20 @@ class State:
         if uses_fd and num is not None and num >= 0:
             # an fd the capture never described: sysdig shows it as type unknown
             fd = thread.fd(num) or FdInfo(num, P.pending_type("unknown fd"))
+        elif uses_fd and num is None and event.direction == "<" and thread.last_enter is not None \
+                and thread.last_enter.type == etype - 1:
+            fd = FdInfo(-1, P.pending_type("unknown fd"))  # its enter event stored no fd
         if memory:
             _update_memory(thread, event, memory)
         if handler is not None or creates:
             params = event.params
             if handler is not None:
+                before = fd.name if fd is not None else None
                 shown = handler(self, thread, event, params)
                 if shown is not None:
                     fd = shown
+                elif fd is not None and before is not None and fd.name != before:
+                    cache["fd_new"] = True  # fd.name_changed
             if creates:
                 fd = self._created_fd(thread, event, params, cache)
         cache["fd"] = fd
@@ -226,8 +232,9 @@ class State:
         newfd = params.get("fd", params.get("fd2", params.get("res")))
         if isinstance(newfd, int) and newfd >= 0:
             thread.lastevent_fd = newfd
-            cache["fd_new"] = event.name in P.OPENS
-            return thread.fd(newfd)
+            created = thread.fd(newfd)
+            cache["fd_new"] = event.name in P.OPENS or bool(created is not None and created.name)
+            return created
         if isinstance(newfd, int) and event.name in P.OPENS:
             # a failed open: sysdig still shows the path it tried, as fd -1
             name = params.get("name") or ""

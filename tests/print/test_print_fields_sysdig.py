@@ -41,26 +41,46 @@ proc.fdlimit proc.vmswap thread.pfmajor thread.tid thread.ismain thread.exectime
 thread.totexectime thread.cgroups thread.cpu thread.cpu.user thread.cpu.system proc.sid
 proc.sname proc.exepath proc.vpgid proc.is_container_healthcheck
 proc.is_container_liveness_probe proc.is_container_readiness_probe proc.is_exe_writable
-user.uid user.name user.homedir user.shell group.name fd.type fd.filename fd.cip fd.sip fd.lip
-fd.rip fd.sport fd.lport fd.rport fd.l4proto fd.sockfamily fd.sproto fd.lproto fd.rproto
-fd.connected fd.cip.name fd.sip.name fd.lip.name fd.rip.name fdlist.nums fdlist.names
-fdlist.cips fdlist.sips fdlist.cports fdlist.sports evt.arg.fd evt.arg.res evt.arg.name
-evt.rawarg.res proc.aname[2] proc.apid[2]
+user.uid user.name user.homedir user.shell group.name fd.num fd.type fd.typechar fd.name
+fd.directory fd.filename fd.cip fd.sip fd.lip fd.rip fd.sport fd.lport fd.rport fd.l4proto
+fd.sockfamily fd.uid fd.containername fd.containerdirectory fd.sproto fd.lproto fd.rproto
+fd.connected fd.name_changed fd.cip.name fd.sip.name fd.lip.name fd.rip.name fdlist.nums
+fdlist.names fdlist.cips fdlist.sips fdlist.cports fdlist.sports evt.args proc.args evt.arg.fd
+evt.arg.res evt.arg.name evt.rawarg.res proc.aname[2] proc.apid[2]
 """.split()
 # compared on every capture except the named ones (reasons in the module doc; curl_google:
 # threads created by events, whose counters and ids libsinsp fills differently)
-MOSTLY = {"fd.name": {"curl_google"}, "fd.directory": {"curl_google"},
-          "fd.num": {"curl_google"}, "fd.typechar": {"curl_google"},
-          "fd.cport": {"sample"}, "fd.cproto": {"sample"},
-          "fd.is_server": {"curl_google"}, "fd.uid": {"curl_google"},
-          "fd.containerdirectory": {"curl_google"},
-          "proc.vmsize": {"curl_google"}, "proc.vmrss": {"curl_google"},
-          "thread.pfminor": {"curl_google"}, "thread.vtid": {"curl_google"},
-          "proc.vpid": {"curl_google"},
-          "evt.num": {"sample"}, "evt.reltime": {"sample"}, "evt.reltime.ns": {"sample"},
-          "proc.tty": {"sample"}, "user.loginuid": {"sample"}, "user.loginname": {"sample"},
-          # sample: we also print the 95 user/group events, so the first shown event differs
-          "evt.deltatime": {"sample"}, "evt.deltatime.ns": {"sample"}}
+MOSTLY = {
+    "evt.category": {'curl_google', 'sample', 'test_ipv6_client'},
+    "evt.deltatime": {'sample'},
+    "evt.deltatime.ns": {'sample'},
+    "evt.latency": {'curl_google', 'test_ipv6_client'},
+    "evt.latency.human": {'curl_google', 'sample', 'test_ipv6_client'},
+    "evt.latency.ns": {'curl_google', 'test_ipv6_client'},
+    "evt.num": {'sample'},
+    "evt.reltime": {'sample'},
+    "evt.reltime.ns": {'sample'},
+    "fd.cport": {'sample'},
+    "fd.cproto": {'sample'},
+    "fd.dev": {'curl_google', 'single_ipv6_conn', 'test_ipv6_client'},
+    "fd.dev.major": {'curl_google', 'single_ipv6_conn', 'test_ipv6_client'},
+    "fd.dev.minor": {'curl_google', 'single_ipv6_conn', 'test_ipv6_client'},
+    "fd.is_server": {'curl_google'},
+    "group.gid": {'curl_google', 'sample'},
+    "proc.fdopencount": {'curl_google', 'test_ipv6_client'},
+    "proc.fdusage": {'curl_google', 'single_ipv6_conn', 'test_ipv6_client'},
+    "proc.nchilds": {'curl_google', 'sample'},
+    "proc.tty": {'sample'},
+    "proc.vmrss": {'curl_google'},
+    "proc.vmsize": {'curl_google'},
+    "proc.vpid": {'curl_google'},
+    "thread.pfminor": {'curl_google'},
+    "thread.vmrss": {'curl_google', 'sample'},
+    "thread.vmsize": {'curl_google', 'sample'},
+    "thread.vtid": {'curl_google'},
+    "user.loginname": {'sample'},
+    "user.loginuid": {'sample'},
+}
 CAPTURES = ["curl_google", "sample", "single_ipv6_conn", "test_ipv6_client"]
 OFFSET = {"sample": 95}
 
