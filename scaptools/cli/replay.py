@@ -26,8 +26,8 @@ def _print_errors(result) -> None:
 
 @click.command("replay", short_help="Replay captures through Falco rules.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-r", "rules", multiple=True, required=True, type=click.Path(exists=True),
-              help="Rules file or directory (repeatable).")
+@click.option("-r", "rules", multiple=True, type=click.Path(exists=True),
+              help="Rules file or directory (repeatable; default: rules_files of -c).")
 @click.option("-c", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="Falco configuration file (plugins, output options).")
 @click.option("-o", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -47,6 +47,7 @@ def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabl
     from ..replay import (alert_formatter, load_ruleset, make_engine, merged_options,
                           replay_files, replay_parallel)
     config, registry = _registry(config_path)
+    rules = rules or _config_rules(config)
     options = merged_options(config, overrides)
     if json_output:
         options["json_output"] = True
@@ -74,6 +75,15 @@ def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabl
     if show_stats:
         for line in stats.lines():
             click.echo(line, err=True)
+
+
+def _config_rules(config: dict) -> tuple:
+    """Falco's ``rules_files`` (or older ``rules_file``) when ``-r`` is not given."""
+    value = config.get("rules_files", config.get("rules_file")) or []
+    rules = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+    if not rules:
+        raise click.UsageError("no rules: give -r RULES or a -c config with rules_files")
+    return rules
 
 
 @click.command("validate", short_help="Load and compile rules only (Falco -V).")

@@ -138,3 +138,14 @@ def test_reltime_restarts_with_each_capture(shared, tmp_path):
         assert res.exit_code == 0, res.stderr
         assert [line.split(": Informational ")[1] for line in res.stdout.splitlines()] == \
             ["n=1 rel=0", "n=41 rel=487"] * 2
+
+
+def test_rules_files_from_the_falco_config(shared, tmp_path):
+    scap = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+    rules = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
+    cfg = tmp_path / "falco.yaml"
+    cfg.write_text(f"rules_files:\n  - {rules}\n")
+    res = run("replay", scap, "-c", cfg)
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout == run("replay", scap, "-r", rules).stdout != ""
+    assert run("replay", scap).exit_code == 2
