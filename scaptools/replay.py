@@ -7,6 +7,7 @@ an unknown plugin id are counted and skipped); every other event goes to the
 """
 from __future__ import annotations
 
+import json
 import struct
 import sys
 import time
@@ -32,6 +33,7 @@ DEFAULT_OPTIONS = {
     "priority": "debug",
     "rule_matching": "first",
     "json_include_message_property": False,
+    "json_include_output_fields_property": True,
 }
 
 
@@ -200,9 +202,17 @@ def alert_formatter(options: dict) -> Callable:
         include_output = as_bool(options["json_include_output_property"])
         include_tags = as_bool(options["json_include_tags_property"])
         include_message = as_bool(options.get("json_include_message_property", False))
-        return lambda alert: format_json(alert, include_output=include_output,
-                                         include_tags=include_tags, iso8601=iso,
-                                         include_message=include_message)
+
+        def fmt(alert):
+            text = format_json(alert, include_output=include_output, include_tags=include_tags,
+                               iso8601=iso, include_message=include_message)
+            if with_fields:
+                return text
+            obj = json.loads(text)  # Falco's json_include_output_fields_property: false
+            obj.pop("output_fields", None)
+            return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        with_fields = as_bool(options.get("json_include_output_fields_property", True))
+        return fmt
     return lambda alert: format_text(alert, iso8601=iso)
 
 

@@ -111,6 +111,11 @@ def test_json_alert_options(shared):
     assert first["output_fields"] == {"ct.region": "us-east-1", "ct.srcip": "203.0.113.77",
                                       "ct.user": "bob", "evt.time": 1647417641000000000}
     assert first["time"] == "2022-03-16T08:00:41.000000000Z"
+    bare = run("replay", scap, "-r", rules, "--json", "-o",
+               "json_include_output_fields_property=false", "-o",
+               "json_include_message_property=true", "--min-priority", "critical")
+    plain = json.loads(bare.stdout.splitlines()[0])
+    assert "output_fields" not in plain and plain["message"].startswith("Detected a console")
 
 
 def test_parallel_replay_keeps_the_order(shared, tmp_path):
