@@ -119,7 +119,8 @@ def replay_events(events: Iterable, engine, registry: Registry,
     for ev in events:
         n += 1
         if ev.type == PLUGINEVENT:
-            pid = unpack(ev.raw, _PLUGIN_ID_AT)[0]
+            raw = ev.raw
+            pid = unpack(raw, _PLUGIN_ID_AT)[0] if ev.nparams == 2 and len(raw) >= 38 else -1
             source = source_by_id.get(pid, 0)
             if source == 0:
                 source = source_by_id[pid] = registry.source_of(pid)

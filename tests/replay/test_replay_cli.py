@@ -154,3 +154,17 @@ def test_rules_files_from_the_falco_config(shared, tmp_path):
     assert res.exit_code == 0, res.stderr
     assert res.stdout == run("replay", scap, "-r", rules).stdout != ""
     assert run("replay", scap).exit_code == 2
+
+
+def test_malformed_plugin_events_are_skipped(tmp_path, shared):
+    from scaptools.events.event import Event
+    from scaptools.format.writer import CaptureWriter
+    capture = tmp_path / "odd.scap"
+    with CaptureWriter(str(capture)) as writer:
+        writer.write(Event.from_params(322, [b"\x02\x00"], ts=10**18))  # one short parameter
+        writer.write(Event.plugin(10**18, 2, b'{"eventName":"StopLogging"}', num=2))
+    rules = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
+    res = run("replay", capture, "-r", rules, "--stats")
+    assert res.exit_code == 0, res.stderr
+    assert "CloudTrail logging has been disabled" in res.stdout
+    assert "unknown plugins skipped: 1" in res.stderr
