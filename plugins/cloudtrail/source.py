@@ -148,7 +148,10 @@ class CloudTrailStream:
             self._gen.close()
 
     def resume(self, done_through: str | None, retry=()) -> None:
-        """Skip units up to ``done_through`` (a Checkpoint.info of an earlier run), except ``retry``."""
+        """Skip units up to ``done_through`` (a Checkpoint.info of an earlier run).
+
+        Units in ``retry`` (they failed in that run) are read again.
+        """
         self._done_through = done_through
         self._retry = frozenset(retry)
 

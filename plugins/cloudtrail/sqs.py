@@ -68,7 +68,10 @@ def _member(obj: dict, name: str):
 
 
 def notified_objects(body: str, use_s3_sns: bool) -> list[tuple[str, str]]:
-    """(bucket, key) of every log object a message announces; NotificationError if none can be read."""
+    """(bucket, key) of every log object a message announces.
+
+    Raises NotificationError when the body is not a notification this source reads.
+    """
     outer = _loads(body, "message body")
     if not isinstance(outer, dict):
         raise NotificationError("message body is not a JSON object")

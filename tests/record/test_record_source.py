@@ -110,7 +110,8 @@ def test_record_malformed_files_are_reported_and_salvaged():
     assert "not JSON" in decode_log(b"garbage", "g.json").problems[0]
     bad_gz = decode_log(gzip.compress(good)[:-12], "t.json.gz")
     assert any("bad gzip" in p for p in bad_gz.problems)
-    odd = decode_log(b'{"Records": [1, {"eventTime": "x", "eventID": "e"}]}', "o_20230710T1140Z_.json")
+    odd = decode_log(b'{"Records": [1, {"eventTime": "x", "eventID": "e"}]}',
+                     "o_20230710T1140Z_.json")
     assert odd.bad_records == 1 and odd.untimed == 1
     assert odd.records[0][0] == 1688989200 * 10**9  # the file name's time stands in
 

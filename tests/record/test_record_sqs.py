@@ -18,7 +18,8 @@ def logs(boto, unique, logset):
     s3.create_bucket(Bucket=bucket)
     keys = {}
     for i, path in enumerate(list(logset.files)[:15]):
-        key = f"AWSLogs/{'dir with space/' if i % 5 == 0 else ''}{'a+b/' if i == 3 else ''}{path.name}"
+        sub = "dir with space/" if i % 5 == 0 else "a+b/" if i == 3 else ""
+        key = f"AWSLogs/{sub}{path.name}"
         s3.put_object(Bucket=bucket, Key=key, Body=logset.files[path][0])
         keys[key] = path
     return bucket, keys
