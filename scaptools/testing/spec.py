@@ -11,11 +11,11 @@ next to its capture. Paths inside it are relative to the spec file::
       rule_matching: all                  #   (rule_matching, priority, ...)
     tags: [aws_iam]                       # -t: run only rules with one of these tags
     skip_tags: []                         # -T: skip rules with one of these tags
-    disabled: [Create Group]              # -D: rule names to disable
+    disabled: [Create Group]              # -D: disable rules whose name contains one
     enable_all: false                     # -A: do not skip any event type (Falco -A)
     min_priority: notice                  # --min-priority
     expect:
-      alerts: iam.alerts.jsonl            # golden file: the exact alerts, in order
+      alerts: iam.alerts.jsonl            # golden file: the exact alerts
       # counts: {Create AWS user: 2}      # ...or the number of alerts per rule
       only: true                          # no other alert may appear (default true)
     negative_for:                         # rules whose near misses the capture holds:
@@ -25,8 +25,9 @@ Exactly one of ``expect.alerts`` and ``expect.counts`` is given. A golden
 file holds one JSON object per line with the keys ``time`` (UTC, nanosecond
 ISO 8601 as in Falco's JSON alerts), ``rule``, ``priority`` (Falco's printed
 name) and ``output`` (the formatted message); ``scap test --update`` writes it
-from the current behaviour, for review. With ``only: false`` the expected
-alerts must all appear but others are tolerated.
+from the current behaviour, for review. Alerts are paired by (time, rule);
+a pair whose priority or output differs is reported as changed. With
+``only: false`` the expected alerts must all appear but others are tolerated.
 """
 from __future__ import annotations
 
