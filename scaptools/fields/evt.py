@@ -215,7 +215,8 @@ def evt_fields() -> FieldAdder:
 def _add_arg_and_result_fields(a: FieldAdder) -> None:
     a.with_arg("evt.arg", "string", "one argument by name or index", _arg_factory(False),
                kind="dotted")
-    a.with_arg("evt.rawarg", "string", "one argument, raw", _arg_factory(True), kind="dotted")
+    # numeric in filters (sysdig types it by the parameter; numbers are what filters compare)
+    a.with_arg("evt.rawarg", "int64", "one argument, raw", _arg_factory(True), kind="dotted")
     a.simple("evt.buffer", "bytebuf", "the data buffer", _buffer)
     a.simple("evt.buflen", "uint64", "length of the data buffer", _buflen)
     a.simple("evt.res", "string", "SUCCESS or the error name", _res_text)

@@ -145,6 +145,18 @@ FILTERS = [
     "fd.sip exists and evt.dir = <",
     "proc.pname = bash or user.name icontains UBU",
     "evt.failed = true and evt.type != access",
+    "fd.name endswith .conf",
+    "fd.name pmatch (/etc, /usr/lib)",
+    "evt.arg.flags contains O_CLOEXEC",
+    "evt.rawarg.res < 0",
+    "evt.rawarg.fd = 3 or evt.rawarg.flags = 4097",
+    "fd.typechar in (f, 6) and evt.dir=>",
+    "proc.aname[2] = sshd and evt.type = close",
+    "fd.l4proto = tcp and fd.sport = 80",
+    "user.uid = 1000 or group.name = ubuntu",
+    "fd.sockfamily = ip and fd.rip exists",
+    "evt.is_io_write = true",
+    "fd.directory = /etc",
 ]
 
 
