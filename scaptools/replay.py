@@ -110,36 +110,40 @@ def replay_events(events: Iterable, engine, registry: Registry,
                   on_alert: Callable, stats: ReplayStats | None = None) -> ReplayStats:
     """Feed ``events`` to ``engine`` routed by source; call ``on_alert(alert)`` for each alert."""
     stats = stats or ReplayStats()
-    process = engine.process
+    process, unpack = engine.process, _U32.unpack_from
     source_by_id: dict[int, str | None] = {}
-    unpack = _U32.unpack_from
-    counts = stats.by_source
+    counts: dict[str, int] = {}
     n = skipped = 0
+    need_first = registry.first_ts is None
     start = time.perf_counter()
     for ev in events:
         n += 1
-        if ev.type == PLUGINEVENT:
-            raw = ev.raw
-            pid = unpack(raw, _PLUGIN_ID_AT)[0] if ev.nparams == 2 and len(raw) >= 38 else -1
+        kind = ev.type
+        if kind == PLUGINEVENT:
+            try:  # plugin id: the first u32 parameter (scap-format.md §9.2)
+                pid = unpack(ev.raw, _PLUGIN_ID_AT)[0] if ev.nparams == 2 else -1
+            except struct.error:
+                pid = -1
             source = source_by_id.get(pid, 0)
             if source == 0:
                 source = source_by_id[pid] = registry.source_of(pid)
             if source is None:
                 skipped += 1
                 continue
-        elif ev.type == ASYNCEVENT:
-            source = _async_source(ev, registry)
         else:
-            source = SYSCALL_SOURCE
-        if registry.first_ts is None:
-            registry.first_ts = ev.ts
-        counts[source] += 1
+            source = _async_source(ev, registry) if kind == ASYNCEVENT else SYSCALL_SOURCE
+        if need_first:  # unless a caller (a parallel worker) has set it already
+            if registry.first_ts is None:
+                registry.first_ts = ev.ts
+            need_first = False
+        counts[source] = counts.get(source, 0) + 1
         alerts = process(ev, source)
         if alerts:
             for alert in alerts:
                 stats.alerts_by_rule[alert.rule] += 1
                 stats.alerts_by_priority[str(alert.priority)] += 1
                 on_alert(alert)
+    stats.by_source.update(counts)
     stats.events += n
     stats.skipped += skipped
     stats.seconds += time.perf_counter() - start
