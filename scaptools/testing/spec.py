@@ -100,8 +100,11 @@ def find_specs(paths) -> list[Path]:
     for path in map(Path, paths):
         if path.is_dir():
             out.extend(sorted(path.rglob(f"*{SPEC_SUFFIX}")))
-        elif path.exists():
+        elif path.name.endswith(SPEC_SUFFIX) and path.exists():
             out.append(path)
+        elif path.exists():
+            raise SpecError(f"not a test spec (expected a *{SPEC_SUFFIX} file or a folder)",
+                            Location(str(path)))
         else:
             raise SpecError("no such file or folder", Location(str(path)))
     return out
@@ -114,6 +117,8 @@ def load_spec(path) -> Spec:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", Location(str(path))) from None
+    except UnicodeDecodeError:
+        raise SpecError("not UTF-8 text", Location(str(path))) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0

@@ -182,3 +182,5 @@ def test_testing_spec_replay_options(suite):
 def test_testing_missing_path_is_an_error(tmp_path):
     code, out = run_test(tmp_path / "nothing-here")
     assert code == 1 and "no such file or folder" in out
+    code, out = run_test(ROOT / "captures" / "iam.scap")
+    assert code == 1 and "iam.scap: not a test spec" in out
