@@ -146,6 +146,30 @@ def event_from_v1(btype: int, body: bytes, order: str) -> Event:
     return Event(0, ts, cpu, tid, etype, nparams, raw, flags)
 
 
+_U16_ARRAYS = [struct.Struct(f"<{n}H") for n in range(64)]
+_V1_COUNTS: dict[int, int] = {}  # event type -> the parameter count last found (§9.4)
+
+
+def v1_event_at(buf: bytes, pos: int, elen: int, etype: int, ts: int, tid: int, cpu: int):
+    """Fast path for a little-endian ``0x204`` block at ``pos`` (§9.4).
+
+    Returns the v2 ``Event`` or None to leave the block to the slow path. At most
+    one count can make the lengths add up (a larger count needs 2 more bytes per
+    length and never less data), so remembering the last count per type is safe.
+    """
+    start, size = pos + 32, elen - C.EVENT_HEADER_V1  # lengths start after the header
+    n = _V1_COUNTS.get(etype)
+    if n is None or 2 * n > size or 2 * n + sum(_U16_ARRAYS[n].unpack_from(buf, start)) != size:
+        if etype >= len(EVENT_NPARAMS) or EVENT_NPARAMS[etype] >= len(_U16_ARRAYS):
+            return None
+        n = v1_nparams(buf[start:start + size], etype)
+        if not n and size:
+            return None  # no count fits: the slow path keeps it opaque
+        _V1_COUNTS[etype] = n
+    raw = HEADER.pack(ts, tid, elen + 4, etype, n) + buf[start:start + size]
+    return Event(0, ts, cpu, tid, etype, n, raw)
+
+
 def v1_nparams(rest: bytes, etype: int, order: str = "<") -> int:
     """The parameter count of a v1 event: the largest n <= the table's count whose
     lengths add up exactly to the stored data (§9.4, lenient variant)."""

@@ -20,7 +20,7 @@ from ..errors import FormatError, TruncatedCapture
 from ..events.event import Event
 from . import constants as C
 from . import schema as S
-from .blocks import Block, event_from_v1, event_from_v2_block
+from .blocks import Block, event_from_v1, event_from_v2_block, v1_event_at
 from .streams import open_source
 
 CHUNK = 1 << 20  # decompressed bytes added to the buffer per refill
@@ -55,6 +55,12 @@ class _Formats:
         self.event = struct.Struct(S.struct_format(hdr, S.event_prefix(order, False),
                                                    S.event_header(order, True)))
         self.u32 = struct.Struct(order + "I")
+
+    def v1_ok(self, buf: bytes, pos: int, nxt: int, end: int, total: int, elen: int,
+              etype: int) -> bool:
+        """A complete, well-framed v1 block without the length quirk (§2, §9.4)."""
+        return (nxt <= end and 22 <= elen <= total - 14 and not total & 3
+                and etype not in C.V1_LEN_QUIRK and self.u32.unpack_from(buf, nxt - 4)[0] == total)
 
 
 FORMATS = {"<": _Formats("<"), ">": _Formats(">")}
@@ -106,7 +112,7 @@ class CaptureReader:
             raise FormatError("a capture can be iterated only once", self.path)
         self._started = True
         buf, pos, base, num = b"", 0, 0, 0
-        fast_large = slow = 0
+        fast_large = fast_v1 = slow = 0
         fmt, fast = FORMATS["<"], True
         try:
             while True:
@@ -119,8 +125,9 @@ class CaptureReader:
                 end = len(buf)
                 if fast:  # v2 event blocks (§9.1-§9.3)
                     walk = fast_blocks if with_blocks else fast_events
-                    pos, num, large = yield from walk(buf, base, pos, num, fmt)
+                    pos, num, large, v1 = yield from walk(buf, base, pos, num, fmt)
                     fast_large += large
+                    fast_v1 += v1
                 self.events_read = num
                 if end - pos < 36:  # ran out of buffered bytes: refill before the slow path
                     buf, base, pos = self._refill(buf, base, pos, 36)
@@ -141,7 +148,8 @@ class CaptureReader:
         finally:
             self.events_read = num
             self.block_counts[C.BLOCK_EV_V2_LARGE] += fast_large
-            self.block_counts[C.BLOCK_EV_V2] += num - slow - fast_large
+            self.block_counts[C.BLOCK_EV] += fast_v1
+            self.block_counts[C.BLOCK_EV_V2] += num - slow - fast_large - fast_v1
 
     def _refill(self, buf: bytes, base: int, pos: int, need: int):
         """Make ``need`` bytes available at ``pos`` if the input has them."""
@@ -260,10 +268,11 @@ class CaptureReader:
 def fast_events(buf: bytes, base: int, pos: int, num: int, fmt: _Formats):
     """Yield the events of consecutive well-formed v2 event blocks in ``buf``.
 
-    Stops at the first block that is not one (or not complete) and returns
-    ``(pos, num, large_blocks)``; the slow path then deals with that block.
+    Little-endian v1 ``0x204`` blocks are converted here too (§9.4). Stops at the
+    first block that is neither (or not complete) and returns ``(pos, num,
+    large_blocks, v1_blocks)``; the slow path then deals with that block.
     """
-    end, large, new = len(buf), 0, object.__new__
+    end, large, v1, new = len(buf), 0, 0, object.__new__
     unpack, u32 = fmt.event.unpack_from, fmt.u32.unpack_from
     while pos + 36 <= end:
         btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
@@ -285,13 +294,22 @@ def fast_events(buf: bytes, base: int, pos: int, num: int, fmt: _Formats):
             yield ev
             pos = nxt
             continue
+        if btype == 0x204 and fmt.v1_ok(buf, pos, nxt, end, total, elen, etype):
+            ev = v1_event_at(buf, pos, elen, etype, ts, tid, cpu)
+            if ev is not None:
+                num += 1
+                v1 += 1
+                ev.num = num
+                yield ev
+                pos = nxt
+                continue
         break
-    return pos, num, large
+    return pos, num, large, v1
 
 
 def fast_blocks(buf: bytes, base: int, pos: int, num: int, fmt: _Formats):
     """:func:`fast_events`, yielding ``(offset, event)`` pairs."""
-    end, large, new = len(buf), 0, object.__new__
+    end, large, v1, new = len(buf), 0, 0, object.__new__
     unpack, u32 = fmt.event.unpack_from, fmt.u32.unpack_from
     while pos + 36 <= end:
         btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
@@ -313,8 +331,17 @@ def fast_blocks(buf: bytes, base: int, pos: int, num: int, fmt: _Formats):
             yield base + pos, ev
             pos = nxt
             continue
+        if btype == 0x204 and fmt.v1_ok(buf, pos, nxt, end, total, elen, etype):
+            ev = v1_event_at(buf, pos, elen, etype, ts, tid, cpu)
+            if ev is not None:
+                num += 1
+                v1 += 1
+                ev.num = num
+                yield base + pos, ev
+                pos = nxt
+                continue
         break
-    return pos, num, large
+    return pos, num, large, v1
 
 
 def open_capture(path_or_file, *, path: str | None = None) -> CaptureReader:

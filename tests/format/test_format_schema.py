@@ -10,7 +10,7 @@ import pytest
 
 from scaptools.format import constants as C
 from scaptools.format import schema as S
-from scaptools.format.blocks import Block
+from scaptools.format.blocks import Block, event_from_v1
 from scaptools.format.reader import open_capture
 
 
@@ -57,6 +57,8 @@ def check_capture(path):
                 assert item.raw == raw[10:10 + ev.len]
             else:  # v1: the schema keeps lengths+data raw; the reader prepends nparams
                 assert item.raw[26:] == ev.rest
+                slow = event_from_v1(parsed.block_type, raw[8:-4], "<")  # the slow path
+                assert (slow.raw, slow.nparams) == (item.raw, item.nparams)
     return seen
 
 
