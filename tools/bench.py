@@ -16,6 +16,7 @@ Add a workload: write ``def bench_<name>(ctx) -> list[Result]`` and register it 
 from __future__ import annotations
 
 import argparse
+import gzip as gzip_module
 import json
 import os
 import shutil
@@ -176,6 +177,38 @@ def bench_plugin_1m(ctx: Context) -> list[Result]:
     return compare(ctx, "plugin-1m", path)
 
 
+def replicate_v1(src: Path, dst: Path, count: int) -> Path:
+    """Like :func:`replicate`, but copying ``src``'s v1 (0x204) event blocks as they are,
+    since the project's writer only writes v2 blocks (timestamps at block offset 10)."""
+    if dst.exists():
+        return dst
+    data = gzip_module.decompress(src.read_bytes())
+    pos, blocks = 0, []
+    while pos < len(data):
+        btype, total = struct.unpack_from("<II", data, pos)
+        blocks.append((btype, data[pos:pos + total]))
+        pos += total
+    head = b"".join(b for t, b in blocks if t != 0x204)
+    events = [b for t, b in blocks if t == 0x204]
+    first, last = (struct.unpack_from("<Q", b, 10)[0] for b in (events[0], events[-1]))
+    span, written, shift = last - first + 1_000_000, 0, 0
+    with open(dst, "wb") as out:
+        out.write(head)
+        while written < count:
+            for blk in events[:count - written]:
+                ts = struct.unpack_from("<Q", blk, 10)[0] + shift
+                out.write(blk[:10] + struct.pack("<Q", ts) + blk[18:])
+                written += 1
+            shift += span
+    return dst
+
+
+def bench_v1_1m(ctx: Context) -> list[Result]:
+    """1M events in version-1.0 blocks (0x204), as 2014-2018 captures hold them."""
+    path = replicate_v1(curl_google(ctx), ctx.data / "syscall_v1_1m.scap", 1_000_000)
+    return compare(ctx, "v1-1m", path)
+
+
 # Read + write: the library's convert of a capture, reporting its own time.
 CONVERT = """
 import sys, time
@@ -219,6 +252,7 @@ WORKLOADS = {
     "gzip-1m": bench_gzip_1m,
     "plugin-1m": bench_plugin_1m,
     "convert-1m": bench_convert_1m,
+    "v1-1m": bench_v1_1m,
 }
 
 
