@@ -71,7 +71,8 @@ def _error_kind(ev) -> str:
 
 def _latency(ev):
     if ev.direction != "<":
-        return 0
+        # scheduler events repeat the latency of the thread's last call (libsinsp)
+        return (ev.cache or {}).get("latency", 0)
     thread = event_thread(ev)
     enter = thread.last_enter if thread is not None else None
     if enter is None or enter.type != ev.type - 1:

@@ -187,12 +187,16 @@ class State:
                 _update_memory(thread, event, memory)
             if event.name == "switch":
                 self._switch(thread, event, cache)
+            cache["latency"] = thread.last_latency
             cache["thread"], cache["fd"] = thread, None
             return
         if event.direction == ">":
             thread.last_enter = event
             thread.lastevent_fd = _fd_param(event, fd_index)
-        elif not (thread.last_enter is not None and thread.last_enter.type == etype - 1):
+            thread.last_latency = 0
+        elif thread.last_enter is not None and thread.last_enter.type == etype - 1:
+            thread.last_latency = event.ts - thread.last_enter.ts
+        else:
             thread.lastevent_fd = None
         cache["thread"] = thread
         fd = None

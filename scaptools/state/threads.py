@@ -20,7 +20,8 @@ class ThreadInfo:
     """One thread: identity, process data, and its fd table (``fdtable``)."""
 
     __slots__ = _FIELDS + ("fdtable", "exited", "last_enter", "lastevent_fd", "filtered",
-                           "lastexec_ts", "_dummy", "sched_in_ts", "totexectime", "_container")
+                           "lastexec_ts", "_dummy", "sched_in_ts", "totexectime", "_container",
+                           "last_latency")
 
     def __init__(self, tid: int, **values):
         self.tid = tid
@@ -40,6 +41,7 @@ class ThreadInfo:
         self.clone_ts = self.pidns_init_start_ts = self.lastexec_ts = 0
         self.sched_in_ts = self.totexectime = 0  # switch events (thread.exectime)
         self._container = None  # container id, computed on first use
+        self.last_latency = 0  # of the last syscall (shown again by scheduler events)
         self.fdtable: dict = {}
         self.exited = False
         self.last_enter = None
