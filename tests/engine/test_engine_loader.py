@@ -286,3 +286,19 @@ def test_falco_like_summary(ct_fieldsets):
         "LOAD_ERR_COMPILE_CONDITION (Error compiling condition): expected a ')' token"]
     ok = load(HEAD + RULE, ct_fieldsets)
     assert ok.summary() == ["rules.yaml: Ok"]
+
+
+def test_several_documents_null_items_and_empty_documents(ct_fieldsets):
+    text = HEAD + "- ~\n-\n---\n---\n" + RULE + "---\n" + RULE.replace("R\n", "S\n", 1)
+    res = load(text, ct_fieldsets)
+    assert res.ok and not res.warnings
+    assert [r.name for r in res.ruleset.rules] == ["R", "S"]
+
+
+def test_first_error_stops_the_file_and_later_files(ct_fieldsets):
+    bad = ("bad.yaml", "- list: l\n  items: x\n- list: m\n  items: y\n")
+    good = ("good.yaml", HEAD + RULE)
+    res = load_rules([bad, good], ct_fieldsets)
+    assert [(e.location.path, e.message) for e in res.errors] == [
+        ("bad.yaml", "Value is not a sequence")]
+    assert res.files == ["bad.yaml"]
