@@ -168,15 +168,21 @@ def compare_alerts(expected: list[AlertRecord], actual: list[AlertRecord],
     pool: dict[tuple, list[AlertRecord]] = {}
     for alert in actual:
         pool.setdefault((alert.time, alert.rule), []).append(alert)
+    unmatched = []
+    for exp in expected:  # identical alerts pair first, so changes pair what is left
+        candidates = pool.get((exp.time, exp.rule), [])
+        if exp in candidates:
+            candidates.remove(exp)
+        else:
+            unmatched.append(exp)
     out: list[str] = []
-    for exp in expected:
+    for exp in unmatched:
         candidates = pool.get((exp.time, exp.rule))
         if not candidates:
             out += [f"  - missing     {exp.time}  {exp.rule} ({exp.priority})",
                     f"                {exp.output}"]
             continue
-        same = next((a for a in candidates if a == exp), candidates[0])
-        candidates.remove(same)
+        same = candidates.pop(0)
         if same != exp:
             out.append(f"  ~ changed     {exp.time}  {exp.rule}")
             if same.priority != exp.priority:

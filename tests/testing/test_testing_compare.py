@@ -42,3 +42,9 @@ def test_testing_changed_alert_shows_both_sides():
     assert compare_alerts([old], [], only=False) == [
         "  - missing     t  R (Warning)", "                old text"]
     assert compare_alerts([], [new], only=False) == []
+
+
+def test_testing_identical_alerts_pair_before_changed_ones():
+    a, b, c = (AlertRecord("t", "R", "Warning", text) for text in ("a", "b", "c"))
+    assert compare_alerts([a, b], [b, c]) == [
+        "  ~ changed     t  R", "                output: - a", "                        + c"]
