@@ -174,6 +174,8 @@ def make_typed_fieldset() -> FieldSet:
     fs.add(FieldInfo("t.l", "string", is_list=True, provider="test"), _raw("l", "list"))
     fs.add(FieldInfo("t.s2", "string", provider="test"), _raw("s2", "string"))
     fs.add(FieldInfo("t.nl", "uint64", is_list=True, provider="test"), _raw("nl", "list"))
+    fs.add(FieldInfo("t.args", "string", is_list=True, provider="test"), _raw("args", "list"))
+    fs.add(FieldInfo("t.b64", "string", provider="test"), _raw("b64", "string"))
     return fs
 
 

@@ -8,7 +8,8 @@ from scaptools.errors import RuleError
 
 REC = {"s": "/usr/bin/Bash", "s2": "/usr/bin/Bash", "n": 42, "b": True, "ip": "10.1.2.3",
        "net": "192.168.1.7", "buf": "\x01\x02abc", "d": 1.5, "i": -3,
-       "l": ["a", "b"], "nl": [1, 2]}
+       "l": ["a", "b"], "nl": [1, 2], "args": ["-x", "-o", "out", "-vfile", "rest"],
+       "b64": "aGVsbG8="}
 
 CASES = [
     # string
@@ -54,7 +55,13 @@ CASES = [
     # byte buffer
     ("t.buf bcontains 616263", True), ("t.buf bstartswith 0102", True),
     ("t.buf bstartswith 02", False), ("t.buf contains abc", True), ("t.buf = abc", False),
-    ("b64(t.s) exists", False),
+    ("b64(t.s) exists", False), ("b64(t.b64) = hello", True), ("b64(t.b64) bstartswith 6865", True),
+    ("len(b64(t.b64)) = 5", True),
+    ("join(',', t.l) = 'a,b'", True), ("join('-', t.args) startswith '-x--o'", True),
+    ("concat(t.s, t.s2) = '/usr/bin/Bash/usr/bin/Bash'", True),
+    ("getopt(t.args, 'xo:v:')[o] = out", True), ("getopt(t.args, 'xo:v:')[v] = file", True),
+    ("getopt(t.args, 'xo:v:')[x] = ''", True), ("getopt(t.args, 'xo:v:')[q] exists", False),
+    ("getopt(t.args, 'xo:v:') intersects ('-oout')", True),
     # lists
     ("t.l in (a, b, c)", True), ("t.l in (a)", False), ("t.l intersects (b, z)", True),
     ("t.l intersects (z)", False), ("t.l exists", True), ("len(t.l) = 2", True),
