@@ -8,14 +8,30 @@ v2 little-endian layout that ``Event.raw`` promises (scap-format.md §9.4).
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 
 from construct import ConstructError
 
 from ..errors import FormatError
-from ..events.event import HEADER, Event
+from ..events.event import Event
 from ..events.table import EVENT_NPARAMS, LARGE_PAYLOAD
 from . import constants as C
 from . import schema as S
+
+
+@lru_cache(maxsize=None)
+def header_struct(order: str, v2: bool) -> struct.Struct:
+    """The event header (§9.2) as a ``struct``, derived from the schema."""
+    return struct.Struct(S.struct_format(S.event_header(order, v2)))
+
+
+@lru_cache(maxsize=None)
+def prefix_struct(order: str, flags: bool) -> struct.Struct:
+    """cpuid [+ dump flags] in front of the event (§9.1), derived from the schema."""
+    return struct.Struct(S.struct_format(S.event_prefix(order, flags)))
+
+
+HEADER = header_struct("<", True)  # the v2 little-endian header of Event.raw
 
 
 class Block:
@@ -90,13 +106,12 @@ def event_from_v2_block(btype: int, body: bytes, order: str) -> Event:
 
     Raises FormatError if the event does not fit its block.
     """
-    flagged = btype in C.FLAGS_BLOCKS
-    prefix = 6 if flagged else 2
+    pre = prefix_struct(order, btype in C.FLAGS_BLOCKS)
+    prefix = pre.size
     if len(body) < prefix + C.EVENT_HEADER_V2:
         raise FormatError("event block too short for an event header")
-    cpu = struct.unpack_from(order + "H", body)[0]
-    flags = struct.unpack_from(order + "I", body, 2)[0] if flagged else 0
-    ts, tid, elen, etype, nparams = struct.unpack_from(order + "QQIHI", body, prefix)
+    cpu, flags = (pre.unpack_from(body) + (0,))[:2]
+    ts, tid, elen, etype, nparams = header_struct(order, True).unpack_from(body, prefix)
     width = 4 if etype in LARGE_PAYLOAD else 2
     if elen < C.EVENT_HEADER_V2 or prefix + elen > len(body):
         raise FormatError(f"event length {elen} does not fit its block")
@@ -113,7 +128,7 @@ def _swap_v2(raw: bytes, order: str, etype: int, nparams: int, width: int) -> by
 
     Parameter values are kept as stored (no big-endian capture is known, §1.2).
     """
-    ts, tid, elen, _, _ = struct.unpack_from(order + "QQIHI", raw)
+    ts, tid, elen, _, _ = header_struct(order, True).unpack_from(raw)
     code = "I" if width == 4 else "H"
     lens = struct.unpack_from(f"{order}{nparams}{code}", raw, C.EVENT_HEADER_V2)
     start = C.EVENT_HEADER_V2 + width * nparams
@@ -127,12 +142,12 @@ def event_from_v1(btype: int, body: bytes, order: str) -> Event:
     ``nparams`` is worked out from the event table; an event whose count cannot be
     found (or whose type is not in the table) is kept with ``nparams`` 0.
     """
-    prefix = 6 if btype == C.BLOCK_EVF else 2
+    pre = prefix_struct(order, btype == C.BLOCK_EVF)
+    prefix = pre.size
     if len(body) < prefix + C.EVENT_HEADER_V1:
         raise FormatError("event block too short for a v1 event header")
-    cpu = struct.unpack_from(order + "H", body)[0]
-    flags = struct.unpack_from(order + "I", body, 2)[0] if prefix == 6 else 0
-    ts, tid, elen, etype = struct.unpack_from(order + "QQIH", body, prefix)
+    cpu, flags = (pre.unpack_from(body) + (0,))[:2]
+    ts, tid, elen, etype = header_struct(order, False).unpack_from(body, prefix)
     if etype in C.V1_LEN_QUIRK:
         elen -= 3  # old writers stored len 3 bytes too large for these (§9.4)
     if elen < C.EVENT_HEADER_V1 or prefix + elen > len(body):

@@ -24,10 +24,12 @@ import zlib
 from ..errors import FormatError
 from ..events.table import LARGE_PAYLOAD
 from . import constants as C
+from . import schema as S
 from .blocks import Block
 
 _U32 = struct.Struct("<I")
-_EVENT_PREFIX = struct.Struct("<IIH")  # block type, total length, cpuid (§2, §9.1)
+# block type, total length, cpuid (§2, §9.1), derived from the schema
+_EVENT_PREFIX = struct.Struct(S.struct_format(S.block_header("<"), S.event_prefix("<", False)))
 _PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
 FLUSH_SIZE = 1 << 18  # pending bytes that trigger a write
 
@@ -41,7 +43,9 @@ def frame(block_type: int, body: bytes) -> bytes:
 
 def section_header() -> bytes:
     """The canonical SHB: magic, version 1.2, section length -1, no options (§3)."""
-    return frame(C.BLOCK_SHB, struct.pack("<IHHq", C.SHB_MAGIC, C.SHB_MAJOR, C.SHB_MINOR, -1))
+    body = S.section_header("<").build(dict(major=C.SHB_MAJOR, minor=C.SHB_MINOR,
+                                            section_length=-1, options=[], rest=b""))
+    return frame(C.BLOCK_SHB, body)
 
 
 def event_block(event) -> bytes:
