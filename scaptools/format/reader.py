@@ -3,7 +3,8 @@
 The input is read in large chunks and walked block by block (scap-format.md §2),
 counting the byte offset without ``tell()``. Event blocks of the v2 kinds
 (``0x216``/``0x221``) take a fast path: one precompiled ``struct`` unpack, derived
-from :mod:`.schema`, and one ``Event``. Every other block goes through
+from :mod:`.schema`, and one ``Event`` (v1 ``0x204`` blocks a slightly slower one,
+:func:`.blocks.v1_event_at`). Every other block goes through
 :meth:`CaptureReader._slow_block`, which uses the construct schema.
 
 A fault raises ``TruncatedCapture``/``FormatError`` naming file, offset and block
@@ -176,7 +177,7 @@ class CaptureReader:
         if len(buf) - pos < 8:
             self._cut(offset, None, f"capture ends inside a block header "
                       f"({len(buf) - pos} of 8 bytes)")
-        order = self._order_at(buf, pos)
+        order = self._order_at(buf, pos, offset)
         btype, total = FORMATS[order].header.unpack_from(buf, pos)
         self._check_length(btype, total, offset)
         buf, base, pos = self._refill(buf, base, pos, total)
@@ -192,7 +193,7 @@ class CaptureReader:
         item = self._make_item(btype, body, order, offset)
         return buf, base, pos + total, offset, item
 
-    def _order_at(self, buf: bytes, pos: int) -> str:
+    def _order_at(self, buf: bytes, pos: int, offset: int) -> str:
         """Byte order for the block at ``pos``: an SHB carries its own (§3)."""
         if buf[pos:pos + 4] == b"\x0a\x0d\x0d\x0a" and len(buf) - pos >= 12:
             magic = buf[pos + 8:pos + 12]
@@ -201,7 +202,7 @@ class CaptureReader:
             if magic == C.SHB_MAGIC_BE:
                 return ">"
             raise FormatError(f"bad byte-order magic {magic.hex()} in section header",
-                              self.path, 0 if self.section is None else None, C.BLOCK_SHB)
+                              self.path, offset, C.BLOCK_SHB)
         return self.section.order if self.section else "<"
 
     def _check_length(self, btype: int, total: int, offset: int) -> None:
