@@ -53,8 +53,13 @@ class _Head(msgspec.Struct):
     eventID: Any = None
 
 
-class _Heads(msgspec.Struct):
-    Records: list[_Head]
+class _TypedHead(msgspec.Struct):
+    eventTime: str | None = None
+    eventID: str | None = None
+
+
+class _Heads(msgspec.Struct):  # the fast path; any odd record sends a file to the slow one
+    Records: list[_TypedHead]
 
 
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
@@ -141,6 +146,9 @@ def inflate(data: bytes, log: LogFile) -> bytes:
                 log.problems.append(f"{log.name}: bad gzip: stream is truncated")
                 break
             rest = d.unused_data
+        if rest.strip(b"\0"):
+            log.problems.append(f"{log.name}: bad gzip: {len(rest)} bytes of garbage after "
+                                "the compressed data (ignored)")
     except (zlib.error, _inflate_lib.error) as exc:
         log.problems.append(f"{log.name}: bad gzip: {exc}")
         parts.append(d.flush() if not d.eof else b"")
@@ -155,9 +163,7 @@ def decode_log(data: bytes, name: str) -> LogFile:
         raws = _ENVELOPE.decode(text).Records
     except msgspec.DecodeError as exc:
         raws = _salvage(text, log, exc)
-    if not raws:
-        if not log.problems:
-            log.problems.append(f"{name}: no records in Records")
+    if not raws:  # an empty Records array is a valid file without records
         return log
     try:  # every record's eventTime/eventID in one call when all records are objects
         heads = _HEADS.decode(text).Records

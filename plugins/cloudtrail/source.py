@@ -320,8 +320,9 @@ def local_files(path: str) -> list[str]:
 def ordered_map(fn, items: list, workers: int, stopping):
     """Yield ``(item, fn(item), None)`` or ``(item, None, error)`` in input order.
 
-    At most ``2 * workers`` calls run ahead; after ``stopping()`` turns true no
-    new call starts and the stream ends after the result in hand.
+    At most ``workers + 1`` calls run ahead (results wait in memory); after
+    ``stopping()`` turns true no new call starts and the stream ends after the
+    result in hand.
     """
     pool = ThreadPoolExecutor(max(1, workers))
     window: deque = deque()
@@ -329,7 +330,7 @@ def ordered_map(fn, items: list, workers: int, stopping):
     try:
         for item in todo:
             window.append((item, pool.submit(fn, item)))
-            if len(window) >= 2 * workers:
+            if len(window) > workers:
                 break
         while window:
             item, fut = window.popleft()
