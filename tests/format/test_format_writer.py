@@ -225,3 +225,17 @@ def test_event_with_wrong_length_is_refused():
     with pytest.raises(FormatError, match="header length"):
         with CaptureWriter(io.BytesIO()) as w:
             w.write(ev)
+
+
+@pytest.mark.parametrize("name", ["libs-e2e/curl_google.scap", "libs-e2e/sample.scap"])
+def test_sysdig_resolves_the_same_names_after_convert(shared, sysdig_bin, tmp_path, name):
+    """Carried-over metadata gives sysdig the same processes, fds and users (§11 test C)."""
+    src, out = shared / "captures" / name, tmp_path / "converted.scap"
+    assert CliRunner().invoke(cli, ["convert", str(src), "-w", str(out)]).exit_code == 0
+    fmt = "*%evt.num %proc.name %proc.exe %proc.cwd %fd.name %user.name %evt.args"
+
+    def view(path):
+        return subprocess.run([sysdig_bin, "-r", str(path), "-p", fmt], capture_output=True,
+                              text=True, check=True).stdout
+    original = view(src)
+    assert view(out) == original and original.count("\n") > 400
