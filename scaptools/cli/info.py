@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import click
 
 from ..errors import ScapError
+from ..events.event import Event
 from ..format import constants as C
 from ..format.blocks import Block
 from ..format.reader import open_capture
@@ -24,20 +25,26 @@ class Summary:
     """Counters filled while walking the blocks of one capture."""
 
     def __init__(self):
-        self.events = Counter()       # (type, name) -> count
+        self.events = Counter()       # event type -> count
         self.plugins = Counter()      # plugin id -> count
         self.first_ts = self.last_ts = None
         self.machine = None
         self.lists = Counter()        # processes, fds, interfaces, users, groups
         self.error = None
 
-    def add_event(self, ev) -> None:
-        self.events[(ev.type, ev.name)] += 1
-        if ev.type == 322:
-            self.plugins[ev.plugin_id] += 1
-        if self.first_ts is None:
-            self.first_ts = ev.ts
-        self.last_ts = ev.ts
+    def add_events(self, items) -> None:
+        """Count the events of ``(offset, item)`` pairs; hand blocks to :meth:`add_block`."""
+        events, plugins = self.events, self.plugins
+        for _, item in items:
+            if isinstance(item, Block):
+                self.add_block(item)
+                continue
+            events[item.type] += 1
+            if item.type == 322:
+                plugins[item.plugin_id] += 1
+            if self.first_ts is None:
+                self.first_ts = item.ts
+            self.last_ts = item.ts
 
     def add_block(self, blk: Block) -> None:
         if not blk.known or blk.type == C.BLOCK_SHB:
@@ -67,11 +74,7 @@ def summarize(path: str) -> dict:
                           path="<stdin>" if path == "-" else None)
     with reader:
         try:
-            for _, item in reader.blocks():
-                if isinstance(item, Block):
-                    summary.add_block(item)
-                else:
-                    summary.add_event(item)
+            summary.add_events(reader.blocks())
         except ScapError as exc:
             summary.error = exc
     return _report(reader, summary)
@@ -91,7 +94,8 @@ def _report(reader, s: Summary) -> dict:
         "metadata": {k: s.lists.get(k, 0)
                      for k in ("processes", "fds", "interfaces", "users", "groups")},
         "events": sum(s.events.values()),
-        "events_by_type": {f"{t} {name}": n for (t, name), n in sorted(s.events.items())},
+        "events_by_type": {f"{t} {Event(0, 0, 0, 0, t, 0, b'').name}": n
+                           for t, n in sorted(s.events.items())},
         "events_by_plugin": {str(pid): n for pid, n in sorted(s.plugins.items(),
                                                               key=lambda kv: kv[0] or 0)},
         "first_ts": s.first_ts,
