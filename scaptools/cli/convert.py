@@ -8,6 +8,7 @@ is reported (exit code 1).
 """
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
@@ -44,6 +45,8 @@ def convert(src, dst, *, gzip: bool = False, src_path: str | None = None) -> int
 @click.option("-z", "compress", is_flag=True, help="gzip the output.")
 def convert_command(file, out, compress):
     """Rewrite FILE into OUT in the layout sysdig, Falco and tshark all read."""
+    if file != "-" and out != "-" and os.path.exists(out) and os.path.samefile(file, out):
+        raise click.BadParameter("the output would overwrite the input", param_hint="-w")
     src = sys.stdin.buffer if file == "-" else file
     dst = sys.stdout.buffer if out == "-" else out
     n = convert(src, dst, gzip=compress, src_path="<stdin>" if file == "-" else None)

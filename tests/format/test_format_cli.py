@@ -52,3 +52,11 @@ def test_convert_to_stdout_and_back(shared, tmp_path):
     out = tmp_path / "o.scap.gz"
     out.write_bytes(result.stdout_bytes)
     assert json.loads(info(out, "--json"))["events"] == 41
+
+
+def test_convert_refuses_to_overwrite_its_input(shared, tmp_path):
+    path = tmp_path / "c.scap"
+    path.write_bytes((shared / "captures/libs-e2e/sample.scap").read_bytes())
+    result = CliRunner().invoke(cli, ["convert", str(path), "-w", str(path)])
+    assert result.exit_code == 2 and "overwrite" in result.output
+    assert path.stat().st_size == 139584
