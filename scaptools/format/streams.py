@@ -131,6 +131,9 @@ def open_source(path_or_file, path: str | None = None):
         path = path or getattr(f, "name", None)
         path = path if isinstance(path, str) else "<stream>"
     first = _read(f, READ_SIZE, path)
+    if not isinstance(first, (bytes, bytearray)):
+        raise FormatError("the capture must be opened in binary mode", path)
+    first = bytes(first)
     while 0 < len(first) < 2:  # a pipe may hand out a single byte: the magic needs two
         more = _read(f, READ_SIZE, path)
         if not more:
