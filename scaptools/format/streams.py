@@ -6,6 +6,7 @@ here seeks or calls ``tell()``, so pipes work.
 """
 from __future__ import annotations
 
+import io
 import os
 import zlib
 
@@ -109,7 +110,7 @@ class GzipSource:
 def _read(f, size: int, path: str) -> bytes:
     try:
         data = f.read(size)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a closed file
         raise FormatError(f"read failed: {exc}", path) from None
     return data or b""
 
@@ -130,6 +131,8 @@ def open_source(path_or_file, path: str | None = None):
         f = path_or_file
         path = path or getattr(f, "name", None)
         path = path if isinstance(path, str) else "<stream>"
+        if isinstance(f, io.TextIOBase):
+            raise FormatError("the capture must be opened in binary mode", path)
     first = _read(f, READ_SIZE, path)
     if not isinstance(first, (bytes, bytearray)):
         raise FormatError("the capture must be opened in binary mode", path)
