@@ -116,6 +116,8 @@ def test_empty_and_foreign_files(tmp_path):
         list(open_capture(foreign))
     with pytest.raises(FormatError, match="cannot open"):
         open_capture(tmp_path / "missing.scap")
+    with open(foreign) as text, pytest.raises(FormatError, match="binary mode"):
+        open_capture(text)
 
 
 def run_scap(*args, limit_memory=False):
