@@ -103,3 +103,21 @@ def test_top_level_api_and_errors():
     too_long = section_header() + frame(C.BLOCK_EV_V2, struct.pack("<H", 0) + bytes(70000))
     with pytest.raises(FormatError, match="65536"):
         list(open_capture(io.BytesIO(too_long)))
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_blocks_larger_than_a_read_chunk(tmp_path, compress):
+    """Blocks of several MB (big process lists, big plugin payloads) span many reads."""
+    from scaptools.format.writer import CaptureWriter
+    entry = struct.pack("<qQB", 3, 1, C.FD_FILE) + struct.pack("<H", 1000) + b"x" * 1000
+    fdl = Block(C.BLOCK_FDL, struct.pack("<Q", 1) + entry * 3000)
+    out = tmp_path / "big.scap"
+    payload = bytes(range(256)) * 12000  # 3 MB
+    with CaptureWriter(out, gzip=compress, metadata=[fdl]) as w:
+        w.write(close_event(1))
+        w.write(Event.plugin(2, 5, payload))
+        w.write(close_event(3))
+    with open_capture(out) as reader:
+        events = list(reader)
+        assert len(reader.metadata[0].parsed.list.entries) == 3000
+    assert [e.ts for e in events] == [1, 2, 3] and events[1].payload == payload
