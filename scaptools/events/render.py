@@ -21,8 +21,12 @@ from .table import EVENT_NAMES, TABLE
 
 ERRNO_NAMES = {e["value"]: e["name"] for e in TABLE["errno"]}
 FLAG_TABLES = TABLE["flag_tables"]
+# libscap's syscall table (PPM_SC_* code -> name, category), as sysdig 0.29.3 ships it:
+# generic events (ids 0/1) carry the code, and sysdig shows this name as evt.type (§10.1)
 SYSCALL_NAMES = {int(k): v for k, v in json.loads(
     resources.files(__package__).joinpath("data/syscall_names.json").read_text()).items()}
+SYSCALL_CATEGORIES = {int(k): v for k, v in json.loads(
+    resources.files(__package__).joinpath("data/syscall_categories.json").read_text()).items()}
 AT_FDCWD = -100  # PPM_AT_FDCWD
 _U16 = struct.Struct("<H")
 MAX_BUF_LEN = 80  # sysdig's default cut of byte buffers in evt.args (without -v)
@@ -46,6 +50,16 @@ def event_type_name(event) -> str:
     if nparams and len(raw) >= 28 + 2 * nparams and raw[26] == 2 and raw[27] == 0:
         return SYSCALL_NAMES.get(_U16.unpack_from(raw, 26 + 2 * nparams)[0], "<unknown>")
     return event.name
+
+
+def syscall_code(event) -> int | None:
+    """The PPM_SC code of a generic event (its first parameter), or ``None``."""
+    raw, nparams = event.raw, event.nparams
+    if event.type > 1 or not nparams or len(raw) < 28 + 2 * nparams:
+        return None
+    if raw[26] != 2 or raw[27] != 0:
+        return None
+    return _U16.unpack_from(raw, 26 + 2 * nparams)[0]
 
 
 def sanitize(text: str) -> str:

@@ -11,6 +11,7 @@ import socket
 
 from ..events.lines import event_info
 from ..events.params import param_index, param_infos
+from ..events.render import SYSCALL_CATEGORIES, syscall_code
 from ..events.render import MAX_BUF_LEN, ERRNO_NAMES, event_type_name, render_args, render_param
 from ..events.table import EVENTS
 from ..state import current_state
@@ -82,10 +83,15 @@ def _latency(ev):
 
 def _category(ev):
     cat = CATEGORY.get(ev.type, "EC_UNKNOWN")
+    code = syscall_code(ev) if ev.type < 2 else None
+    if code is not None:  # generic events: the category of the real syscall
+        cat = SYSCALL_CATEGORIES.get(code, cat)
     if cat.startswith("EC_IO"):
         from .fd import io_category
         return io_category(ev)
-    return cat[3:].lower()
+    if "EC_SCHEDULER" in BITS.get(ev.type, ()):
+        return "scheduler"
+    return "IPC" if cat == "EC_IPC" else cat[3:].lower()  # sysdig spells IPC in capitals
 
 
 def _arg_factory(raw: bool):

@@ -22,9 +22,9 @@ _SUBCAT = {FD_FILE: "file", FD_FILE_V2: "file", FD_DIRECTORY: "file", FD_IPV4_SO
 def io_category(ev) -> str:
     """sysdig's ``evt.category`` of an I/O event: by the type of its fd."""
     fd = event_fd(ev)
-    if fd is None:
+    if fd is None or fd.pending:
         return "unknown"
-    return _SUBCAT.get(fd.type, "other")
+    return _SUBCAT.get(fd.type, "unknown")  # sysdig 0.29.3 knows no other subcategory
 
 
 def error_kind(ev, category: str) -> str:
