@@ -180,6 +180,7 @@ def _add_process_details(a: FieldAdder) -> None:
     a.simple("proc.duration", "reltime", "ns since the process started", _duration)
     a.simple("proc.fdopencount", "uint64", "open fds", on_main(lambda t: len(t.fdtable)))
     a.simple("proc.fdlimit", "int64", "fd limit", on_main(lambda t: t.fdlimit))
+    # the latest counters any thread of the process reported (kept on the main thread)
     a.simple("proc.vmsize", "uint64", "virtual memory (kB)", on_main(lambda t: t.vmsize_kb))
     a.simple("proc.vmrss", "uint64", "resident memory (kB)", on_main(lambda t: t.vmrss_kb))
     a.simple("proc.vmswap", "uint64", "swapped memory (kB)", on_main(lambda t: t.vmswap_kb))
@@ -221,8 +222,11 @@ def thread_fields() -> FieldAdder:
     a.simple("thread.vtid", "int64", "tid in its namespace", on_thread(lambda t: _vid(t.vtid)))
     a.simple("thread.pfmajor", "uint64", "major page faults", on_thread(lambda t: t.pfmajor))
     a.simple("thread.pfminor", "uint64", "minor page faults", on_thread(lambda t: t.pfminor))
-    a.simple("thread.vmsize", "uint64", "virtual memory (kB)", on_thread(lambda t: t.vmsize_kb))
-    a.simple("thread.vmrss", "uint64", "resident memory (kB)", on_thread(lambda t: t.vmrss_kb))
+    # zero for threads other than the main one (sysdig's definition)
+    a.simple("thread.vmsize", "uint64", "virtual memory (kB)",
+             on_thread(lambda t: t.vmsize_kb if t.tid == t.pid else 0))
+    a.simple("thread.vmrss", "uint64", "resident memory (kB)",
+             on_thread(lambda t: t.vmrss_kb if t.tid == t.pid else 0))
     a.simple("thread.cgroups", "string", "cgroups", on_thread(_cgroups))
     a.simple("thread.cap_effective", "string", "effective capabilities",
              on_thread(lambda t: _caps(t.cap_effective)))

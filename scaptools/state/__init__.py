@@ -184,7 +184,7 @@ class State:
         handler, fd_index, memory, creates, uses_fd, skip = _plan(etype)
         if skip:  # scheduler/internal events leave the thread's syscall context alone
             if memory:
-                _update_memory(thread, event, memory)
+                _update_memory(self, thread, event, memory)
             if event.name == "switch":
                 self._switch(thread, event, cache)
             cache["latency"] = thread.last_latency
@@ -208,7 +208,7 @@ class State:
                 and thread.last_enter.type == etype - 1:
             fd = FdInfo(-1, P.pending_type("unknown fd"))  # its enter event stored no fd
         if memory:
-            _update_memory(thread, event, memory)
+            _update_memory(self, thread, event, memory)
         if handler is not None or creates:
             params = event.params
             if handler is not None:
@@ -286,9 +286,10 @@ def _plan(etype: int) -> tuple:
         info = EVENTS[etype] if etype < len(EVENTS) else {"name": "", "params": [],
                                                            "direction": "enter"}
         direction = ">" if info["direction"] == "enter" else "<"
-        memory = tuple((i, _MEMORY[p["name"]], _NUM[p["type"]])
-                       for i, p in enumerate(info["params"])
-                       if p["name"] in _MEMORY and p["type"] in _NUM)
+        # clone exits carry the parent's counters at clone time: libsinsp ignores them
+        memory = () if info["name"] in ("clone", "fork", "vfork", "clone3") else tuple(
+            (i, _MEMORY[p["name"]], _NUM[p["type"]]) for i, p in enumerate(info["params"])
+            if p["name"] in _MEMORY and p["type"] in _NUM)
         fd_index = next((i for i, p in enumerate(info["params"])
                          if p["name"] == "fd" and p["type"] == "PT_FD"), None)
         plan = _PLANS[etype] = (
@@ -305,7 +306,7 @@ _NUM = {"PT_UINT32": __import__("struct").Struct("<I"),
         "PT_UINT64": __import__("struct").Struct("<Q")}
 
 
-def _update_memory(thread, event, memory) -> None:
+def _update_memory(state, thread, event, memory) -> None:
     """Memory and page-fault counters (brk/mmap/munmap/switch/clone/execve, §10.1),
     read straight from the v2 layout without decoding the other parameters."""
     nparams = event.nparams
@@ -317,9 +318,14 @@ def _update_memory(thread, event, memory) -> None:
     for n in lens:
         offsets.append(pos)
         pos += n
+    main = None
     for index, attr, st in memory:
         if index < nparams and lens[index] == st.size:
-            setattr(thread, attr, st.unpack_from(raw, offsets[index])[0])
+            target = thread
+            if attr.startswith("vm"):  # memory belongs to the process: its main thread
+                main = main or state.threads.get(thread.pid) or thread
+                target = main
+            setattr(target, attr, st.unpack_from(raw, offsets[index])[0])
 
 
 def _fd_param(event, index):

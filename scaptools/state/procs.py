@@ -17,6 +17,9 @@ def on_clone_exit(state, thread, event, params):
     flags = params.get("flags") or 0
     if res == 0:  # the child's own return: `thread` is the child
         if not thread._dummy:
+            for key in ("vtid", "vpid"):  # its own ids, as seen in its namespace
+                if isinstance(params.get(key), int):
+                    setattr(thread, key, params[key])
             return
         parent = state.thread(params.get("ptid")) if isinstance(params.get("ptid"), int) else None
         _fill_child(thread, parent, params, flags, event)
@@ -44,6 +47,8 @@ def _fill_child(child: ThreadInfo, parent: ThreadInfo | None, params: dict, flag
         child.pid = child.tid
     if isinstance(params.get("ptid"), int) and params.get("res") == 0:
         child.ptid = params["ptid"]
+    if parent is not None and parent.vtid == parent.tid:  # same pid namespace as its parent
+        child.vtid, child.vpid = child.tid, child.pid
     if parent is not None:
         if flags & (PPM_CL_CLONE_FILES | PPM_CL_CLONE_THREAD):
             child.fdtable = parent.fdtable
