@@ -97,12 +97,13 @@ def test_record_cli_sigkill_then_resume_with_state(aws_env, bucket_of_logs, logs
                    str(state), "--open", f"s3://{bucket_of_logs}/logs/",
                    "--init-config", '{"s3DownloadConcurrency": 1}']
     kills = 0
-    for _ in range(30):  # kill each run right after a commit it made, until one finishes
+    for attempt in range(40):  # kill each run after it committed something, until one finishes
         before = state.stat().st_mtime_ns if state.exists() else None
         proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         while proc.poll() is None:
             if state.exists() and state.stat().st_mtime_ns != before:
+                time.sleep(0.1 * (attempt % 5))  # mid-object, mid-commit or right after it
                 proc.kill()  # SIGKILL: no chance to clean up
                 kills += 1
                 break
