@@ -146,3 +146,22 @@ def test_record_duplicates_within_a_stream_are_dropped(tmp_path):
     stream = open_source(parse_init_config(""), str(tmp_path))
     events, _ = events_of(stream)
     assert len(events) == 2 and stream.stats.duplicates == 1  # same eventID, other bytes: kept
+
+
+def test_record_s3_prefix_rules_without_listing():
+    from scaptools_plugins.cloudtrail.s3 import cloudtrail_prefixes, parse_accounts
+    accounts = parse_accounts(" 012345678912 ,987654321012")
+    assert accounts == ["012345678912", "987654321012"]
+    assert cloudtrail_prefixes(None, "b", "trail1/AWSLogs/o-aaaaaaaaaa/", accounts) == [
+        "trail1/AWSLogs/o-aaaaaaaaaa/012345678912/CloudTrail/",
+        "trail1/AWSLogs/o-aaaaaaaaaa/987654321012/CloudTrail/"]  # §4.3's example
+    assert cloudtrail_prefixes(None, "b", "x/AWSLogs/123456789012", []) == [
+        "x/AWSLogs/123456789012/CloudTrail/"]
+    assert cloudtrail_prefixes(None, "b", "AWSLogs/123456789012/", []) == [
+        "AWSLogs/123456789012/CloudTrail/"]  # bucket root: recognised (upstream quirk fixed)
+    assert cloudtrail_prefixes(None, "b", "some/prefix/", accounts) == ["some/prefix/"]
+    for bad in ("12345", "0123456789012", "abc"):
+        with pytest.raises(PluginError, match="invalid account list"):
+            parse_accounts(bad)
+    with pytest.raises(PluginError, match="invalid S3DownloadConcurrency"):
+        open_source(parse_init_config('{"s3DownloadConcurrency": -1}'), "s3://b")
