@@ -195,7 +195,8 @@ def _add_process_details(a: FieldAdder) -> None:
         a.simple(f"proc.is_container_{probe}", "bool", f"container {probe} (none on hosts)",
                  on_thread(lambda t: False))
     a.simple("proc.fdusage", "double", "open fds / fd limit (%)",
-             on_main(lambda t: f"{100 * len(t.fdtable) / t.fdlimit:.1f}" if t.fdlimit else None))
+             on_main(lambda t: f"{max(0.0, 100 * len(t.fdtable) / t.fdlimit):.1f}"
+                     if t.fdlimit else None))
     a.simple("proc.is_exe_writable", "bool", "executable writable by its user",
              on_main(lambda t: bool(t.exe_writable)))
     a.simple("proc.is_exe_upper_layer", "bool", "executable in an overlayfs upper layer",

@@ -91,6 +91,7 @@ class State:
         self.first_ts: int | None = None  # of the first event (evt.reltime)
         self.last_shown_ts: int | None = None  # set by printers (evt.deltatime)
         self._remove: list[int] = []
+        self._fd_remove: list[tuple[dict, int]] = []
         self._cpu_switch: dict[int, int] = {}  # cpu -> time of its last switch event
 
     # -- seeding ------------------------------------------------------------
@@ -153,6 +154,10 @@ class State:
             for tid in self._remove:
                 self.threads.pop(tid, None)
             self._remove.clear()
+        if self._fd_remove:
+            for table, num in self._fd_remove:
+                table.pop(num, None)
+            self._fd_remove.clear()
         if self.first_ts is None:
             self.first_ts = event.ts
         # a fresh per-event dict: update() comes before any field of the event is read
@@ -248,6 +253,9 @@ class State:
 
     def schedule_removal(self, tid: int) -> None:
         self._remove.append(tid)
+
+    def schedule_fd_removal(self, table: dict, num: int) -> None:
+        self._fd_remove.append((table, num))
 
     def _evict(self) -> None:
         """Drop the oldest quarter of the threads (bounded memory)."""

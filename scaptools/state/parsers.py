@@ -193,7 +193,8 @@ def on_close_exit(state, thread, event, params):
         return
     fd = _enter_params(thread, "close").get("fd", params.get("fd"))
     if isinstance(fd, int):
-        thread.fdtable.pop(fd, None)
+        # removed once this event is done with it (libsinsp erases the fd after the event)
+        state.schedule_fd_removal(thread.fdtable, fd)
 
 
 def on_dup_exit(state, thread, event, params):
