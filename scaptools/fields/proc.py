@@ -79,10 +79,14 @@ def _nthreads(th) -> int:
 
 
 def _nchilds(th) -> int:
+    """Threads and processes this thread started, plus, for a main thread, the other
+    threads of its process (libsinsp links listed threads to their main thread)."""
     state = current_state()
     if state is None:
         return 0
-    return sum(1 for t in state.threads.values() if t.ptid == th.tid and t is not th)
+    main = th.tid == th.pid
+    return sum(1 for t in state.threads.values()
+               if t is not th and (t.ptid == th.tid or (main and t.pid == th.pid)))
 
 
 def _sname(ev):
@@ -162,7 +166,7 @@ def proc_fields() -> FieldAdder:
              on_main(lambda t: t.exe + " " + " ".join(t.args)))
     a.simple("proc.cwd", "string", "current working directory", on_main(lambda t: t.cwd))
     a.simple("proc.nthreads", "uint64", "threads of the process", on_main(_nthreads))
-    a.simple("proc.nchilds", "uint64", "child processes", on_main(_nchilds))
+    a.simple("proc.nchilds", "uint64", "child threads and processes", on_thread(_nchilds))
     a.simple("proc.ppid", "int64", "parent process id", on_main(lambda t: t.ptid))
     a.simple("proc.pname", "string", "parent name", _parent("comm"))
     a.simple("proc.pcmdline", "string", "parent command line", _parent(_cmdline))
