@@ -212,9 +212,9 @@ def _add_socket_details(a: FieldAdder) -> None:
         a.simple(f"fd.{side}proto", "string", f"{side} port (no service names)",
                  on_fd(lambda fd, ev, fn=fn: _proto(fd, fn(fd, ev))))
     a.simple("fd.sockfamily", "string", "ip or unix", on_fd(_sockfamily))
-    # sysdig 0.29.3 reports every inet socket as a server socket
+    # sysdig 0.29.3: every inet socket that connect() did not make a client
     a.simple("fd.is_server", "bool", "server side of a connection",
-             on_fd(lambda fd, ev: fd.is_socket or fd.is_server))
+             on_fd(lambda fd, ev: (fd.is_socket and not fd.client) or fd.is_server))
     a.simple("fd.connected", "bool", "connected socket",
              on_fd(lambda fd, ev: bool(fd.is_socket and fd.dip)))
     a.simple("fd.name_changed", "bool", "name changed by this event", _name_changed)

@@ -45,7 +45,7 @@ class FdInfo:
     """
 
     __slots__ = ("num", "type", "name", "l4proto", "sip", "sport", "dip", "dport",
-                 "flags", "ino", "dev", "pending_l4", "is_server")
+                 "flags", "ino", "dev", "pending_l4", "is_server", "client")
 
     def __init__(self, num: int, type: int, name: str = "", l4proto: int = L4_UNKNOWN,
                  flags: int = 0, ino: int = 0):
@@ -60,6 +60,7 @@ class FdInfo:
         self.dev = 0
         self.pending_l4 = l4proto  # protocol known from socket(), shown after connect/bind
         self.is_server = type in (FD_IPV4_SERVSOCK, FD_IPV6_SERVSOCK)
+        self.client = False  # connected by connect(): libsinsp's client role
 
     @property
     def typechar(self) -> str:
@@ -81,7 +82,7 @@ class FdInfo:
 
     def copy(self, num: int) -> "FdInfo":
         other = FdInfo(num, self.type, self.name, self.l4proto, self.flags, self.ino)
-        for attr in ("sip", "sport", "dip", "dport", "dev", "pending_l4", "is_server"):
+        for attr in ("sip", "sport", "dip", "dport", "dev", "pending_l4", "is_server", "client"):
             setattr(other, attr, getattr(self, attr))
         return other
 

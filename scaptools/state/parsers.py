@@ -140,7 +140,9 @@ def on_connect_exit(state, thread, event, params):
         return
     # a socket that already has its own address keeps its first tuple (as libsinsp shows it)
     if isinstance(tup, SockTuple) and not (info.sport and info.dip):
+        fresh = not info.name  # a socket named by bind/sendto keeps its role
         _set_tuple(info, tup)
+        info.client = info.client or fresh
 
 
 def on_datagram(state, thread, event, params):
