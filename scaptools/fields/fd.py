@@ -61,6 +61,8 @@ def _server(fd, ev):
 
 
 def _cport(fd, ev):
+    if fd.type == FD_UNIX_SOCK:
+        return 0  # what sysdig 0.29.3 shows for unix sockets
     if not fd.is_socket:
         return None
     if fd.dip:
@@ -141,7 +143,7 @@ def _proto(fd, port):
     """sysdig 0.29.3 shows the port of connected sockets, nothing for listening ones."""
     if port is None:
         return None
-    return str(port) if fd.dip else ""
+    return str(port) if fd.is_socket and fd.dip else ""
 
 
 def _fdlist(kind: str):
