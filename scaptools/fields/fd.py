@@ -61,8 +61,6 @@ def _server(fd, ev):
 
 
 def _cport(fd, ev):
-    if fd.type == FD_UNIX_SOCK:
-        return 0  # what sysdig 0.29.3 shows for unix sockets
     if not fd.is_socket:
         return None
     if fd.dip:
