@@ -123,8 +123,10 @@ class CloudTrailStream:
             if config["s3DownloadConcurrency"] < 1:
                 raise PluginError("cloudtrail invalid S3DownloadConcurrency: "
                                   f'"{config["s3DownloadConcurrency"]}"', PLUGIN)
-        elif not params.startswith("sqs://") and not os.path.exists(params):
-            raise PluginError(f"cloudtrail plugin error: cannot open {params}", PLUGIN)
+        elif not params.startswith("sqs://"):
+            if not os.path.exists(params):
+                raise PluginError(f"cloudtrail plugin error: cannot open {params}", PLUGIN)
+            self._files = local_files(params)  # §3.1: no log file is an open error
 
     # -- control --------------------------------------------------------------
     def __iter__(self):
@@ -173,7 +175,7 @@ class CloudTrailStream:
         return self._local_route()
 
     def _local_route(self):
-        units = [u for u in local_files(self.params) if not self._skip(u)]
+        units = [u for u in self._files if not self._skip(u)]
         self.stats.objects_listed = len(units)
 
         def read(path):
@@ -233,15 +235,17 @@ class CloudTrailStream:
             self._seen_old, self._seen = seen, set()
             seen, old = self._seen, seen
         n = 0
-        for ts, payload, eid in log.records:
-            key = (eid, hash(payload))
-            if key in seen or key in old:
-                stats.duplicates += 1
-                continue
-            seen.add(key)
-            n += 1
-            yield PluginEvent(ts, payload)
-        stats.records += n
+        try:
+            for ts, payload, eid in log.records:
+                key = (eid, hash(payload))
+                if key in seen or key in old:
+                    stats.duplicates += 1
+                    continue
+                seen.add(key)
+                n += 1
+                yield PluginEvent(ts, payload)
+        finally:  # also when the consumer stops in the middle of a file
+            stats.records += n
 
     def _sqs_route(self):
         """Poll until stopped; one checkpoint per processed message (§4.4)."""

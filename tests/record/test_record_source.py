@@ -48,7 +48,7 @@ def test_record_open_errors(tmp_path):
     with pytest.raises(PluginError, match="cannot open"):
         open_source(cfg, str(tmp_path / "nope"))
     with pytest.raises(PluginError, match="no json files found"):
-        list(open_source(cfg, str(tmp_path)))
+        open_source(cfg, str(tmp_path))
     with pytest.raises(PluginError, match="S3DownloadConcurrency"):
         open_source(parse_init_config('{"s3DownloadConcurrency": 0}'), "s3://b/p")
 
