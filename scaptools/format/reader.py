@@ -2,9 +2,9 @@
 
 The input is read in large chunks and walked block by block (scap-format.md §2),
 counting the byte offset without ``tell()``. Event blocks of the v2 kinds
-(``0x216``/``0x221``) take a fast path: one precompiled ``struct`` unpack, derived
-from :mod:`.schema`, and one ``Event`` (v1 ``0x204`` blocks a slightly slower one,
-:func:`.blocks.v1_event_at`). Every other block goes through
+(``0x216``/``0x221``, and v1 ``0x204``) take the fast path of :mod:`.fastpath`:
+one precompiled ``struct`` unpack, derived from :mod:`.schema`, and one ``Event``.
+Every other block goes through
 :meth:`CaptureReader._slow_block`, which uses the construct schema.
 
 A fault raises ``TruncatedCapture``/``FormatError`` naming file, offset and block
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from ..errors import FormatError, TruncatedCapture
 from ..events.event import Event
 from . import constants as C
-from . import schema as S
-from .blocks import Block, event_from_v1, event_from_v2_block, v1_event_at
+from .blocks import Block, event_from_v1, event_from_v2_block
+from .fastpath import FORMATS, fast_blocks, fast_events
 from .streams import open_source
 
 CHUNK = 1 << 20  # decompressed bytes added to the buffer per refill
@@ -44,27 +44,6 @@ class Section:
     @property
     def byte_order(self) -> str:
         return "little" if self.order == "<" else "big"
-
-
-class _Formats:
-    """The fast-path structs of one byte order, derived from the schema."""
-
-    def __init__(self, order: str):
-        hdr = S.block_header(order)
-        self.header = struct.Struct(S.struct_format(hdr))
-        # block header + cpuid + v2 event header: the whole fast path in one unpack
-        self.event = struct.Struct(S.struct_format(hdr, S.event_prefix(order, False),
-                                                   S.event_header(order, True)))
-        self.u32 = struct.Struct(order + "I")
-
-    def v1_ok(self, buf: bytes, pos: int, nxt: int, end: int, total: int, elen: int,
-              etype: int) -> bool:
-        """A complete, well-framed v1 block without the length quirk (§2, §9.4)."""
-        return (nxt <= end and 22 <= elen <= total - 14 and not total & 3
-                and etype not in C.V1_LEN_QUIRK and self.u32.unpack_from(buf, nxt - 4)[0] == total)
-
-
-FORMATS = {"<": _Formats("<"), ">": _Formats(">")}
 
 
 class CaptureReader:
@@ -114,7 +93,7 @@ class CaptureReader:
         self._started = True
         buf, pos, base, num = b"", 0, 0, 0
         fast_large = fast_v1 = slow = 0
-        fmt, fast = FORMATS["<"], True
+        fast = True
         try:
             while True:
                 buf, base, pos = self._refill(buf, base, pos, 36)
@@ -124,9 +103,9 @@ class CaptureReader:
                 if self.section is None:
                     self._check_start(buf, pos)
                 end = len(buf)
-                if fast:  # v2 event blocks (§9.1-§9.3)
+                if fast:  # event blocks (§9.1-§9.3)
                     walk = fast_blocks if with_blocks else fast_events
-                    pos, num, large, v1 = yield from walk(buf, base, pos, num, fmt)
+                    pos, num, large, v1 = yield from walk(buf, base, pos, num)
                     fast_large += large
                     fast_v1 += v1
                 self.events_read = num
@@ -143,7 +122,7 @@ class CaptureReader:
                     yield (offset, item) if with_blocks else item
                     continue
                 if item.type == C.BLOCK_SHB:
-                    fmt, fast = FORMATS[self.section.order], self.section.order == "<"
+                    fast = self.section.order == "<"
                 if with_blocks:
                     yield offset, item
         finally:
@@ -264,85 +243,6 @@ class CaptureReader:
             raise TruncatedCapture("the gzip stream is cut short", self.path, offset)
         if self.section is None:
             raise FormatError("empty file: not a scap capture", self.path, 0)
-
-
-def fast_events(buf: bytes, base: int, pos: int, num: int, fmt: _Formats):
-    """Yield the events of consecutive well-formed v2 event blocks in ``buf``.
-
-    Little-endian v1 ``0x204`` blocks are converted here too (§9.4). Stops at the
-    first block that is neither (or not complete) and returns ``(pos, num,
-    large_blocks, v1_blocks)``; the slow path then deals with that block.
-    """
-    end, large, v1, new = len(buf), 0, 0, object.__new__
-    unpack, u32 = fmt.event.unpack_from, fmt.u32.unpack_from
-    while pos + 36 <= end:
-        btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
-        nxt = pos + total
-        if ((btype == 0x216 or btype == 0x221) and nxt <= end
-                and 26 + 2 * nparams <= elen <= total - 14 and not total & 3
-                and u32(buf, nxt - 4)[0] == total):
-            if btype != 0x216:
-                large += 1
-            num += 1
-            ev = new(Event)  # the fields set inline: much cheaper than Event.__init__
-            ev.num = num
-            ev.ts = ts
-            ev.cpu = cpu
-            ev.tid = tid
-            ev.type = etype
-            ev.nparams = nparams
-            ev.raw = buf[pos + 10:pos + 10 + elen]
-            yield ev
-            pos = nxt
-            continue
-        if btype == 0x204 and fmt.v1_ok(buf, pos, nxt, end, total, elen, etype):
-            ev = v1_event_at(buf, pos, elen, etype, ts, tid, cpu)
-            if ev is not None:
-                num += 1
-                v1 += 1
-                ev.num = num
-                yield ev
-                pos = nxt
-                continue
-        break
-    return pos, num, large, v1
-
-
-def fast_blocks(buf: bytes, base: int, pos: int, num: int, fmt: _Formats):
-    """:func:`fast_events`, yielding ``(offset, event)`` pairs."""
-    end, large, v1, new = len(buf), 0, 0, object.__new__
-    unpack, u32 = fmt.event.unpack_from, fmt.u32.unpack_from
-    while pos + 36 <= end:
-        btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
-        nxt = pos + total
-        if ((btype == 0x216 or btype == 0x221) and nxt <= end
-                and 26 + 2 * nparams <= elen <= total - 14 and not total & 3
-                and u32(buf, nxt - 4)[0] == total):
-            if btype != 0x216:
-                large += 1
-            num += 1
-            ev = new(Event)
-            ev.num = num
-            ev.ts = ts
-            ev.cpu = cpu
-            ev.tid = tid
-            ev.type = etype
-            ev.nparams = nparams
-            ev.raw = buf[pos + 10:pos + 10 + elen]
-            yield base + pos, ev
-            pos = nxt
-            continue
-        if btype == 0x204 and fmt.v1_ok(buf, pos, nxt, end, total, elen, etype):
-            ev = v1_event_at(buf, pos, elen, etype, ts, tid, cpu)
-            if ev is not None:
-                num += 1
-                v1 += 1
-                ev.num = num
-                yield base + pos, ev
-                pos = nxt
-                continue
-        break
-    return pos, num, large, v1
 
 
 def open_capture(path_or_file, *, path: str | None = None) -> CaptureReader:

@@ -63,6 +63,12 @@ def block_header(order: str):
 
 
 @lru_cache(maxsize=None)
+def block_trailer(order: str):
+    """The 4 bytes that end every block: the total length again."""
+    return Struct("trailer" / ints(order).u32)
+
+
+@lru_cache(maxsize=None)
 def block(order: str, block_type: int):
     """A whole block of the given type: header, body, padding, trailer (§2)."""
     i = ints(order)
@@ -70,7 +76,7 @@ def block(order: str, block_type: int):
         "block_type" / Const(block_type, i.u32),
         "total_length" / i.u32,
         "body" / FixedSized(this.total_length - 12, block_body(order, block_type)),
-        "trailer" / i.u32,
+        *block_trailer(order).subcons,
         Check(this.trailer == this.total_length),
     )
 

@@ -175,7 +175,7 @@ def test_event_blocks_every_kind(order, btype):
 
 
 def test_fast_path_formats_come_from_the_schema():
-    from scaptools.format.reader import FORMATS
-    assert FORMATS["<"].event.format == "<LLHQQLHL"
+    from scaptools.format.fastpath import FORMATS
+    assert FORMATS["<"].event.format == "<LLHQQLHL"  # block header, cpuid, event header
     assert FORMATS[">"].event.format == ">LLHQQLHL"
     assert FORMATS["<"].event.size == 8 + 2 + 26
