@@ -12,7 +12,7 @@ import socket
 from ..events.lines import event_info
 from ..events.params import param_index, param_infos
 from ..events.render import SYSCALL_CATEGORIES, syscall_code
-from ..events.render import MAX_BUF_LEN, ERRNO_NAMES, event_type_name, render_args, render_param
+from ..events.render import MAX_BUF_LEN, ERRNO_NAMES, event_type_name, render_param
 from ..events.table import EVENTS
 from ..state import current_state
 from .common import FieldAdder, event_thread

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import posixpath
 
-from ..state import current_state
 from ..state.fds import (FD_PENDING_OTHER, FD_DIRECTORY, FD_FILE, FD_FILE_V2, FD_IPV4_SOCK, FD_IPV6_SOCK,
                          FD_UNIX_SOCK, L4_NAMES)
 from .common import FieldAdder, event_fd, event_thread, on_fd

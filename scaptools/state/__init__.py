@@ -116,11 +116,6 @@ class State:
     def add_fds(self, tid: int, entries) -> None:
         """Add the entries of an fd-list block (scap-format.md §6) to thread ``tid``."""
         thread = self.threads.get(tid)
-        if thread is None and event.type in _NO_CREATE:
-            cache["thread"] = cache["fd"] = None
-            if event.name == "switch":
-                self._switch(None, event, cache)
-            return None
         if thread is None:
             thread = self.add(ThreadInfo(tid))
         for entry in entries:

@@ -11,7 +11,7 @@ from .fds import (FD_DIRECTORY, FD_EVENT, FD_EVENTPOLL, FD_FIFO, FD_FILE, FD_INO
                   FD_IPV4_SERVSOCK, FD_IPV4_SOCK, FD_IPV6_SERVSOCK, FD_IPV6_SOCK, FD_SIGNALFD,
                   FD_TIMERFD, FD_UNIX_SOCK, FD_UNKNOWN, FD_NETLINK, L4_TCP, L4_UDP, L4_ICMP,
                   L4_RAW, L4_UNKNOWN, FD_PENDING_FILE, FD_PENDING_OTHER, FdInfo, tuple_name)
-from .threads import PPM_CL_CLONE_FILES, PPM_CL_CLONE_THREAD, ThreadInfo, split_nul
+from .threads import ThreadInfo, split_nul
 from ..events.render import join_paths
 
 OPENS = frozenset(("open", "openat", "openat2", "creat", "open_by_handle_at"))

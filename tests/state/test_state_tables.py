@@ -64,6 +64,12 @@ def test_threads_share_the_fd_table():
     assert state.thread(20).fd(5).name == "/tmp/x"
 
 
+def test_fd_list_of_an_unlisted_thread():
+    state = State()
+    state.add_fds(77, [{"fd": 3, "ino": 9, "type": 1, "name": "/var/log/x"}])
+    assert state.thread(77).fd(3).name == "/var/log/x"
+
+
 def test_memory_stays_bounded():
     state = State(max_threads=100)
     for tid in range(1, 1000):
