@@ -151,15 +151,16 @@ class Event:
 def split_params(raw: bytes, type: int, nparams: int) -> list[bytes]:
     """Split the parameter data of a v2 event using its length array.
 
-    Parameters that would run past the event are cut at its end (the reader has
-    already validated stored events; this only protects hand-built ones).
+    Lengths that do not fit the event are not read, and parameters that would run
+    past the event are cut at its end (the reader validates the framing; this
+    keeps hand-built or damaged events from raising).
     """
-    if type in LARGE_PAYLOAD:
-        lens = struct.unpack_from(f"<{nparams}I", raw, HEADER_SIZE)
-        pos = HEADER_SIZE + 4 * nparams
-    else:
-        lens = struct.unpack_from(f"<{nparams}H", raw, HEADER_SIZE)
-        pos = HEADER_SIZE + 2 * nparams
+    width, code = (4, "I") if type in LARGE_PAYLOAD else (2, "H")
+    nparams = min(nparams, (len(raw) - HEADER_SIZE) // width)
+    if nparams <= 0:
+        return []
+    lens = struct.unpack_from(f"<{nparams}{code}", raw, HEADER_SIZE)
+    pos = HEADER_SIZE + width * nparams
     out = []
     for n in lens:
         out.append(raw[pos:pos + n])

@@ -121,3 +121,12 @@ def test_blocks_larger_than_a_read_chunk(tmp_path, compress):
         events = list(reader)
         assert len(reader.metadata[0].parsed.list.entries) == 3000
     assert [e.ts for e in events] == [1, 2, 3] and events[1].payload == payload
+
+
+def test_param_lengths_that_do_not_fit_are_not_read():
+    """A large-payload event whose u32 lengths run past it (fast path checks u16 widths)."""
+    from scaptools.format.blocks import HEADER
+    raw = HEADER.pack(1, 2, 26 + 8, 322, 4) + bytes(8)
+    ev = list(open_capture(io.BytesIO(section_header() + event_block(
+        Event(0, 1, 0, 2, 322, 4, raw)))))[0]
+    assert ev.param_bytes == [b"", b""] and ev.plugin_id is None
