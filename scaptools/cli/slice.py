@@ -6,7 +6,8 @@ or ``fd.name`` of the kept events keep their values. With a FILTER, events that
 change state (clone, execve, open, close, ...) inside the range are kept even if
 they do not match, for the same reason. Times: ns since the epoch, seconds with a
 fraction, ISO 8601 (``2018-08-17T17:35:48.5Z``) or ``+N[s|ms|us|ns]`` after the
-first event.
+first event. The enter events of calls in progress at the start are written first
+(with their earlier timestamps), so the exits that follow keep their fd fields.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..events.table import EVENTS
 from ..format.reader import open_capture
 from ..format.writer import CaptureWriter
 from ..state import State, set_current_state
-from ..state.dump import state_blocks
+from ..state.dump import calls_in_progress, state_blocks
 
 _KEEP = frozenset(e["id"] for e in EVENTS if {"EF_MODIFIES_STATE", "EF_CREATES_FD",
                                               "EF_DESTROYS_FD"} & set(e["flags"]))
@@ -83,6 +84,8 @@ def cut(path, out, start, end, selector=None, compress=False) -> int:
                 if inside and writer is None:
                     writer = CaptureWriter(out, gzip=compress,
                                            metadata=carried + state_blocks(state))
+                    for enter in calls_in_progress(state):  # so their exits keep fd fields
+                        writer.write(enter)
                 if not item.is_plugin:
                     state.update(item)
                 if inside and (selector is None or selector(item) or item.type in _KEEP):

@@ -190,7 +190,8 @@ class State:
             cache["latency"] = thread.last_latency
             cache["thread"], cache["fd"] = thread, None
             return
-        if event.direction == ">":
+        thread.in_call = event.direction == ">"
+        if thread.in_call:
             thread.last_enter = event
             thread.lastevent_fd = _fd_param(event, fd_index)
             thread.last_latency = 0

@@ -85,9 +85,15 @@ def _str16(text: str) -> bytes:
     return struct.pack("<H", len(data)) + data
 
 
+def calls_in_progress(state) -> list:
+    """The enter events of the calls the threads are in (their exits come later)."""
+    pending = [t.last_enter for t in state.threads.values() if t.in_call and t.last_enter]
+    return sorted(pending, key=lambda e: e.ts)
+
+
 def state_blocks(state) -> list[Block]:
     """Process list, fd lists (one per main thread) and user list blocks for ``state``."""
-    threads = sorted((t for t in state.threads.values() if not t._dummy or t.comm != "<NA>"),
+    threads = sorted(state.threads.values(),
                      key=lambda t: t.tid != t.pid)  # main threads first: they own the fds
     blocks = [Block(C.BLOCK_PL_V9, b"".join(process_entry(t) for t in threads))]
     seen = set()

@@ -21,7 +21,7 @@ class ThreadInfo:
 
     __slots__ = _FIELDS + ("fdtable", "exited", "last_enter", "lastevent_fd", "filtered",
                            "lastexec_ts", "_dummy", "sched_in_ts", "totexectime", "_container",
-                           "last_latency")
+                           "last_latency", "in_call")
 
     def __init__(self, tid: int, **values):
         self.tid = tid
@@ -42,6 +42,7 @@ class ThreadInfo:
         self.sched_in_ts = self.totexectime = 0  # switch events (thread.exectime)
         self._container = None  # container id, computed on first use
         self.last_latency = 0  # of the last syscall (shown again by scheduler events)
+        self.in_call = False  # its last syscall event was an enter (the call is in progress)
         self.fdtable: dict = {}
         self.exited = False
         self.last_enter = None

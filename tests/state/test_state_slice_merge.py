@@ -80,3 +80,32 @@ def test_merge_refuses_two_machines(shared, tmp_path):
     b = shared / "captures" / "libs-e2e" / "curl_google.scap"
     res = CliRunner().invoke(cli, ["merge", str(a), str(b), "-w", str(tmp_path / "x.scap")])
     assert res.exit_code == 1 and "two machines" in res.stderr
+
+
+OWN_FIELDS = ("*%evt.rawtime %evt.type %proc.name %proc.pid %proc.ppid %proc.pname %proc.exe "
+              "%proc.cmdline %thread.tid %fd.num %fd.name %fd.type %fd.l4proto %user.name "
+              "%group.name %evt.args")
+
+
+def own_lines(path) -> list[str]:
+    res = CliRunner().invoke(cli, ["print", str(path), "-p", OWN_FIELDS])
+    assert res.exit_code == 0, res.output
+    return res.stdout.splitlines()
+
+
+@pytest.mark.parametrize("name", ["curl_google", "single_ipv6_conn", "test_ipv6_client"])
+def test_random_slices_keep_our_field_values(shared, tmp_path, name):
+    import random
+    full = shared / "captures" / "libs-e2e" / f"{name}.scap"
+    with open_capture(full) as reader:
+        stamps = [e.ts for e in reader]
+    whole = set(own_lines(full))
+    rng = random.Random(name)
+    for i in range(6):
+        a, b = sorted(rng.sample(stamps, 2))
+        out = tmp_path / f"s{i}.scap"
+        res = CliRunner().invoke(cli, ["slice", str(full), "-w", str(out), "--start", str(a),
+                                       "--end", str(b)])
+        assert res.exit_code == 0, res.output
+        part = own_lines(out)
+        assert [line for line in part if line not in whole] == []
