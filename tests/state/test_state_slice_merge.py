@@ -93,7 +93,8 @@ def own_lines(path) -> list[str]:
     return res.stdout.splitlines()
 
 
-@pytest.mark.parametrize("name", ["curl_google", "single_ipv6_conn", "test_ipv6_client"])
+@pytest.mark.parametrize("name", ["curl_google", "sample", "single_ipv6_conn",
+                                  "test_ipv6_client"])
 def test_random_slices_keep_our_field_values(shared, tmp_path, name):
     import random
     full = shared / "captures" / "libs-e2e" / f"{name}.scap"
