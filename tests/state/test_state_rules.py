@@ -46,3 +46,42 @@ def test_inline_rule_alerts_match_sysdig(shared, sysdig_bin):
                           "*%evt.num %proc.name %fd.name %user.name %proc.pname", cond],
                          capture_output=True, check=True).stdout.decode().splitlines()
     assert len(ref) > 3 and outputs == ref
+
+
+CT_RULE = """
+- rule: console login
+  desc: test
+  condition: ct.name = ConsoleLogin
+  output: "%ct.user %ct.srcip"
+  priority: NOTICE
+  source: aws_cloudtrail
+"""
+
+
+def alerts_by_source(paths, reg, engine) -> dict:
+    out = {"syscall": [], "aws_cloudtrail": []}
+    for path in paths:
+        with open_capture(path) as reader:
+            for event in tracked_events(reader):
+                source = reg.source_of(event.plugin_id) if event.is_plugin else "syscall"
+                out[source] += [(a.rule, a.ts, a.output) for a in engine.process(event, source)]
+    return out
+
+
+def test_merged_capture_gives_each_source_its_alerts(shared, tmp_path):
+    from click.testing import CliRunner
+
+    from scaptools.cli.main import cli
+    sysc = shared / "captures" / "libs-e2e" / "curl_google.scap"
+    plug = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+    merged = tmp_path / "mixed.scap"
+    res = CliRunner().invoke(cli, ["merge", str(sysc), str(plug), "-w", str(merged)])
+    assert res.exit_code == 0, res.output
+    reg = registry()
+    rules = load_rules([("a.yaml", RULE), ("b.yaml", CT_RULE)], reg.fieldset,
+                       plugin_versions=reg.versions())
+    assert rules.ok, rules.errors
+    alone = alerts_by_source([sysc, plug], reg, Engine(rules.ruleset))
+    mixed = alerts_by_source([merged], reg, Engine(rules.ruleset))
+    assert alone["syscall"] and alone["aws_cloudtrail"]
+    assert mixed == alone
