@@ -65,7 +65,10 @@ def event_block(event) -> bytes:
         raise FormatError(f"event {event.num} ({len(raw)} bytes) is too large for a "
                           f"non-large event block")
     btype = C.BLOCK_EV_V2_LARGE if large else C.BLOCK_EV_V2
-    return _EVENT_PREFIX.pack(btype, total, event.cpu) + raw + pad + _U32.pack(total)
+    try:
+        return _EVENT_PREFIX.pack(btype, total, event.cpu) + raw + pad + _U32.pack(total)
+    except struct.error:  # cpuid is a u16 (§9.1)
+        raise FormatError(f"event {event.num}: cpu {event.cpu!r} does not fit a u16") from None
 
 
 class CaptureWriter:

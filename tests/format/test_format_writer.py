@@ -225,6 +225,9 @@ def test_event_with_wrong_length_is_refused():
     with pytest.raises(FormatError, match="header length"):
         with CaptureWriter(io.BytesIO()) as w:
             w.write(ev)
+    with pytest.raises(FormatError, match="u16"):
+        with CaptureWriter(io.BytesIO()) as w:
+            w.write(Event.from_params(4, [b"\x03\0\0\0\0\0\0\0"], cpu=70000))
 
 
 @pytest.mark.parametrize("name", ["libs-e2e/curl_google.scap", "libs-e2e/sample.scap"])
