@@ -16,7 +16,16 @@ API (used by ``scap print``, the syscall fields and ``scap replay``):
   the syscall field extractors read (threads, users, first timestamp).
 - ``tracked_events(reader, state=None)``: the events of an open ``CaptureReader``
   with the state seeded from its metadata blocks and updated before each event is
-  yielded (the state is made current); the one-line way to feed an engine.
+  yielded (the state is made current); the one-line way to feed an engine::
+
+      with open_capture(path) as reader:
+          for event in tracked_events(reader):
+              alerts = engine.process(event, source_of(event))
+
+- ``state.containers`` (container events), ``state.buffer_limit`` (cut of byte
+  buffers in ``evt.args``; ``None`` for JSON output), ``state.first_ts``.
+- ``scaptools.state.dump.state_blocks(state)``: the state as process/fd/user list
+  blocks (used by ``scap slice``).
 
 Memory stays bounded: a thread is dropped on the event after its ``procexit``
 (libsinsp does the same), and at most ``max_threads`` threads are kept.
