@@ -173,6 +173,18 @@ def _is_syslog(ev):
     return ev.type in _IO_WRITE and fd is not None and fd.name in ("/dev/log", "/run/systemd/journal/syslog")
 
 
+def _abspath(which: int):
+    """The ``which``-th path relative to a dirfd, resolved against it (§10.2)."""
+    def extract(ev):
+        rel = [i for i, p in enumerate(param_infos(ev.type))
+               if p["type"] == "PT_FSRELPATH" and p.get("dirfd_param") is not None]
+        if which >= len(rel) or rel[which] >= ev.nparams:
+            return None
+        text, resolved = render_param(ev, rel[which], current_state(), None)
+        return resolved or None
+    return extract
+
+
 def _human(ns: int) -> str:
     """sysdig's short duration text: 0ns, 252ns, 1.79us, 8.12ms, 3.12s."""
     if ns < 1000:
@@ -256,8 +268,12 @@ def _add_arg_and_result_fields(a: FieldAdder) -> None:
              lambda ev: _latency(ev) if ev.type in _WAIT and ev.direction == "<" else None)
     a.simple("evt.pluginname", "string", "plugin name (plugin events only)", lambda ev: None)
     a.simple("evt.plugininfo", "string", "plugin text (plugin events only)", lambda ev: None)
-    a.simple("evt.abspath", "string", "absolute path of *at calls (not computed)",
-             lambda ev: None)
+    a.simple("evt.abspath", "string", "absolute path of the path argument of *at calls",
+             _abspath(0))
+    a.simple("evt.abspath.src", "string", "absolute source path (renameat, linkat)",
+             _abspath(0))
+    a.simple("evt.abspath.dst", "string", "absolute destination path (renameat, linkat)",
+             _abspath(1))
     a.simple("syscall.type", "string", "system call name (syscall events only)",
              lambda ev: event_type_name(ev) if "EC_SYSCALL" in BITS.get(ev.type, ()) else None)
     host = os.environ.get("FALCO_HOSTNAME") or socket.gethostname()

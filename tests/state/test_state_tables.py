@@ -99,3 +99,19 @@ def test_container_events_and_cgroups():
     assert get("container.privileged", in_ct) is True and get("container.type", in_ct) == "docker"
     assert get("container.id", on_host) == "host" and get("container.name", on_host) == "host"
     assert get("container.image.repository", on_host) is None
+
+
+def test_abspath_of_at_calls():
+    from scaptools.fields.syscall import syscall_fieldset
+    from scaptools.state import set_current_state
+    state = State()
+    set_current_state(state)
+    state.add_thread({"tid": 5, "pid": 5, "comm": "rm", "cwd": "/home/u"})
+    state.add_fds(5, [{"fd": 7, "ino": 1, "type": 2, "name": "/var/tmp"}])
+    abspath = syscall_fieldset().extractor("evt.abspath")
+    # unlinkat exit (303): res, dirfd, name, flags
+    in_dir = Event.from_params(303, [q(0), q(7), b"junk\0", u32(0)], tid=5)
+    in_cwd = Event.from_params(303, [q(0), q(-100), b"../x\0", u32(0)], tid=5)
+    for ev in (in_dir, in_cwd):
+        state.update(ev)
+    assert abspath(in_dir) == "/var/tmp/junk" and abspath(in_cwd) == "/home/x"
