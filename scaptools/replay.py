@@ -110,44 +110,73 @@ def replay_events(events: Iterable, engine, registry: Registry,
                   on_alert: Callable, stats: ReplayStats | None = None) -> ReplayStats:
     """Feed ``events`` to ``engine`` routed by source; call ``on_alert(alert)`` for each alert."""
     stats = stats or ReplayStats()
-    process, unpack = engine.process, _U32.unpack_from
-    source_by_id: dict[int, str | None] = {}
+    unpack, route_of = _U32.unpack_from, _router(engine, registry)
+    routes: dict = {}  # plugin id -> [source, match, count], or None: unknown (skipped)
     counts: dict[str, int] = {}
+    by_rule, by_priority = stats.alerts_by_rule, stats.alerts_by_priority
     n = skipped = 0
     need_first = registry.first_ts is None
     start = time.perf_counter()
     for ev in events:
         n += 1
-        kind = ev.type
-        if kind == PLUGINEVENT:
+        if ev.type == PLUGINEVENT:
             try:  # plugin id: the first u32 parameter (scap-format.md §9.2)
                 pid = unpack(ev.raw, _PLUGIN_ID_AT)[0] if ev.nparams == 2 else -1
             except struct.error:
                 pid = -1
-            source = source_by_id.get(pid, 0)
-            if source == 0:
-                source = source_by_id[pid] = registry.source_of(pid)
-            if source is None:
+            route = routes.get(pid, _UNSEEN)
+            if route is _UNSEEN:
+                source = registry.source_of(pid)
+                route = routes[pid] = None if source is None else [source, route_of(source), 0]
+            if route is None:
                 skipped += 1
                 continue
+            route[2] += 1
+            match = route[1]
         else:
-            source = _async_source(ev, registry) if kind == ASYNCEVENT else SYSCALL_SOURCE
+            source = _async_source(ev, registry) if ev.type == ASYNCEVENT else SYSCALL_SOURCE
+            counts[source] = counts.get(source, 0) + 1
+            match = route_of(source)
         if need_first:  # unless a caller (a parallel worker) has set it already
             if registry.first_ts is None:
                 registry.first_ts = ev.ts
             need_first = False
-        counts[source] = counts.get(source, 0) + 1
-        alerts = process(ev, source)
+        alerts = match(ev)
         if alerts:
             for alert in alerts:
-                stats.alerts_by_rule[alert.rule] += 1
-                stats.alerts_by_priority[str(alert.priority)] += 1
+                by_rule[alert.rule] += 1
+                by_priority[str(alert.priority)] += 1
                 on_alert(alert)
+    for route in routes.values():
+        if route is not None and route[2]:
+            counts[route[0]] = counts.get(route[0], 0) + route[2]
     stats.by_source.update(counts)
     stats.events += n
     stats.skipped += skipped
     stats.seconds += time.perf_counter() - start
     return stats
+
+
+_UNSEEN = object()
+
+
+def _router(engine, registry):
+    """``source -> fn(event) -> alerts``, one function per source, built once.
+
+    Uses ``engine.matcher`` (the lookups of ``Engine.process`` done once per source)
+    when the engine has it, else ``engine.process``."""
+    matcher, cache = getattr(engine, "matcher", None), {}
+
+    def route_of(source: str):
+        fn = cache.get(source)
+        if fn is None:
+            if matcher is not None:
+                fn = matcher(source)
+            else:
+                fn = lambda ev, _process=engine.process, _src=source: _process(ev, _src)  # noqa: E731
+            cache[source] = fn
+        return fn
+    return route_of
 
 
 def _async_source(ev, registry: Registry) -> str:
@@ -256,83 +285,6 @@ def merged_options(config: dict | None, overrides: Iterable[str] = ()) -> dict:
 
 # -- fan-out over processes (DESIGN.md "Scale": processes first) ----------------------------
 def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable) -> ReplayStats:
-    """Replay with ``jobs`` forked workers; alerts are written in event order.
-
-    Worker ``k`` reads every capture but evaluates only the events whose number
-    is ``k`` modulo ``jobs``, so it suits rule sets without state (plugin
-    sources). ``build()`` runs in each worker and returns ``(engine, registry,
-    formatter)``. Each worker streams its lines to a file; the parent merges the
-    files by (capture, event number), so memory stays flat.
-    """
-    import heapq
-    import multiprocessing
-    import pickle
-    import tempfile
-    ctx = multiprocessing.get_context("fork")  # workers inherit the loaded engine
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="scap-replay-") as tmp:
-        outs = [Path(tmp) / f"{k}.txt" for k in range(jobs)]
-        workers = [ctx.Process(target=_worker, args=(build, paths, k, jobs, outs[k]))
-                   for k in range(jobs)]
-        for proc in workers:
-            proc.start()
-        for proc in workers:
-            proc.join()
-        failed = [k for k, proc in enumerate(workers) if proc.exitcode != 0]
-        stats_files = [out.with_suffix(".stats") for out in outs]
-        if failed or not all(p.exists() for p in stats_files):
-            error = next((out.with_suffix(".err").read_text() for out in outs
-                          if out.with_suffix(".err").exists()), "worker failed")
-            raise RuleError(f"parallel replay: {error}", code="LOAD_ERR_VALIDATE")
-        files = [out.open(encoding="utf-8") for out in outs]
-        try:
-            for line in heapq.merge(*files, key=lambda text: text[:20]):
-                write(line[21:])
-        finally:
-            for fh in files:
-                fh.close()
-        total = _merged_stats(pickle.loads(path.read_bytes()) for path in stats_files)
-    total.seconds = time.perf_counter() - start
-    return total
-
-
-def _merged_stats(parts) -> ReplayStats:
-    total = ReplayStats()
-    for part in parts:
-        total.events += part.events
-        total.skipped += part.skipped
-        total.by_source.update(part.by_source)
-        total.alerts_by_rule.update(part.alerts_by_rule)
-        total.alerts_by_priority.update(part.alerts_by_priority)
-    return total
-
-
-def _worker(build, paths, k: int, jobs: int, out: Path) -> None:
-    """One share of the events: ``<capture:4><num:12><seq:4> <line>`` per alert."""
-    import pickle
-    from .format.reader import open_capture
-    try:
-        engine, registry, fmt = build()
-        stats = ReplayStats()
-        with out.open("w", encoding="utf-8") as fh:
-            for index, path in enumerate(paths):
-                registry.first_ts = None
-                with open_capture(str(path)) as reader:
-                    current = [0, 0]
-
-                    def share(events):
-                        for ev in events:
-                            if registry.first_ts is None:
-                                registry.first_ts = ev.ts  # evt.reltime counts from event 1
-                            if ev.num % jobs == k:
-                                current[0], current[1] = ev.num, 0
-                                yield ev
-
-                    def emit(alert, index=index):
-                        current[1] += 1
-                        fh.write(f"{index:04d}{current[0]:012d}{current[1]:04d} {fmt(alert)}\n")
-                    replay_events(share(reader), engine, registry, emit, stats)
-        out.with_suffix(".stats").write_bytes(pickle.dumps(stats))
-    except Exception as exc:  # reported by the parent with the worker's message
-        out.with_suffix(".err").write_text(str(exc))
-        raise SystemExit(1) from None
+    """Replay with ``jobs`` forked workers, alerts in event order (see ``replay_jobs``)."""
+    from .replay_jobs import replay_parallel as run
+    return run(paths, jobs, build, write)

@@ -10,8 +10,11 @@ from __future__ import annotations
 from scaptools.errors import FieldError
 from scaptools.fields.base import ARG_NONE, ARG_OPTIONAL, FieldInfo
 
+from scaptools_plugins.json.fast import parsed
+
 from . import compute as c
-from .record import MISSING, as_string, get, json_text, record, string_at
+from .record import MISSING, as_string, get, json_text, string_at
+from .record import record as _record_trimmed
 
 # name -> (path, description); the general string rule applies (§7.1)
 _STRINGS = {
@@ -144,6 +147,13 @@ def _info(name: str) -> FieldInfo:
 
 
 FIELDS = [_info(name) for name in ORDER]
+
+
+def record(event):
+    """``record.record(event)``, parsing the payload in place (``json.fast.parsed``);
+    only a payload that is not JSON takes the slower road (NUL-padded payloads, §7.1)."""
+    rec = parsed(event)
+    return rec if rec is not None else _record_trimmed(event)
 NAMES = frozenset(ORDER)
 
 _EVENT_NAME = b'"eventName":'
@@ -214,11 +224,12 @@ def _string_field(path: tuple):
     first, second = path[0], (path[1] if len(path) == 2 else None)
 
     def extract(event):
-        rec = getattr(event, "_json", None)  # already parsed: skip the bytes test
-        if type(rec) is not dict:
+        try:
+            rec = event._json  # already parsed: skip the bytes test
+        except AttributeError:
             if event.raw.find(needle) < 0:
                 return None
-            rec = event.json
+            rec = parsed(event)
         if type(rec) is not dict:
             rec = record(event)
             if type(rec) is not dict:

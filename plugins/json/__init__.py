@@ -14,6 +14,7 @@ from scaptools.errors import FieldError, PluginError
 from scaptools.fields.base import ARG_NONE, ARG_REQUIRED, FieldInfo
 from scaptools.plugin import ExtractorPlugin
 
+from .fast import parsed, payload_bounds
 from .rawjson import compact, go_atoi, indent, pointer_tokens, render, resolve
 
 _VALUE_DESC = ("Extracts a value from a JSON-encoded input. Syntax is json.value[<json pointer>], "
@@ -67,13 +68,20 @@ def value_extractor(pointer: str):
     def value(event):
         if last[0] is event:
             return last[1]
-        doc = json_payload(event)
+        rec, bounds = parsed(event), payload_bounds(event)
         result = None
-        if doc is not None:
-            result = _fast_value(event.json, doc, tokens, keys, indexes)
+        if bounds is None:  # not a plain plugin event: the general road
+            doc = json_payload(event)
+            if doc is not None:
+                result = _fast_value(event.json, doc, 0, len(doc), tokens, keys, indexes)
+        elif rec is not None and bounds[2] > bounds[1] and bounds[0][bounds[1]] in (0x7B, 0x5B):
+            doc, start, end = bounds  # §4 step 1: '{' or '[' first; step 2: valid JSON
+            result = _fast_value(rec, doc, start, end, tokens, keys, indexes)
             if result is _SLOW:
-                span = resolve(doc, tokens)
-                result = None if span is None else render(doc, span)
+                doc = doc[start:end]
+        if result is _SLOW:
+            span = resolve(doc, tokens)
+            result = None if span is None else render(doc, span)
         last[0], last[1] = event, result
         return result
     return value
@@ -83,12 +91,12 @@ _SLOW = object()
 _LITERALS = {True: "true", False: "false", None: "null"}
 
 
-def _fast_value(node, doc: bytes, tokens, keys, indexes):
+def _fast_value(node, doc: bytes, start: int, end: int, tokens, keys, indexes):
     for tok, key, index in zip(tokens, keys, indexes):
         if isinstance(node, dict):
             if tok not in node:  # the parsed document has every key: absent is exact
                 return None
-            if doc.count(key) != 1:  # duplicates (first wins), escaped or spaced keys
+            if doc.count(key, start, end) != 1:  # duplicates (first wins), escaped or spaced keys
                 return _SLOW
             node = node[tok]
         elif isinstance(node, list):

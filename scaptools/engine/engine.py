@@ -81,10 +81,38 @@ class Engine:
                     break
         return alerts
 
+    def matcher(self, source: str):
+        """``fn(event) -> alerts`` for events of ``source``: ``process`` with the per-source
+        lookups done once (the replay loop calls it for every event). Returns a
+        (possibly empty) sequence; never the same list twice."""
+        entry = self._dispatch.get(source)
+        if entry is None:
+            return lambda event: _EMPTY
+        key_fn, table, default = entry
+        get, first, alert = table.get, self.first, self.alert
+        if key_fn is None:
+            key_fn, get = _none, lambda key, default: default
+
+        def match(event):
+            alerts = _EMPTY
+            for test, rule in get(key_fn(event), default):
+                if test(event):
+                    if first:
+                        return [alert(rule, event)]
+                    if alerts is _EMPTY:
+                        alerts = []
+                    alerts.append(alert(rule, event))
+            return alerts
+        return match
+
     def alert(self, rule, event) -> Alert:
         message, fields = rule.output.render(event)
         return Alert(rule.name, PRIORITIES[rule.priority], event.ts, message, fields,
                      rule.source, list(rule.tags), self.hostname)
+
+
+def _none(event):
+    return None
 
 
 def _priority_number(value) -> int:

@@ -184,13 +184,18 @@ def json_value(value):
 
 
 _LAST_SECOND = [None, ""]
+_OFFSET_NOW = [None, 0]  # ((wall-clock second, zone), UTC offset in effect then)
 
 
 def time_local(ts: int) -> str:
     """``HH:MM:SS.nnnnnnnnn`` in the host's local time zone, with the UTC offset in
     effect now, when the alert is formatted, not at the event's date (§10)."""
     sec, ns = divmod(ts, 1_000_000_000)
-    key = (sec, time.localtime().tm_gmtoff)
+    # offsets change only at whole seconds or with the zone (tzset): ask once per second
+    now = (int(time.time()), time.tzname, time.timezone, time.altzone)
+    if _OFFSET_NOW[0] != now:
+        _OFFSET_NOW[0], _OFFSET_NOW[1] = now, time.localtime(now[0]).tm_gmtoff
+    key = (sec, _OFFSET_NOW[1])
     if _LAST_SECOND[0] != key:  # alerts come in time order: one conversion per second
         _LAST_SECOND[:] = [key, time.strftime("%H:%M:%S", time.gmtime(sec + key[1]))]
     return f"{_LAST_SECOND[1]}.{ns:09d}"
@@ -211,7 +216,8 @@ def alert_line(alert: Alert, iso8601: bool = False) -> str:
 def format_text(alert: Alert, iso8601: bool = False) -> str:
     """Falco's text alert line, escaped like the inside of a JSON string (§10.1)."""
     line = alert_line(alert, iso8601)
-    if _PLAIN.fullmatch(line):
+    # printable text without quote or backslash needs no escape; the rest is checked exactly
+    if line.isprintable() and '"' not in line and "\\" not in line or _PLAIN.fullmatch(line):
         return line
     return json.dumps(line, ensure_ascii=False)[1:-1]
 

@@ -1,0 +1,269 @@
+"""``scap replay -j N``: replay over forked worker processes (DESIGN.md "Scale": processes first).
+
+A plain capture is cut into ``N`` byte ranges at event-block boundaries
+(scap-format.md §2: every block starts with its type and total length, so the
+blocks can be walked without decoding them). Worker ``k`` reads the section
+header and metadata that precede the first event, then only its own range, and
+numbers its events from the count of events before the range: each worker
+reads and evaluates a share of the events, and the alerts of the ranges are
+concatenated in order. A capture that cannot be cut safely (gzip, a second
+section, big-endian, a bad block before a cut) is shared the slow way: every
+worker reads it whole and evaluates the events whose number is ``k`` modulo
+``N``; those alerts are merged by event number. Rule sets with state (the
+``syscall`` source) must not use either: the CLI falls back to one process.
+"""
+from __future__ import annotations
+
+import heapq
+import mmap
+import pickle
+import struct
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import FormatError, RuleError
+from .format.constants import BLOCK_SHB, EVENT_BLOCKS, SHB_MAGIC_LE
+
+_BLOCK = struct.Struct("<II")  # block type, total length (§2)
+_GZIP = b"\x1f\x8b"
+_COPY = 1 << 20
+
+
+@dataclass
+class Share:
+    """What worker ``k`` reads of one capture: ``ranges`` = ``[(start, end, events before)]``
+    per worker (byte offsets; the prefix ``[0, head)`` is read by every worker), or
+    ``None`` for the modulo share."""
+
+    path: str
+    head: int = 0
+    ranges: list | None = None
+
+
+def plan(path: str, jobs: int) -> Share:
+    """Cut ``path`` into ``jobs`` ranges of about equal size (or plan the modulo share)."""
+    share = Share(str(path))
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) == _GZIP:
+                return share
+            fh.seek(0)
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                cuts = _cuts(data, jobs)
+    except (OSError, ValueError):  # unreadable or empty: the readers report it
+        return share
+    if cuts is None:
+        return share
+    head, points, size = cuts
+    starts = [head] + [p[0] for p in points]
+    counts = [0] + [p[1] for p in points]
+    ends = starts[1:] + [size]
+    share.head, share.ranges = head, list(zip(starts, ends, counts))
+    return share
+
+
+def _cuts(data, jobs: int):
+    """``(first event offset, [(cut offset, events before)], size)`` or None (§2-§3, §9.1).
+
+    Walks the blocks up to the last cut: one little-endian section, every length
+    sane (>= 12, a multiple of 4, inside the file, equal to its trailer)."""
+    size, pos, num, head = len(data), 0, 0, None
+    if size < 28 or _BLOCK.unpack_from(data, 0)[0] != BLOCK_SHB or data[8:12] != SHB_MAGIC_LE:
+        return None
+    targets = [size * k // jobs for k in range(1, jobs)]
+    points, unpack, u32 = [], _BLOCK.unpack_from, struct.Struct("<I").unpack_from
+    while targets:
+        if size - pos < 12:
+            return None
+        btype, total = unpack(data, pos)
+        if total < 12 or total & 3 or pos + total > size or u32(data, pos + total - 4)[0] != total:
+            return None
+        if btype == BLOCK_SHB and pos:
+            return None  # a second section: byte order and metadata may change
+        if btype in EVENT_BLOCKS:
+            if head is None:
+                head = pos
+            elif pos >= targets[0]:
+                points.append((pos, num))
+                del targets[0]
+                continue  # the same block may also be the next cut's
+            num += 1
+        pos += total
+    if head is None or len({p[0] for p in points}) != len(points):
+        return None  # too few events to give every worker its own range
+    return head, points, size
+
+
+class RangeFile:
+    """A read-only file of ``[0, head)`` followed by ``[start, end)`` of ``path``."""
+
+    def __init__(self, path: str, head: int, start: int, end: int):
+        self.name = path
+        self._fh = open(path, "rb")
+        self._parts = [(0, head), (start, end)] if start > head else [(0, end)]
+        self._shift = (head, start - head) if start > head else None
+
+    def read(self, size: int = -1) -> bytes:
+        while self._parts:
+            pos, end = self._parts[0]
+            if pos >= end:
+                del self._parts[0]
+                continue
+            want = end - pos if size < 0 else min(size, end - pos)
+            self._fh.seek(pos)
+            data = self._fh.read(want)
+            if not data:
+                self._parts.clear()
+                return b""
+            self._parts[0] = (pos + len(data), end)
+            return data
+        return b""
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def file_offset(self, offset: int) -> int:
+        """The offset in the real file of ``offset`` in this stream."""
+        if self._shift is None or offset is None or offset < self._shift[0]:
+            return offset
+        return offset + self._shift[1]
+
+
+def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable):
+    """Replay with ``jobs`` forked workers; alerts are written in event order.
+
+    ``build()`` runs in each worker and returns ``(engine, registry, formatter)``.
+    Workers stream their lines to files; the parent then copies the ranges'
+    files in order, or merges the modulo shares by event number, so memory
+    stays flat. Returns the summed ``ReplayStats``.
+    """
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")  # workers inherit the loaded engine
+    start = time.perf_counter()
+    shares = [plan(path, jobs) if str(path) != "-" else Share(str(path)) for path in paths]
+    with tempfile.TemporaryDirectory(prefix="scap-replay-") as tmp:
+        folder = Path(tmp)
+        workers = [ctx.Process(target=_worker, args=(build, shares, k, jobs, folder))
+                   for k in range(jobs)]
+        for proc in workers:
+            proc.start()
+        for proc in workers:
+            proc.join()
+        errors = [folder / f"{k}.err" for k in range(jobs)]
+        stats = [folder / f"{k}.stats" for k in range(jobs)]
+        if any(p.exitcode != 0 for p in workers) or not all(p.exists() for p in stats):
+            error = next((e.read_text() for e in errors if e.exists()), "worker failed")
+            raise RuleError(f"parallel replay: {error}", code="LOAD_ERR_VALIDATE")
+        for index, share in enumerate(shares):
+            outs = [folder / f"{index}-{k}.txt" for k in range(jobs)]
+            (_concatenate if share.ranges else _merge)(outs, write)
+        total = _merged_stats(pickle.loads(p.read_bytes()) for p in stats)
+    total.seconds = time.perf_counter() - start
+    return total
+
+
+def _concatenate(outs: list, write: Callable) -> None:
+    for out in outs:
+        with out.open(encoding="utf-8", newline="") as fh:
+            while chunk := fh.read(_COPY):
+                write(chunk)
+
+
+def _merge(outs: list, write: Callable) -> None:
+    """Lines are ``<num:12><seq:4> <line>``: merged by event number, then order of alert."""
+    files = [out.open(encoding="utf-8", newline="") for out in outs]
+    try:
+        for line in heapq.merge(*files, key=lambda text: text[:16]):
+            write(line[17:])
+    finally:
+        for fh in files:
+            fh.close()
+
+
+def _merged_stats(parts):
+    from .replay import ReplayStats
+    total = ReplayStats()
+    for part in parts:
+        total.events += part.events
+        total.skipped += part.skipped
+        total.by_source.update(part.by_source)
+        total.alerts_by_rule.update(part.alerts_by_rule)
+        total.alerts_by_priority.update(part.alerts_by_priority)
+    return total
+
+
+def _worker(build, shares: list, k: int, jobs: int, folder: Path) -> None:
+    """Worker ``k``: its range (or modulo share) of every capture, one output file each."""
+    try:
+        engine, registry, fmt = build()
+        from .replay import ReplayStats
+        stats = ReplayStats()
+        for index, share in enumerate(shares):
+            with (folder / f"{index}-{k}.txt").open("w", encoding="utf-8", newline="") as fh:
+                if share.ranges:
+                    _replay_range(share, k, engine, registry, fmt, fh, stats)
+                else:
+                    _replay_modulo(share, k, jobs, engine, registry, fmt, fh, stats)
+        (folder / f"{k}.stats").write_bytes(pickle.dumps(stats))
+    except Exception as exc:  # reported by the parent with the worker's message
+        (folder / f"{k}.err").write_text(str(exc))
+        raise SystemExit(1) from None
+
+
+def _replay_range(share: Share, k: int, engine, registry, fmt, fh, stats) -> None:
+    from .format.reader import open_capture
+    from .replay import replay_events
+    start, end, before = share.ranges[k]
+    stream = RangeFile(share.path, share.head, start, end)
+    try:
+        registry.first_ts = _first_ts(share)  # evt.reltime counts from the capture's event 1
+        with open_capture(stream, path=share.path) as reader:
+            replay_events(_renumbered(reader, before), engine, registry,
+                          lambda alert: fh.write(fmt(alert) + "\n"), stats)
+    except FormatError as exc:  # name the offset in the real file
+        exc.offset = stream.file_offset(exc.offset)
+        raise type(exc)(exc.message, exc.path, exc.offset, exc.block_type) from None
+    finally:
+        stream.close()
+
+
+def _renumbered(events, before: int):
+    for ev in events:
+        ev.num += before
+        yield ev
+
+
+def _first_ts(share: Share) -> int | None:
+    from .format.reader import open_capture
+    stream = RangeFile(share.path, share.head, share.head, share.ranges[0][1])
+    try:
+        with open_capture(stream, path=share.path) as reader:
+            for ev in reader:
+                return ev.ts
+        return None
+    finally:
+        stream.close()
+
+
+def _replay_modulo(share: Share, k: int, jobs: int, engine, registry, fmt, fh, stats) -> None:
+    from .format.reader import open_capture
+    from .replay import replay_events
+    registry.first_ts = None
+    current = [0, 0]
+
+    def mine(events):
+        for ev in events:
+            if registry.first_ts is None:
+                registry.first_ts = ev.ts  # evt.reltime counts from event 1
+            if ev.num % jobs == k:
+                current[0], current[1] = ev.num, 0
+                yield ev
+
+    def emit(alert):
+        current[1] += 1
+        fh.write(f"{current[0]:012d}{current[1]:04d} {fmt(alert)}\n")
+    with open_capture(share.path) as reader:
+        replay_events(mine(reader), engine, registry, emit, stats)
