@@ -247,6 +247,10 @@ def _add_arg_and_result_fields(a: FieldAdder) -> None:
     a.simple("evt.is_io_write", "bool", "writes", lambda ev: ev.type in _IO_WRITE)
     a.simple("evt.io_dir", "string", "r or w", _io_dir)
     a.simple("evt.is_wait", "bool", "waits", lambda ev: ev.type in _WAIT)
+    _add_count_and_misc_fields(a)
+
+
+def _add_count_and_misc_fields(a: FieldAdder) -> None:
     a.simple("evt.count", "uint64", "1 for every event", lambda ev: 1)
     a.simple("evt.count.exit", "uint64", "1 for exit events",
              lambda ev: 1 if ev.direction == "<" else None)

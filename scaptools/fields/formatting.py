@@ -44,19 +44,7 @@ def compile_format(fmt: str, fieldset, as_json: bool = False):
     (numbers and booleans typed, missing values ``null``), keys sorted.
     """
     keep_all = fmt.startswith("*")
-    if keep_all:
-        fmt = fmt[1:]
-    parts: list = []
-    pos = 0
-    for m in _TOKEN.finditer(fmt):
-        parts.append(fmt[pos:m.start()])
-        arg = m.group(2)[1:-1] if m.group(2) else None
-        _name, fn, info, tail = _resolve(fieldset, m.group(1), arg)
-        parts.append((fn, info, m.group(0)[1:]))
-        if tail:
-            parts.append(tail)
-        pos = m.end()
-    parts.append(fmt[pos:])
+    parts = _parse(fmt[1:] if keep_all else fmt, fieldset)
 
     def render(event):
         out = []
@@ -84,6 +72,22 @@ def compile_format(fmt: str, fieldset, as_json: bool = False):
             obj[key] = event.ts if TIME_STRING in info.tags else _json_value(value, info)
         return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
     return render_json if as_json else render
+
+
+def _parse(fmt: str, fieldset) -> list:
+    """Literal text and ``(extractor, FieldInfo, token)`` items, in order."""
+    parts: list = []
+    pos = 0
+    for m in _TOKEN.finditer(fmt):
+        parts.append(fmt[pos:m.start()])
+        arg = m.group(2)[1:-1] if m.group(2) else None
+        _name, fn, info, tail = _resolve(fieldset, m.group(1), arg)
+        parts.append((fn, info, m.group(0)[1:]))
+        if tail:
+            parts.append(tail)
+        pos = m.end()
+    parts.append(fmt[pos:])
+    return parts
 
 
 def _json_value(value, info):

@@ -209,14 +209,7 @@ class State:
         else:
             thread.lastevent_fd = None
         cache["thread"] = thread
-        fd = None
-        num = thread.lastevent_fd
-        if uses_fd and num is not None and num >= 0:
-            # an fd the capture never described: sysdig shows it as type unknown
-            fd = thread.fd(num) or FdInfo(num, P.pending_type("unknown fd"))
-        elif uses_fd and num is None and event.direction == "<" and thread.last_enter is not None \
-                and thread.last_enter.type == etype - 1:
-            fd = FdInfo(-1, P.pending_type("unknown fd"))  # its enter event stored no fd
+        fd = _working_fd(thread, event) if uses_fd else None
         if memory:
             _update_memory(self, thread, event, memory)
         if handler is not None or creates:
@@ -286,6 +279,18 @@ def tracked_events(reader, state: State | None = None):
         if not event.is_plugin:
             state.update(event)
         yield event
+
+
+def _working_fd(thread: ThreadInfo, event):
+    """The fd an fd-using event works on (from its enter event's ``fd`` parameter)."""
+    num = thread.lastevent_fd
+    if num is not None and num >= 0:
+        # an fd the capture never described: sysdig shows it as type unknown
+        return thread.fd(num) or FdInfo(num, P.pending_type("unknown fd"))
+    if num is None and event.direction == "<" and thread.last_enter is not None \
+            and thread.last_enter.type == event.type - 1:
+        return FdInfo(-1, P.pending_type("unknown fd"))  # its enter event stored no fd
+    return None
 
 
 _PLANS: dict[int, tuple] = {}
