@@ -190,17 +190,18 @@ class State:
 
     def _apply(self, thread: ThreadInfo, event, cache: dict) -> None:
         etype = event.type
-        handler, fd_index, memory, creates, uses_fd, skip = _plan(etype)
+        plan = _PLANS.get(etype) or _plan(etype)
+        handler, fd_index, memory, creates, uses_fd, skip, enter = plan
         if skip:  # scheduler/internal events leave the thread's syscall context alone
             if memory:
                 _update_memory(self, thread, event, memory)
-            if event.name == "switch":
+            if handler is _SWITCH:
                 self._switch(thread, event, cache)
             cache["latency"] = thread.last_latency
             cache["thread"], cache["fd"] = thread, None
             return
-        thread.in_call = event.direction == ">"
-        if thread.in_call:
+        thread.in_call = enter
+        if enter:
             thread.last_enter = event
             thread.lastevent_fd = _fd_param(event, fd_index)
             thread.last_latency = 0
@@ -294,6 +295,7 @@ def _working_fd(thread: ThreadInfo, event):
 
 
 _PLANS: dict[int, tuple] = {}
+_SWITCH = object()
 _FD_STRUCT = __import__("struct").Struct("<q")
 
 
@@ -310,10 +312,11 @@ def _plan(etype: int) -> tuple:
             if p["name"] in _MEMORY and p["type"] in _NUM)
         fd_index = next((i for i, p in enumerate(info["params"])
                          if p["name"] == "fd" and p["type"] == "PT_FD"), None)
-        plan = _PLANS[etype] = (
-            HANDLERS.get((info["name"], direction)), fd_index,
-            memory, etype in _CREATES_FD,
-            etype in _FD_EVENTS, etype in _NO_CREATE)
+        handler = HANDLERS.get((info["name"], direction))
+        if info["name"] == "switch":
+            handler = _SWITCH  # a marker: switch events are handled by State._switch
+        plan = _PLANS[etype] = (handler, fd_index, memory, etype in _CREATES_FD,
+                                etype in _FD_EVENTS, etype in _NO_CREATE, direction == ">")
     return plan
 
 
