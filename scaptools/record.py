@@ -102,7 +102,7 @@ class Output:
         section without events is ever left behind (sysdig rejects those).
         """
         path = self.path
-        self._earlier, self._bytes = append_to or (0, 0)
+        self._earlier, self._bytes = append_to or (0, 28)  # 28: the section header block
         self._append = bool(append_to)
         if not self._append:
             self._start()
@@ -129,7 +129,7 @@ class Output:
         if self.writer is None:
             self._start()
         self.writer.write(event)
-        self._bytes += len(event.raw) + 20
+        self._bytes += 12 + ((len(event.raw) + 5) & ~3)  # the event block (scap-format.md §2)
 
     def commit(self) -> tuple[int, int, int]:
         """Flush + fsync; returns (index, events, size on disk) of the current file."""

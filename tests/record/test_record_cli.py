@@ -155,3 +155,28 @@ def test_record_cli_sigterm_stops_sqs_polling(aws_env, boto, unique, tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "recorded 0 events" in err and "stopped: SIGTERM" in err
+
+
+def test_record_rotate_size_and_commit_acks(logdir, logset, helpers, tmp_path):
+    from scaptools.plugin import Checkpoint
+    from scaptools.record import Recorder, RecordOptions
+    from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
+    acked = []
+
+    class Acking:  # the real stream, with an ack that checks the capture is already durable
+        def __init__(self, stream):
+            self.stream, self.stats = stream, stream.stats
+
+        def __iter__(self):
+            for item in self.stream:
+                if isinstance(item, Checkpoint):
+                    item = Checkpoint(lambda info=item.info: acked.append(info), item.info)
+                yield item
+    out = tmp_path / "size.scap"
+    stream = Acking(open_source(parse_init_config(""), str(logdir)))
+    summary = Recorder(stream, 2, RecordOptions(out=str(out), rotate_size=1_000_000)).run()
+    files = [tmp_path / f"size.scap.{i}" for i in range(len(summary.files))]
+    assert summary.files == [str(f) for f in files] and len(files) == 5
+    assert all(f.stat().st_size >= 1_000_000 for f in files[:-1])
+    helpers.same([e for f in files for e in helpers.read_events(f)], logset.records())
+    assert len(acked) == len(logset.files)  # every unit acknowledged once, at a commit
