@@ -163,14 +163,24 @@ def test_record_rotate_size_and_commit_acks(logdir, logset, helpers, tmp_path):
     from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
     acked = []
 
-    class Acking:  # the real stream, with an ack that checks the capture is already durable
+    def on_disk() -> int:
+        return sum(len(helpers.read_events(f)) for f in tmp_path.glob("size.scap.*"))
+
+    def ack(info, yielded):
+        assert on_disk() >= yielded  # the unit's events were flushed before its ack
+        acked.append(info)
+
+    class Acking:  # the real stream, with acks that look at the capture files
         def __init__(self, stream):
             self.stream, self.stats = stream, stream.stats
 
         def __iter__(self):
+            n = 0
             for item in self.stream:
                 if isinstance(item, Checkpoint):
-                    item = Checkpoint(lambda info=item.info: acked.append(info), item.info)
+                    item = Checkpoint(lambda info=item.info, n=n: ack(info, n), item.info)
+                else:
+                    n += 1
                 yield item
     out = tmp_path / "size.scap"
     stream = Acking(open_source(parse_init_config(""), str(logdir)))
