@@ -102,21 +102,15 @@ def _arg_factory(raw: bool):
                 return None
             if raw:
                 value = ev.params.get(param_infos(ev.type)[idx]["name"])
-                return _raw_text(value)
+                if value is None or isinstance(value, (int, str)):
+                    return value
+                return render_param(ev, idx, None, None)[0]  # tuples, buffers: as text
             state = current_state()
             text, resolved = render_param(ev, idx, state,
                                           state.buffer_limit if state is not None else MAX_BUF_LEN)
             return resolved if resolved and resolved != text else text
         return extract
     return factory
-
-
-def _raw_text(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if value is None or isinstance(value, (int, str)):
-        return value
-    return str(value)
 
 
 def _buffer(ev):
