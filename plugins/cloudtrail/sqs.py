@@ -21,6 +21,8 @@ import orjson
 
 from scaptools.errors import PluginError
 
+from .awsclient import describe
+
 POLL_WAIT_SECONDS = 1  # long-poll wait: also how quickly a stop request is seen
 MAX_MESSAGES = 10
 
@@ -37,8 +39,8 @@ def queue_url(client, name: str, owner: str = "") -> str:
     try:
         return client.get_queue_url(**kwargs)["QueueUrl"]
     except Exception as exc:  # botocore errors: name the queue, stop the stream
-        raise PluginError(f"cloudtrail plugin error: cannot find queue {name!r}: {exc}",
-                          "cloudtrail") from exc
+        raise PluginError(f"cloudtrail plugin error: cannot find queue {name!r}: "
+                          f"{describe(exc)}", "cloudtrail") from exc
 
 
 def receive(client, url: str) -> list[dict]:
