@@ -60,3 +60,19 @@ def test_convert_refuses_to_overwrite_its_input(shared, tmp_path):
     result = CliRunner().invoke(cli, ["convert", str(path), "-w", str(path)])
     assert result.exit_code == 2 and "overwrite" in result.output
     assert path.stat().st_size == 139584
+
+
+# processes / fd entries / interfaces / users / groups: scap-format.md "Verification"
+METADATA_COUNTS = {
+    "curl_google.scap": (54, 316, 5, 31, 55),
+    "curl_google_comments.scap": (54, 316, 5, 31, 55),
+    "sample.scap": (94, 515, 6, 34, 61),
+    "single_ipv6_conn.scap": (154, 564, 13, 42, 72),
+    "test_ipv6_client.scap": (58, 333, 5, 31, 55),
+}
+
+
+def test_metadata_counts_match_the_spec(shared):
+    for name, counts in METADATA_COUNTS.items():
+        report = json.loads(info(shared / "captures/libs-e2e" / name, "--json"))
+        assert tuple(report["metadata"].values()) == counts, name
