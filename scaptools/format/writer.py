@@ -117,8 +117,10 @@ class CaptureWriter:
 
     def write(self, event) -> None:
         """Append one event (its flags are not stored: no flags-word blocks)."""
-        self._started_events = True
+        if self.closed:
+            raise FormatError("the capture writer is closed", self.path)
         self._pending.append(event_block(event))
+        self._started_events = True
         self._pending_size += len(event.raw) + 20
         self.events_written += 1
         if self._pending_size >= FLUSH_SIZE:
