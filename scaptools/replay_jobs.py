@@ -152,17 +152,36 @@ def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable):
             proc.start()
         for proc in workers:
             proc.join()
+        outs = [[folder / f"{index}-{k}.txt" for k in range(jobs)] for index in range(len(shares))]
+        faults = [folder / f"{k}.fault" for k in range(jobs)]
+        if any(p.exists() for p in faults):
+            _fail_like_one_process(shares, outs, faults, write)
         errors = [folder / f"{k}.err" for k in range(jobs)]
         stats = [folder / f"{k}.stats" for k in range(jobs)]
         if any(p.exitcode != 0 for p in workers) or not all(p.exists() for p in stats):
             error = next((e.read_text() for e in errors if e.exists()), "worker failed")
             raise RuleError(f"parallel replay: {error}", code="LOAD_ERR_VALIDATE")
-        for index, share in enumerate(shares):
-            outs = [folder / f"{index}-{k}.txt" for k in range(jobs)]
-            (_concatenate if share.ranges else _merge)(outs, write)
+        for share, files in zip(shares, outs):
+            (_concatenate if share.ranges else _merge)(files, write)
         total = _merged_stats(pickle.loads(p.read_bytes()) for p in stats)
     total.seconds = time.perf_counter() - start
     return total
+
+
+def _fail_like_one_process(shares: list, outs: list, faults: list, write: Callable) -> None:
+    """A capture is bad: write the alerts one process would have written before the
+    fault (every capture before it, the ranges up to the faulty one), then raise
+    the reader's error as one process would."""
+    found = {k: pickle.loads(p.read_bytes()) for k, p in enumerate(faults) if p.exists()}
+    k, (index, error) = min(found.items(), key=lambda item: (item[1][0], item[0]))
+    for share, files in zip(shares[:index], outs[:index]):
+        (_concatenate if share.ranges else _merge)(files, write)
+    if shares[index].ranges:
+        _concatenate(outs[index][:k + 1], write)
+    else:  # every worker read the capture up to the fault
+        _merge(outs[index], write)
+    cls, args = error
+    raise cls(*args)
 
 
 def _concatenate(outs: list, write: Callable) -> None:
@@ -197,6 +216,7 @@ def _merged_stats(parts):
 
 def _worker(build, shares: list, k: int, jobs: int, folder: Path) -> None:
     """Worker ``k``: its range (or modulo share) of every capture, one output file each."""
+    index = 0
     try:
         engine, registry, fmt = build()
         from .replay import ReplayStats
@@ -208,6 +228,10 @@ def _worker(build, shares: list, k: int, jobs: int, folder: Path) -> None:
                 else:
                     _replay_modulo(share, k, jobs, engine, registry, fmt, fh, stats)
         (folder / f"{k}.stats").write_bytes(pickle.dumps(stats))
+    except FormatError as exc:  # a bad capture: the parent fails as one process would
+        args = (exc.message, exc.path, exc.offset, exc.block_type)
+        (folder / f"{k}.fault").write_bytes(pickle.dumps((index, (type(exc), args))))
+        raise SystemExit(1) from None
     except Exception as exc:  # reported by the parent with the worker's message
         (folder / f"{k}.err").write_text(str(exc))
         raise SystemExit(1) from None

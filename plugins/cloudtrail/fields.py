@@ -157,23 +157,26 @@ def record(event):
 NAMES = frozenset(ORDER)
 
 _EVENT_NAME = b'"eventName":'
+_EVENT_KEY = b'"eventName"'
 
 
 def ct_name(event):
-    """``ct.name``, fast: a bytes scan when ``"eventName":`` occurs exactly once.
+    """``ct.name``, fast: a bytes scan when ``"eventName":`` occurs once and nothing
+    after it spells ``"eventName"`` again (spaced before its colon, or as a value).
 
     A key cannot occur inside a JSON string (its quotes would be escaped), so a
     single occurrence is the only ``eventName`` member. A string value without
     escapes is its own decoded text. Anything else falls back to the parsed
     record. Unlike upstream the fast path does not check that the whole payload
-    is valid JSON (payloads written by the cloudtrail source always are).
+    is valid JSON (payloads written by the cloudtrail source always are), nor
+    that the member is at the top level, nor for keys spelled with ``\\u`` escapes.
     """
     raw = event.raw
     start = raw.find(_EVENT_NAME)
     if start >= 0 and raw[start + 12:start + 13] == b'"':  # one pass: first match, then the rest
         start += 13
         end = raw.find(b'"', start)
-        if end > 0 and raw.find(_EVENT_NAME, end) < 0:
+        if end > 0 and raw.find(_EVENT_KEY, end) < 0:
             value = raw[start:end]
             if b"\\" not in value:
                 try:

@@ -183,7 +183,6 @@ def json_value(value):
     return str(value)
 
 
-_LAST_SECOND = [None, ""]
 _OFFSET_NOW = [None, 0]  # ((wall-clock second, zone), UTC offset in effect then)
 
 
@@ -195,10 +194,8 @@ def time_local(ts: int) -> str:
     now = (int(time.time()), time.tzname, time.timezone, time.altzone)
     if _OFFSET_NOW[0] != now:
         _OFFSET_NOW[0], _OFFSET_NOW[1] = now, time.localtime(now[0]).tm_gmtoff
-    key = (sec, _OFFSET_NOW[1])
-    if _LAST_SECOND[0] != key:  # alerts come in time order: one conversion per second
-        _LAST_SECOND[:] = [key, time.strftime("%H:%M:%S", time.gmtime(sec + key[1]))]
-    return f"{_LAST_SECOND[1]}.{ns:09d}"
+    hours, rest = divmod((sec + _OFFSET_NOW[1]) % 86400, 3600)  # POSIX days: 86400 s
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.{ns:09d}"
 
 
 def time_iso(ts: int, suffix: str = "+0000") -> str:

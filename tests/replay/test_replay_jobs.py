@@ -1,0 +1,95 @@
+"""``scap replay -j N``: byte-range shares of plain captures give the one-process output."""
+from __future__ import annotations
+
+import gzip
+import re
+import struct
+
+import pytest
+from click.testing import CliRunner
+
+from scaptools.cli.main import cli
+from scaptools.events.event import Event
+from scaptools.format.reader import open_capture
+from scaptools.format.writer import CaptureWriter
+from scaptools.replay_jobs import RangeFile, plan
+
+RULE = ("- rule: every\n  desc: d\n  condition: evt.num > 0\n"
+        "  output: n=%evt.num rel=%evt.reltime name=%ct.name user=%ct.user\n"
+        "  priority: INFO\n  source: aws_cloudtrail\n")
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], env={"TZ": "UTC"})
+
+
+@pytest.fixture(scope="module")
+def capture(shared, tmp_path_factory):
+    """cloudtrail_small.scap five times over (205 events), timestamps kept in order."""
+    src = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+    with open_capture(src) as reader:
+        events, metadata = list(reader), list(reader.metadata)
+    path = tmp_path_factory.mktemp("jobs") / "ct5.scap"
+    span = events[-1].ts - events[0].ts + 1
+    with CaptureWriter(path, metadata=metadata) as writer:
+        for copy in range(5):
+            for ev in events:
+                ts = ev.ts + copy * span
+                raw = struct.pack("<Q", ts) + ev.raw[8:]
+                writer.write(Event(0, ts, ev.cpu, ev.tid, ev.type, ev.nparams, raw))
+    return path
+
+
+@pytest.mark.parametrize("jobs", [2, 3, 7])
+def test_ranges_hold_every_event_once_in_order(capture, jobs):
+    share = plan(str(capture), jobs)
+    assert share.ranges is not None and len(share.ranges) == jobs
+    with open_capture(capture) as reader:
+        want = [(ev.num, ev.raw) for ev in reader]
+    got = []
+    for start, end, before in share.ranges:
+        stream = RangeFile(str(capture), share.head, start, end)
+        with open_capture(stream) as reader:
+            got += [(ev.num + before, ev.raw) for ev in reader]
+        stream.close()
+    assert got == want
+    assert share.ranges[0][0] == share.head and share.ranges[-1][1] == capture.stat().st_size
+
+
+def test_gzip_and_tiny_captures_use_the_modulo_share(shared, capture):
+    folder = shared / "captures" / "libscap-plugin"
+    assert plan(str(folder / "cloudtrail_small.scap.gz"), 2).ranges is None
+    assert plan(str(capture), 400).ranges is None  # more workers than events
+
+
+@pytest.mark.parametrize("jobs", ["2", "4"])
+def test_parallel_output_equals_one_process(shared, capture, tmp_path, jobs):
+    rules = tmp_path / "r.yaml"
+    rules.write_text(RULE)
+    upstream = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
+    for args in (["-r", rules], ["-r", upstream, "-o", "rule_matching=all", "--json"]):
+        one = run("replay", capture, capture, *args, "--stats")
+        many = run("replay", capture, capture, *args, "--stats", "-j", jobs)
+        assert one.exit_code == many.exit_code == 0, many.stderr
+        assert one.stdout == many.stdout and one.stdout
+        assert "Events read: 410" in many.stderr
+        counts = [line for line in one.stderr.splitlines() if not line.startswith("Elapsed")]
+        assert counts == [line for line in many.stderr.splitlines()
+                          if not line.startswith("Elapsed")]
+
+
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_a_truncated_capture_fails_as_one_process_does(capture, tmp_path, jobs):
+    """Same alerts before the fault, same error naming the offset in the real file."""
+    cut = tmp_path / "cut.scap"
+    cut.write_bytes(capture.read_bytes()[:-100])
+    packed = tmp_path / "cut.scap.gz"  # read whole by every worker (the modulo share)
+    packed.write_bytes(gzip.compress(capture.read_bytes())[:-5000])
+    rules = tmp_path / "r.yaml"
+    rules.write_text(RULE)
+    for files in ([cut], [capture, cut, capture], [packed, capture]):
+        one = run("replay", *files, "-r", rules)
+        many = run("replay", *files, "-r", rules, "-j", jobs)
+        assert one.exit_code == many.exit_code == 1
+        assert re.search(r"offset 0x[0-9a-f]+", one.stderr)
+        assert one.stderr == many.stderr and one.stdout == many.stdout != ""
