@@ -26,15 +26,15 @@ from __future__ import annotations
 import calendar
 import re
 import zlib
-
-try:  # ISA-L inflates about twice as fast as zlib; optional
-    from isal import isal_zlib as _inflate_lib
-except ImportError:  # pragma: no cover - depends on the installation
-    _inflate_lib = zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+
+try:  # ISA-L inflates about twice as fast as zlib; optional (pip install isal)
+    from isal import isal_zlib as _inflate_lib
+except ImportError:  # pragma: no cover - depends on the installation
+    _inflate_lib = zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
