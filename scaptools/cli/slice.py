@@ -48,10 +48,11 @@ def parse_time(text: str, first_ts: int) -> int:
 
 @click.command("slice", short_help="Cut a capture by time and filter, keeping its state.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.argument("filter_words", nargs=-1)
+@click.argument("filter_words", nargs=-1, metavar="[FILTER]")
 @click.option("-w", "out", required=True, type=click.Path(dir_okay=False), help="Output file.")
-@click.option("--start", help="First time to keep.")
-@click.option("--end", help="Last time to keep.")
+@click.option("--start", help="First time to keep: ns since the epoch, seconds, ISO 8601 "
+                               "or +N[s|ms|us|ns] after the first event.")
+@click.option("--end", help="Last time to keep (same forms as --start).")
 @click.option("-z", "compress", is_flag=True, help="gzip the output.")
 def slice_command(file, filter_words, out, start, end, compress):
     """Write the events of FILE between START and END (and matching FILTER) to OUT."""
