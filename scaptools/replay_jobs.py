@@ -15,7 +15,7 @@ worker reads it whole and evaluates the events whose number is ``k`` modulo
 from __future__ import annotations
 
 import heapq
-import mmap
+import os
 import pickle
 import struct
 import tempfile
@@ -28,7 +28,9 @@ from .errors import FormatError, RuleError
 from .format.constants import BLOCK_SHB, EVENT_BLOCKS, SHB_MAGIC_LE
 
 _BLOCK = struct.Struct("<II")  # block type, total length (§2)
+_U32 = struct.Struct("<I")
 _GZIP = b"\x1f\x8b"
+_CHUNK = 1 << 22
 _COPY = 1 << 20
 
 
@@ -46,18 +48,17 @@ class Share:
 def plan(path: str, jobs: int) -> Share:
     """Cut ``path`` into ``jobs`` ranges of about equal size (or plan the modulo share)."""
     share = Share(str(path))
+    if not os.path.isfile(path):  # a pipe cannot be read twice
+        return share
     try:
         with open(path, "rb") as fh:
-            if fh.read(2) == _GZIP:
-                return share
-            fh.seek(0)
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                cuts = _cuts(data, jobs)
-    except (OSError, ValueError):  # unreadable or empty: the readers report it
+            size = os.fstat(fh.fileno()).st_size
+            cuts = None if fh.read(2) == _GZIP else _cuts(fh, size, jobs)
+    except OSError:  # unreadable: the readers report it
         return share
     if cuts is None:
         return share
-    head, points, size = cuts
+    head, points = cuts
     starts = [head] + [p[0] for p in points]
     counts = [0] + [p[1] for p in points]
     ends = starts[1:] + [size]
@@ -65,21 +66,32 @@ def plan(path: str, jobs: int) -> Share:
     return share
 
 
-def _cuts(data, jobs: int):
-    """``(first event offset, [(cut offset, events before)], size)`` or None (§2-§3, §9.1).
+def _cuts(fh, size: int, jobs: int):
+    """``(first event offset, [(cut offset, events before)])`` or None (§2-§3, §9.1).
 
-    Walks the blocks up to the last cut: one little-endian section, every length
-    sane (>= 12, a multiple of 4, inside the file, equal to its trailer)."""
-    size, pos, num, head = len(data), 0, 0, None
-    if size < 28 or _BLOCK.unpack_from(data, 0)[0] != BLOCK_SHB or data[8:12] != SHB_MAGIC_LE:
+    Walks the blocks up to the last cut, reading the file in chunks (a mapping
+    would count the pages walked as the process's memory): one little-endian
+    section, every length sane (>= 12, a multiple of 4, inside the file, equal
+    to its trailer)."""
+    fh.seek(0)
+    buf, base, pos, num, head = fh.read(_CHUNK), 0, 0, 0, None
+    if len(buf) < 28 or _BLOCK.unpack_from(buf, 0)[0] != BLOCK_SHB or buf[8:12] != SHB_MAGIC_LE:
         return None
     targets = [size * k // jobs for k in range(1, jobs)]
-    points, unpack, u32 = [], _BLOCK.unpack_from, struct.Struct("<I").unpack_from
+    points, unpack, u32 = [], _BLOCK.unpack_from, _U32.unpack_from
     while targets:
         if size - pos < 12:
             return None
-        btype, total = unpack(data, pos)
-        if total < 12 or total & 3 or pos + total > size or u32(data, pos + total - 4)[0] != total:
+        if pos + 8 > base + len(buf):
+            fh.seek(pos)
+            buf, base = fh.read(_CHUNK), pos
+        btype, total = unpack(buf, pos - base)
+        if total < 12 or total & 3 or pos + total > size:
+            return None
+        if pos + total > base + len(buf):  # the trailer is past the chunk
+            fh.seek(pos)
+            buf, base = fh.read(max(_CHUNK, total)), pos
+        if u32(buf, pos + total - 4 - base)[0] != total:
             return None
         if btype == BLOCK_SHB and pos:
             return None  # a second section: byte order and metadata may change
@@ -94,7 +106,7 @@ def _cuts(data, jobs: int):
         pos += total
     if head is None or len({p[0] for p in points}) != len(points):
         return None  # too few events to give every worker its own range
-    return head, points, size
+    return head, points
 
 
 class RangeFile:
