@@ -64,6 +64,7 @@ class CaptureReader:
         self.truncated = False
         self.events_read = 0
         self._started = False
+        self._next = None  # (chunk, position) read ahead by _split
         self._warned: set[int] = set()
 
     # -- public -------------------------------------------------------------
@@ -132,17 +133,46 @@ class CaptureReader:
             self.block_counts[C.BLOCK_EV_V2] += num - slow - fast_large - fast_v1
 
     def _refill(self, buf: bytes, base: int, pos: int, need: int):
-        """Make ``need`` bytes available at ``pos`` if the input has them."""
+        """Make ``need`` bytes available at ``pos`` if the input has them.
+
+        Returns ``(buf, base, pos)`` where ``base`` is the stream offset of ``buf[0]``.
+        A block cut by the end of a chunk is joined with the start of the next
+        chunk on its own (see :meth:`_split`), so chunks are never copied whole.
+        """
         if len(buf) - pos >= need:
             return buf, base, pos
-        parts, have = [buf[pos:]], len(buf) - pos
-        while have < need:
-            data = self._source.read(CHUNK)  # never more: lengths may be bogus (§2)
-            if not data:
-                break
+        if self._next is not None:  # the rest of a chunk read ahead by _split
+            nbuf, npos = self._next
+            self._next = None
+            if pos == len(buf):
+                return self._refill(nbuf, base + len(buf) - npos, npos, need)
+            return self._refill(buf[pos:] + nbuf[npos:], base + pos, 0, need)  # tiny blocks
+        data = self._source.read(CHUNK)  # never more: lengths may be bogus (§2)
+        head = buf[pos:]
+        if head and data:
+            split = self._split(head, data)
+            if split is not None:
+                return split, base + pos, 0
+        parts, have = [head, data], len(head) + len(data)
+        while data and have < need:
+            data = self._source.read(CHUNK)
             parts.append(data)
             have += len(data)
         return b"".join(parts), base + pos, 0
+
+    def _split(self, head: bytes, data: bytes):
+        """The block that ``head`` starts, completed from ``data``, if ``data`` holds
+        all of it; the rest of ``data`` is kept for the next refill."""
+        if self.section is None or self.section.order != "<":
+            return None
+        start = head + data[:max(0, 8 - len(head))]
+        if len(start) < 8:
+            return None
+        missing = FORMATS["<"].u32.unpack_from(start, 4)[0] - len(head)
+        if missing <= 0 or missing >= len(data):
+            return None
+        self._next = (data, missing)
+        return head + data[:missing]
 
     def _check_start(self, buf: bytes, pos: int) -> None:
         if len(buf) - pos < 12 or struct.unpack_from("<I", buf, pos)[0] != C.BLOCK_SHB:

@@ -30,10 +30,12 @@ class PlainSource:
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes; ``b""`` only at the end of the input."""
         if self._pending:
-            data, self._pending = self._pending, b""
-            if len(data) >= size:
-                return data
-            return data + _read(self._f, size - len(data), self.path)
+            data = self._pending
+            if len(data) > size:
+                self._pending = data[size:]
+                return data[:size]
+            self._pending = b""
+            return data
         return _read(self._f, size, self.path)
 
 
