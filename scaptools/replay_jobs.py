@@ -110,27 +110,35 @@ def _cuts(fh, size: int, jobs: int):
 
 
 class RangeFile:
-    """A read-only file of ``[0, head)`` followed by ``[start, end)`` of ``path``."""
+    """A read-only file of ``[0, head)`` followed by ``[start, end)`` of ``path``.
 
-    def __init__(self, path: str, head: int, start: int, end: int):
+    ``end`` may be unknown (None) at first: bytes before ``until`` are read
+    freely, and ``wait()`` gives the end when the reader gets there."""
+
+    def __init__(self, path: str, head: int, start: int, end: int | None, *, until: int = 0,
+                 wait: Callable | None = None):
         self.name = path
         self._fh = open(path, "rb")
-        self._parts = [(0, head), (start, end)] if start > head else [(0, end)]
+        self._parts = [[0, head], [start, end]] if start > head else [[0, end]]
         self._shift = (head, start - head) if start > head else None
+        self._until, self._wait = until, wait
 
     def read(self, size: int = -1) -> bytes:
         while self._parts:
             pos, end = self._parts[0]
-            if pos >= end:
+            if end is None and pos >= self._until:
+                end = self._parts[0][1] = self._wait()
+            stop = self._until if end is None else end
+            if pos >= stop:
                 del self._parts[0]
                 continue
-            want = end - pos if size < 0 else min(size, end - pos)
+            want = stop - pos if size < 0 else min(size, stop - pos)
             self._fh.seek(pos)
             data = self._fh.read(want)
             if not data:
                 self._parts.clear()
                 return b""
-            self._parts[0] = (pos + len(data), end)
+            self._parts[0][0] = pos + len(data)
             return data
         return b""
 
@@ -155,12 +163,20 @@ def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable):
     import multiprocessing
     ctx = multiprocessing.get_context("fork")  # workers inherit the loaded engine
     start = time.perf_counter()
-    shares = [plan(path, jobs) if str(path) != "-" else Share(str(path)) for path in paths]
     with tempfile.TemporaryDirectory(prefix="scap-replay-") as tmp:
-        folder = Path(tmp)
-        workers = [ctx.Process(target=_worker, args=(build, shares, k, jobs, folder))
-                   for k in range(jobs)]
-        for proc in workers:
+        folder, early, workers = Path(tmp), _early(paths, jobs, ctx), []
+        if early is not None:  # worker 0 starts on the first capture while the rest is planned
+            workers.append(ctx.Process(target=_worker, args=(build, None, 0, jobs, folder, early)))
+            workers[0].start()
+        shares = [plan(path, jobs) if str(path) != "-" else Share(str(path)) for path in paths]
+        if early is not None:
+            if not shares[0].ranges:  # cannot be cut after all: worker 0 reads it whole
+                size = os.path.getsize(shares[0].path)
+                shares[0].ranges = [(0, size, 0)] + [(size, size, 0)] * (jobs - 1)
+            early[2].put(shares)
+        workers += [ctx.Process(target=_worker, args=(build, shares, k, jobs, folder))
+                    for k in range(len(workers), jobs)]
+        for proc in workers[1 if early is not None else 0:]:
             proc.start()
         for proc in workers:
             proc.join()
@@ -178,6 +194,22 @@ def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable):
         total = _merged_stats(pickle.loads(p.read_bytes()) for p in stats)
     total.seconds = time.perf_counter() - start
     return total
+
+
+def _early(paths: list, jobs: int, ctx):
+    """``(path, first cut target, queue)`` when the first capture is a plain file that
+    worker 0 can start on before it is planned (bytes before the target are its own)."""
+    path = str(paths[0]) if paths else "-"
+    if path == "-" or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) == _GZIP:
+                return None
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return None
+    return path, size // jobs, ctx.Queue()
 
 
 def _fail_like_one_process(shares: list, outs: list, faults: list, write: Callable) -> None:
@@ -226,14 +258,21 @@ def _merged_stats(parts):
     return total
 
 
-def _worker(build, shares: list, k: int, jobs: int, folder: Path) -> None:
-    """Worker ``k``: its range (or modulo share) of every capture, one output file each."""
+def _worker(build, shares, k: int, jobs: int, folder: Path, early=None) -> None:
+    """Worker ``k``: its range (or modulo share) of every capture, one output file each.
+
+    Worker 0 may start ``early`` (see ``_early``): it gets the plan from the queue."""
     index = 0
     try:
         engine, registry, fmt = build()
         from .replay import ReplayStats
         stats = ReplayStats()
+        if early is not None:
+            with (folder / "0-0.txt").open("w", encoding="utf-8", newline="") as fh:
+                shares = _replay_early(early, engine, registry, fmt, fh, stats)
         for index, share in enumerate(shares):
+            if early is not None and index == 0:
+                continue
             with (folder / f"{index}-{k}.txt").open("w", encoding="utf-8", newline="") as fh:
                 if share.ranges:
                     _replay_range(share, k, engine, registry, fmt, fh, stats)
@@ -249,15 +288,39 @@ def _worker(build, shares: list, k: int, jobs: int, folder: Path) -> None:
         raise SystemExit(1) from None
 
 
+def _replay_early(early, engine, registry, fmt, fh, stats) -> list:
+    """Worker 0 on the first capture from its start; returns the plan of every capture."""
+    from .format.reader import open_capture
+    from .replay import replay_events
+    path, until, queue = early
+    plans = []
+
+    def wait() -> int:
+        plans.append(queue.get())
+        return plans[0][0].ranges[0][1]
+    stream = RangeFile(path, 0, 0, None, until=until, wait=wait)
+    registry.first_ts = None  # set from this capture's first event
+    try:
+        with open_capture(stream, path=path) as reader:
+            replay_events(reader, engine, registry,
+                          lambda alert: fh.write(fmt(alert) + "\n"), stats)
+    finally:
+        stream.close()
+    return plans[0] if plans else queue.get()
+
+
 def _replay_range(share: Share, k: int, engine, registry, fmt, fh, stats) -> None:
     from .format.reader import open_capture
     from .replay import replay_events
     start, end, before = share.ranges[k]
+    if start >= end:
+        return  # the capture is read whole by worker 0
     stream = RangeFile(share.path, share.head, start, end)
     try:
         registry.first_ts = _first_ts(share)  # evt.reltime counts from the capture's event 1
         with open_capture(stream, path=share.path) as reader:
-            replay_events(_renumbered(reader, before), engine, registry,
+            events = _renumbered(reader, before) if before else reader
+            replay_events(events, engine, registry,
                           lambda alert: fh.write(fmt(alert) + "\n"), stats)
     except FormatError as exc:  # name the offset in the real file
         exc.offset = stream.file_offset(exc.offset)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from scaptools.errors import FieldError
 from scaptools.fields.base import ARG_NONE, ARG_OPTIONAL, FieldInfo
 
-from scaptools_plugins.json.fast import parsed
+from scaptools_plugins.json.fast import UNSET, parsed
 
 from . import compute as c
 from .record import MISSING, as_string, get, json_text, string_at
@@ -227,9 +227,8 @@ def _string_field(path: tuple):
     first, second = path[0], (path[1] if len(path) == 2 else None)
 
     def extract(event):
-        try:
-            rec = event._json  # already parsed: skip the bytes test
-        except AttributeError:
+        rec = getattr(event, "_json", UNSET)  # already parsed: skip the bytes test
+        if rec is UNSET:
             if event.raw.find(needle) < 0:
                 return None
             rec = parsed(event)

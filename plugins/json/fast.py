@@ -17,6 +17,7 @@ PLUGINEVENT = 322
 HEADER = 26
 _LENS = struct.Struct("<II")
 _loads = orjson.loads
+UNSET = object()  # the event's payload has not been parsed yet
 
 
 def payload_bounds(event):
@@ -39,10 +40,9 @@ def payload_bounds(event):
 
 def parsed(event):
     """Exactly ``event.json`` (the payload parsed once; ``None`` if not JSON), cheaper."""
-    try:
-        return event._json
-    except AttributeError:
-        pass
+    rec = getattr(event, "_json", UNSET)  # cheaper than catching AttributeError
+    if rec is not UNSET:
+        return rec
     bounds = payload_bounds(event)
     if bounds is None:
         return event.json

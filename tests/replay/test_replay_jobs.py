@@ -93,3 +93,21 @@ def test_a_truncated_capture_fails_as_one_process_does(capture, tmp_path, jobs):
         assert one.exit_code == many.exit_code == 1
         assert re.search(r"offset 0x[0-9a-f]+", one.stderr)
         assert one.stderr == many.stderr and one.stdout == many.stdout != ""
+
+
+def test_a_capture_too_small_to_cut_is_read_whole_by_one_worker(shared, tmp_path):
+    src = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+    with open_capture(src) as reader:
+        first, metadata = next(iter(reader)), list(reader.metadata)
+    one_event = tmp_path / "one.scap"
+    with CaptureWriter(one_event, metadata=metadata) as writer:
+        writer.write(first)
+    assert plan(str(one_event), 2).ranges is None
+    rules = tmp_path / "r.yaml"
+    rules.write_text(RULE)
+    for files in ([one_event], [one_event, src]):
+        one = run("replay", *files, "-r", rules)
+        many = run("replay", *files, "-r", rules, "-j", "2", "--stats")
+        assert one.exit_code == many.exit_code == 0, many.stderr
+        assert one.stdout == many.stdout != ""
+        assert f"Events read: {1 + 41 * (len(files) - 1)}" in many.stderr
