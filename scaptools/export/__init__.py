@@ -6,6 +6,8 @@ written one by one (with a small reorder window for the Wireshark export).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 # Event source names of the plugin ids in the official Falco plugin registry
 # (wireshark-export.md §3); used when no loaded plugin claims an id.
 KNOWN_SOURCES = {1: "k8s_audit", 2: "aws_cloudtrail", 7: "okta", 8: "github",
@@ -68,3 +70,27 @@ def export_jsonl(*args, **kwargs):
 
 
 __all__ = ["KNOWN_SOURCES", "SourceNames", "export_wireshark", "export_jsonl"]
+
+
+@dataclass
+class ExportStats:
+    """What an export wrote: events by kind and plugin events by source."""
+
+    syscall: int = 0
+    plugin: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.syscall + self.plugin
+
+    def summary(self) -> str:
+        """One line: ``events 574: 572 syscall, 2 plugin (aws_cloudtrail 2)`` plus notes."""
+        text = f"events {self.total}: {self.syscall} syscall, {self.plugin} plugin"
+        if self.by_source:
+            text += " (" + ", ".join(f"{k} {v}" for k, v in sorted(self.by_source.items())) + ")"
+        return text + "".join(f", {note}" for note in self.notes())
+
+    def notes(self) -> list[str]:
+        """Extra remarks of one export kind (subclasses)."""
+        return []

@@ -21,35 +21,23 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable
 
 import orjson
 
 from ..events.event import NO_TID, PLUGINEVENT
-from . import SourceNames
+from . import ExportStats, SourceNames
 
 
 @dataclass
-class JsonlStats:
+class JsonlStats(ExportStats):
     """What a JSON lines export wrote."""
 
-    syscall: int = 0
-    plugin: int = 0
     undecoded: int = 0
-    by_source: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def total(self) -> int:
-        return self.syscall + self.plugin
-
-    def summary(self) -> str:
-        text = f"events {self.total}: {self.syscall} syscall, {self.plugin} plugin"
-        if self.by_source:
-            text += " (" + ", ".join(f"{k} {v}" for k, v in sorted(self.by_source.items())) + ")"
-        if self.undecoded:
-            text += f", {self.undecoded} with undecoded parameters"
-        return text
+    def notes(self) -> list[str]:
+        return [f"{self.undecoded} with undecoded parameters"] if self.undecoded else []
 
 
 def event_object(event, sources: Callable[[int], str], stats: JsonlStats | None = None,

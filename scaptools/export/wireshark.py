@@ -10,7 +10,7 @@
   comment (§0 rule 4).
 * Output is in timestamp order: a bounded reorder window absorbs the small backward
   steps real captures have (§1.5); an event later than the window is written where
-  it is and counted in ``ExportStats.out_of_order``.
+  it is and counted in ``WiresharkStats.out_of_order``.
 
 The result is not readable by libscap (§2.4); the canonical ``.scap`` stays the
 format for Falco and sysdig.
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import heapq
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable
 
 from ..events.event import PLUGINEVENT
-from . import SourceNames
+from . import ExportStats, SourceNames
 from . import pcapng
 
 DEFAULT_WINDOW = 4096        # events held back to restore timestamp order
@@ -33,29 +33,19 @@ APPLICATION = "scaptools {version} wireshark export"
 
 
 @dataclass
-class ExportStats:
-    """What an export wrote."""
+class WiresharkStats(ExportStats):
+    """What a Wireshark export wrote."""
 
-    syscall: int = 0
-    plugin: int = 0
-    by_source: dict[str, int] = field(default_factory=dict)
     truncated: int = 0
     out_of_order: int = 0
 
-    @property
-    def total(self) -> int:
-        return self.syscall + self.plugin
-
-    def summary(self) -> str:
-        """One line: ``events 574: 572 syscall, 2 plugin (aws_cloudtrail 2)``."""
-        text = f"events {self.total}: {self.syscall} syscall, {self.plugin} plugin"
-        if self.by_source:
-            text += " (" + ", ".join(f"{k} {v}" for k, v in sorted(self.by_source.items())) + ")"
+    def notes(self) -> list[str]:
+        notes = []
         if self.truncated:
-            text += f", {self.truncated} payloads truncated"
+            notes.append(f"{self.truncated} payloads truncated")
         if self.out_of_order:
-            text += f", {self.out_of_order} out of timestamp order"
-        return text
+            notes.append(f"{self.out_of_order} out of timestamp order")
+        return notes
 
 
 class WiresharkWriter:
@@ -72,7 +62,7 @@ class WiresharkWriter:
         self.source = source
         self.sources = sources or SourceNames()
         self.window = max(1, window)
-        self.stats = ExportStats()
+        self.stats = WiresharkStats()
         self._heap: list = []
         self._seq = 0
         self._held = 0  # bytes of the events in the window
@@ -96,7 +86,7 @@ class WiresharkWriter:
         self._held -= len(event.raw)
         self._emit(event)
 
-    def close(self) -> ExportStats:
+    def close(self) -> WiresharkStats:
         while self._heap:
             self._pop()
         by_source: dict[str, int] = {}
@@ -245,7 +235,7 @@ def _tell(out) -> int | None:
 
 def export_wireshark(events: Iterable, out: BinaryIO, *, source: str = "",
                      sources: Callable[[int], str] | None = None,
-                     window: int = DEFAULT_WINDOW) -> ExportStats:
+                     window: int = DEFAULT_WINDOW) -> WiresharkStats:
     """Write ``events`` to ``out`` as a Wireshark pcapng (layout A); return the counts."""
     writer = WiresharkWriter(out, source=os.path.basename(source) if source else "",
                              sources=sources, window=window)
