@@ -230,7 +230,7 @@ def _with_progress(events, path, stream, every: int = 50_000):
 
 def alert_formatter(options: dict) -> Callable:
     """``alert -> line`` in Falco's text or JSON format, per the options (§10)."""
-    from .engine.output import format_json, format_text
+    from .engine.output import dumps_sorted, format_json, format_text
     iso = as_bool(options["time_format_iso_8601"])
     if as_bool(options["json_output"]):
         include_output = as_bool(options["json_include_output_property"])
@@ -244,7 +244,7 @@ def alert_formatter(options: dict) -> Callable:
                 return text
             obj = json.loads(text)  # Falco's json_include_output_fields_property: false
             obj.pop("output_fields", None)
-            return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+            return dumps_sorted(obj)
         with_fields = as_bool(options.get("json_include_output_fields_property", True))
         return fmt
     return lambda alert: format_text(alert, iso8601=iso)

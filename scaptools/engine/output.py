@@ -12,6 +12,8 @@ import re
 import time
 from dataclasses import dataclass, field
 
+import orjson
+
 from .lexer import LexError
 from .parser import Parser
 from .transformers import TransformError, compile_operand
@@ -236,4 +238,24 @@ def format_json(alert: Alert, include_output: bool = True, include_tags: bool = 
         obj["message"] = alert.output
     if include_tags:
         obj["tags"] = sorted(set(alert.tags))
+    return dumps_sorted(obj, fields.values())
+
+
+def dumps_sorted(obj, values=()) -> str:
+    """``json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)``.
+
+    orjson writes the same text, faster, unless a float occurs (it spells some
+    differently, e.g. ``1e16``; only ``values`` can hold floats here), an integer
+    needs more than 64 bits or a string is not valid UTF-8 (it refuses those)."""
+    if not any(_has_float(v) for v in values):
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:
+            pass
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _has_float(value) -> bool:
+    if isinstance(value, float):
+        return True
+    return isinstance(value, list) and any(_has_float(v) for v in value)

@@ -1,0 +1,31 @@
+"""``dumps_sorted`` (the JSON alert text, §10.2) writes exactly what ``json.dumps`` writes."""
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scaptools.engine.output import dumps_sorted
+
+scalars = st.one_of(st.text(), st.characters(), st.integers(-2**70, 2**70), st.none(),
+                    st.booleans(), st.floats(allow_nan=True, allow_infinity=True))
+values = st.one_of(scalars, st.lists(scalars, max_size=4), st.lists(st.lists(scalars)))
+
+
+def reference(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+@settings(max_examples=500, deadline=None)
+@given(fields=st.dictionaries(st.text(), values), rule=st.text(), tags=st.lists(st.text()))
+def test_same_text_as_json_dumps(fields, rule, tags):
+    obj = {"output_fields": fields, "rule": rule, "tags": tags, "time": "x"}
+    assert dumps_sorted(obj, fields.values()) == reference(obj)
+
+
+def test_odd_values_take_the_json_module():
+    for value in ("lone \ud800 surrogate", 2**64, -2**63 - 1, 1e16, float("nan"), [[1.5]],
+                  "\x00\x1f\x7f\u2028 \"q\" \\", "\U0001f600 < \uffff"):
+        obj = {"output_fields": {"k": value, "\U0001f600": 1, "\uffff": 2}, "b": value}
+        assert dumps_sorted(obj, obj["output_fields"].values()) == reference(obj)
