@@ -200,10 +200,17 @@ def time_local(ts: int) -> str:
     return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.{ns:09d}"
 
 
+_LAST_DAY = [None, ""]
+
+
 def time_iso(ts: int, suffix: str = "+0000") -> str:
     """``YYYY-MM-DDTHH:MM:SS.nnnnnnnnn`` in UTC plus ``suffix`` (§10)."""
     sec, ns = divmod(ts, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns:09d}{suffix}"
+    day, rest = divmod(sec, 86400)  # POSIX days: 86400 s; the date once per day
+    if _LAST_DAY[0] != day:
+        _LAST_DAY[0], _LAST_DAY[1] = day, time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+    hours, rest = divmod(rest, 3600)
+    return f"{_LAST_DAY[1]}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.{ns:09d}{suffix}"
 
 
 def alert_line(alert: Alert, iso8601: bool = False) -> str:

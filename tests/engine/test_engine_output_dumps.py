@@ -1,12 +1,15 @@
-"""``dumps_sorted`` (the JSON alert text, §10.2) writes exactly what ``json.dumps`` writes."""
+"""The alert text helpers (§10) against the standard library: ``dumps_sorted`` writes what
+``json.dumps`` writes; the time texts are what ``time.strftime`` gives."""
 from __future__ import annotations
 
 import json
+import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaptools.engine.output import dumps_sorted
+from scaptools.engine.output import dumps_sorted, time_iso, time_local
 
 scalars = st.one_of(st.text(), st.characters(), st.integers(-2**70, 2**70), st.none(),
                     st.booleans(), st.floats(allow_nan=True, allow_infinity=True))
@@ -29,3 +32,26 @@ def test_odd_values_take_the_json_module():
                   "\x00\x1f\x7f\u2028 \"q\" \\", "\U0001f600 < \uffff"):
         obj = {"output_fields": {"k": value, "\U0001f600": 1, "\uffff": 2}, "b": value}
         assert dumps_sorted(obj, obj["output_fields"].values()) == reference(obj)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ts=st.integers(0, 2**64 - 1))
+def test_iso_time_text_equals_strftime(ts):
+    sec, ns = divmod(ts, 10**9)
+    want = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns:09d}Z"
+    assert time_iso(ts, "Z") == want
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/St_Johns", "Pacific/Chatham"])
+def test_local_time_text_equals_strftime(monkeypatch, zone):
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        for ts in (0, 1_647_388_807_123_456_789, 2**64 - 1, 86_399 * 10**9):
+            sec, ns = divmod(ts, 10**9)
+            offset = time.localtime().tm_gmtoff
+            want = time.strftime("%H:%M:%S", time.gmtime(sec + offset)) + f".{ns:09d}"
+            assert time_local(ts) == want
+    finally:
+        monkeypatch.undo()
+        time.tzset()
