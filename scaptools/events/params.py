@@ -165,20 +165,54 @@ def decode_params(event) -> dict:
     Parameters beyond the table's list (newer producer) are ignored; missing
     trailing ones (older producer) are simply absent (scap-format.md §9.4 step 6).
     """
-    decoders = _DECODERS.get(event.type)
+    etype = event.type
+    decoders = _DECODERS.get(etype)
     if decoders is None:
-        decoders = _DECODERS[event.type] = _build_decoders(event.type)
+        decoders = _DECODERS[etype] = _build_decoders(etype)
+    raw, nparams = event.raw, event.nparams
+    if 0 < nparams <= _MAX_DIRECT and etype not in _LARGE:
+        pos = 26 + 2 * nparams
+        lens = _LENS[nparams].unpack_from(raw, 26) if pos <= len(raw) else None
+        if lens is not None and pos + sum(lens) <= len(raw):
+            return _decode_direct(raw, pos, lens, decoders)
     out = {}
-    for (name, fn), data in zip(decoders, event.param_bytes):
+    for (name, fn, _), data in zip(decoders, event.param_bytes):
         out[name] = fn(data) if data else None
     return out
 
 
+def _decode_direct(raw: bytes, pos: int, lens, decoders) -> dict:
+    """The parameters of a well-framed v2 event (§9.3), numerics unpacked in place."""
+    out = {}
+    for (name, fn, st), size in zip(decoders, lens):
+        if not size:
+            out[name] = None
+        elif st is not None:
+            out[name] = st.unpack_from(raw, pos)[0] if size >= st.size else None
+        else:
+            out[name] = fn(raw[pos:pos + size])
+        pos += size
+    return out
+
+
+def params_of(event) -> dict:
+    """``event.params``: decoded once, kept in the event's lazy slot (event.py)."""
+    try:
+        return event._params
+    except AttributeError:
+        params = event._params = decode_params(event)
+        return params
+
+
 _DECODERS: dict[int, list] = {}
+_MAX_DIRECT = 32
+_LENS = [struct.Struct(f"<{n}H") for n in range(_MAX_DIRECT + 1)]
+_LARGE = frozenset(e["id"] for e in EVENTS if e["large_payload"])
 
 
 def _build_decoders(event_type: int) -> list:
-    """``(name, fn(bytes) -> value)`` per parameter; numerics get a direct unpack."""
+    """``(name, fn(bytes) -> value, struct or None)`` per parameter; numerics get a
+    direct unpack."""
     out = []
     for info in param_infos(event_type):
         st = _STRUCTS.get(info["type"])
@@ -186,7 +220,7 @@ def _build_decoders(event_type: int) -> list:
             fn = (lambda data, st=st: st.unpack_from(data)[0] if len(data) >= st.size else None)
         else:
             fn = (lambda data, t=info["type"], d=info.get("dynamic_table"): decode_value(t, data, d))
-        out.append((info["name"], fn))
+        out.append((info["name"], fn, st))
     return out
 
 

@@ -33,11 +33,13 @@ Memory stays bounded: a thread is dropped on the event after its ``procexit``
 from __future__ import annotations
 
 from ..events.event import NO_TID
+from ..events.params import params_of
 from ..events.table import EVENTS, LARGE_PAYLOAD
 from . import parsers as P
 from .procs import on_clone_exit, on_execve_exit
 from .containers import on_container
 from .seed import seed_block
+from .fast import fast_plans, track
 from .threads import ThreadInfo, thread_from_entry
 from .fds import FdInfo, fd_from_list_entry
 
@@ -85,6 +87,7 @@ HANDLERS = {
     ("useradded", ">"): P.on_user_added, ("groupadded", ">"): P.on_group_added,
     ("container", ">"): on_container,
 }
+_THREADLESS = frozenset((P.on_user_added, P.on_group_added, on_container))
 
 
 class State:
@@ -154,14 +157,8 @@ class State:
     # -- events -----------------------------------------------------------------
     def update(self, event) -> ThreadInfo | None:
         """Apply ``event`` to the tables; fill ``event.cache`` (see the module doc)."""
-        if self._remove:
-            for tid in self._remove:
-                self.threads.pop(tid, None)
-            self._remove.clear()
-        if self._fd_remove:
-            for table, num in self._fd_remove:
-                table.pop(num, None)
-            self._fd_remove.clear()
+        if self._remove or self._fd_remove:
+            self.flush_removals()
         if self.first_ts is None:
             self.first_ts = event.ts
         # a fresh per-event dict: update() comes before any field of the event is read
@@ -169,8 +166,9 @@ class State:
         tid = event.tid
         if tid == NO_TID or event.type == 322 or tid == 0 or tid >= 1 << 62:
             handler = HANDLERS.get((event.name, event.direction))
-            if handler is not None and (tid == NO_TID or event.name == "container"):
-                handler(self, None, event, event.params)
+            # only the user, group and container parsers work without a thread
+            if handler in _THREADLESS and (tid == NO_TID or event.name == "container"):
+                handler(self, None, event, params_of(event))
             elif event.type in _NO_CREATE and event.name == "switch":
                 self._switch(None, event, cache)
             cache["thread"] = cache["fd"] = None
@@ -214,7 +212,8 @@ class State:
         if memory:
             _update_memory(self, thread, event, memory)
         if handler is not None or creates:
-            params = event.params
+            # an fd-creating enter event needs no parameters (see _created_fd)
+            params = params_of(event) if handler is not None or not enter else None
             if handler is not None:
                 before = fd.name if fd is not None else None
                 shown = handler(self, thread, event, params)
@@ -250,6 +249,15 @@ class State:
             return FdInfo(-1, P.FD_PENDING_FILE, path)
         return None
 
+    def flush_removals(self) -> None:
+        """Drop the threads and fds that the previous event ended (see ``update``)."""
+        for tid in self._remove:
+            self.threads.pop(tid, None)
+        self._remove.clear()
+        for table, num in self._fd_remove:
+            table.pop(num, None)
+        self._fd_remove.clear()
+
     def schedule_removal(self, tid: int) -> None:
         self._remove.append(tid)
 
@@ -267,19 +275,16 @@ def tracked_events(reader, state: State | None = None):
 
     Metadata blocks are taken from ``reader.metadata`` as they appear (they come
     before the events they describe), so the reader's fast event path is used.
+    Events are applied as ``state.update`` does, common cases inlined (``fast.py``).
     """
     state = state if state is not None else State()
     set_current_state(state)
-    seeded = 0
-    for event in reader:
-        metadata = reader.metadata
-        if len(metadata) != seeded:
-            for block in metadata[seeded:]:
-                state.seed(block)
-            seeded = len(metadata)
-        if not event.is_plugin:
-            state.update(event)
-        yield event
+    if not _FAST_PLANS:
+        _FAST_PLANS.extend(fast_plans(_plan, _NO_CREATE))
+    return track(reader, state, _FAST_PLANS, _update_memory, _fd_param)
+
+
+_FAST_PLANS: list = []  # filled on first use (fast.fast_plans)
 
 
 def _working_fd(thread: ThreadInfo, event):

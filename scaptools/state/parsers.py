@@ -6,13 +6,14 @@ Parameter names and meanings: the event table (scap-format.md §10).
 """
 from __future__ import annotations
 
-from ..events.params import AF_INET, AF_INET6, AF_UNIX, SockTuple
+from ..events.params import AF_INET, AF_INET6, AF_UNIX, SockTuple, params_of
 from .fds import (FD_DIRECTORY, FD_EVENT, FD_EVENTPOLL, FD_FIFO, FD_FILE, FD_INOTIFY,
                   FD_IPV4_SERVSOCK, FD_IPV4_SOCK, FD_IPV6_SERVSOCK, FD_IPV6_SOCK, FD_SIGNALFD,
                   FD_TIMERFD, FD_UNIX_SOCK, FD_UNKNOWN, FD_NETLINK, L4_TCP, L4_UDP, L4_ICMP,
                   L4_RAW, L4_UNKNOWN, FD_PENDING_FILE, FD_PENDING_OTHER, FdInfo, tuple_name)
 from .threads import ThreadInfo, split_nul
 from ..events.render import join_paths
+from ..events.table import EVENTS
 
 OPENS = frozenset(("open", "openat", "openat2", "creat", "open_by_handle_at"))
 PPM_O_DIRECTORY = 1 << 10
@@ -23,9 +24,16 @@ AF_NETLINK = 16
 EINPROGRESS = 115
 
 
+# event name -> parameter names of its enter events (every version, event table §10)
+ENTER_PARAMS: dict[str, set] = {}
+for _info in EVENTS:
+    if _info["direction"] == "enter":
+        ENTER_PARAMS.setdefault(_info["name"], set()).update(p["name"] for p in _info["params"])
+
+
 def _enter_params(thread: ThreadInfo, name: str) -> dict:
     ev = thread.last_enter
-    return ev.params if ev is not None and ev.name == name else {}
+    return params_of(ev) if ev is not None and ev.name == name else {}
 
 
 def _res(params: dict, key: str = "res"):
@@ -38,11 +46,24 @@ def on_open_exit(state, thread, event, params):
     fd = _res(params, "fd")
     if fd is None or fd < 0:
         return
-    enter = _enter_params(thread, event.name)
-    name = params.get("name") or enter.get("name") or ""
-    flags = params.get("flags", enter.get("flags", 0)) or 0
+    enter = None  # the enter event's parameters, decoded only when the exit lacks one
+    name = params.get("name")
+    if not name:
+        enter = _enter_params(thread, event.name)
+        name = enter.get("name") or ""
+    if "flags" in params:
+        flags = params["flags"] or 0
+    else:
+        enter = enter if enter is not None else _enter_params(thread, event.name)
+        flags = enter.get("flags", 0) or 0
+    if "dirfd" in params:
+        dirfd = params["dirfd"]
+    elif "dirfd" in ENTER_PARAMS.get(event.name, ()):
+        enter = enter if enter is not None else _enter_params(thread, event.name)
+        dirfd = enter.get("dirfd")
+    else:  # open/creat: no dirfd in any version of the enter event
+        dirfd = None
     base = thread.cwd
-    dirfd = params.get("dirfd", enter.get("dirfd"))
     if isinstance(dirfd, int) and dirfd != -100 and not name.startswith("/"):
         dfd = thread.fd(dirfd)
         base = dfd.name if dfd is not None else ""
