@@ -12,7 +12,8 @@ import sys
 
 import click
 
-from ..events.lines import PluginText, default_line, is_internal, is_state_only, json_line
+from ..events.event import PLUGINEVENT
+from ..events.lines import INTERNAL, STATE_ONLY, PluginText, default_line, json_line
 from ..format.reader import open_capture
 from ..state import State, tracked_events
 
@@ -47,13 +48,21 @@ def print_command(file, filter_words, fmt, as_json, count, show_internal):
     formatter = _formatter(fmt, registry, as_json) if fmt else None
     source = sys.stdin.buffer if file == "-" else file
     with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
+        hidden = STATE_ONLY if show_internal else INTERNAL | STATE_ONLY
+        # the filter's evt.type gate: other syscall types are refused without calling it
+        gate = getattr(selector, "types", None)
+        write = out.write
         for event in tracked_events(reader, state):
             if count is not None and event.num > count:
                 break
-            if (not show_internal and is_internal(event)) or is_state_only(event):
+            etype = event.type
+            if etype in hidden:
                 continue
-            if selector is not None and not selector(event):
-                continue
+            if selector is not None:
+                if gate is not None and etype not in gate and etype != PLUGINEVENT:
+                    continue
+                if not selector(event):
+                    continue
             if formatter is not None:
                 line = formatter(event)
                 if line is None:
@@ -62,7 +71,7 @@ def print_command(file, filter_words, fmt, as_json, count, show_internal):
                 line = json_line(event, state, plugins)
             else:
                 line = default_line(event, state, plugins)
-            out.write(line + "\n")
+            write(line + "\n")
             state.last_shown_ts = event.ts
 
 

@@ -235,6 +235,8 @@ def join_paths(base: str, path: str) -> str:
         if not base:
             return ""
         path = base.rstrip("/") + "/" + path
+    if path[0] == "/" and "//" not in path and "/." not in path and path[-1] != "/":
+        return path  # already normal: no empty, "." or ".." parts, no trailing slash
     norm = posixpath.normpath(path)
     return "/" + norm.lstrip("/") if norm != "/" else "/"
 

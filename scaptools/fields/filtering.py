@@ -5,11 +5,25 @@ once per event source: against the syscall field set for syscall events and
 against the plugin source's field set for plugin events. A source whose fields
 cannot express the condition selects none of its events (sysdig does the same
 when a filter names fields a plugin does not provide).
+
+Syscall events first pass an ``evt.type`` gate: the event types the condition
+can hold for (the engine's index analysis, rules-language.md §7), so events of
+other types are refused with one set lookup. The returned function carries the
+gate as ``match.types`` (event type ids; ``None`` = any) for callers that test
+the type themselves before calling it.
 """
 from __future__ import annotations
 
 from ..errors import RuleError
+from ..events.render import SYSCALL_NAMES, event_type_name
+from ..events.table import EVENT_NAMES
 from .syscall import syscall_fieldset
+
+PLUGINEVENT = 322
+GENERIC = (0, 1)  # generic events: evt.type is the syscall named by their first parameter
+# every value event_type_name can give (the universe of negated evt.type checks)
+_TYPE_NAMES = frozenset(EVENT_NAMES) | frozenset(SYSCALL_NAMES.values()) | {"unknown",
+                                                                            "<unknown>"}
 
 
 def compile_filter(text: str, registry=None):
@@ -35,10 +49,42 @@ def compile_filter(text: str, registry=None):
             plugin_filters[source] = build(fs) if fs is not None else None
         return plugin_filters[source]
 
-    def match(event) -> bool:
-        fn = source_filter(event) if event.is_plugin else syscall
-        return fn is not None and fn(event)
-
     if syscall is None and (registry is None or not registry.sources()[1:]):
         raise errors[0]
+    names = type_names(text) if syscall is not None else None
+    types = None if names is None else gate_types(names)
+
+    def match(event) -> bool:
+        etype = event.type
+        if etype == PLUGINEVENT:
+            fn = source_filter(event)
+            return fn is not None and fn(event)
+        if syscall is None or (types is not None and etype not in types):
+            return False
+        if etype < 2 and names is not None and event_type_name(event) not in names:
+            return False
+        return syscall(event)
+
+    match.types = types
     return match
+
+
+def type_names(text: str) -> frozenset | None:
+    """The ``evt.type`` values a syscall event needs for ``text`` to hold (None: any)."""
+    from ..engine import parse_condition
+    from ..engine.index import index_values
+    try:
+        return index_values(parse_condition(text), "evt.type", _TYPE_NAMES)
+    except Exception:  # no gate: every event is tested by the condition itself
+        return None
+
+
+def gate_types(names: frozenset) -> frozenset:
+    """Event type ids whose ``evt.type`` can be one of ``names`` (generic events whenever
+    ``names`` holds a syscall name; ids past the table are named ``unknown``)."""
+    types = {t for t, name in enumerate(EVENT_NAMES) if t > 1 and name in names}
+    if names & (frozenset(SYSCALL_NAMES.values()) | {"<unknown>", "syscall", "unknown"}):
+        types.update(GENERIC)
+    if "unknown" in names:
+        types.update(range(len(EVENT_NAMES), 1 << 16))
+    return frozenset(types)

@@ -34,61 +34,17 @@ from __future__ import annotations
 
 from ..events.event import NO_TID
 from ..events.params import params_of
-from ..events.table import EVENTS, LARGE_PAYLOAD
 from . import parsers as P
-from .procs import on_clone_exit, on_execve_exit
-from .containers import on_container
 from .seed import seed_block
-from .fast import fast_plans, track
+from .fast import track
+from .plans import (HANDLERS, NO_CREATE as _NO_CREATE, PLANS as _PLANS, SWITCH as _SWITCH,
+                    THREADLESS as _THREADLESS, fd_param as _fd_param, plan as _plan,
+                    update_memory as _update_memory)
 from .threads import ThreadInfo, thread_from_entry
 from .fds import FdInfo, fd_from_list_entry
 
 __all__ = ["State", "ThreadInfo", "FdInfo", "current_state", "set_current_state",
            "tracked_events"]
-
-_CREATES_FD = frozenset(e["id"] for e in EVENTS if "EF_CREATES_FD" in e["flags"])
-# events that work on an fd (fd.* fields have values); sysdig 0.29.3's table does not
-# mark the memory-mapping calls, so neither do we
-_FD_EVENTS = frozenset(
-    e["id"] for e in EVENTS
-    if {"EF_USES_FD", "EF_CREATES_FD", "EF_DESTROYS_FD"} & set(e["flags"])
-    and e["name"] not in ("mmap", "mmap2", "munmap"))
-_CATEGORY = {e["id"]: e["category"] for e in EVENTS}
-# events that look their thread up without creating it (libsinsp: scheduler and
-# EF_SKIPPARSERESET events)
-_NO_CREATE = frozenset(e["id"] for e in EVENTS if "EF_SKIPPARSERESET" in e["flags"]
-                       or "EC_SCHEDULER" in e["category_bits"])
-
-# (event name, direction) -> handler; direction '<' = exit (scap-format.md §10.1)
-HANDLERS = {
-    ("open", "<"): P.on_open_exit, ("openat", "<"): P.on_open_exit,
-    ("openat2", "<"): P.on_open_exit, ("creat", "<"): P.on_open_exit,
-    ("open_by_handle_at", "<"): P.on_open_exit,
-    ("socket", "<"): P.on_socket_exit, ("connect", "<"): P.on_connect_exit,
-    ("bind", "<"): P.on_bind_exit,
-    ("sendto", "<"): P.on_datagram, ("sendmsg", "<"): P.on_datagram,
-    ("recvfrom", "<"): P.on_datagram, ("recvmsg", "<"): P.on_datagram, ("accept", "<"): P.on_accept_exit,
-    ("accept4", "<"): P.on_accept_exit, ("close", "<"): P.on_close_exit,
-    ("dup", "<"): P.on_dup_exit, ("dup2", "<"): P.on_dup_exit, ("dup3", "<"): P.on_dup_exit,
-    ("pipe", "<"): P.on_pipe_exit, ("pipe2", "<"): P.on_pipe_exit,
-    ("eventfd", "<"): P._simple_fd(P.FD_EVENT), ("eventfd2", "<"): P._simple_fd(P.FD_EVENT),
-    ("signalfd", "<"): P._simple_fd(P.FD_SIGNALFD),
-    ("signalfd4", "<"): P._simple_fd(P.FD_SIGNALFD),
-    ("timerfd_create", "<"): P._simple_fd(P.FD_TIMERFD),
-    ("inotify_init", "<"): P._simple_fd(P.FD_INOTIFY),
-    ("inotify_init1", "<"): P._simple_fd(P.FD_INOTIFY),
-    ("epoll_create", "<"): P._simple_fd(P.FD_EVENTPOLL),
-    ("epoll_create1", "<"): P._simple_fd(P.FD_EVENTPOLL),
-    ("chdir", "<"): P.on_chdir_exit, ("fchdir", "<"): P.on_fchdir_exit,
-    ("setuid", "<"): P.on_setuid_exit, ("setgid", "<"): P.on_setgid_exit,
-    ("clone", "<"): on_clone_exit, ("fork", "<"): on_clone_exit, ("vfork", "<"): on_clone_exit,
-    ("clone3", "<"): on_clone_exit, ("execve", "<"): on_execve_exit,
-    ("execveat", "<"): on_execve_exit, ("procexit", ">"): P.on_procexit,
-    ("useradded", ">"): P.on_user_added, ("groupadded", ">"): P.on_group_added,
-    ("container", ">"): on_container,
-}
-_THREADLESS = frozenset((P.on_user_added, P.on_group_added, on_container))
-
 
 class State:
     """Threads (with their fd tables), users and groups of one capture."""
@@ -279,12 +235,7 @@ def tracked_events(reader, state: State | None = None):
     """
     state = state if state is not None else State()
     set_current_state(state)
-    if not _FAST_PLANS:
-        _FAST_PLANS.extend(fast_plans(_plan, _NO_CREATE))
-    return track(reader, state, _FAST_PLANS, _update_memory, _fd_param)
-
-
-_FAST_PLANS: list = []  # filled on first use (fast.fast_plans)
+    return track(reader, state)
 
 
 def _working_fd(thread: ThreadInfo, event):
@@ -297,73 +248,6 @@ def _working_fd(thread: ThreadInfo, event):
             and thread.last_enter.type == event.type - 1:
         return FdInfo(-1, P.pending_type("unknown fd"))  # its enter event stored no fd
     return None
-
-
-_PLANS: dict[int, tuple] = {}
-_SWITCH = object()
-_FD_STRUCT = __import__("struct").Struct("<q")
-
-
-def _plan(etype: int) -> tuple:
-    """What ``State._apply`` has to do for an event type (computed once per type)."""
-    plan = _PLANS.get(etype)
-    if plan is None:
-        info = EVENTS[etype] if etype < len(EVENTS) else {"name": "", "params": [],
-                                                           "direction": "enter"}
-        direction = ">" if info["direction"] == "enter" else "<"
-        # clone exits carry the parent's counters at clone time: libsinsp ignores them
-        memory = () if info["name"] in ("clone", "fork", "vfork", "clone3") else tuple(
-            (i, _MEMORY[p["name"]], _NUM[p["type"]]) for i, p in enumerate(info["params"])
-            if p["name"] in _MEMORY and p["type"] in _NUM)
-        fd_index = next((i for i, p in enumerate(info["params"])
-                         if p["name"] == "fd" and p["type"] == "PT_FD"), None)
-        handler = HANDLERS.get((info["name"], direction))
-        if info["name"] == "switch":
-            handler = _SWITCH  # a marker: switch events are handled by State._switch
-        plan = _PLANS[etype] = (handler, fd_index, memory, etype in _CREATES_FD,
-                                etype in _FD_EVENTS, etype in _NO_CREATE, direction == ">")
-    return plan
-
-
-_LENS = [__import__("struct").Struct(f"<{n}H") for n in range(33)]
-_MEMORY = {"vm_size": "vmsize_kb", "vm_rss": "vmrss_kb", "vm_swap": "vmswap_kb",
-           "pgft_maj": "pfmajor", "pgft_min": "pfminor"}
-_NUM = {"PT_UINT32": __import__("struct").Struct("<I"),
-        "PT_UINT64": __import__("struct").Struct("<Q")}
-
-
-def _update_memory(state, thread, event, memory) -> None:
-    """Memory and page-fault counters (brk/mmap/munmap/switch/clone/execve, §10.1),
-    read straight from the v2 layout without decoding the other parameters."""
-    nparams = event.nparams
-    if nparams > 32 or event.type in LARGE_PAYLOAD:
-        return
-    raw = event.raw
-    lens = _LENS[nparams].unpack_from(raw, 26)
-    offsets, pos = [], 26 + 2 * nparams
-    for n in lens:
-        offsets.append(pos)
-        pos += n
-    main = None
-    for index, attr, st in memory:
-        if index < nparams and lens[index] == st.size:
-            target = thread
-            if attr.startswith("vm"):  # memory belongs to the process: its main thread
-                main = main or state.threads.get(thread.pid) or thread
-                target = main
-            setattr(target, attr, st.unpack_from(raw, offsets[index])[0])
-
-
-def _fd_param(event, index):
-    """The enter event's ``fd`` parameter, read straight from the v2 layout (§9.3)."""
-    nparams = event.nparams
-    if index is None or index >= nparams or event.type in LARGE_PAYLOAD:
-        return None
-    raw = event.raw
-    lens = _LENS[index + 1].unpack_from(raw, 26) if index < 32 else ()
-    if not lens or lens[index] != 8:
-        return None
-    return _FD_STRUCT.unpack_from(raw, 26 + 2 * nparams + sum(lens[:index]))[0]
 
 
 _CURRENT: list[State | None] = [None]

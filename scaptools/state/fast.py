@@ -14,31 +14,36 @@ import struct
 
 from ..events.table import EVENTS, LARGE_PAYLOAD
 from .fds import FD_PENDING_OTHER, FdInfo
+from .plans import NO_CREATE, fd_param, plan, update_memory
 
 _TID_LIMIT = 1 << 62  # larger tids (and NO_TID) are not threads (State.update)
 _FD = struct.Struct("<q")  # a PT_FD parameter (§10.2)
 _UNKNOWN_FD = FD_PENDING_OTHER  # parsers.pending_type("unknown fd")
+_PLANS: list = []  # fast_plans(), on first use
 
 
-def fast_plans(plan_of, no_create: frozenset) -> list:
+def fast_plans() -> list:
     """Per event type: ``(enter, skip, fd_index, uses_fd, memory, no_create)`` when
-    the type changes only the thread's syscall context (``plan_of`` is ``State``'s
-    per-type plan; ``no_create``: types that never create their thread), else
-    ``None`` (the event takes ``State.update``)."""
+    the type changes only the thread's syscall context (from ``plans.plan``;
+    ``no_create``: the type never creates its thread), else ``None`` (the event
+    takes ``State.update``)."""
     plans = []
     for etype in range(len(EVENTS)):
-        handler, fd_index, memory, creates, uses_fd, skip, enter = plan_of(etype)
+        handler, fd_index, memory, creates, uses_fd, skip, enter = plan(etype)
         if handler is not None or creates:
             plans.append(None)
             continue
         if etype in LARGE_PAYLOAD:  # _fd_param reads no fd from u32 length arrays
             fd_index = None
-        plans.append((enter, skip, fd_index, uses_fd, memory or None, etype in no_create))
+        plans.append((enter, skip, fd_index, uses_fd, memory or None, etype in NO_CREATE))
     return plans
 
 
-def track(reader, state, plans: list, update_memory, fd_param):
+def track(reader, state):
     """Yield the events of ``reader`` with ``state`` updated before each one."""
+    if not _PLANS:
+        _PLANS.extend(fast_plans())
+    plans = _PLANS
     metadata = reader.metadata
     seeded = 0
     get_thread = state.threads.get
