@@ -16,33 +16,24 @@ sections; sysdig and tshark read them in order).
 """
 from __future__ import annotations
 
+import operator
 import os
-import struct
 import sys
 import time
 from dataclasses import dataclass, field
 
 from .errors import FormatError, RecordError
-from .events.event import NO_TID, PLUGINEVENT, Event
+from .events.event import Event
 from .format.writer import CaptureWriter
 from .plugin import Checkpoint
+from .record_state import RecordState, output_path
 
-# ts, tid, len, type, nparams, u32 len(plugin_id), u32 len(payload), plugin_id
-_PLUGIN_HEAD = struct.Struct("<QQIHIIII")
-_HEAD_LEN = _PLUGIN_HEAD.size  # 38
+TICK_EVENTS = 4096  # events written between looks at the clock (--duration, progress)
+_TS = operator.itemgetter(0)
+_HEAD_LEN = 38  # a pluginevent's bytes before its payload (scap-format.md §10.3)
 COMMIT_INTERVAL = 0.5  # seconds between commits while checkpoints keep coming
 PROGRESS_INTERVAL = 0.5
-
-
-def plugin_event(ts: int, plugin_id: int, payload: bytes) -> Event:
-    """A ``pluginevent`` in the v2 layout (u32 lengths; tid -1, cpu 0)."""
-    raw = _PLUGIN_HEAD.pack(ts, NO_TID, _HEAD_LEN + len(payload), PLUGINEVENT, 2, 4,
-                            len(payload), plugin_id) + payload
-    return Event(0, ts, 0, NO_TID, PLUGINEVENT, 2, raw)
-
-
-def output_path(out: str, index: int, rotating: bool) -> str:
-    return f"{out}.{index}" if rotating else out
+plugin_event = Event.plugin  # (ts, plugin_id, payload): tid -1, cpu 0
 
 
 @dataclass
@@ -106,7 +97,8 @@ class Output:
         self._append = bool(append_to)
         if not self._append:
             self._start()
-        self.write = self._slow_write if self.rotating or self._append else self.writer.write
+        fast = not (self.rotating or self._append)
+        self.write = self.writer.write_plugin_events if fast else self._slow_write
         if path not in self.files:
             self.files.append(path)
 
@@ -118,18 +110,20 @@ class Output:
             raise RecordError(f"{path}: cannot create: {exc.strerror or exc}") from None
         self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip)  # signals wait for a block
 
-    def _slow_write(self, event: Event) -> None:
-        """Writing with rotation, or into a resumed file."""
-        opts, count = self.opts, self.events_in_file
-        if count and ((opts.rotate_events and count >= opts.rotate_events)
-                      or (opts.rotate_size and self._bytes >= opts.rotate_size)):
-            self.close()
-            self.index += 1
-            self.open()
-        if self.writer is None:
-            self._start()
-        self.writer.write(event)
-        self._bytes += 12 + ((len(event.raw) + 5) & ~3)  # the event block (scap-format.md §2)
+    def _slow_write(self, plugin_id: int, items: list) -> None:
+        """Writing with rotation, or into a resumed file: one event at a time."""
+        opts = self.opts
+        for ts, payload in items:
+            count = self.events_in_file
+            if count and ((opts.rotate_events and count >= opts.rotate_events)
+                          or (opts.rotate_size and self._bytes >= opts.rotate_size)):
+                self.close()
+                self.index += 1
+                self.open()
+            if self.writer is None:
+                self._start()
+            self.writer.write(plugin_event(ts, plugin_id, payload))
+            self._bytes += 12 + ((_HEAD_LEN + len(payload) + 5) & ~3)  # the block (§2)
 
     def commit(self) -> tuple[int, int, int]:
         """Flush + fsync; returns (index, events, size on disk) of the current file."""
@@ -180,6 +174,7 @@ class Recorder:
     def run(self) -> RecordSummary:
         """Record until the source ends, a limit is reached or a stop is requested."""
         self.started = self._last_commit = time.monotonic()
+        self._deadline = self.started + self.opts.duration if self.opts.duration else None
         if self.state is not None:
             self._resume()
         else:
@@ -214,59 +209,56 @@ class Recorder:
 
     # -- the loop -------------------------------------------------------------
     def _loop(self) -> None:
-        opts, write, pid = self.opts, self.output.write, self.plugin_id
-        pack, new_event = _PLUGIN_HEAD.pack, Event
-        limit = opts.max_events or 0
-        deadline = self.started + opts.duration if opts.duration else None
-        buffer = [] if opts.sort else None
-        s = self.summary
-        events = s.events
-        first = last = None
-        for item in self.stream:
-            if item.__class__ is not Checkpoint:
-                if buffer is not None:
-                    buffer.append(item)
-                    continue
-                ts, payload = item.ts, item.payload  # plugin_event(), inlined
-                write(new_event(0, ts, 0, NO_TID, PLUGINEVENT, 2, pack(
-                    ts, NO_TID, _HEAD_LEN + len(payload), PLUGINEVENT, 2, 4, len(payload), pid)
-                    + payload))
-                self._at_boundary = False
-                if first is None:
-                    first = last = ts
-                elif ts < first:
-                    first = ts
-                elif ts > last:
-                    last = ts
-                events += 1
-                if events == limit:
-                    s.events = events
+        """Write each list of ``(ts, payload)`` the source gives (sorted per unit with --sort)."""
+        batches = getattr(self.stream, "batches", None)
+        items = batches() if batches is not None else _grouped(self.stream, self.opts.max_events)
+        self._items = items
+        held = [] if self.opts.sort else None
+        for item in items:
+            if item.__class__ is list:
+                if held is not None:
+                    held += item
+                elif self._put(item):
                     self._finish_at_limit()
                     break
-                if not events & 1023:
-                    s.events = events
-                    self._tick(deadline)
                 continue
-            if buffer:
-                first, last, events = self._write_sorted(buffer, first, last, events, limit)
-                buffer.clear()
-            s.events = events
+            if held:
+                held.sort(key=_TS)  # stable: equal times keep the source's order
+                self._put(held)
+                held = []
             self._at_boundary = True
             self._checkpoint(item)
-            if self._stop_reason or (limit and events >= limit):
+            limit = self.opts.max_events
+            if self._stop_reason or (limit and self.summary.events >= limit):
                 break
-            self._tick(deadline)
-        s.events = events
-        self._note_span(first, last)
+            self._tick()
+        else:
+            if held:  # a source that ended without closing its last unit
+                held.sort(key=_TS)
+                self._put(held)
 
-    def _write_sorted(self, buffer, first, last, events, limit):
-        buffer.sort(key=lambda e: e.ts)
-        for item in buffer[:limit - events] if limit else buffer:
-            self.output.write(plugin_event(item.ts, self.plugin_id, item.payload))
-            first = item.ts if first is None else min(first, item.ts)
-            last = item.ts if last is None else max(last, item.ts)
-            events += 1
-        return first, last, events
+    def _put(self, items: list) -> bool:
+        """Write ``items`` (cut at --max-events); True when the limit is reached."""
+        s, limit = self.summary, self.opts.max_events
+        hit = bool(limit) and s.events + len(items) >= limit
+        if hit:
+            left = limit - s.events
+            if len(items) > left:
+                returned = getattr(self.stream, "returned", None)
+                if returned is not None:
+                    returned(len(items) - left)
+                items = items[:left]
+        if not items:
+            return hit
+        for start in range(0, len(items), TICK_EVENTS):
+            chunk = items[start:start + TICK_EVENTS]
+            self.output.write(self.plugin_id, chunk)
+            s.events += len(chunk)
+            self._tick()
+        self._at_boundary = False
+        stamps = [ts for ts, _ in items]
+        self._note_span(min(stamps), max(stamps))
+        return hit
 
     def _note_span(self, first, last) -> None:
         s = self.summary
@@ -277,10 +269,14 @@ class Recorder:
     def _finish_at_limit(self) -> None:
         """--max-events reached: keep the checkpoint that may close the current unit."""
         self._stop_reason = self._stop_reason or "max events"
-        item = next(self.stream, None)
-        if item is not None and item.__class__ is Checkpoint:
+        item = next(self._items, None)
+        if item.__class__ is Checkpoint:
             self._pending.append(item)
             self._at_boundary = True
+        elif item:  # the next unit's events: not used
+            returned = getattr(self.stream, "returned", None)
+            if returned is not None:
+                returned(len(item))
 
     def _checkpoint(self, item: Checkpoint) -> None:
         self._pending.append(item)
@@ -288,9 +284,9 @@ class Recorder:
         if self._stop_reason or not item.info or now - self._last_commit >= COMMIT_INTERVAL:
             self._commit()
 
-    def _tick(self, deadline) -> None:
+    def _tick(self) -> None:
         now = time.monotonic()
-        if deadline is not None and now >= deadline:
+        if self._deadline is not None and now >= self._deadline:
             self.request_stop("duration")
         if self.opts.progress is not None and now - self._last_progress >= PROGRESS_INTERVAL:
             self._last_progress = now
@@ -317,82 +313,23 @@ class Recorder:
                             self.output.files)
 
 
-class RecordState:
-    """The ``--state`` file: the capture position and the source position of the last commit.
+def _grouped(stream, limit: int | None):
+    """A plain source stream as lists of ``(ts, payload)`` and its Checkpoints.
 
-    Saved atomically (temporary file, fsync, rename) after the capture fsync, and
-    only at unit boundaries, so the capture up to (index, events, size) holds
-    exactly the units up to ``done_through``.
+    A list ends at a Checkpoint, at ``TICK_EVENTS`` events or at --max-events.
     """
-
-    VERSION = 1
-
-    def __init__(self, path: str, params: str, out: str):
-        self.path, self.params, self.out = path, params, out
-        self.index = self.events = self.size = 0
-        self.done_through: str | None = None
-        self.failed: list[str] = []
-        self.files: list[str] = []
-
-    def load(self) -> None:
-        """Read the file if it exists; RecordError when it belongs to another recording."""
-        import json
-        if not os.path.exists(self.path):
-            return
-        try:
-            with open(self.path, encoding="utf-8") as fh:
-                data = json.load(fh)
-            if data.get("version") != self.VERSION:
-                raise ValueError(f"unknown version {data.get('version')!r}")
-            self.index, self.events, self.size = data["index"], data["events"], data["size"]
-            self.done_through, self.failed = data["done_through"], list(data["failed"])
-            self.files = list(data["files"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RecordError(f"{self.path}: unreadable state file: {exc}") from None
-        if data.get("open") != self.params or data.get("out") != self.out:
-            raise RecordError(f"{self.path}: state of another recording (open "
-                              f"{data.get('open')!r}, output {data.get('out')!r})")
-
-    def repair(self, rotating: bool, gzip: bool) -> tuple[int, int, int]:
-        """Cut the capture back to the last commit; remove files made after it."""
-        path = output_path(self.out, self.index, rotating)
-        actual = os.path.getsize(path) if os.path.exists(path) else 0
-        if actual < self.size:
-            raise RecordError(f"{path}: {actual} bytes, but the state file says {self.size} "
-                              "were committed")
-        if actual > self.size:
-            with open(path, "r+b") as fh:
-                fh.truncate(self.size)
-                os.fsync(fh.fileno())
-        later = self.index + 1
-        while rotating and os.path.exists(output_path(self.out, later, rotating)):
-            os.remove(output_path(self.out, later, rotating))
-            later += 1
-        return self.index, self.events, self.size
-
-    def files_before(self, index: int, rotating: bool) -> list[str]:
-        return [output_path(self.out, i, rotating) for i in range(index)]
-
-    def save(self, index, events, size, done_through, failed, files) -> None:
-        """Write the state atomically (nothing is written when nothing changed)."""
-        import json
-        done_through = done_through or self.done_through
-        if (index, events, size, done_through, failed) == (
-                self.index, self.events, self.size, self.done_through, self.failed):
-            return
-        self.index, self.events, self.size = index, events, size
-        self.done_through, self.failed = done_through, failed
-        data = {"version": self.VERSION, "open": self.params, "out": self.out, "index": index,
-                "events": events, "size": size, "done_through": self.done_through,
-                "failed": failed, "files": files}
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        dirfd = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+    group, left = [], limit or -1
+    for item in stream:
+        if item.__class__ is Checkpoint:
+            if group:
+                yield group
+                group = []
+            yield item
+            continue
+        group.append((item.ts, item.payload))
+        left -= 1
+        if len(group) >= TICK_EVENTS or not left:
+            yield group
+            group = []
+    if group:
+        yield group

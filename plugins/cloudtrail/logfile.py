@@ -40,7 +40,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
                    r"(?:([Zz])|([+-])(\d\d):?(\d\d))?")
 _NAME_TIME = re.compile(r"_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)Z_")
-_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDThh:mm" -> ns
+_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDThh:mm:" -> ns
+_SECONDS = {f"{s:02d}Z": s * 1_000_000_000 for s in range(61)}  # "ssZ" -> ns (60: leap)
 _CACHE_MAX = 100_000
 
 
@@ -72,10 +73,17 @@ class LogFile:
     """What one log file gave: records, problems and counters."""
 
     name: str
-    records: list = field(default_factory=list)  # (ts, payload, event_id)
+    times: list = field(default_factory=list)  # per record: ts in ns,
+    payloads: list = field(default_factory=list)  # its JSON bytes,
+    ids: list = field(default_factory=list)  # its eventID (None when not a string)
     problems: list = field(default_factory=list)  # one message per problem
     bad_records: int = 0  # records dropped (not a JSON object)
     untimed: int = 0  # records kept with a substitute timestamp
+
+    @property
+    def records(self) -> list:
+        """``(ts, payload, event_id)`` per record."""
+        return list(zip(self.times, self.payloads, self.ids))
 
     @property
     def malformed(self) -> bool:
@@ -88,17 +96,17 @@ def parse_event_time(text: Any) -> int | None:
     Fast path for CloudTrail's own form ``YYYY-MM-DDThh:mm:ssZ``: the minute is
     looked up in a cache, only the seconds are converted.
     """
-    if text.__class__ is str and len(text) == 20 and text[19] == "Z" and text[16] == ":":
-        base = _MINUTES.get(text[:16])
+    if text.__class__ is str and len(text) == 20 and text[16] == ":":
+        base = _MINUTES.get(text[:17])
         if base is None:
-            base = _parse_full(text[:16] + ":00Z")
+            base = _parse_full(text[:17] + "00Z")
             if base is not None:
                 if len(_MINUTES) >= _CACHE_MAX:
                     _MINUTES.clear()
-                _MINUTES[text[:16]] = base
-        secs = text[17:19]
-        if base is not None and secs.isdigit() and secs < "61":
-            return base + int(secs) * 1_000_000_000
+                _MINUTES[text[:17]] = base
+        secs = _SECONDS.get(text[17:])
+        if base is not None and secs is not None:
+            return base + secs
     return _parse_full(text) if isinstance(text, str) else None
 
 
@@ -174,29 +182,76 @@ def decode_log(data: bytes, name: str) -> LogFile:
 
 
 def _collect(log: LogFile, raws: list, heads: list | None, loose: bool) -> None:
-    """Append (ts, payload, event_id) for every record; report the ones that are not objects."""
-    name, append, minutes = log.name, log.records.append, _MINUTES
+    """Fill ``log``'s columns for every record; report the ones that are not objects."""
+    if heads is None:
+        _collect_slow(log, raws, loose)
+        return
+    payloads = list(map(bytes, raws))
+    fmt = msgspec.json.format
+    if loose:
+        payloads = [fmt(p, indent=-1) for p in payloads]
+    else:
+        for i in [i for i, p in enumerate(payloads) if b"\n" in p]:
+            payloads[i] = fmt(payloads[i], indent=-1)
+    times = [h.eventTime for h in heads]
+    try:
+        stamps = _canonical_times(times)
+    except (KeyError, TypeError):  # some eventTime is not YYYY-MM-DDThh:mm:ssZ
+        stamps = [None] * len(times)
+        _fill_times(log, stamps, times)
+    log.times, log.payloads, log.ids = stamps, payloads, [h.eventID for h in heads]
+
+
+def _canonical_times(times: list) -> list:
+    """ns for every ``YYYY-MM-DDThh:mm:ssZ`` (CloudTrail's own form, §3.4 step 3).
+
+    A time is its cached minute ``YYYY-MM-DDThh:mm:`` plus ``ssZ`` looked up in
+    ``_SECONDS``: both lookups succeed only for that exact form; any other string
+    (or None) raises KeyError/TypeError.
+    """
+    minutes = _MINUTES
+    for prefix in {t[:17] for t in times} - minutes.keys():
+        base = _parse_full(prefix + "00Z") if len(prefix) == 17 else None
+        if base is None:
+            raise KeyError(prefix)
+        if len(minutes) >= _CACHE_MAX:
+            minutes.clear()
+        minutes[prefix] = base
+    seconds = _SECONDS
+    return [minutes[t[:17]] + seconds[t[17:]] for t in times]
+
+
+def _fill_times(log: LogFile, stamps: list, times: list) -> None:
+    """Parse the times the cache did not know; a record without one takes the time
+    of the record before it (or of the file name) and is reported (§3.4 step 3)."""
+    last_ts = name_time(log.name)
+    for i, ts in enumerate(stamps):
+        if ts is None:
+            ts = parse_event_time(times[i])
+            if ts is None:
+                ts = last_ts if last_ts is not None else 0
+                log.untimed += 1
+                log.problems.append(f"{log.name}: record {i}: eventTime {times[i]!r} is not a "
+                                    f"time; recorded at {ts} ns")
+            stamps[i] = ts
+        last_ts = ts
+
+
+def _collect_slow(log: LogFile, raws: list, loose: bool) -> None:
+    """One record at a time: some record is not an object, or has odd field types."""
+    name = log.name
     last_ts = name_time(name)
     for i, raw in enumerate(raws):
         payload = bytes(raw)
-        if heads is not None:
-            head = heads[i]
-        else:
-            try:
-                head = _HEAD.decode(payload)
-            except msgspec.DecodeError as exc:
-                log.bad_records += 1
-                log.problems.append(f"{name}: record {i}: dropped: {exc}")
-                continue
+        try:
+            head = _HEAD.decode(payload)
+        except msgspec.DecodeError as exc:
+            log.bad_records += 1
+            log.problems.append(f"{name}: record {i}: dropped: {exc}")
+            continue
         if loose or b"\n" in payload:
             payload = msgspec.json.format(payload, indent=-1)
-        text = head.eventTime  # parse_event_time's fast path, inlined (hot loop)
-        base = minutes.get(text[:16]) if text.__class__ is str and len(text) == 20 else None
-        if (base is not None and text[16] == ":" and text[19] == "Z" and text[17] < "6"
-                and text[17:19].isdigit()):
-            ts = base + int(text[17:19]) * 1_000_000_000
-        else:
-            ts = parse_event_time(text)
+        ts = parse_event_time(head.eventTime)
         if ts is None:
             ts = last_ts if last_ts is not None else 0
             log.untimed += 1
@@ -204,7 +259,9 @@ def _collect(log: LogFile, raws: list, heads: list | None, loose: bool) -> None:
                                 f"time; recorded at {ts} ns")
         last_ts = ts
         eid = head.eventID
-        append((ts, payload, eid if eid.__class__ is str else None))
+        log.times.append(ts)
+        log.payloads.append(payload)
+        log.ids.append(eid if eid.__class__ is str else None)
 
 
 def _is_loose(first: bytes) -> bool:

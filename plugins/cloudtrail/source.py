@@ -134,7 +134,7 @@ class CloudTrailStream:
 
     def __next__(self):
         if self._gen is None:
-            self._gen = self._route()
+            self._gen = self._flatten()
         return next(self._gen)
 
     def stop(self) -> None:
@@ -178,14 +178,15 @@ class CloudTrailStream:
         units = [u for u in self._files if not self._skip(u)]
         self.stats.objects_listed = len(units)
 
-        def read(path):
+        def read(path):  # gunzip runs here too, beside the consumer (zlib frees the GIL)
             with open(path, "rb") as fh:
-                return fh.read()
-        for path, data, exc in ordered_map(read, units, 2, self._stop.is_set):
+                data = fh.read()
+            return decode_log(data, path)
+        for path, log, exc in ordered_map(read, units, 2, self._stop.is_set):
             if exc is not None:
                 yield from self._unit_failed(path, f"cannot read: {exc}")
             else:
-                yield from self._events(decode_log(data, path), path)
+                yield self._events(log, path)
                 yield Checkpoint(_no_ack, path)
 
     def _s3_route(self):
@@ -207,7 +208,7 @@ class CloudTrailStream:
             if exc is not None:
                 yield from self._unit_failed(unit[0], describe(exc))
             else:
-                yield from self._events(log, unit[0])
+                yield self._events(log, unit[0])
                 yield Checkpoint(_no_ack, unit[0])
 
     def _on_retry(self, exc, attempt) -> None:
@@ -220,8 +221,8 @@ class CloudTrailStream:
         self.problem(f"{unit}: {why}; not recorded")
         return iter(())
 
-    def _events(self, log, unit: str):
-        """The events of one decoded log file (problems reported, duplicates dropped)."""
+    def _events(self, log, unit: str) -> list:
+        """The ``(ts, payload)`` of one decoded log file (problems reported, duplicates dropped)."""
         stats = self.stats
         for message in log.problems:
             self.problem(message)
@@ -234,18 +235,50 @@ class CloudTrailStream:
         if len(seen) > DEDUPE_GENERATION:
             self._seen_old, self._seen = seen, set()
             seen, old = self._seen, seen
-        n = 0
-        try:
-            for ts, payload, eid in log.records:
-                key = (eid, hash(payload))
-                if key in seen or key in old:
-                    stats.duplicates += 1
-                    continue
-                seen.add(key)
-                n += 1
-                yield PluginEvent(ts, payload)
-        finally:  # also when the consumer stops in the middle of a file
-            stats.records += n
+        keys = list(zip(log.ids, map(hash, log.payloads)))
+        fresh = set(keys)
+        if len(fresh) == len(keys) and fresh.isdisjoint(seen) and fresh.isdisjoint(old):
+            seen |= fresh  # the usual case, checked in one go
+            return list(zip(log.times, log.payloads))
+        out = []
+        for key, ts, payload in zip(keys, log.times, log.payloads):
+            if key in seen or key in old:
+                stats.duplicates += 1
+                continue
+            seen.add(key)
+            out.append((ts, payload))
+        return out
+
+    def batches(self):
+        """The stream as lists of ``(ts, payload)`` (one log file each) and Checkpoints.
+
+        The fast form of iterating the stream (the same events in the same order);
+        ``returned(n)`` tells that the last ``n`` events of a list were not used.
+        """
+        if self._gen is None:
+            self._gen = self._route()
+        for item in self._gen:
+            if item.__class__ is list:
+                self.stats.records += len(item)
+            yield item
+
+    def returned(self, n: int) -> None:
+        self.stats.records -= n
+
+    def _flatten(self):
+        """``_route`` with the lists spread into PluginEvents (counted as they are taken)."""
+        stats = self.stats
+        for item in self._route():
+            if item.__class__ is not list:
+                yield item
+                continue
+            n = 0
+            try:
+                for ts, payload in item:
+                    n += 1
+                    yield PluginEvent(ts, payload)
+            finally:  # also when the consumer stops in the middle of a file
+                stats.records += n
 
     def _sqs_route(self):
         """Poll until stopped; one checkpoint per processed message (§4.4)."""
@@ -288,7 +321,7 @@ class CloudTrailStream:
                 self.stats.objects_failed += 1
                 self.problem(f"{unit}: {where}: {describe(exc)}; message left in the queue")
                 continue
-            yield from self._events(decode_log(data, where), where)
+            yield self._events(decode_log(data, where), where)
         if not ok:
             return
         receipt = msg.get("ReceiptHandle", "")
