@@ -242,3 +242,42 @@ def test_sysdig_resolves_the_same_names_after_convert(shared, sysdig_bin, tmp_pa
                               text=True, check=True).stdout
     original = view(src)
     assert view(out) == original and original.count("\n") > 400
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_write_plugin_events_equals_write(sysdig_bin, tmp_path, compress):
+    """The batch path: the same bytes as one write(Event.plugin(...)) per item, past a chunk."""
+    import random
+    from scaptools.format.writer import BATCH_EVENTS
+    rng = random.Random(7)
+    items = [(rng.randrange(2**63), rng.randbytes(rng.randrange(0, 40)))
+             for _ in range(BATCH_EVENTS + 37)]
+    outs = []
+    for batch in (False, True):
+        buf = io.BytesIO()
+        with CaptureWriter(buf, gzip=compress, handle_signals=False) as w:
+            if batch:
+                w.write_plugin_events(9, items[:5])
+                w.write_plugin_events(9, [])
+                w.write_plugin_events(9, items[5:])
+            else:
+                for ts, payload in items:
+                    w.write(Event.plugin(ts, 9, payload))
+            assert w.events_written == len(items)
+        outs.append(gzip.decompress(buf.getvalue()) if compress else buf.getvalue())
+    assert outs[0] == outs[1]
+    out = tmp_path / "p.scap"
+    out.write_bytes(outs[1])
+    assert sysdig_count(sysdig_bin, out) == (0, len(items))
+    got = [(e.ts, e.plugin_id, e.payload) for e in open_capture(out)]
+    assert got == [(ts, 9, p) for ts, p in items]
+
+
+def test_write_plugin_events_refuses_what_does_not_fit():
+    with pytest.raises(FormatError, match="does not fit"):
+        with CaptureWriter(io.BytesIO(), handle_signals=False) as w:
+            w.write_plugin_events(2, [(2**64, b"{}")])
+    w = CaptureWriter(io.BytesIO(), handle_signals=False)
+    w.close()
+    with pytest.raises(FormatError, match="closed"):
+        w.write_plugin_events(2, [(1, b"{}")])

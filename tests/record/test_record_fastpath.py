@@ -1,0 +1,116 @@
+"""The fast recording paths give the same bytes as the plain ones.
+
+* log decoding: the columnar path (one typed decode of every record head, the
+  minute+second time cache) against the record-by-record path;
+* the recorder: ``stream.batches()`` + ``CaptureWriter.write_plugin_events``
+  against the plain iterator of PluginEvent written one event at a time.
+"""
+from __future__ import annotations
+
+import calendar
+import gzip
+import json
+import shutil
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scaptools.record import Recorder, RecordOptions
+from scaptools_plugins.cloudtrail import logfile
+from scaptools_plugins.cloudtrail.logfile import decode_log, parse_event_time
+from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
+
+
+def slow_decode(data: bytes, name: str):
+    """decode_log forced onto the record-by-record path."""
+    log = logfile.LogFile(name)
+    text = logfile.inflate(data, log)
+    try:
+        raws = logfile._ENVELOPE.decode(text).Records
+    except Exception as exc:
+        raws = logfile._salvage(text, log, exc)
+    if raws:
+        logfile._collect(log, raws, None, logfile._is_loose(bytes(raws[0])))
+    return log
+
+
+def same_log(a, b):
+    assert a.records == b.records
+    assert (a.problems, a.bad_records, a.untimed) == (b.problems, b.bad_records, b.untimed)
+
+
+def test_record_fast_decode_equals_slow_on_shared_logs(logset):
+    for path, (data, records) in logset.files.items():
+        fast = decode_log(data, str(path))
+        same_log(fast, slow_decode(data, str(path)))
+        assert len(fast.records) == len(records)
+
+
+TIMES = ["2023-07-10T11:42:36Z", "2023-07-10T11:42:60Z", "2023-07-10T11:42:61Z",
+         "2023-07-10t11:42:36Z", "2023-07-10 11:42:36Z", "2023-07-10T11:42:36z",
+         "2023-07-10T11:42:36", "2023-07-10T11:42:36.5Z", "2023-07-10T11:42:36+02:00",
+         "2023-13-10T11:42:36Z", "1969-12-31T23:59:59Z", "x", "", None, 5, [1], {"a": 1},
+         "2023-07-10T11:42:3aZ", "2023-07-10T11:42: 6Z", "2024-02-29T00:00:00Z",
+         "2023-02-29T00:00:00Z", "2023-07-10T11:42:36Zx", "2023-07-10T11:4236ZZ"]
+RECORD = st.fixed_dictionaries(
+    {"eventVersion": st.just("1.08")},
+    optional={"eventTime": st.sampled_from(TIMES), "eventID": st.sampled_from(["a", "b", None, 3]),
+              "nested": st.just({"eventTime": "2020-01-01T00:00:00Z", "eventID": "n"})})
+
+
+@settings(max_examples=300, deadline=None)
+@given(records=st.lists(st.one_of(RECORD, RECORD, RECORD, st.sampled_from([1, "s", None, [1]])),
+                        max_size=6),
+       style=st.sampled_from(["compact", "indent", "spaced", "lines"]), packed=st.booleans(),
+       name=st.sampled_from(["f.json", "1_CloudTrail_us-east-1_20230710T1140Z_a.json"]))
+def test_record_fast_decode_equals_slow(records, style, packed, name):
+    if style == "compact":
+        text = json.dumps({"Records": records}, separators=(",", ":"))
+    elif style == "indent":
+        text = json.dumps({"Records": records}, indent=2)
+    elif style == "spaced":
+        text = json.dumps({"Records": records})
+    else:  # one record per line, as the benchmark file
+        text = '{"Records":[' + ",\n".join(json.dumps(r, separators=(",", ":"))
+                                           for r in records) + "]}"
+    data = gzip.compress(text.encode()) if packed else text.encode()
+    same_log(decode_log(data, name), slow_decode(data, name))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(0, 4102444799))
+def test_record_time_cache_matches_calendar(secs):
+    y, mo, d, h, mi, s = __import__("time").gmtime(secs)[:6]
+    text = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}Z"
+    assert parse_event_time(text) == calendar.timegm((y, mo, d, h, mi, s)) * 10**9
+    assert logfile._canonical_times([text, text]) == [secs * 10**9] * 2
+
+
+class PlainStream:
+    """A source stream seen only through the iterator protocol (no batches())."""
+
+    def __init__(self, stream):
+        self.stream, self.stats = stream, stream.stats
+
+    def __iter__(self):
+        return iter(self.stream)
+
+
+@pytest.mark.parametrize("opts", [{}, {"sort": True}, {"max_events": 7}, {"gzip": True},
+                                  {"rotate_events": 50}, {"sort": True, "max_events": 30}])
+def test_record_batch_path_writes_the_same_bytes(shared, tmp_path, opts):
+    src = tmp_path / "logs"  # both data sets, without the folder's own .json notes
+    for sub in ("invictus-ir_aws_dataset", "panther-analysis_tests"):
+        shutil.copytree(shared / "cloudtrail" / sub, src / sub)
+    outs = {}
+    for how in ("plain", "batch"):
+        stream = open_source(parse_init_config(""), str(src))
+        out = tmp_path / how / "r.scap"
+        out.parent.mkdir()
+        summary = Recorder(PlainStream(stream) if how == "plain" else stream, 2,
+                           RecordOptions(out=str(out), **opts)).run()
+        outs[how] = ([open(f, "rb").read() for f in summary.files], summary.events,
+                     summary.first_ts, summary.last_ts, stream.stats.duplicates)
+    assert outs["plain"] == outs["batch"]
+    assert outs["batch"][1] == opts.get("max_events", outs["batch"][1]) > 0
