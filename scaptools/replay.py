@@ -150,6 +150,10 @@ def replay_events(events: Iterable, engine, registry: Registry,
     for route in routes.values():
         if route is not None and route[2]:
             counts[route[0]] = counts.get(route[0], 0) + route[2]
+    return _counted(stats, counts, n, skipped, start)
+
+
+def _counted(stats: ReplayStats, counts: dict, n: int, skipped: int, start: float):
     stats.by_source.update(counts)
     stats.events += n
     stats.skipped += skipped
