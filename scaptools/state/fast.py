@@ -14,7 +14,8 @@ import struct
 
 from ..events.table import EVENTS, LARGE_PAYLOAD
 from .fds import FD_PENDING_OTHER, FdInfo
-from .plans import NO_CREATE, fd_param, plan, update_memory
+from . import parsers as P
+from .plans import NO_CREATE, SWITCH, fd_param, plan, update_memory
 
 _TID_LIMIT = 1 << 62  # larger tids (and NO_TID) are not threads (State.update)
 _FD = struct.Struct("<q")  # a PT_FD parameter (§10.2)
@@ -23,20 +24,59 @@ _PLANS: list = []  # fast_plans(), on first use
 
 
 def fast_plans() -> list:
-    """Per event type: ``(enter, skip, fd_index, uses_fd, memory, no_create)`` when
-    the type changes only the thread's syscall context (from ``plans.plan``;
-    ``no_create``: the type never creates its thread), else ``None`` (the event
-    takes ``State.update``)."""
+    """Per event type: ``(enter, skip, fd_index, uses_fd, memory, no_create, pending,
+    special)`` when the loop can apply the type itself (from ``plans.plan``;
+    ``no_create``: the type never creates its thread; ``pending``: the placeholder
+    fd type of an fd-creating enter event; ``special``: ``SWITCH`` or ``_CLOSE``),
+    else ``None`` (the event takes ``State.update``)."""
     plans = []
     for etype in range(len(EVENTS)):
         handler, fd_index, memory, creates, uses_fd, skip, enter = plan(etype)
-        if handler is not None or creates:
+        pending = special = None
+        if handler is SWITCH or handler is P.on_close_exit:
+            special = _CLOSE if handler is P.on_close_exit else SWITCH
+        elif creates and enter and handler is None:
+            pending = P.pending_type(EVENTS[etype]["name"])  # State._created_fd
+        elif handler is not None or creates:
             plans.append(None)
             continue
         if etype in LARGE_PAYLOAD:  # _fd_param reads no fd from u32 length arrays
             fd_index = None
-        plans.append((enter, skip, fd_index, uses_fd, memory or None, etype in NO_CREATE))
+        plans.append((enter, skip, fd_index, uses_fd, memory or None, etype in NO_CREATE,
+                      pending, special))
     return plans
+
+
+_CLOSE = object()  # marker: close exits (parsers.on_close_exit, done by close_exit)
+_CLOSE_ENTERS = frozenset(e["id"] for e in EVENTS if e["name"] == "close"
+                          and e["direction"] == "enter" and e["params"]
+                          and e["params"][0]["name"] == "fd")
+_LENS2 = struct.Struct("<HH")
+
+
+def close_exit(state, thread, event) -> bool:
+    """``parsers.on_close_exit`` read from the raw layout (§9.3): schedule the removal
+    of the closed fd. False (nothing done) when a parameter is not the plain 8-byte
+    value; ``State.update`` then decodes the event."""
+    raw, nparams = event.raw, event.nparams
+    if nparams == 1 and len(raw) >= 36 and raw[26] == 8 and raw[27] == 0:
+        fd = None  # the exit's own fd parameter is absent
+    elif nparams == 2 and len(raw) >= 46 and _LENS2.unpack_from(raw, 26) == (8, 8):
+        fd = _FD.unpack_from(raw, 38)[0]
+    else:
+        return False
+    res = _FD.unpack_from(raw, 26 + 2 * nparams)[0]
+    if res < 0:
+        return True
+    last = thread.last_enter
+    if last is not None and last.type in _CLOSE_ENTERS and last.nparams:
+        lraw = last.raw  # the enter event's fd wins (parsers._enter_params)
+        if last.nparams != 1 or len(lraw) < 36 or lraw[26] != 8 or lraw[27] != 0:
+            return False
+        fd = _FD.unpack_from(lraw, 28)[0]
+    if fd is not None:
+        state.schedule_fd_removal(thread.fdtable, fd)
+    return True
 
 
 def track(reader, state):
@@ -66,14 +106,19 @@ def track(reader, state):
             thread = get_thread(tid)
             if thread is None:
                 if plan[5] and 0 < tid < _TID_LIMIT:  # looked up, never created
-                    event._cache = {"fd_new": False, "thread": None, "fd": None}
+                    cache = event._cache = {"fd_new": False, "thread": None, "fd": None}
+                    if plan[7] is SWITCH:
+                        state._switch(None, event, cache)
                     yield event
                     continue
-            elif 0 < tid < _TID_LIMIT:
-                enter, skip, fd_index, uses_fd, memory, _ = plan
+            elif 0 < tid < _TID_LIMIT and (plan[7] is not _CLOSE
+                                           or close_exit(state, thread, event)):
+                enter, skip, fd_index, uses_fd, memory, _, pending, special = plan
                 if skip:  # scheduler/internal: the syscall context stays
-                    event._cache = {"fd_new": False, "latency": thread.last_latency,
-                                    "thread": thread, "fd": None}
+                    cache = event._cache = {"fd_new": False, "latency": thread.last_latency,
+                                            "thread": thread, "fd": None}
+                    if special is SWITCH:
+                        state._switch(thread, event, cache)
                 elif enter:
                     thread.in_call = True
                     thread.last_enter = event
@@ -88,7 +133,9 @@ def track(reader, state):
                         num = fd_param(event, fd_index)
                     thread.lastevent_fd = num
                     fd = None
-                    if uses_fd and num is not None and num >= 0:
+                    if pending is not None:  # an fd-creating call: no fd yet
+                        fd = FdInfo(-1, pending)
+                    elif uses_fd and num is not None and num >= 0:
                         fd = thread.fdtable.get(num) or FdInfo(num, _UNKNOWN_FD)
                     event._cache = {"fd_new": False, "thread": thread, "fd": fd}
                 else:
