@@ -403,6 +403,75 @@ WORKLOADS["record-local"] = bench_record_local
 WORKLOADS["record-s3"] = bench_record_s3
 
 
+# -- print workloads (syscall performance engineer) -----------------------------------------
+PRINT_FILTER = "evt.type=open and fd.name contains /etc"
+
+# `scap print FILE FILTER`'s loop in one process: state tracking, the filter, default lines.
+PRINT_LOOP = """
+import sys, time
+from scaptools.events.lines import INTERNAL, default_line
+from scaptools.fields.filtering import compile_filter
+from scaptools.format.reader import open_capture
+from scaptools.state import State, tracked_events
+select = compile_filter(sys.argv[2])
+t, c = time.perf_counter(), time.process_time()
+n = shown = 0
+state = State()
+with open_capture(sys.argv[1]) as reader:
+    for ev in tracked_events(reader, state):
+        n += 1
+        if ev.type not in INTERNAL and select(ev):
+            default_line(ev, state)
+            shown += 1
+print(n, time.perf_counter() - t, time.process_time() - c, shown)
+"""
+
+
+def _to_null(argv: list[str]) -> list[str]:
+    """``argv`` with its standard output sent to /dev/null."""
+    return ["sh", "-c", 'exec "$0" "$@" > /dev/null', *argv]
+
+
+def _print_filter(ctx: Context, workload: str, path: Path) -> list[Result]:
+    """In-process loop, the `scap print` CLI and `sysdig -r FILE FILTER` on one file."""
+    runs = [measured([sys.executable, "-c", PRINT_LOOP, str(path), PRINT_FILTER])
+            for _ in range(ctx.runs)]
+    parsed = [r["stdout"].split() for r in runs]
+    events = int(parsed[0][0])
+    results = [Result(workload, "scaptools loop", events,
+                      statistics.median(float(p[1]) for p in parsed),
+                      statistics.median(float(p[2]) for p in parsed),
+                      max(r["rss_kb"] for r in runs) / 1024)]
+    tools = [("scap print", [sys.executable, "-c", "from scaptools.cli.main import main; main()",
+                             "print", str(path), PRINT_FILTER])]
+    sysdig = shutil.which("sysdig")
+    if sysdig:
+        tools.append(("sysdig", [sysdig, "-r", str(path), PRINT_FILTER]))
+    for tool, argv in tools:
+        samples = [measured(_to_null(argv)) for _ in range(ctx.runs)]
+        results.append(Result(workload, tool, events,
+                              statistics.median(s["wall"] for s in samples),
+                              statistics.median(s["cpu"] for s in samples),
+                              max(s["rss_kb"] for s in samples) / 1024))
+    return results
+
+
+def bench_print_filter(ctx: Context) -> list[Result]:
+    """`scap print FILE "evt.type=open and fd.name contains /etc"` on 1M syscall events."""
+    path = replicate(curl_google(ctx), ctx.data / "syscall_1m.scap", 1_000_000)
+    return _print_filter(ctx, "print-filter", path)
+
+
+def bench_print_filter_10m(ctx: Context) -> list[Result]:
+    """The same on 10M syscall events (issue 5's benchmark)."""
+    path = replicate(curl_google(ctx), ctx.data / "syscall_10m.scap", 10_000_000)
+    return _print_filter(ctx, "print-filter-10m", path)
+
+
+WORKLOADS["print-filter"] = bench_print_filter
+WORKLOADS["print-filter-10m"] = bench_print_filter_10m
+
+
 def report(results: list[Result]) -> None:
     print(f"{'workload':<12} {'tool':<10} {'events':>9} {'wall s':>7} {'events/s':>11} "
           f"{'ratio':>6} {'cpu s':>7} {'events/cpu-s':>12} {'ratio':>6} {'peak RSS':>9}")
