@@ -54,7 +54,7 @@ def parsed(event):
         except Exception:  # not JSON: no value (json-plugin.md §7), as Event.json
             rec = None
     try:
-        event._json = rec
+        event.json = rec
     except AttributeError:  # an event type without the slot: just do not keep it
         pass
     return rec

@@ -143,6 +143,11 @@ class Event:
             self._json = parse_json(self.payload)
             return self._json
 
+    @json.setter
+    def json(self, value) -> None:
+        """Store a payload already parsed by a faster route (shared by every extractor)."""
+        self._json = value
+
     def __repr__(self) -> str:
         return (f"Event(num={self.num}, ts={self.ts}, cpu={self.cpu}, tid={self.tid}, "
                 f"type={self.type} {self.name}{self.direction}, nparams={self.nparams})")
