@@ -14,6 +14,7 @@ import click
 
 from ..events.event import PLUGINEVENT
 from ..events.lines import INTERNAL, STATE_ONLY, PluginText, default_line, json_line
+from ..events.render import event_type_name
 from ..format.reader import open_capture
 from ..state import State, tracked_events
 
@@ -39,40 +40,51 @@ def print_command(file, filter_words, fmt, as_json, count, show_internal):
     FILTER is a Falco/sysdig condition, e.g. "evt.type=open and fd.name contains /etc".
     """
     registry = _registry()
-    plugins = PluginText(registry)
     state = State()
     if as_json:
         state.buffer_limit = None  # sysdig -j prints buffers whole
-    out = sys.stdout
     selector = _selector(" ".join(filter_words), registry) if filter_words else None
-    formatter = _formatter(fmt, registry, as_json) if fmt else None
+    render = _renderer(fmt, as_json, registry, state)
+    hidden = STATE_ONLY if show_internal else INTERNAL | STATE_ONLY
     source = sys.stdin.buffer if file == "-" else file
     with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
-        hidden = STATE_ONLY if show_internal else INTERNAL | STATE_ONLY
-        # the filter's evt.type gate: other syscall types are refused without calling it
-        gate = getattr(selector, "types", None)
-        write = out.write
-        for event in tracked_events(reader, state):
-            if count is not None and event.num > count:
-                break
-            etype = event.type
-            if etype in hidden:
+        _print_events(tracked_events(reader, state), state, selector, render, hidden, count)
+
+
+def _print_events(events, state, selector, render, hidden, count) -> None:
+    """Write ``render(event)`` for the events to show (not ``hidden``, accepted by
+    ``selector``), up to event number ``count``."""
+    # the filter's evt.type gate: other syscall types are refused without calling it
+    gate = getattr(selector, "types", None)
+    names = getattr(selector, "names", None)
+    write = sys.stdout.write
+    for event in events:
+        if count is not None and event.num > count:
+            break
+        etype = event.type
+        if etype in hidden:
+            continue
+        if selector is not None:
+            if gate is not None and etype not in gate and etype != PLUGINEVENT:
                 continue
-            if selector is not None:
-                if gate is not None and etype not in gate and etype != PLUGINEVENT:
-                    continue
-                if not selector(event):
-                    continue
-            if formatter is not None:
-                line = formatter(event)
-                if line is None:
-                    continue
-            elif as_json:
-                line = json_line(event, state, plugins)
-            else:
-                line = default_line(event, state, plugins)
+            if etype < 2 and names is not None and event_type_name(event) not in names:
+                continue  # a generic event of another syscall
+            if not selector(event):
+                continue
+        line = render(event)
+        if line is not None:
             write(line + "\n")
             state.last_shown_ts = event.ts
+
+
+def _renderer(fmt, as_json: bool, registry, state):
+    """``fn(event) -> line | None``: the ``-p`` format, else sysdig's JSON or text line."""
+    if fmt:
+        return _formatter(fmt, registry, as_json)
+    plugins = PluginText(registry)
+    if as_json:
+        return lambda event: json_line(event, state, plugins)
+    return lambda event: default_line(event, state, plugins)
 
 
 def _selector(text: str, registry):

@@ -9,8 +9,8 @@ when a filter names fields a plugin does not provide).
 Syscall events first pass an ``evt.type`` gate: the event types the condition
 can hold for (the engine's index analysis, rules-language.md §7), so events of
 other types are refused with one set lookup. The returned function carries the
-gate as ``match.types`` (event type ids; ``None`` = any) for callers that test
-the type themselves before calling it.
+gate as ``match.types`` (event type ids; ``None`` = any) and ``match.names`` (the
+``evt.type`` values) for callers that test the type themselves before calling it.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def compile_filter(text: str, registry=None):
             return False
         return syscall(event)
 
-    match.types = types
+    match.types, match.names = types, names
     return match
 
 
