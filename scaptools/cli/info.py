@@ -156,6 +156,8 @@ def info_command(file, as_json):
     """Show format version, byte order, compression, block and event counts of FILE."""
     report = summarize(file)
     exc = report.pop("_exc")
+    if exc is not None and not report["blocks"]:
+        raise exc  # not a capture at all: nothing to summarize
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
