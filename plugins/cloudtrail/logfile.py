@@ -82,8 +82,8 @@ class LogFile:
 
     @property
     def records(self) -> list:
-        """``(ts, payload, event_id)`` per record."""
-        return list(zip(self.times, self.payloads, self.ids))
+        """``(ts, payload bytes, event_id)`` per record."""
+        return [(t, bytes(p), e) for t, p, e in zip(self.times, self.payloads, self.ids)]
 
     @property
     def malformed(self) -> bool:
@@ -177,21 +177,26 @@ def decode_log(data: bytes, name: str) -> LogFile:
         heads = _HEADS.decode(text).Records
     except msgspec.DecodeError:
         heads = None
-    _collect(log, raws, heads, _is_loose(bytes(raws[0])))
+    _collect(log, raws, heads, _is_loose(bytes(raws[0])), b"\n" in text)
     return log
 
 
-def _collect(log: LogFile, raws: list, heads: list | None, loose: bool) -> None:
-    """Fill ``log``'s columns for every record; report the ones that are not objects."""
+def _collect(log: LogFile, raws: list, heads: list | None, loose: bool,
+             text_has_newline: bool = True) -> None:
+    """Fill ``log``'s columns for every record; report the ones that are not objects.
+
+    Payloads are bytes or ``msgspec.Raw`` views (both buffers: len, join, crc32).
+    """
     if heads is None:
         _collect_slow(log, raws, loose)
         return
-    payloads = list(map(bytes, raws))
+    payloads = raws  # views into the file's text: no copy (msgspec.Raw is a buffer)
     fmt = msgspec.json.format
     if loose:
         payloads = [fmt(p, indent=-1) for p in payloads]
-    else:
-        for i in [i for i, p in enumerate(payloads) if b"\n" in p]:
+    elif text_has_newline:
+        newline = _NEWLINE.search
+        for i in [i for i, p in enumerate(payloads) if newline(p)]:
             payloads[i] = fmt(payloads[i], indent=-1)
     times = [h.eventTime for h in heads]
     try:
@@ -283,6 +288,7 @@ def _salvage(text: bytes, log: LogFile, exc: Exception) -> list:
     return []
 
 
+_NEWLINE = re.compile(b"\n")
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|[{}]', re.S)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -235,7 +236,8 @@ class CloudTrailStream:
         if len(seen) > DEDUPE_GENERATION:
             self._seen_old, self._seen = seen, set()
             seen, old = self._seen, seen
-        keys = list(zip(log.ids, map(hash, log.payloads)))
+        payloads = log.payloads  # a record's key: eventID, length and CRC-32 of its bytes
+        keys = list(zip(log.ids, map(len, payloads), map(zlib.crc32, payloads)))
         fresh = set(keys)
         if len(fresh) == len(keys) and fresh.isdisjoint(seen) and fresh.isdisjoint(old):
             seen |= fresh  # the usual case, checked in one go
@@ -250,7 +252,8 @@ class CloudTrailStream:
         return out
 
     def batches(self):
-        """The stream as lists of ``(ts, payload)`` (one log file each) and Checkpoints.
+        """The stream as lists of ``(ts, payload)`` (one log file each; a payload is bytes or
+        a bytes-like ``msgspec.Raw``) and Checkpoints.
 
         The fast form of iterating the stream (the same events in the same order);
         ``returned(n)`` tells that the last ``n`` events of a list were not used.
@@ -276,7 +279,7 @@ class CloudTrailStream:
             try:
                 for ts, payload in item:
                     n += 1
-                    yield PluginEvent(ts, payload)
+                    yield PluginEvent(ts, bytes(payload))
             finally:  # also when the consumer stops in the middle of a file
                 stats.records += n
 
