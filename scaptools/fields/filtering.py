@@ -40,17 +40,16 @@ def compile_filter(text: str, registry=None):
             return None
 
     syscall = build(syscall_fieldset())
-    plugin_filters: dict = {}
+    # every source is tried now, so that a filter no source accepts fails before reading
+    plugin_filters: dict = {None: None}
+    for source in (registry.sources()[1:] if registry is not None else ()):
+        plugin_filters[source] = build(registry.fieldset(source))
 
     def source_filter(event):
-        source = registry.source_of(event.plugin_id) if registry is not None else None
-        if source not in plugin_filters:
-            fs = registry.fieldset(source) if source is not None else None
-            plugin_filters[source] = build(fs) if fs is not None else None
-        return plugin_filters[source]
+        return plugin_filters.get(registry.source_of(event.plugin_id))
 
-    if syscall is None and (registry is None or not registry.sources()[1:]):
-        raise errors[0]
+    if syscall is None and not any(plugin_filters.values()):
+        raise errors[0]  # a syntax error reads the same for every source
     names = type_names(text) if syscall is not None else None
     types = None if names is None else gate_types(names)
 
