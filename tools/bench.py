@@ -307,13 +307,14 @@ WORKLOADS["replay-100k"] = bench_replay_100k
 
 # -- record workloads (recording engineer) -------------------------------------------------
 RECORD = """
-import sys, time
+import resource, sys, time
 from scaptools.record import Recorder, RecordOptions
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 t, c = time.perf_counter(), time.process_time()
 stream = open_source(parse_init_config(sys.argv[3]), sys.argv[1])
-summary = Recorder(stream, 2, RecordOptions(out=sys.argv[2])).run()
-print(summary.events, stream.stats.objects_done, time.perf_counter() - t, time.process_time() - c)
+summary = Recorder(stream, 2, RecordOptions(out=sys.argv[2], gzip=sys.argv[4] == "1")).run()
+print(summary.events, stream.stats.objects_done, time.perf_counter() - t, time.process_time() - c,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
@@ -325,19 +326,21 @@ def _ct100k(ctx: Context) -> list[bytes]:
     return [line.rstrip(b",") for line in text.splitlines()[1:-1]]
 
 
-def _time_record(workload: str, params: str, config: str, ctx: Context, env=None):
+def _time_record(workload: str, params: str, config: str, ctx: Context, env=None, gzip=False,
+                 tool="scaptools"):
+    """Median of ``ctx.runs`` recordings (time from the source's open, imports excluded)."""
     samples = []
     for _ in range(ctx.runs):
         proc = subprocess.run([sys.executable, "-c", RECORD, params, str(ctx.data / "rec.scap"),
-                               config], capture_output=True, text=True, check=True, cwd=ROOT,
-                              env=env)
-        events, objects, secs, cpu = proc.stdout.split()
-        samples.append((float(secs), float(cpu), int(events), int(objects)))
+                               config, "1" if gzip else "0"], capture_output=True, text=True,
+                              check=True, cwd=ROOT, env=env)
+        events, objects, secs, cpu, rss_kb = proc.stdout.split()
+        samples.append((float(secs), float(cpu), int(events), int(objects), int(rss_kb)))
     secs = statistics.median(x[0] for x in samples)
     cpu = statistics.median(x[1] for x in samples)
     print(f"{workload}: {samples[0][3] / secs:,.1f} objects/s, {samples[0][2] / secs:,.0f} "
           f"records/s ({samples[0][3]} objects)", file=sys.stderr)
-    return Result(workload, "scaptools", samples[0][2], secs, cpu, 0.0)
+    return Result(workload, tool, samples[0][2], secs, cpu, max(x[4] for x in samples) / 1024)
 
 
 def bench_record_local(ctx: Context) -> list[Result]:
@@ -348,7 +351,9 @@ def bench_record_local(ctx: Context) -> list[Result]:
         text = b'{"Records":[' + b",\n".join(_ct100k(ctx)) + b"]}"
         plain.write_bytes(text)
         packed.write_bytes(gzip.compress(text, 6))
-    results = [_time_record("record-local", str(packed), "{}", ctx)]
+    results = [_time_record("record-local", str(packed), "{}", ctx),
+               _time_record("record-local", str(packed), "{}", ctx, gzip=True,
+                            tool="scaptools -z")]
     sysdig, lib = shutil.which("sysdig"), ctx.data / "libctmini.so"
     if sysdig and not lib.exists():
         subprocess.run(["sh", str(ctx.shared / "tools" / "ctmini" / "build.sh"), str(ctx.data)],
