@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 
+from ..events.params import params_of
 from ..events.table import EVENTS, LARGE_PAYLOAD
 from .fds import FD_PENDING_OTHER, FdInfo
 from . import parsers as P
@@ -27,7 +28,7 @@ def fast_plans() -> list:
     """Per event type: ``(enter, skip, fd_index, uses_fd, memory, no_create, pending,
     special)`` when the loop can apply the type itself (from ``plans.plan``;
     ``no_create``: the type never creates its thread; ``pending``: the placeholder
-    fd type of an fd-creating enter event; ``special``: ``SWITCH`` or ``_CLOSE``),
+    fd type of an fd-creating enter event; ``special``: ``SWITCH``, ``_CLOSE`` or ``_OPEN``),
     else ``None`` (the event takes ``State.update``)."""
     plans = []
     for etype in range(len(EVENTS)):
@@ -35,6 +36,8 @@ def fast_plans() -> list:
         pending = special = None
         if handler is SWITCH or handler is P.on_close_exit:
             special = _CLOSE if handler is P.on_close_exit else SWITCH
+        elif handler is P.on_open_exit and creates and not enter:
+            special = _OPEN
         elif creates and enter and handler is None:
             pending = P.pending_type(EVENTS[etype]["name"])  # State._created_fd
         elif handler is not None or creates:
@@ -48,6 +51,7 @@ def fast_plans() -> list:
 
 
 _CLOSE = object()  # marker: close exits (parsers.on_close_exit, done by close_exit)
+_OPEN = object()  # marker: open/openat/... exits (parsers.on_open_exit, State._created_fd)
 _CLOSE_ENTERS = frozenset(e["id"] for e in EVENTS if e["name"] == "close"
                           and e["direction"] == "enter" and e["params"]
                           and e["params"][0]["name"] == "fd")
@@ -146,15 +150,21 @@ def track(reader, state):
                         thread.last_latency = event.ts - last.ts
                     else:
                         thread.lastevent_fd = None
-                    fd = None
-                    if uses_fd:
-                        num = thread.lastevent_fd
-                        if num is not None:
-                            if num >= 0:
-                                fd = thread.fdtable.get(num) or FdInfo(num, _UNKNOWN_FD)
-                        elif paired:  # its enter event stored no fd
-                            fd = FdInfo(-1, _UNKNOWN_FD)
-                    event._cache = {"fd_new": False, "thread": thread, "fd": fd}
+                    if special is _OPEN:  # the new fd, as State._apply finds it
+                        cache = event._cache = {"fd_new": False, "thread": thread}
+                        params = params_of(event)
+                        P.on_open_exit(state, thread, event, params)
+                        cache["fd"] = state._created_fd(thread, event, params, cache)
+                    else:
+                        fd = None
+                        if uses_fd:
+                            num = thread.lastevent_fd
+                            if num is not None:
+                                if num >= 0:
+                                    fd = thread.fdtable.get(num) or FdInfo(num, _UNKNOWN_FD)
+                            elif paired:  # its enter event stored no fd
+                                fd = FdInfo(-1, _UNKNOWN_FD)
+                        event._cache = {"fd_new": False, "thread": thread, "fd": fd}
                 if memory is not None:
                     update_memory(state, thread, event, memory)
                 yield event
