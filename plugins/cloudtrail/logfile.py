@@ -35,6 +35,7 @@ try:  # ISA-L inflates about twice as fast as zlib; optional (pip install isal)
     from isal import isal_zlib as _inflate_lib
 except ImportError:  # pragma: no cover - depends on the installation
     _inflate_lib = zlib
+crc32 = getattr(_inflate_lib, "crc32", zlib.crc32)  # the same CRC-32, faster with ISA-L
 
 GZIP_MAGIC = b"\x1f\x8b"
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
@@ -177,7 +178,7 @@ def decode_log(data: bytes, name: str) -> LogFile:
         heads = _HEADS.decode(text).Records
     except msgspec.DecodeError:
         heads = None
-    _collect(log, raws, heads, _is_loose(bytes(raws[0])), b"\n" in text)
+    _collect(log, raws, heads, _is_loose(bytes(raws[0])), _inner_newline(text))
     return log
 
 
@@ -267,6 +268,16 @@ def _collect_slow(log: LogFile, raws: list, loose: bool) -> None:
         log.times.append(ts)
         log.payloads.append(payload)
         log.ids.append(eid if eid.__class__ is str else None)
+
+
+def _inner_newline(text: bytes) -> bool:
+    """True when ``text`` has a newline other than leading or trailing whitespace."""
+    start, end = 0, len(text)
+    while end and text[end - 1] in b" \t\r\n":
+        end -= 1
+    while start < end and text[start] in b" \t\r\n":
+        start += 1
+    return text.find(b"\n", start, end) >= 0
 
 
 def _is_loose(first: bytes) -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from scaptools.plugin import Checkpoint, PluginEvent
 from . import s3 as s3mod
 from . import sqs as sqsmod
 from .awsclient import describe, make_client, make_session, retry_call
-from .logfile import decode_log
+from .logfile import crc32, decode_log
 
 LOG = logging.getLogger("scaptools_plugins.cloudtrail")
 PLUGIN = "cloudtrail"
@@ -237,7 +236,7 @@ class CloudTrailStream:
             self._seen_old, self._seen = seen, set()
             seen, old = self._seen, seen
         payloads = log.payloads  # a record's key: eventID, length and CRC-32 of its bytes
-        keys = list(zip(log.ids, map(len, payloads), map(zlib.crc32, payloads)))
+        keys = list(zip(log.ids, map(len, payloads), map(crc32, payloads)))
         fresh = set(keys)
         if len(fresh) == len(keys) and fresh.isdisjoint(seen) and fresh.isdisjoint(old):
             seen |= fresh  # the usual case, checked in one go
