@@ -87,14 +87,14 @@ def track(reader, state):
     """Yield the events of ``reader`` with ``state`` updated before each one."""
     if not _PLANS:
         _PLANS.extend(fast_plans())
-    plans = _PLANS
+    plans, nplans = _PLANS, len(_PLANS)
     metadata = reader.metadata
     seeded = 0
     get_thread = state.threads.get
     remove, fd_remove = state._remove, state._fd_remove
     update = state.update
-    nplans = len(plans)
     unpack_fd = _FD.unpack_from
+    limit, close_marker, open_marker, switch_marker = _TID_LIMIT, _CLOSE, _OPEN, SWITCH
     started = state.first_ts is not None
     for event in reader:
         if len(metadata) != seeded:
@@ -103,73 +103,74 @@ def track(reader, state):
             seeded = len(metadata)
         etype = event.type
         plan = plans[etype] if etype < nplans else None
-        if plan is not None and started:
-            if remove or fd_remove:
-                state.flush_removals()
-            tid = event.tid
-            thread = get_thread(tid)
-            if thread is None:
-                if plan[5] and 0 < tid < _TID_LIMIT:  # looked up, never created
-                    cache = event._cache = {"fd_new": False, "thread": None, "fd": None}
-                    if plan[7] is SWITCH:
-                        state._switch(None, event, cache)
-                    yield event
-                    continue
-            elif 0 < tid < _TID_LIMIT and (plan[7] is not _CLOSE
-                                           or close_exit(state, thread, event)):
-                enter, skip, fd_index, uses_fd, memory, _, pending, special = plan
-                if skip:  # scheduler/internal: the syscall context stays
-                    cache = event._cache = {"fd_new": False, "latency": thread.last_latency,
-                                            "thread": thread, "fd": None}
-                    if special is SWITCH:
-                        state._switch(thread, event, cache)
-                elif enter:
-                    thread.in_call = True
-                    thread.last_enter = event
-                    thread.last_latency = 0
-                    num = None
-                    if fd_index == 0:
-                        raw = event.raw
-                        nparams = event.nparams
-                        if nparams and raw[26] == 8 and raw[27] == 0:
-                            num = unpack_fd(raw, 26 + 2 * nparams)[0]
-                    elif fd_index is not None:
-                        num = fd_param(event, fd_index)
-                    thread.lastevent_fd = num
-                    fd = None
-                    if pending is not None:  # an fd-creating call: no fd yet
-                        fd = FdInfo(-1, pending)
-                    elif uses_fd and num is not None and num >= 0:
-                        fd = thread.fdtable.get(num) or FdInfo(num, _UNKNOWN_FD)
-                    event._cache = {"fd_new": False, "thread": thread, "fd": fd}
-                else:
-                    thread.in_call = False
-                    last = thread.last_enter
-                    paired = last is not None and last.type == etype - 1
-                    if paired:
-                        thread.last_latency = event.ts - last.ts
-                    else:
-                        thread.lastevent_fd = None
-                    if special is _OPEN:  # the new fd, as State._apply finds it
-                        cache = event._cache = {"fd_new": False, "thread": thread}
-                        params = params_of(event)
-                        P.on_open_exit(state, thread, event, params)
-                        cache["fd"] = state._created_fd(thread, event, params, cache)
-                    else:
-                        fd = None
-                        if uses_fd:
-                            num = thread.lastevent_fd
-                            if num is not None:
-                                if num >= 0:
-                                    fd = thread.fdtable.get(num) or FdInfo(num, _UNKNOWN_FD)
-                            elif paired:  # its enter event stored no fd
-                                fd = FdInfo(-1, _UNKNOWN_FD)
-                        event._cache = {"fd_new": False, "thread": thread, "fd": fd}
-                if memory is not None:
-                    update_memory(state, thread, event, memory)
-                yield event
-                continue
-        if etype != 322:  # plugin events have no thread state
-            update(event)
-            started = state.first_ts is not None
+        if plan is None or not started:
+            if etype != 322:  # plugin events have no thread state
+                update(event)
+                started = state.first_ts is not None
+            yield event
+            continue
+        if remove or fd_remove:
+            state.flush_removals()
+        tid = event.tid
+        thread = get_thread(tid)
+        enter, skip, fd_index, uses_fd, memory, no_create, pending, special = plan
+        if thread is None or not 0 < tid < limit or (
+                special is close_marker and not close_exit(state, thread, event)):
+            if thread is None and no_create and 0 < tid < limit:  # looked up, never created
+                cache = event._cache = {"fd_new": False, "thread": None, "fd": None}
+                if special is switch_marker:
+                    state._switch(None, event, cache)
+            else:
+                update(event)
+            yield event
+            continue
+        if skip:  # scheduler/internal: the syscall context stays
+            cache = event._cache = {"fd_new": False, "latency": thread.last_latency,
+                                    "thread": thread, "fd": None}
+            if special is switch_marker:
+                state._switch(thread, event, cache)
+        elif enter:
+            thread.in_call = True
+            thread.last_enter = event
+            thread.last_latency = 0
+            num = None
+            if fd_index == 0:
+                raw = event.raw
+                nparams = event.nparams
+                if nparams and raw[26] == 8 and raw[27] == 0:
+                    num = unpack_fd(raw, 26 + 2 * nparams)[0]
+            elif fd_index is not None:
+                num = fd_param(event, fd_index)
+            thread.lastevent_fd = num
+            fd = None
+            if pending is not None:  # an fd-creating call: no fd yet
+                fd = FdInfo(-1, pending)
+            elif uses_fd and num is not None and num >= 0:
+                fd = thread.fdtable.get(num) or FdInfo(num, _UNKNOWN_FD)
+            event._cache = {"fd_new": False, "thread": thread, "fd": fd}
+        else:
+            thread.in_call = False
+            last = thread.last_enter
+            paired = last is not None and last.type == etype - 1
+            if paired:
+                thread.last_latency = event.ts - last.ts
+            else:
+                thread.lastevent_fd = None
+            if special is open_marker:  # the new fd, as State._apply finds it
+                cache = event._cache = {"fd_new": False, "thread": thread}
+                params = params_of(event)
+                P.on_open_exit(state, thread, event, params)
+                cache["fd"] = state._created_fd(thread, event, params, cache)
+            else:
+                fd = None
+                if uses_fd:
+                    num = thread.lastevent_fd
+                    if num is not None:
+                        if num >= 0:
+                            fd = thread.fdtable.get(num) or FdInfo(num, _UNKNOWN_FD)
+                    elif paired:  # its enter event stored no fd
+                        fd = FdInfo(-1, _UNKNOWN_FD)
+                event._cache = {"fd_new": False, "thread": thread, "fd": fd}
+        if memory is not None:
+            update_memory(state, thread, event, memory)
         yield event
