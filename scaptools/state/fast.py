@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from ..events.params import params_of
+from ..events.params import decode_params
 from ..events.table import EVENTS, LARGE_PAYLOAD
 from .fds import FD_PENDING_OTHER, FdInfo
 from . import parsers as P
@@ -158,7 +158,8 @@ def track(reader, state):
                 thread.lastevent_fd = None
             if special is open_marker:  # the new fd, as State._apply finds it
                 cache = event._cache = {"fd_new": False, "thread": thread}
-                params = params_of(event)
+                # a fresh event: nothing has decoded its parameters yet (params_of)
+                params = event._params = decode_params(event)
                 P.on_open_exit(state, thread, event, params)
                 cache["fd"] = state._created_fd(thread, event, params, cache)
             else:
