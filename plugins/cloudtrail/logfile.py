@@ -44,6 +44,7 @@ _NAME_TIME = re.compile(r"_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)Z_")
 _MINUTES: dict[str, int] = {}  # "YYYY-MM-DDThh:mm:" -> ns
 _SECONDS = {f"{s:02d}Z": s * 1_000_000_000 for s in range(61)}  # "ssZ" -> ns (60: leap)
 _CACHE_MAX = 100_000
+STREAM_MIN = 1 << 20  # compressed size from which a file is decoded while it inflates
 
 
 class _Envelope(msgspec.Struct):
@@ -166,6 +167,11 @@ def inflate(data: bytes, log: LogFile) -> bytes:
 
 def decode_log(data: bytes, name: str) -> LogFile:
     """Split one log file into records; never raises for bad content (see module doc)."""
+    if len(data) >= STREAM_MIN and data.startswith(GZIP_MAGIC):
+        from .pieces import decode_streamed
+        log = decode_streamed(data, name)  # inflating beside the decoding (pieces.py)
+        if log is not None:
+            return log
     log = LogFile(name)
     text = inflate(data, log)
     try:

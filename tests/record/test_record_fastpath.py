@@ -114,3 +114,68 @@ def test_record_batch_path_writes_the_same_bytes(shared, tmp_path, opts):
                      summary.first_ts, summary.last_ts, stream.stats.duplicates)
     assert outs["plain"] == outs["batch"]
     assert outs["batch"][1] == opts.get("max_events", outs["batch"][1]) > 0
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Decode every gzip file piece by piece, in pieces of a few records."""
+    from scaptools_plugins.cloudtrail import pieces
+    monkeypatch.setattr(logfile, "STREAM_MIN", 0)
+    monkeypatch.setattr(pieces, "CHUNK", 700)
+    monkeypatch.setattr(pieces, "PIECE", 1500)
+    return pieces
+
+
+def test_record_piece_decoding_equals_whole_on_shared_logs(logset, small_pieces):
+    for path, (data, records) in logset.files.items():
+        packed = data if data[:2] == b"\x1f\x8b" else gzip.compress(data)
+        streamed = small_pieces.decode_streamed(packed, str(path))
+        whole = slow_decode(packed, str(path))
+        if records and all(isinstance(r, dict) for r in records):
+            assert streamed is not None, path
+        if streamed is not None:
+            same_log(streamed, whole)
+        same_log(decode_log(packed, str(path)), whole)
+
+
+def ct_record(i, nested=False):
+    rec = {"eventVersion": "1.08", "userIdentity": {"type": "IAMUser"},
+           "eventTime": f"2023-07-10T11:{i % 60:02d}:{i % 61:02d}Z", "eventID": f"id-{i}",
+           "requestParameters": {"items": [{"eventVersion": "x"}, {"eventVersion": "y"}]
+                                 if nested else None}}
+    return json.dumps(rec, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("case", ["clean", "lines", "nested", "truncated", "garbage",
+                                  "two members", "odd head", "not a record", "no start",
+                                  "extra key", "empty", "cut"])
+def test_record_piece_decoding_falls_back_exactly(small_pieces, case):
+    recs = [ct_record(i, nested=case == "nested" and i % 3 == 0) for i in range(60)]
+    if case == "odd head":
+        recs[45] = recs[45].replace('"eventID":"id-45"', '"eventID":45')
+    if case == "not a record":
+        recs[50] = "[1,2]"
+    sep = ",\n" if case == "lines" else ","
+    text = '{"Records":[' + sep.join([] if case == "empty" else recs) + "]}"
+    if case == "no start":
+        text = " " + text
+    if case == "extra key":
+        text = text[:-1] + ',"x":1}'
+    if case == "cut":
+        text = text[:-400]
+    data = gzip.compress(text.encode())
+    if case == "truncated":
+        data = data[:-200]
+    if case == "garbage":
+        data += b"garbage"
+    if case == "two members":
+        data += gzip.compress(b" ")
+    streamed = small_pieces.decode_streamed(data, "f.json.gz")
+    whole = slow_decode(data, "f.json.gz")
+    assert (streamed is not None) == (case in ("clean", "lines", "nested", "two members",
+                                               "empty"))
+    if streamed is not None:
+        same_log(streamed, whole)
+    same_log(decode_log(data, "f.json.gz"), whole)
+    assert len(whole.records) == {"empty": 0, "not a record": 59, "truncated": len(
+        whole.records), "cut": len(whole.records)}.get(case, 60)
