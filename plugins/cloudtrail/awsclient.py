@@ -15,26 +15,31 @@ error raised before botocore's own retry loop).
 from __future__ import annotations
 
 import random
+import sys
 import time
+from typing import TYPE_CHECKING
 
-import boto3
-import botocore.exceptions as bexc
-import botocore.session
-from botocore.config import Config
+if TYPE_CHECKING:
+    import boto3
 
 _TRANSIENT_CODES = {
     "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling",
     "ThrottlingException", "RequestThrottled", "RequestTimeTooSkewed", "500", "502", "503",
     "504", "AWS.SimpleQueueService.ServiceUnavailable",
 }
-_TRANSIENT_EXC = (bexc.EndpointConnectionError, bexc.ConnectionClosedError,
-                  bexc.ReadTimeoutError, bexc.ConnectTimeoutError, bexc.ResponseStreamingError,
-                  bexc.IncompleteReadError, ConnectionError, TimeoutError)
 RETRY_ATTEMPTS = 6
 
 
-def make_session(aws: dict) -> boto3.Session:
+def _botocore_errors():
+    """botocore's exception module, or None when botocore was never imported (then no
+    error can be one of its): local recordings do not pay for importing boto3."""
+    return sys.modules.get("botocore.exceptions")
+
+
+def make_session(aws: dict) -> "boto3.Session":
     """A boto3 session honouring the ``aws`` override block (empty = SDK default)."""
+    import boto3
+    import botocore.session
     core = botocore.session.Session()
     if aws.get("config"):
         core.set_config_variable("config_file", aws["config"])
@@ -44,8 +49,9 @@ def make_session(aws: dict) -> boto3.Session:
                          region_name=aws.get("region") or None)
 
 
-def make_client(session: boto3.Session, service: str, pool: int = 10):
+def make_client(session: "boto3.Session", service: str, pool: int = 10):
     """A client with standard retries; region defaults to us-east-1 when none is set."""
+    from botocore.config import Config
     cfg = Config(retries={"max_attempts": 8, "mode": "standard"}, max_pool_connections=pool,
                  connect_timeout=10, read_timeout=60)
     region = session.region_name or "us-east-1"
@@ -54,11 +60,17 @@ def make_client(session: boto3.Session, service: str, pool: int = 10):
 
 def is_transient(exc: BaseException) -> bool:
     """True for errors worth retrying (throttling, server errors, connection trouble)."""
+    bexc = _botocore_errors()
+    if bexc is None:
+        return isinstance(exc, (ConnectionError, TimeoutError))
     if isinstance(exc, bexc.ClientError):
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         return err.get("Code") in _TRANSIENT_CODES or status >= 500 or status == 429
-    return isinstance(exc, _TRANSIENT_EXC)
+    return isinstance(exc, (bexc.EndpointConnectionError, bexc.ConnectionClosedError,
+                            bexc.ReadTimeoutError, bexc.ConnectTimeoutError,
+                            bexc.ResponseStreamingError, bexc.IncompleteReadError,
+                            ConnectionError, TimeoutError))
 
 
 def retry_call(fn, *args, attempts: int = RETRY_ATTEMPTS, on_retry=None, **kwargs):
@@ -81,7 +93,8 @@ def retry_call(fn, *args, attempts: int = RETRY_ATTEMPTS, on_retry=None, **kwarg
 
 def describe(exc: BaseException) -> str:
     """A one-line description of an AWS error."""
-    if isinstance(exc, bexc.ClientError):
+    bexc = _botocore_errors()
+    if bexc is not None and isinstance(exc, bexc.ClientError):
         err = exc.response.get("Error", {})
         return f"{err.get('Code', '?')}: {err.get('Message', '')}".rstrip(": ")
     return f"{type(exc).__name__}: {exc}"

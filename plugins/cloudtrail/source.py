@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import orjson
-from botocore.exceptions import BotoCoreError, ClientError
 
 from scaptools.errors import PluginError
 from scaptools.plugin import Checkpoint, PluginEvent
@@ -190,6 +189,7 @@ class CloudTrailStream:
                 yield Checkpoint(_no_ack, path)
 
     def _s3_route(self):
+        from botocore.exceptions import BotoCoreError, ClientError
         bucket, prefix = s3mod.split_url(self.params)
         workers = self.config["s3DownloadConcurrency"]
         client = make_client(self._aws_session(), "s3", pool=workers + 4)
