@@ -219,7 +219,8 @@ def _build_decoders(event_type: int) -> list:
         if st is not None:
             fn = (lambda data, st=st: st.unpack_from(data)[0] if len(data) >= st.size else None)
         else:
-            fn = (lambda data, t=info["type"], d=info.get("dynamic_table"): decode_value(t, data, d))
+            fn = (lambda data, t=info["type"], d=info.get("dynamic_table"):
+                  decode_value(t, data, d))
         out.append((info["name"], fn, st))
     return out
 

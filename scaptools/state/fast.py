@@ -1,12 +1,14 @@
 """The event loop of ``tracked_events``: ``State.update`` with its common cases inlined.
 
 Most events change nothing but their thread's syscall context (the last enter
-event, its ``fd`` parameter and the call latency, scap-format.md §10.1): no
-parser, no fd creation. For those the loop does the work of ``State._apply``
-in place, with one list lookup for the event type's plan; every other event
-(parsers, fd-creating calls, switches, unknown or absent threads, pending
-removals) goes through ``State.update``, which stays the reference: both paths
-leave the same tables and the same ``event.cache`` (tests/state compares them).
+event, its ``fd`` parameter and the call latency, scap-format.md §10.1). For
+those, and for the frequent parsed ones (switch, close and open exits, the enter
+events of fd-creating calls), the loop does the work of ``State._apply`` in
+place, driven by one list lookup of the event type's plan. Every other event
+(other parsers, unknown or absent threads, parameters not in their plain
+layout) goes through ``State.update``, which stays the reference: both paths
+leave the same tables and the same ``event.cache`` (tests/state compares them
+event by event).
 """
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ def fast_plans() -> list:
     """Per event type: ``(enter, skip, fd_index, uses_fd, memory, no_create, pending,
     special)`` when the loop can apply the type itself (from ``plans.plan``;
     ``no_create``: the type never creates its thread; ``pending``: the placeholder
-    fd type of an fd-creating enter event; ``special``: ``SWITCH``, ``_CLOSE`` or ``_OPEN``),
-    else ``None`` (the event takes ``State.update``)."""
+    fd type of an fd-creating enter event; ``special``: ``SWITCH``, ``_CLOSE`` or
+    ``_OPEN``), else ``None`` (the event takes ``State.update``)."""
     plans = []
     for etype in range(len(EVENTS)):
         handler, fd_index, memory, creates, uses_fd, skip, enter = plan(etype)
@@ -84,7 +86,11 @@ def close_exit(state, thread, event) -> bool:
 
 
 def track(reader, state):
-    """Yield the events of ``reader`` with ``state`` updated before each one."""
+    """Yield the events of ``reader`` with ``state`` updated before each one.
+
+    One long loop on purpose: it runs once per event, and every function call or
+    global lookup taken out of it costs a measurable share of ``scap print``'s time.
+    """
     if not _PLANS:
         _PLANS.extend(fast_plans())
     plans, nplans = _PLANS, len(_PLANS)
