@@ -47,34 +47,48 @@ def print_command(file, filter_words, fmt, as_json, count, show_internal):
     render = _renderer(fmt, as_json, registry, state)
     hidden = STATE_ONLY if show_internal else INTERNAL | STATE_ONLY
     source = sys.stdin.buffer if file == "-" else file
+    gate = getattr(selector, "types", None)
+    # without -n, events the filter's evt.type gate refuses are not even handed over
+    only = (gate | {PLUGINEVENT}) - hidden if gate is not None and count is None else None
     with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
-        _print_events(tracked_events(reader, state), state, selector, render, hidden, count)
+        events = tracked_events(reader, state, only=only)
+        _print_events(events, state, selector, render, hidden, count)
 
 
 def _print_events(events, state, selector, render, hidden, count) -> None:
     """Write ``render(event)`` for the events to show (not ``hidden``, accepted by
     ``selector``), up to event number ``count``."""
+    if count is not None:
+        events = _up_to(events, count)
     # the filter's evt.type gate: other syscall types are refused without calling it
     gate = getattr(selector, "types", None)
     names = getattr(selector, "names", None)
+    if gate is not None:
+        shown = (gate | {PLUGINEVENT}) - hidden
     write = sys.stdout.write
     for event in events:
-        if count is not None and event.num > count:
-            break
         etype = event.type
-        if etype in hidden:
-            continue
-        if selector is not None:
-            if gate is not None and etype not in gate and etype != PLUGINEVENT:
+        if gate is not None:
+            if etype not in shown:
                 continue
             if etype < 2 and names is not None and event_type_name(event) not in names:
                 continue  # a generic event of another syscall
-            if not selector(event):
-                continue
+        elif etype in hidden:
+            continue
+        if selector is not None and not selector(event):
+            continue
         line = render(event)
         if line is not None:
             write(line + "\n")
             state.last_shown_ts = event.ts
+
+
+def _up_to(events, count: int):
+    """The events numbered up to ``count``; stops reading at the next one."""
+    for event in events:
+        if event.num > count:
+            return
+        yield event
 
 
 def _renderer(fmt, as_json: bool, registry, state):

@@ -14,7 +14,7 @@ API (used by ``scap print``, the syscall fields and ``scap replay``):
   (also the resolver interface of ``scaptools.events.render``).
 - ``current_state()`` / ``set_current_state(state)``: the process-wide state that
   the syscall field extractors read (threads, users, first timestamp).
-- ``tracked_events(reader, state=None)``: the events of an open ``CaptureReader``
+- ``tracked_events(reader, state=None, only=None)``: the events of an open ``CaptureReader``
   with the state seeded from its metadata blocks and updated before each event is
   yielded (the state is made current); the one-line way to feed an engine::
 
@@ -226,16 +226,18 @@ class State:
             del self.threads[tid]
 
 
-def tracked_events(reader, state: State | None = None):
+def tracked_events(reader, state: State | None = None, *, only=None):
     """Yield the events of ``reader`` (a ``CaptureReader``) with ``state`` kept current.
 
     Metadata blocks are taken from ``reader.metadata`` as they appear (they come
     before the events they describe), so the reader's fast event path is used.
     Events are applied as ``state.update`` does, common cases inlined (``fast.py``).
+    ``only`` (a set of event type ids): yield just those events; all of them still
+    update the state (a printer's filter gate).
     """
     state = state if state is not None else State()
     set_current_state(state)
-    return track(reader, state)
+    return track(reader, state, only)
 
 
 def _working_fd(thread: ThreadInfo, event):

@@ -85,8 +85,9 @@ def close_exit(state, thread, event) -> bool:
     return True
 
 
-def track(reader, state):
-    """Yield the events of ``reader`` with ``state`` updated before each one.
+def track(reader, state, only=None):
+    """Yield the events of ``reader`` with ``state`` updated before each one (only
+    those whose type is in ``only`` when given; every event updates the state).
 
     One long loop on purpose: it runs once per event, and every function call or
     global lookup taken out of it costs a measurable share of ``scap print``'s time.
@@ -113,7 +114,8 @@ def track(reader, state):
             if etype != 322:  # plugin events have no thread state
                 update(event)
                 started = state.first_ts is not None
-            yield event
+            if only is None or etype in only:
+                yield event
             continue
         if remove or fd_remove:
             state.flush_removals()
@@ -128,7 +130,8 @@ def track(reader, state):
                     state._switch(None, event, cache)
             else:
                 update(event)
-            yield event
+            if only is None or etype in only:
+                yield event
             continue
         if skip:  # scheduler/internal: the syscall context stays
             cache = event._cache = {"fd_new": False, "latency": thread.last_latency,
@@ -180,4 +183,5 @@ def track(reader, state):
                 event._cache = {"fd_new": False, "thread": thread, "fd": fd}
         if memory is not None:
             update_memory(state, thread, event, memory)
-        yield event
+        if only is None or etype in only:
+            yield event

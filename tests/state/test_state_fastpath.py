@@ -136,3 +136,15 @@ def test_fast_path_matches_update_on_random_events(events):
     fast, slow = _seeded(), _seeded()
     copies = [Event(e.num, e.ts, e.cpu, e.tid, e.type, e.nparams, e.raw) for e in events]
     assert_same(tracked_events(_Reader(events), fast), reference(copies, slow), fast, slow)
+
+
+def test_only_yields_a_subset_and_keeps_the_whole_state(shared):
+    path = shared / "captures" / "libs-e2e" / "curl_google.scap"
+    full, part = State(), State()
+    with open_capture(path) as ra, open_capture(path) as rb:
+        every = [(e.num, cache_view(e.cache)) for e in tracked_events(ra, full)
+                 if e.type in (2, 3)]
+        some = [(e.num, cache_view(e.cache)) for e in tracked_events(rb, part, only={2, 3})]
+    assert some == every and len(some) > 10
+    assert {t: thread_view(x) for t, x in full.threads.items()} == \
+        {t: thread_view(x) for t, x in part.threads.items()}
