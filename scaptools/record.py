@@ -111,19 +111,31 @@ class Output:
         self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip)  # signals wait for a block
 
     def _slow_write(self, plugin_id: int, items: list) -> None:
-        """Writing with rotation, or into a resumed file: one event at a time."""
-        opts = self.opts
-        for ts, payload in items:
-            count = self.events_in_file
-            if count and ((opts.rotate_events and count >= opts.rotate_events)
-                          or (opts.rotate_size and self._bytes >= opts.rotate_size)):
+        """Writing with rotation, or into a resumed file: cut ``items`` where files change.
+
+        A file takes an event while it is empty or below both limits (checked
+        before each event, as its size grows by each event block, §2).
+        """
+        opts, start = self.opts, 0
+        max_events, max_bytes = opts.rotate_events or 0, opts.rotate_size or 0
+        count, size = self.events_in_file, self._bytes
+        for i, (_, payload) in enumerate(items):
+            if count and (count >= max_events > 0 or size >= max_bytes > 0):
+                self._segment(plugin_id, items[start:i], size)
                 self.close()
                 self.index += 1
                 self.open()
+                start, count, size = i, 0, self._bytes
+            count += 1
+            size += 12 + ((_HEAD_LEN + len(payload) + 5) & ~3)
+        self._segment(plugin_id, items[start:], size)
+
+    def _segment(self, plugin_id: int, items: list, size: int) -> None:
+        if items:
             if self.writer is None:
                 self._start()
-            self.writer.write(plugin_event(ts, plugin_id, payload))
-            self._bytes += 12 + ((_HEAD_LEN + len(payload) + 5) & ~3)  # the block (§2)
+            self.writer.write_plugin_events(plugin_id, items)
+        self._bytes = size
 
     def commit(self) -> tuple[int, int, int]:
         """Flush + fsync; returns (index, events, size on disk) of the current file."""

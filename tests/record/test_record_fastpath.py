@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import gzip
 import json
+import os
 import shutil
 
 import pytest
@@ -179,3 +180,26 @@ def test_record_piece_decoding_falls_back_exactly(small_pieces, case):
     same_log(decode_log(data, "f.json.gz"), whole)
     assert len(whole.records) == {"empty": 0, "not a record": 59, "truncated": len(
         whole.records), "cut": len(whole.records)}.get(case, 60)
+
+
+@pytest.mark.parametrize("limits", [{"rotate_size": 150_000}, {"rotate_events": 333},
+                                    {"rotate_size": 150_000, "rotate_events": 100}])
+def test_record_rotation_cuts_where_the_rule_says(logset, helpers, tmp_path, limits):
+    """A file takes an event while it is empty or below both limits (sizes before gzip)."""
+    src = next(iter(logset.files)).parent
+    out = tmp_path / "r.scap"
+    summary = Recorder(open_source(parse_init_config(""), str(src)), 2,
+                       RecordOptions(out=str(out), **limits)).run()
+    per_file = [helpers.read_events(f) for f in summary.files]
+    max_bytes, max_events = limits.get("rotate_size", 0), limits.get("rotate_events", 0)
+    for i, events in enumerate(per_file):
+        size, sizes = 28, []  # the section header, then each event block (§2)
+        for _, payload in events:
+            sizes.append(size)
+            size += 12 + ((38 + len(payload) + 5) & ~3)
+        assert events and all(n < max_events or not max_events for n in range(len(events)))
+        assert all(b < max_bytes for b in sizes[1:]) or not max_bytes
+        if i < len(per_file) - 1:  # it was closed because it was full
+            assert len(events) >= max_events > 0 or size >= max_bytes > 0
+        assert summary.files[i] == f"{out}.{i}" and os.path.getsize(summary.files[i]) == size
+    assert len(per_file) > 2 and sum(map(len, per_file)) == summary.events
