@@ -2,6 +2,10 @@
 
 The source yields ``PluginEvent`` and ``Checkpoint`` items; events are written
 as ``pluginevent`` (322) events with the plugin's id (scap-format.md §10.3).
+A source may also offer ``batches()``: the same stream as lists of
+``(ts, payload)`` (and Checkpoints), written with
+``CaptureWriter.write_plugin_events`` without building an Event per record;
+other sources are grouped into such lists here (``_grouped``).
 At a commit the capture is flushed and fsynced, and only then are the pending
 checkpoints acknowledged (an SQS message is deleted) and the ``--state`` file
 rewritten (atomically). Commits happen at a checkpoint at most every
