@@ -46,6 +46,8 @@ def compile_filter(text: str, registry=None):
         plugin_filters[source] = build(registry.fieldset(source))
 
     def source_filter(event):
+        if registry is None:  # no plugins: plugin events match nothing
+            return None
         return plugin_filters.get(registry.source_of(event.plugin_id))
 
     if syscall is None and not any(plugin_filters.values()):

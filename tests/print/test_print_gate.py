@@ -49,3 +49,8 @@ def test_gate_types():
     assert 0 not in gate_types(type_names("evt.type=procexit"))
     assert type_names("fd.num = 3 or evt.type = open") is None
     assert 2 not in gate_types(type_names("not evt.type = open"))
+
+
+def test_plugin_events_without_plugins_match_nothing():
+    from scaptools.events.event import Event
+    assert compile_filter("evt.num > 0")(Event.plugin(1, 2, b"{}", num=1)) is False
