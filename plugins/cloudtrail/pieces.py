@@ -98,19 +98,27 @@ def _decode(chunks):
                     continue
                 newline = newline or buf.find(b"\n", 0, cut) >= 0
                 buf = rest
+    end = _last_piece(buf, raws, heads) if started else -1
+    if end < 0:
+        return None
+    return raws, heads, newline or buf.find(b"\n", 0, end) >= 0
+
+
+def _last_piece(buf: bytearray, raws: list, heads: list) -> int:
+    """Decode the text after the last cut up to its closing ``]}``; the end of that
+    ``]``, or -1 when it fails."""
     end = len(buf)
     while end and buf[end - 1] in _SPACE:
         end -= 1
-    if not started or buf[end - 2:end] != b"]}":
-        return None
-    newline = newline or buf.find(b"\n", 0, end) >= 0
+    if buf[end - 2:end] != b"]}":
+        return -1
     view = memoryview(buf)[:end - 1]
     try:
         raws += _RAWS.decode(view)
         heads += _HEADS.decode(view)
     except msgspec.DecodeError:
-        return None
-    return raws, heads, newline
+        return -1
+    return end - 1
 
 
 def _cut(buf: bytearray) -> int:

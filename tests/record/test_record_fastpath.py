@@ -149,13 +149,15 @@ def ct_record(i, nested=False):
 
 @pytest.mark.parametrize("case", ["clean", "lines", "nested", "truncated", "garbage",
                                   "two members", "odd head", "not a record", "no start",
-                                  "extra key", "empty", "cut"])
+                                  "extra key", "empty", "cut", "one pretty"])
 def test_record_piece_decoding_falls_back_exactly(small_pieces, case):
     recs = [ct_record(i, nested=case == "nested" and i % 3 == 0) for i in range(60)]
     if case == "odd head":
         recs[45] = recs[45].replace('"eventID":"id-45"', '"eventID":45')
     if case == "not a record":
         recs[50] = "[1,2]"
+    if case == "one pretty":  # layout whitespace in one record: only that one is compacted
+        recs[40] = json.dumps(json.loads(recs[40]), indent=1)
     sep = ",\n" if case == "lines" else ","
     text = '{"Records":[' + sep.join([] if case == "empty" else recs) + "]}"
     if case == "no start":
@@ -174,7 +176,7 @@ def test_record_piece_decoding_falls_back_exactly(small_pieces, case):
     streamed = small_pieces.decode_streamed(data, "f.json.gz")
     whole = slow_decode(data, "f.json.gz")
     assert (streamed is not None) == (case in ("clean", "lines", "nested", "two members",
-                                               "empty"))
+                                               "empty", "one pretty"))
     if streamed is not None:
         same_log(streamed, whole)
     same_log(decode_log(data, "f.json.gz"), whole)
