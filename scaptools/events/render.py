@@ -64,6 +64,8 @@ def syscall_code(event) -> int | None:
 
 def sanitize(text: str) -> str:
     """Drop the characters sysdig removes from names (non-printable ASCII)."""
+    if text.isascii() and text.isprintable():  # every character in " ".."~" already
+        return text
     return "".join(c for c in text if " " <= c <= "~")
 
 

@@ -1,4 +1,4 @@
-"""``join_paths``: its shortcut for already-normal paths equals full normalisation."""
+"""``join_paths`` and ``sanitize``: their shortcuts equal the long way."""
 from __future__ import annotations
 
 import posixpath
@@ -33,3 +33,10 @@ def test_join_paths_examples():
     assert join_paths("/root/", "../etc/./passwd") == "/etc/passwd"
     assert join_paths("/", "/etc//hosts/") == "/etc/hosts"
     assert join_paths("", "rel") == ""
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text())
+def test_sanitize_keeps_printable_ascii_only(text):
+    from scaptools.events.render import sanitize
+    assert sanitize(text) == "".join(c for c in text if " " <= c <= "~")
