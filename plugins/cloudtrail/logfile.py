@@ -201,10 +201,13 @@ def _collect(log: LogFile, raws: list, heads: list | None, loose: bool,
     fmt = msgspec.json.format
     if loose:
         payloads = [fmt(p, indent=-1) for p in payloads]
-    elif text_has_newline:
-        newline = _NEWLINE.search
-        for i in [i for i, p in enumerate(payloads) if newline(p)]:
-            payloads[i] = fmt(payloads[i], indent=-1)
+    elif text_has_newline:  # 512 records at a time, then one by one where one has it
+        newline, join = _NEWLINE.search, b"".join
+        for start in range(0, len(payloads), 512):
+            if b"\n" in join(payloads[start:start + 512]):
+                for i in range(start, min(start + 512, len(payloads))):
+                    if newline(payloads[i]):
+                        payloads[i] = fmt(payloads[i], indent=-1)
     times = [h.eventTime for h in heads]
     try:
         stamps = _canonical_times(times)

@@ -205,3 +205,13 @@ def test_record_rotation_cuts_where_the_rule_says(logset, helpers, tmp_path, lim
             assert len(events) >= max_events > 0 or size >= max_bytes > 0
         assert summary.files[i] == f"{out}.{i}" and os.path.getsize(summary.files[i]) == size
     assert len(per_file) > 2 and sum(map(len, per_file)) == summary.events
+
+
+def test_record_newline_scan_finds_one_loose_record_among_many():
+    recs = [ct_record(i) for i in range(1200)]
+    recs[700] = json.dumps(json.loads(recs[700]), indent=1)
+    data = ('{"Records":[' + ",\n".join(recs) + "]}").encode()
+    fast = decode_log(data, "f.json")
+    same_log(fast, slow_decode(data, "f.json"))
+    assert fast.records[700][1] == ct_record(700).encode()
+    assert fast.records[699][1] == recs[699].encode()
