@@ -18,7 +18,7 @@ from ..events.params import decode_params
 from ..events.table import EVENTS, LARGE_PAYLOAD
 from .fds import FD_PENDING_OTHER, FdInfo
 from . import parsers as P
-from .plans import NO_CREATE, SWITCH, fd_param, plan, update_memory
+from .plans import NO_CREATE, SWITCH, fd_param, memory_layout, plan, update_memory
 
 _TID_LIMIT = 1 << 62  # larger tids (and NO_TID) are not threads (State.update)
 _FD = struct.Struct("<q")  # a PT_FD parameter (§10.2)
@@ -29,6 +29,7 @@ _PLANS: list = []  # fast_plans(), on first use
 def fast_plans() -> list:
     """Per event type: ``(enter, skip, fd_index, uses_fd, memory, no_create, pending,
     special)`` when the loop can apply the type itself (from ``plans.plan``;
+    ``memory``: None, or the plan's counters with their one-unpack layout;
     ``no_create``: the type never creates its thread; ``pending``: the placeholder
     fd type of an fd-creating enter event; ``special``: ``SWITCH``, ``_CLOSE`` or
     ``_OPEN``), else ``None`` (the event takes ``State.update``)."""
@@ -47,6 +48,12 @@ def fast_plans() -> list:
             continue
         if etype in LARGE_PAYLOAD:  # _fd_param reads no fd from u32 length arrays
             fd_index = None
+        layout = memory_layout(etype) if memory else None
+        if layout is not None:  # (memory, count, length struct, sizes, value struct, attrs)
+            count, sizes, values, attrs = layout
+            memory = (memory, count, struct.Struct(f"<{count}H"), sizes, values, attrs)
+        elif memory:
+            memory = (memory, None)
         plans.append((enter, skip, fd_index, uses_fd, memory or None, etype in NO_CREATE,
                       pending, special))
     return plans
@@ -181,7 +188,17 @@ def track(reader, state, only=None):
                     elif paired:  # its enter event stored no fd
                         fd = FdInfo(-1, _UNKNOWN_FD)
                 event._cache = {"fd_new": False, "thread": thread, "fd": fd}
-        if memory is not None:
-            update_memory(state, thread, event, memory)
+        if memory is not None:  # plans.update_memory, its one-unpack case inlined
+            count = memory[1]
+            nparams = event.nparams
+            raw = event.raw
+            if count is not None and count <= nparams <= 32 and \
+                    memory[2].unpack_from(raw, 26) == memory[3]:
+                main = thread if thread.pid == tid else get_thread(thread.pid) or thread
+                for value, (attr, vm) in zip(memory[4].unpack_from(raw, 26 + 2 * nparams),
+                                             memory[5]):
+                    setattr(main if vm else thread, attr, value)
+            else:
+                update_memory(state, thread, event, memory[0])
         if only is None or etype in only:
             yield event

@@ -117,6 +117,11 @@ def _memory_layout(params: list, memory: tuple):
 _LAYOUTS: dict[int, tuple | None] = {}
 
 
+def memory_layout(etype: int):
+    """The one-unpack layout of an event type's memory counters (see _memory_layout)."""
+    return _LAYOUTS.get(etype)
+
+
 def update_memory(state, thread, event, memory) -> None:
     """Memory and page-fault counters (brk/mmap/munmap/switch/clone/execve, §10.1),
     read straight from the v2 layout without decoding the other parameters; memory
