@@ -344,7 +344,7 @@ def _time_record(workload: str, params: str, config: str, ctx: Context, env=None
 
 
 def bench_record_local(ctx: Context) -> list[Result]:
-    """`scap record` of a 100k-record .json.gz file, next to sysdig -w with ctmini (plain JSON)."""
+    """`scap record` of 100k records (.json.gz, .json, -z) next to sysdig+ctmini -w (.json)."""
     import gzip
     plain, packed = ctx.data / "ct100k.json", ctx.data / "ct100k.json.gz"
     if not packed.exists():
@@ -352,6 +352,7 @@ def bench_record_local(ctx: Context) -> list[Result]:
         plain.write_bytes(text)
         packed.write_bytes(gzip.compress(text, 6))
     results = [_time_record("record-local", str(packed), "{}", ctx),
+               _time_record("record-local", str(plain), "{}", ctx, tool="scaptools .json"),
                _time_record("record-local", str(packed), "{}", ctx, gzip=True,
                             tool="scaptools -z")]
     sysdig, lib = shutil.which("sysdig"), ctx.data / "libctmini.so"
