@@ -5,6 +5,9 @@ first event, syscall events in ``0x216``, large-payload events (322, 324, 402) i
 ``0x221`` with u32 lengths, never flags-word blocks, every block padded to 4 bytes
 with its trailer. Plain or gzip.
 
+``write_plugin_events`` frames runs of plugin events (the recorder's path)
+without an ``Event`` per record, byte for byte as ``write`` would.
+
 Every block reaches the file whole. ``flush()`` ends the current gzip member, so
 the file is a complete multi-member gzip stream after it (§1.1), and fsyncs.
 While the writer is open in the main thread, SIGINT and SIGTERM are held back
@@ -81,7 +84,7 @@ def event_block(event) -> bytes:
         raise FormatError(f"event {event.num}: cpu {event.cpu!r} does not fit a u16") from None
 
 
-def plugin_blocks(plugin_id: int, items) -> bytes:
+def plugin_blocks(plugin_id: int, items, path: str | None = None) -> bytes:
     """The ``0x221`` blocks of ``pluginevent``s for ``(ts, payload)`` items, cpu 0 (§10.3).
 
     Byte for byte what ``event_block`` makes for each ``Event.plugin`` event.
@@ -104,7 +107,7 @@ def plugin_blocks(plugin_id: int, items) -> bytes:
             append(payload)
             prev_pad, prev_total = pad, total
     except struct.error as exc:  # ts or plugin id that does not fit its field (§9.2)
-        raise FormatError(f"plugin event does not fit the event header: {exc}") from None
+        raise FormatError(f"plugin event does not fit the event header: {exc}", path) from None
     if prev_pad >= 0:
         append(_TAIL[prev_pad].pack(prev_total))
     return b"".join(parts)
@@ -175,7 +178,7 @@ class CaptureWriter:
             raise FormatError("the capture writer is closed", self.path)
         for start in range(0, len(items), BATCH_EVENTS):
             chunk = items[start:start + BATCH_EVENTS]
-            data = plugin_blocks(plugin_id, chunk)
+            data = plugin_blocks(plugin_id, chunk, self.path)
             self._pending.append(data)
             self._started_events = True
             self._pending_size += len(data)
