@@ -257,8 +257,9 @@ class CloudTrailStream:
         The fast form of iterating the stream (the same events in the same order);
         ``returned(n)`` tells that the last ``n`` events of a list were not used.
         """
-        if self._gen is None:
-            self._gen = self._route()
+        if self._gen is not None:
+            raise PluginError("the stream is already being iterated", PLUGIN)
+        self._gen = self._route()
         for item in self._gen:
             if item.__class__ is list:
                 self.stats.records += len(item)
