@@ -17,13 +17,11 @@ from __future__ import annotations
 from ..errors import RuleError
 from ..events.render import SYSCALL_NAMES, event_type_name
 from ..events.table import EVENT_NAMES
-from .syscall import syscall_fieldset
+from .syscall import TYPE_NAMES, syscall_fieldset
 
 PLUGINEVENT = 322
 GENERIC = (0, 1)  # generic events: evt.type is the syscall named by their first parameter
 # every value event_type_name can give (the universe of negated evt.type checks)
-_TYPE_NAMES = frozenset(EVENT_NAMES) | frozenset(SYSCALL_NAMES.values()) | {"unknown",
-                                                                            "<unknown>"}
 
 
 def compile_filter(text: str, registry=None):
@@ -75,7 +73,7 @@ def type_names(text: str) -> frozenset | None:
     from ..engine import parse_condition
     from ..engine.index import index_values
     try:
-        return index_values(parse_condition(text), "evt.type", _TYPE_NAMES)
+        return index_values(parse_condition(text), "evt.type", TYPE_NAMES)
     except Exception:  # no gate: every event is tested by the condition itself
         return None
 

@@ -6,6 +6,8 @@ syscall rules; the extractors read the state filled by
 """
 from __future__ import annotations
 
+from ..events.render import SYSCALL_NAMES
+from ..events.table import EVENT_NAMES
 from .base import FieldSet
 from .evt import evt_fields
 from .fd import fd_fields
@@ -13,6 +15,8 @@ from .proc import proc_fields, thread_fields, user_fields
 from .container import container_fields
 
 SYSCALL_SOURCE = "syscall"
+# every value evt.type can take: table names, real names of generic syscalls, unknown ids
+TYPE_NAMES = frozenset(EVENT_NAMES) | frozenset(SYSCALL_NAMES.values()) | {"unknown", "<unknown>"}
 
 
 def syscall_fieldset() -> FieldSet:
@@ -21,4 +25,8 @@ def syscall_fieldset() -> FieldSet:
     for adder in (evt_fields(), proc_fields(), thread_fields(), user_fields(), fd_fields(),
                   container_fields()):
         adder.add_to(fs)
+    # the engine tests an event only against the rules its type can match, and warns
+    # (LOAD_NO_EVTTYPE) about rules that restrict no type, as Falco does
+    fs.index_field = "evt.type"
+    fs.index_universe = TYPE_NAMES
     return fs
