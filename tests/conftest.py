@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,13 @@ def tshark_bin() -> str:
     if path is None:
         pytest.skip("tshark is not installed (apt-get install tshark)")
     return path
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """Run a test with TZ=UTC (the zone the reference outputs were made in)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

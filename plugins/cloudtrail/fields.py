@@ -8,7 +8,7 @@ closure ``fn(event) -> value | None``. ``ct.name`` has a fast path (see
 from __future__ import annotations
 
 from scaptools.errors import FieldError
-from scaptools.fields.base import ARG_NONE, ARG_OPTIONAL, FieldInfo
+from scaptools.fields.base import ARG_OPTIONAL, FieldInfo
 
 from scaptools_plugins.json.fast import UNSET, parsed
 

@@ -18,13 +18,7 @@ REC = {"eventName": "ConsoleLogin", "userIdentity": {"type": "IAMUser", "userNam
        "additionalEventData": {"MFAUsed": "No", "bytesTransferredIn": 12}}
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # sysdig output was made with TZ=UTC
 
 
 RENDER = [

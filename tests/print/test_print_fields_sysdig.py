@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -74,13 +73,7 @@ CAPTURES = ["curl_google", "sample", "single_ipv6_conn", "test_ipv6_client"]
 OFFSET = {"sample": 95}
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # sysdig output was made with TZ=UTC
 
 
 def columns(lines: list[str], offset: int, names: list[str]) -> dict[str, dict[int, str]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -24,13 +23,7 @@ CAPTURES = ["curl_google", "sample", "single_ipv6_conn", "test_ipv6_client"]
 OFFSET = {"sample": 95}  # user/group events sysdig 0.29.3 does not count
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # sysdig output was made with TZ=UTC
 
 
 def sysdig(sysdig_bin, path, *args) -> list[str]:

@@ -71,6 +71,10 @@ def test_config_file_and_plugin_errors(tmp_path, shared):
 def test_missing_capture_is_one_error_line(tmp_path, shared):
     rules = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
     res = run("replay", tmp_path / "missing.scap", "-r", rules)
+    assert res.exit_code == 1
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "missing.scap" in lines[0] and "No such file" in lines[0]
+    assert res.exc_info is None or res.exc_info[0] is SystemExit  # no traceback
 
 
 
