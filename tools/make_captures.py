@@ -105,7 +105,7 @@ def make_syscall_capture(out: Path) -> None:
              ThreadInfo(2001, pid=2001, ptid=1990, comm="cat", exe="cat", exepath="/usr/bin/cat",
                         args=["/etc/shadow"], cwd="/root/", uid=0),
              ThreadInfo(3100, pid=3100, ptid=1990, comm="python3", exe="python3",
-                        exepath="/usr/bin/python3.11", args=["dump.py"], cwd="/tmp/", uid=1000)]
+                        exepath="/usr/bin/python3.11", args=["dump.py"], cwd="/home/dev/", uid=1000)]
     ts = 1_710_400_000_000_000_000  # 2024-03-14T07:06:40Z
     with CaptureWriter(str(out)) as writer:
         writer.write_metadata(Block(C.BLOCK_PL_V9, b"".join(process_entry(t) for t in procs)))

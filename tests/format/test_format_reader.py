@@ -61,7 +61,7 @@ def test_v1_blocks_become_v2_events():
 
 def test_v1_fewer_params_than_the_table():
     """An older producer wrote fewer parameters: the largest count that adds up wins."""
-    params = [struct.pack("<q", 3), b"/tmp/x\0", struct.pack("<I", 1)]  # open exit has 6 now
+    params = [struct.pack("<q", 3), b"/srv/x\0", struct.pack("<I", 1)]  # open exit has 6 now
     events = list(open_capture(io.BytesIO(shb(0) + v1_block(C.BLOCK_EV, 3, params))))
     assert events[0].nparams == 3 and events[0].param_bytes == params
 

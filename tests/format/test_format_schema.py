@@ -137,7 +137,7 @@ def test_metadata_blocks_both_orders(order):
     v1 = roundtrip(order, frame(order, C.BLOCK_FDL, struct.pack(order + "Q", 7) + fd_file
                                 + fd_v4))
     assert [e.info.get("name") for e in v1.body.list.entries] == [b"/etc/passwd", None]
-    entry = struct.pack(order + "qQBI", 5, 1, C.FD_FILE_V2, 2) + s(b"/tmp/x") + b"\1\0\0\0"
+    entry = struct.pack(order + "qQBI", 5, 1, C.FD_FILE_V2, 2) + s(b"/srv/x") + b"\1\0\0\0"
     v2 = roundtrip(order, frame(order, C.BLOCK_FDL_V2, struct.pack(order + "Q", 7) +
                                 struct.pack(order + "I", len(entry) + 4) + entry))
     assert v2.body.list.entries[0].entry.extra == b"\1\0\0\0"  # dev, kept for later
