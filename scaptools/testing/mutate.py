@@ -63,10 +63,12 @@ class MutationReport:
     accepted: list[tuple[Mutation, str]]  # survivors with a reason
 
 
-def split_top(text: str, word: str) -> list[str]:
-    """Split ``text`` on the keyword ``word`` (``and``/``or``) outside quotes, () and []."""
-    parts, depth, quote, start, i = [], 0, "", 0, 0
-    n, wl = len(text), len(word)
+def _outside_quotes(text: str, opens: str, closes: str):
+    """Yield ``(index, char, depth)`` for every character outside quoted strings.
+
+    ``depth`` counts the ``opens`` characters not yet closed by ``closes``, after ``char``.
+    """
+    depth, quote, i, n = 0, "", 0, len(text)
     while i < n:
         ch = text[i]
         if quote:
@@ -76,17 +78,24 @@ def split_top(text: str, word: str) -> list[str]:
                 quote = ""
         elif ch in "\"'":
             quote = ch
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif (depth == 0 and text.startswith(word, i) and (i == 0 or text[i - 1].isspace())
-              and i + wl < n and (text[i + wl].isspace() or text[i + wl] == "(")):
+        else:
+            if ch in opens:
+                depth += 1
+            elif ch in closes:
+                depth -= 1
+            yield i, ch, depth
+        i += 1
+
+
+def split_top(text: str, word: str) -> list[str]:
+    """Split ``text`` on the keyword ``word`` (``and``/``or``) outside quotes, () and []."""
+    parts, start, n, wl = [], 0, len(text), len(word)
+    for i, _, depth in _outside_quotes(text, "([", ")]"):
+        if (i >= start and depth == 0 and text.startswith(word, i)
+                and (i == 0 or text[i - 1].isspace())
+                and i + wl < n and (text[i + wl].isspace() or text[i + wl] == "(")):
             parts.append(text[start:i].strip())
             start = i + wl
-            i += wl
-            continue
-        i += 1
     parts.append(text[start:].strip())
     return [p for p in parts if p]
 
@@ -100,23 +109,10 @@ def _unwrap(clause: str) -> str | None:
 
 
 def _balanced(text: str) -> bool:
-    depth, quote, i = 0, "", 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-        i += 1
+    depth = 0
+    for _, _, depth in _outside_quotes(text, "(", ")"):
+        if depth < 0:
+            return False
     return depth == 0
 
 
