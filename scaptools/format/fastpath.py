@@ -73,37 +73,20 @@ def fast_events(buf: bytes, base: int, pos: int, num: int):
 
 
 def fast_blocks(buf: bytes, base: int, pos: int, num: int):
-    """:func:`fast_events`, yielding ``(offset, event)`` pairs."""
-    end, large, v1, new = len(buf), 0, 0, object.__new__
-    unpack, u32 = FORMATS["<"].event.unpack_from, FORMATS["<"].u32.unpack_from
-    while pos + 36 <= end:
-        btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
-        nxt = pos + total
-        if ((btype == 0x216 or btype == 0x221) and nxt <= end
-                and 26 + 2 * nparams <= elen <= total - 14 and not total & 3
-                and u32(buf, nxt - 4)[0] == total):
-            if btype != 0x216:
-                large += 1
-            num += 1
-            ev = new(Event)
-            ev.num = num
-            ev.ts = ts
-            ev.cpu = cpu
-            ev.tid = tid
-            ev.type = etype
-            ev.nparams = nparams
-            ev.raw = buf[pos + 10:pos + 10 + elen]
-            yield base + pos, ev
-        elif btype == 0x204 and (ev := _v1(buf, pos, nxt, end, total, elen, etype, ts, tid,
-                                           cpu)):
-            num += 1
-            v1 += 1
-            ev.num = num
-            yield base + pos, ev
-        else:
-            break
-        pos = nxt
-    return pos, num, large, v1
+    """:func:`fast_events`, yielding ``(offset, event)`` pairs.
+
+    :func:`fast_events` takes one whole block per event and stops at the first block
+    it does not take, so each offset is the previous one plus that block's length.
+    """
+    u32 = FORMATS["<"].u32.unpack_from
+    events = fast_events(buf, base, pos, num)
+    while True:
+        try:
+            ev = next(events)
+        except StopIteration as done:
+            return done.value
+        yield base + pos, ev
+        pos += u32(buf, pos + 4)[0]
 
 
 def _v1(buf, pos, nxt, end, total, elen, etype, ts, tid, cpu):
