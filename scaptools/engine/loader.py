@@ -108,11 +108,16 @@ class FileLoader:
         self.col.plugin_requirements.extend(read_plugin_requirements(r))
 
     # -- lists and macros (§2.3, §2.4) -----------------------------------------
-    def read_list(self, r: ItemReader) -> None:
+    def checked_name(self, r: ItemReader, kind: str, pattern, code: str) -> str:
+        """The item's name; a name ``pattern`` refuses gives Falco's ``code`` warning."""
         name = r.ctx.item_name
-        if not RE_LIST_NAME.match(name):
-            self.res.warn(LOAD_INVALID_LIST_NAME, f"List has an invalid name. List names should "
-                          f"match a regular expression: {RE_LIST_NAME.pattern[:-2]}", r.ctx)
+        if not pattern.match(name):
+            self.res.warn(code, f"{kind} has an invalid name. {kind} names should match a "
+                          f"regular expression: {pattern.pattern[:-2]}", r.ctx)
+        return name
+
+    def read_list(self, r: ItemReader) -> None:
+        name = self.checked_name(r, "List", RE_LIST_NAME, LOAD_INVALID_LIST_NAME)
         items = r.strings("items")
         if items is None:
             raise fail(LOAD_ERR_YAML_VALIDATE, "Item has no mapping for key 'items'", r.ctx)
@@ -120,10 +125,7 @@ class FileLoader:
         self.col.list_item(ListInfo(name, items, r.ctx), mode)
 
     def read_macro(self, r: ItemReader) -> None:
-        name = r.ctx.item_name
-        if not RE_MACRO_NAME.match(name):
-            self.res.warn(LOAD_INVALID_MACRO_NAME, f"Macro has an invalid name. Macro names "
-                          f"should match a regular expression: {RE_MACRO_NAME.pattern[:-2]}", r.ctx)
+        name = self.checked_name(r, "Macro", RE_MACRO_NAME, LOAD_INVALID_MACRO_NAME)
         cond = r.scalar("condition")
         mode = self.mode(r, "condition")
         self.col.macro_item(MacroInfo(name, cond, r.ctx, r.ctx_of("condition")), mode)
