@@ -20,8 +20,9 @@ import msgspec
 
 from . import logfile as L
 
-CHUNK = 1 << 20  # inflated bytes handed over at a time
-PIECE = 4 << 20  # text collected before a piece is cut and decoded
+CHUNK = 1 << 18  # compressed bytes inflated at a time (about 10 times that comes out;
+#                  the decoder holds the GIL while a piece decodes: pieces stay small)
+PIECE = 1 << 20  # text collected before a piece is cut and decoded
 _START = b'{"Records":['
 _NEXT = b'{"eventVersion":'  # how a CloudTrail record starts
 _SPACE = b" \t\r\n"
@@ -50,69 +51,84 @@ def decode_streamed(data: bytes, name: str) -> L.LogFile | None:
 
 
 def _inflate(data: bytes, chunks, stop) -> None:
-    """Put the inflated text in ``chunks``, then None; _FAILED on any problem."""
+    """Put the inflated text in ``chunks``, then None; _FAILED on any problem.
+
+    The input is fed ``CHUNK`` compressed bytes at a time (views, no copies):
+    limiting the output instead would copy the rest of the input at every call.
+    """
     try:
-        rest = data
-        while rest.startswith(L.GZIP_MAGIC):
+        view, pos, end = memoryview(data), 0, len(data)
+        while data.startswith(L.GZIP_MAGIC, pos):
             d = L._inflate_lib.decompressobj(47)
             while not d.eof:
-                part = d.decompress(rest, CHUNK)
-                rest = d.unconsumed_tail
-                if stop.is_set() or not (part or rest):  # stopped, or truncated
+                if stop.is_set() or pos >= end:  # stopped, or truncated
                     chunks.put(_FAILED)
                     return
+                part = d.decompress(view[pos:pos + CHUNK])
+                pos += CHUNK
                 if part:
                     chunks.put(part)
-            rest = d.unused_data
-        chunks.put(_FAILED if rest.strip(b"\0") else None)
+            pos = min(pos, end) - len(d.unused_data)  # the next member starts here
+        chunks.put(_FAILED if data[pos:].strip(b"\0") else None)
     except Exception:  # bad gzip: decode_log reports it
         chunks.put(_FAILED)
 
 
 def _decode(chunks):
-    """(raws, heads, newline inside) of the text coming through ``chunks``, or None."""
+    """(raws, heads, newline inside) of the text coming through ``chunks``, or None.
+
+    The parts are joined once per piece (into a bytearray whose cut comma becomes
+    the closing ``]``); the text after the cut waits for the next piece.
+    """
     raws, heads, newline = [], [], False
-    buf, started, cutting = bytearray(), False, True
+    pending, size, start, cutting = [], 0, -1, True  # start: the "[" of the piece
     while True:
         part = chunks.get()
         if part is _FAILED:
             return None
         if part is None:
             break
-        buf += part
-        if not started:
-            if len(buf) < len(_START):
+        pending.append(part)
+        size += len(part)
+        if start < 0:  # the file must open with {"Records":[
+            if size < len(_START):
                 continue
-            if not buf.startswith(_START):
+            head = b"".join(pending)
+            if not head.startswith(_START):
                 return None
-            del buf[:len(_START) - 1]  # keep the "["
-            started = True
-        if cutting and len(buf) >= PIECE:
-            cut = _cut(buf)
-            if cut > 0:
-                rest = _piece(buf, cut, raws, heads)
-                if rest is _FAILED:
-                    return None
-                if rest is None:
-                    cutting = False  # the cut fell inside a record: no more cuts
-                    continue
-                newline = newline or buf.find(b"\n", 0, cut) >= 0
-                buf = rest
-    end = _last_piece(buf, raws, heads) if started else -1
+            pending, start = [head], len(_START) - 1
+        if not cutting or size < PIECE:
+            continue
+        text = bytearray().join(pending)
+        cut = _cut(text)
+        if cut <= start:
+            pending = [text]
+            continue
+        if not _piece(text, start, cut, raws, heads):
+            return None
+        if text[cut] != 0x5D:  # the cut fell inside a record: no more cuts
+            pending, cutting = [text], False
+            continue
+        newline = newline or text.find(b"\n", start, cut) >= 0
+        pending, size, start = [b"[", memoryview(text)[cut + 1:]], len(text) - cut, 0
+    if start < 0:
+        return None
+    text = bytearray().join(pending)
+    end = _last_piece(text, start, raws, heads)
     if end < 0:
         return None
-    return raws, heads, newline or buf.find(b"\n", 0, end) >= 0
+    return raws, heads, newline or text.find(b"\n", start, end) >= 0
 
 
-def _last_piece(buf: bytearray, raws: list, heads: list) -> int:
+def _last_piece(buf: bytearray, start: int, raws: list, heads: list) -> int:
     """Decode the text after the last cut up to its closing ``]}``; the end of that
     ``]``, or -1 when it fails."""
     end = len(buf)
     while end and buf[end - 1] in _SPACE:
         end -= 1
-    if buf[end - 2:end] != b"]}":
+    if end - 2 < start or buf[end - 2:end] != b"]}":
         return -1
-    view = memoryview(buf)[:end - 1]
+    view = memoryview(buf)[start:end - 1]
     try:
         raws += _RAWS.decode(view)
         heads += _HEADS.decode(view)
@@ -138,22 +154,21 @@ def _cut(buf: bytearray) -> int:
     return -1
 
 
-def _piece(buf: bytearray, cut: int, raws: list, heads: list):
-    """Decode ``buf[:cut]`` + "]"; the text after the cut (from a new "["), None when the
-    cut is not between two records, _FAILED when a record does not fit the typed heads."""
+def _piece(buf: bytearray, start: int, cut: int, raws: list, heads: list) -> bool:
+    """Decode ``buf[start:cut]`` + "]" (the comma at ``cut`` becomes the "]", which stays
+    when the piece decodes). False when a record does not fit the typed heads; when
+    the cut is not between two records the comma is put back."""
     buf[cut] = 0x5D  # "]": the piece is a whole array
-    view = memoryview(buf)[:cut + 1]
+    view = memoryview(buf)[start:cut + 1]
     try:
         got = _RAWS.decode(view)
     except msgspec.DecodeError:
         view.release()
         buf[cut] = 0x2C
-        return None
+        return True
     try:
         heads += _HEADS.decode(view)
     except msgspec.DecodeError:
-        return _FAILED
-    raws += got  # the Raw views keep ``buf`` (never changed again) alive
-    rest = bytearray(b"[")
-    rest += memoryview(buf)[cut + 1:]
-    return rest
+        return False
+    raws += got  # the Raw views keep ``buf`` (never resized) alive
+    return True

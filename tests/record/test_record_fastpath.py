@@ -122,7 +122,7 @@ def small_pieces(monkeypatch):
     """Decode every gzip file piece by piece, in pieces of a few records."""
     from scaptools_plugins.cloudtrail import pieces
     monkeypatch.setattr(logfile, "STREAM_MIN", 0)
-    monkeypatch.setattr(pieces, "CHUNK", 700)
+    monkeypatch.setattr(pieces, "CHUNK", 64)
     monkeypatch.setattr(pieces, "PIECE", 1500)
     return pieces
 
