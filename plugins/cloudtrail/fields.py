@@ -7,6 +7,8 @@ closure ``fn(event) -> value | None``. ``ct.name`` has a fast path (see
 """
 from __future__ import annotations
 
+import re
+
 from scaptools.errors import FieldError
 from scaptools.fields.base import ARG_OPTIONAL, FieldInfo
 
@@ -156,7 +158,6 @@ def record(event):
     return rec if rec is not None else _record_trimmed(event)
 NAMES = frozenset(ORDER)
 
-_EVENT_NAME = b'"eventName":'
 _EVENT_KEY = b'"eventName"'
 
 
@@ -172,20 +173,27 @@ def ct_name(event):
     that the member is at the top level, nor for keys spelled with ``\\u`` escapes.
     """
     raw = event.raw
-    start = raw.find(_EVENT_NAME)
-    if start >= 0 and raw[start + 12:start + 13] == b'"':  # one pass: first match, then the rest
-        start += 13
-        end = raw.find(b'"', start)
-        if end > 0 and raw.find(_EVENT_KEY, end) < 0:
-            value = raw[start:end]
-            if b"\\" not in value:
-                try:
-                    return value.decode("utf-8")
-                except UnicodeDecodeError:
-                    pass
+    m = _first_name(raw)
+    if m is not None:
+        value = m.group(1)
+        if value is not None and raw.find(_EVENT_KEY, m.end()) < 0:
+            name = _NAME_TEXT.get(value)
+            if name is not None:
+                return name
+            try:
+                name = value.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                if len(_NAME_TEXT) < 4096:  # API names repeat: decode each once
+                    _NAME_TEXT[value] = name
+                return name
     return string_at(record(event), ("eventName",))
 
 
+# the first `"eventName":` and, when it is a string without escapes, its value
+_first_name = re.compile(rb'"eventName":(?:"([^"\\]*)")?').search
+_NAME_TEXT: dict = {}
 ct_name.index_key = "ct.name"
 
 

@@ -185,21 +185,27 @@ def json_value(value):
     return str(value)
 
 
-_OFFSET_NOW = [None, 0]  # ((wall-clock second, zone), UTC offset in effect then)
+# (wall-clock second, time.tzname object, UTC offset then, event second, "HH:MM:SS.")
+_LOCAL = [None, None, 0, None, ""]
 
 
 def time_local(ts: int) -> str:
     """``HH:MM:SS.nnnnnnnnn`` in the host's local time zone, with the UTC offset in
     effect now, when the alert is formatted, not at the event's date (§10)."""
     sec, ns = divmod(ts, 1_000_000_000)
-    # offsets change only at whole seconds or with the zone (tzset): ask once per second
-    now = (int(time.time()), time.tzname, time.timezone, time.altzone)
-    if _OFFSET_NOW[0] != now:
-        _OFFSET_NOW[0], _OFFSET_NOW[1] = now, time.localtime(now[0]).tm_gmtoff
-    hours, rest = divmod((sec + _OFFSET_NOW[1]) % 86400, 3600)  # POSIX days: 86400 s
-    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.{ns:09d}"
+    # offsets change only at whole seconds or with the zone (time.tzset() rebinds
+    # time.tzname): ask once per second; the text of a second is kept too
+    now, state = int(_wall()), _LOCAL
+    if state[0] != now or state[1] is not time.tzname:
+        state[0], state[1], state[2] = now, time.tzname, time.localtime(now).tm_gmtoff
+        state[3] = None
+    if state[3] != sec:
+        hours, rest = divmod((sec + state[2]) % 86400, 3600)  # POSIX days: 86400 s
+        state[3], state[4] = sec, f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}."
+    return f"{state[4]}{ns:09d}"
 
 
+_wall = time.time
 _LAST_DAY = [None, ""]
 
 
@@ -221,7 +227,8 @@ def alert_line(alert: Alert, iso8601: bool = False) -> str:
 
 def format_text(alert: Alert, iso8601: bool = False) -> str:
     """Falco's text alert line, escaped like the inside of a JSON string (§10.1)."""
-    line = alert_line(alert, iso8601)
+    line = f"{time_iso(alert.ts) if iso8601 else time_local(alert.ts)}: " \
+        f"{alert.priority} {alert.output}"
     # printable text without quote or backslash needs no escape; the rest is checked exactly
     if line.isprintable() and '"' not in line and "\\" not in line or _PLAIN.fullmatch(line):
         return line
