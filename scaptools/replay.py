@@ -251,7 +251,7 @@ def alert_formatter(options: dict) -> Callable:
             return dumps_sorted(obj)
         with_fields = as_bool(options.get("json_include_output_fields_property", True))
         return fmt
-    return lambda alert: format_text(alert, iso8601=iso)
+    return (lambda alert: format_text(alert, True)) if iso else format_text
 
 
 def as_bool(value) -> bool:

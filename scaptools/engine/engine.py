@@ -47,14 +47,15 @@ class Engine:
         fieldset = self.ruleset.fieldsets.get(source)
         field = getattr(fieldset, "index_field", None)
         if field is None or fieldset.lookup(field) is None:
-            return None, {}, tuple((r.match, r) for r in rules)
-        default = tuple((r.match, r) for r in rules if r.index_values is None)
+            return None, {}, tuple((r.match, self._maker(r)) for r in rules)
+        make = {id(r): self._maker(r) for r in rules}  # rule -> fn(event) -> Alert
+        default = tuple((r.match, make[id(r)]) for r in rules if r.index_values is None)
         keys = {k for r in rules if r.index_values is not None for k in r.index_values}
         universe = getattr(fieldset, "index_universe", None)
         if universe is not None:  # sets may be complements: a value outside the universe
             keys |= set(universe)  # (or missing) must meet every rule
-            default = tuple((r.match, r) for r in rules)
-        table = {k: tuple((r.match, r) if r.index_values is None else (r.match_indexed, r)
+            default = tuple((r.match, make[id(r)]) for r in rules)
+        table = {k: tuple((r.match if r.index_values is None else r.match_indexed, make[id(r)])
                           for r in rules if r.index_values is None or k in r.index_values)
                  for k in keys}
         if not self.enable_all:
@@ -74,9 +75,9 @@ class Engine:
         key_fn, table, default = entry
         rules = table.get(key_fn(event), default) if key_fn is not None else default
         alerts = []
-        for match, rule in rules:
+        for match, make in rules:
             if match(event):
-                alerts.append(self.alert(rule, event))
+                alerts.append(make(event))
                 if self.first:
                     break
         return alerts
@@ -89,26 +90,35 @@ class Engine:
         if entry is None:
             return lambda event: _EMPTY
         key_fn, table, default = entry
-        get, first, alert = table.get, self.first, self.alert
+        get, first = table.get, self.first
         if key_fn is None:
             key_fn, get = _none, lambda key, default: default
 
         def match(event):
             alerts = _EMPTY
-            for test, rule in get(key_fn(event), default):
+            for test, make in get(key_fn(event), default):
                 if test(event):
                     if first:
-                        return [alert(rule, event)]
+                        return [make(event)]
                     if alerts is _EMPTY:
                         alerts = []
-                    alerts.append(alert(rule, event))
+                    alerts.append(make(event))
             return alerts
         return match
 
     def alert(self, rule, event) -> Alert:
-        message, fields = rule.output.render(event)
-        return Alert(rule.name, PRIORITIES[rule.priority], event.ts, message, fields,
-                     rule.source, list(rule.tags), self.hostname)
+        """The alert ``rule`` raises for ``event``."""
+        return self._maker(rule)(event)
+
+    def _maker(self, rule):
+        """``fn(event) -> Alert`` for ``rule``, its constant parts looked up once."""
+        render, name, priority = rule.output.render, rule.name, PRIORITIES[rule.priority]
+        source, tags, hostname = rule.source, rule.tags, self.hostname
+
+        def make(event):
+            message, fields = render(event)
+            return Alert(name, priority, event.ts, message, fields, source, list(tags), hostname)
+        return make
 
 
 def _none(event):

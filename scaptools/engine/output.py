@@ -38,7 +38,7 @@ class Token:
     pad9: bool = False  # FieldInfo tag "pad9": numbers print with at least 9 digits
 
 
-@dataclass
+@dataclass(slots=True)
 class Alert:
     """One alert (§10): what ``format_text``/``format_json`` render."""
 
@@ -185,8 +185,9 @@ def json_value(value):
     return str(value)
 
 
-# (wall-clock second, time.tzname object, UTC offset then, event second, "HH:MM:SS.")
-_LOCAL = [None, None, 0, None, ""]
+# (wall-clock second, time.tzname object, UTC offset then)
+_LOCAL = [None, None, 0]
+_CLOCK: dict = {}  # second of the day -> "HH:MM:SS."
 
 
 def time_local(ts: int) -> str:
@@ -194,15 +195,16 @@ def time_local(ts: int) -> str:
     effect now, when the alert is formatted, not at the event's date (§10)."""
     sec, ns = divmod(ts, 1_000_000_000)
     # offsets change only at whole seconds or with the zone (time.tzset() rebinds
-    # time.tzname): ask once per second; the text of a second is kept too
+    # time.tzname): ask once per second
     now, state = int(_wall()), _LOCAL
     if state[0] != now or state[1] is not time.tzname:
         state[0], state[1], state[2] = now, time.tzname, time.localtime(now).tm_gmtoff
-        state[3] = None
-    if state[3] != sec:
-        hours, rest = divmod((sec + state[2]) % 86400, 3600)  # POSIX days: 86400 s
-        state[3], state[4] = sec, f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}."
-    return f"{state[4]}{ns:09d}"
+    second = (sec + state[2]) % 86400  # POSIX days: 86400 s
+    text = _CLOCK.get(second)
+    if text is None:
+        hours, rest = divmod(second, 3600)
+        text = _CLOCK[second] = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}."
+    return f"{text}{ns:09d}"
 
 
 _wall = time.time
