@@ -15,6 +15,7 @@ worker reads it whole and evaluates the events whose number is ``k`` modulo
 from __future__ import annotations
 
 import heapq
+import mmap
 import os
 import pickle
 import struct
@@ -30,7 +31,7 @@ from .format.constants import BLOCK_SHB, EVENT_BLOCKS, SHB_MAGIC_LE
 _BLOCK = struct.Struct("<II")  # block type, total length (§2)
 _U32 = struct.Struct("<I")
 _GZIP = b"\x1f\x8b"
-_CHUNK = 1 << 22
+_WINDOW = 1 << 26  # bytes of the file mapped at a time while planning
 _COPY = 1 << 20
 
 
@@ -69,41 +70,54 @@ def plan(path: str, jobs: int) -> Share:
 def _cuts(fh, size: int, jobs: int):
     """``(first event offset, [(cut offset, events before)])`` or None (§2-§3, §9.1).
 
-    Walks the blocks up to the last cut, reading the file in chunks (a mapping
-    would count the pages walked as the process's memory): one little-endian
+    Walks the block headers up to the last cut through a read-only mapping of
+    the file, one window of ``_WINDOW`` bytes at a time (unmapped when done, so
+    the pages walked do not stay in the process's memory): one little-endian
     section, every length sane (>= 12, a multiple of 4, inside the file, equal
     to its trailer)."""
     fh.seek(0)
-    buf, base, pos, num, head = fh.read(_CHUNK), 0, 0, 0, None
-    if len(buf) < 28 or _BLOCK.unpack_from(buf, 0)[0] != BLOCK_SHB or buf[8:12] != SHB_MAGIC_LE:
+    first = fh.read(28)
+    if len(first) < 28 or _BLOCK.unpack_from(first, 0)[0] != BLOCK_SHB \
+            or first[8:12] != SHB_MAGIC_LE:
         return None
     targets = [size * k // jobs for k in range(1, jobs)]
-    points, unpack, u32 = [], _BLOCK.unpack_from, _U32.unpack_from
+    points, head, num, pos = [], None, 0, 0
+    unpack, u32, events = _BLOCK.unpack_from, _U32.unpack_from, EVENT_BLOCKS
     while targets:
-        if size - pos < 12:
+        base = pos - pos % mmap.ALLOCATIONGRANULARITY
+        length = min(size - base, _WINDOW)
+        if length <= pos - base:
             return None
-        if pos + 8 > base + len(buf):
-            fh.seek(pos)
-            buf, base = fh.read(_CHUNK), pos
-        btype, total = unpack(buf, pos - base)
-        if total < 12 or total & 3 or pos + total > size:
-            return None
-        if pos + total > base + len(buf):  # the trailer is past the chunk
-            fh.seek(pos)
-            buf, base = fh.read(max(_CHUNK, total)), pos
-        if u32(buf, pos + total - 4 - base)[0] != total:
-            return None
-        if btype == BLOCK_SHB and pos:
-            return None  # a second section: byte order and metadata may change
-        if btype in EVENT_BLOCKS:
-            if head is None:
-                head = pos
-            elif pos >= targets[0]:
-                points.append((pos, num))
-                del targets[0]
-                continue  # the same block may also be the next cut's
-            num += 1
-        pos += total
+        with mmap.mmap(fh.fileno(), length, access=mmap.ACCESS_READ, offset=base) as view:
+            stop = base + length
+            while targets:
+                if size - pos < 12:
+                    return None
+                if pos + 8 > stop:
+                    break  # the next window
+                btype, total = unpack(view, pos - base)
+                if total < 12 or total & 3 or pos + total > size:
+                    return None
+                if pos + total > stop:
+                    if total > _WINDOW // 2:  # a block longer than a window: read its trailer
+                        fh.seek(pos + total - 4)
+                        if u32(fh.read(4))[0] != total:
+                            return None
+                    else:
+                        break  # the next window holds the whole block
+                elif u32(view, pos + total - 4 - base)[0] != total:
+                    return None
+                if btype == BLOCK_SHB and pos:
+                    return None  # a second section: byte order and metadata may change
+                if btype in events:
+                    if head is None:
+                        head = pos
+                    elif pos >= targets[0]:
+                        points.append((pos, num))
+                        del targets[0]
+                        continue  # the same block may also be the next cut's
+                    num += 1
+                pos += total
     if head is None or len({p[0] for p in points}) != len(points):
         return None  # too few events to give every worker its own range
     return head, points

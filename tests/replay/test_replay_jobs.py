@@ -111,3 +111,29 @@ def test_a_capture_too_small_to_cut_is_read_whole_by_one_worker(shared, tmp_path
         assert one.exit_code == many.exit_code == 0, many.stderr
         assert one.stdout == many.stdout != ""
         assert f"Events read: {1 + 41 * (len(files) - 1)}" in many.stderr
+
+
+@pytest.mark.parametrize("jobs", [2, 5])
+def test_cuts_do_not_depend_on_the_mapped_window(tmp_path, monkeypatch, jobs):
+    """Planning maps the file a window at a time; blocks cross windows, some are
+    longer than half a window: the cuts are those of a walk over one big window."""
+    import mmap
+
+    import scaptools.replay_jobs as jobs_module
+    path = tmp_path / "sizes.scap"
+    with CaptureWriter(path) as writer:
+        for n in range(300):
+            payload = b'{"eventName":"E%d","pad":"%s"}' % (n, b"x" * (37 * n % 9000))
+            writer.write(Event.plugin(1_000 + n, 2, payload))
+    want = plan(str(path), jobs)
+    monkeypatch.setattr(jobs_module, "_WINDOW", 2 * mmap.ALLOCATIONGRANULARITY)
+    got = plan(str(path), jobs)
+    assert want.ranges is not None and len(want.ranges) == jobs
+    assert (got.head, got.ranges) == (want.head, want.ranges)
+    seen = []
+    for start, end, before in got.ranges:
+        stream = RangeFile(str(path), got.head, start, end)
+        with open_capture(stream) as reader:
+            seen += [ev.num + before for ev in reader]
+        stream.close()
+    assert seen == list(range(1, 301))
