@@ -165,9 +165,12 @@ def inflate(data: bytes, log: LogFile) -> bytes:
     return b"".join(parts)
 
 
-def decode_log(data: bytes, name: str) -> LogFile:
-    """Split one log file into records; never raises for bad content (see module doc)."""
-    if len(data) >= STREAM_MIN and data.startswith(GZIP_MAGIC):
+def decode_log(data: bytes, name: str, streamed: bool = True) -> LogFile:
+    """Split one log file into records; never raises for bad content (see module doc).
+
+    ``streamed``: a large gzip file is decoded while it inflates (pieces.py).
+    """
+    if streamed and len(data) >= STREAM_MIN and data.startswith(GZIP_MAGIC):
         from .pieces import decode_streamed
         log = decode_streamed(data, name)  # inflating beside the decoding (pieces.py)
         if log is not None:
@@ -189,10 +192,12 @@ def decode_log(data: bytes, name: str) -> LogFile:
 
 
 def _collect(log: LogFile, raws: list, heads: list | None, loose: bool,
-             text_has_newline: bool = True) -> None:
+             text_has_newline: bool = True, first: int = 0, last_ts: int | None = None) -> None:
     """Fill ``log``'s columns for every record; report the ones that are not objects.
 
     Payloads are bytes or ``msgspec.Raw`` views (both buffers: len, join, crc32).
+    ``first`` and ``last_ts``: for a part of a file, the index of its first record
+    and the time of the record before it (pieces.py).
     """
     if heads is None:
         _collect_slow(log, raws, loose)
@@ -213,7 +218,7 @@ def _collect(log: LogFile, raws: list, heads: list | None, loose: bool,
         stamps = _canonical_times(times)
     except (KeyError, TypeError):  # some eventTime is not YYYY-MM-DDThh:mm:ssZ
         stamps = [None] * len(times)
-        _fill_times(log, stamps, times)
+        _fill_times(log, stamps, times, first, last_ts)
     log.times, log.payloads, log.ids = stamps, payloads, [h.eventID for h in heads]
 
 
@@ -236,19 +241,21 @@ def _canonical_times(times: list) -> list:
     return [minutes[t[:17]] + seconds[t[17:]] for t in times]
 
 
-def _fill_times(log: LogFile, stamps: list, times: list) -> None:
+def _fill_times(log: LogFile, stamps: list, times: list, first: int = 0,
+                last_ts: int | None = None) -> None:
     """Parse the times the cache did not know; a record without one takes the time
     of the record before it (or of the file name) and is reported (§3.4 step 3)."""
-    last_ts = name_time(log.name)
-    for i, ts in enumerate(stamps):
+    if last_ts is None:
+        last_ts = name_time(log.name)
+    for i, ts in enumerate(stamps, first):
         if ts is None:
-            ts = parse_event_time(times[i])
+            ts = parse_event_time(times[i - first])
             if ts is None:
                 ts = last_ts if last_ts is not None else 0
                 log.untimed += 1
-                log.problems.append(f"{log.name}: record {i}: eventTime {times[i]!r} is not a "
-                                    f"time; recorded at {ts} ns")
-            stamps[i] = ts
+                log.problems.append(f"{log.name}: record {i}: eventTime {times[i - first]!r} "
+                                    f"is not a time; recorded at {ts} ns")
+            stamps[i - first] = ts
         last_ts = ts
 
 

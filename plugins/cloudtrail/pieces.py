@@ -3,13 +3,18 @@
 Inflating releases the GIL, so a thread inflates while the text already out is
 decoded a piece at a time: a piece ends at the comma between two records (the
 last ``,{"eventVersion":`` that arrived). Each piece is decoded on its own, as
-``[record,...]``, by the same two decoders ``decode_log`` uses on the whole text.
+``[record,...]``, by the same two decoders ``decode_log`` uses on the whole text,
+and given at once as a part of the file (``decode_parts``), so the recorder
+writes the first records while the rest still inflates, and only a piece of the
+text is in memory at a time.
 
 Only a clean file takes this path: one that inflates without a problem, starts
 with ``{"Records":[`` and ends with ``]}``. Everything else, and any piece that
-does not decode (a damaged file, or a cut that fell inside a record), makes
-``decode_streamed`` return None and ``decode_log`` decode the file as a whole,
-so both paths give the same LogFile.
+does not decode (a damaged file, or a record that does not fit the typed heads),
+ends the parts with None: the caller decodes the file as a whole (``decode_log``)
+and keeps its records after those of the parts it already has. The parts
+together are the LogFile ``decode_log`` gives (a cut that fell inside a record
+only stops the cutting).
 """
 from __future__ import annotations
 
@@ -27,27 +32,81 @@ _START = b'{"Records":['
 _NEXT = b'{"eventVersion":'  # how a CloudTrail record starts
 _SPACE = b" \t\r\n"
 _FAILED = object()
+_INSIDE = object()
 _RAWS = msgspec.json.Decoder(list[msgspec.Raw])
 _HEADS = msgspec.json.Decoder(list[L._TypedHead])
 
 
-def decode_streamed(data: bytes, name: str) -> L.LogFile | None:
-    """The LogFile of a clean gzip log file, or None (see the module doc)."""
+def decode_parts(data: bytes, name: str):
+    """The records of a clean gzip log file as LogFile parts, piece by piece.
+
+    A None part ends the parts: the file is not clean (see the module doc). Each
+    part numbers its records (in problems) from the file's first record.
+    """
     chunks: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
     worker = threading.Thread(target=_inflate, args=(data, chunks, stop), daemon=True)
     worker.start()
+    first, last_ts, loose = 0, None, None
     try:
-        found = _decode(chunks)
+        for found in _pieces(chunks):
+            if found is None:
+                yield None
+                return
+            raws, heads, newline = found
+            if not raws:
+                continue
+            if loose is None:  # the file's first record tells its serializer's layout
+                loose = L._is_loose(bytes(raws[0]))
+            part = L.LogFile(name)
+            L._collect(part, raws, heads, loose, newline, first, last_ts)
+            first, last_ts = first + len(raws), part.times[-1]
+            yield part
     finally:
         stop.set()
-    if found is None:
-        return None
-    raws, heads, newline = found
+
+
+def decode_streamed(data: bytes, name: str) -> L.LogFile | None:
+    """The LogFile of a clean gzip log file (its parts joined), or None."""
     log = L.LogFile(name)
-    if raws:
-        L._collect(log, raws, heads, L._is_loose(bytes(raws[0])), newline)
+    for part in decode_parts(data, name):
+        if part is None:
+            return None
+        log.times += part.times
+        log.payloads += part.payloads
+        log.ids += part.ids
+        log.problems += part.problems
+        log.untimed += part.untimed
     return log
+
+
+def after(log: L.LogFile, done: int) -> L.LogFile:
+    """``log`` without its first ``done`` records (given already by parts).
+
+    Those records were whole objects with typed heads, so they are the first
+    ``done`` records of the whole-file decoding too; their problems are dropped.
+    """
+    if not done:
+        return log
+    rest = L.LogFile(log.name, log.times[done:], log.payloads[done:], log.ids[done:])
+    rest.bad_records = log.bad_records
+    rest.untimed = log.untimed
+    for message in log.problems:
+        at = _record_index(message, log.name)
+        if at is not None and at < done:
+            rest.untimed -= "is not a time" in message
+        else:
+            rest.problems.append(message)
+    return rest
+
+
+def _record_index(message: str, name: str) -> int | None:
+    """The record number of a ``NAME: record I: ...`` problem, else None."""
+    head = f"{name}: record "
+    if not message.startswith(head):
+        return None
+    number = message[len(head):].split(":", 1)[0]
+    return int(number) if number.isdigit() else None
 
 
 def _inflate(data: bytes, chunks, stop) -> None:
@@ -74,18 +133,19 @@ def _inflate(data: bytes, chunks, stop) -> None:
         chunks.put(_FAILED)
 
 
-def _decode(chunks):
-    """(raws, heads, newline inside) of the text coming through ``chunks``, or None.
+def _pieces(chunks):
+    """(raws, heads, newline inside) of each piece of the text coming through
+    ``chunks``; None (and the end) when the text is not a clean log file.
 
     The parts are joined once per piece (into a bytearray whose cut comma becomes
     the closing ``]``); the text after the cut waits for the next piece.
     """
-    raws, heads, newline = [], [], False
     pending, size, start, cutting = [], 0, -1, True  # start: the "[" of the piece
     while True:
         part = chunks.get()
         if part is _FAILED:
-            return None
+            yield None
+            return
         if part is None:
             break
         pending.append(part)
@@ -95,7 +155,8 @@ def _decode(chunks):
                 continue
             head = b"".join(pending)
             if not head.startswith(_START):
-                return None
+                yield None
+                return
             pending, start = [head], len(_START) - 1
         if not cutting or size < PIECE:
             continue
@@ -104,37 +165,34 @@ def _decode(chunks):
         if cut <= start:
             pending = [text]
             continue
-        if not _piece(text, start, cut, raws, heads):
-            return None
-        if text[cut] != 0x5D:  # the cut fell inside a record: no more cuts
+        found = _piece(text, start, cut)
+        if found is None:
+            yield None
+            return
+        if found is _INSIDE:  # the cut fell inside a record: no more cuts
             pending, cutting = [text], False
             continue
-        newline = newline or text.find(b"\n", start, cut) >= 0
+        yield found[0], found[1], text.find(b"\n", start, cut) >= 0
         pending, size, start = [b"[", memoryview(text)[cut + 1:]], len(text) - cut, 0
     if start < 0:
-        return None
-    text = bytearray().join(pending)
-    end = _last_piece(text, start, raws, heads)
-    if end < 0:
-        return None
-    return raws, heads, newline or text.find(b"\n", start, end) >= 0
+        yield None
+        return
+    yield _last_piece(bytearray().join(pending), start)
 
 
-def _last_piece(buf: bytearray, start: int, raws: list, heads: list) -> int:
-    """Decode the text after the last cut up to its closing ``]}``; the end of that
-    ``]``, or -1 when it fails."""
+def _last_piece(buf: bytearray, start: int):
+    """The text after the last cut up to its closing ``]}``, decoded as a piece; None
+    when it fails."""
     end = len(buf)
     while end and buf[end - 1] in _SPACE:
         end -= 1
     if end - 2 < start or buf[end - 2:end] != b"]}":
-        return -1
+        return None
     view = memoryview(buf)[start:end - 1]
     try:
-        raws += _RAWS.decode(view)
-        heads += _HEADS.decode(view)
+        return _RAWS.decode(view), _HEADS.decode(view), buf.find(b"\n", start, end) >= 0
     except msgspec.DecodeError:
-        return -1
-    return end - 1
+        return None
 
 
 def _cut(buf: bytearray) -> int:
@@ -154,21 +212,19 @@ def _cut(buf: bytearray) -> int:
     return -1
 
 
-def _piece(buf: bytearray, start: int, cut: int, raws: list, heads: list) -> bool:
-    """Decode ``buf[start:cut]`` + "]" (the comma at ``cut`` becomes the "]", which stays
-    when the piece decodes). False when a record does not fit the typed heads; when
-    the cut is not between two records the comma is put back."""
+def _piece(buf: bytearray, start: int, cut: int):
+    """``buf[start:cut]`` + "]" decoded: (raws, heads); the comma at ``cut`` becomes the
+    "]" and stays. None when a record does not fit the typed heads; _INSIDE (the
+    comma put back) when the cut is not between two records."""
     buf[cut] = 0x5D  # "]": the piece is a whole array
     view = memoryview(buf)[start:cut + 1]
     try:
-        got = _RAWS.decode(view)
+        raws = _RAWS.decode(view)  # Raw views keep ``buf`` (never resized) alive
     except msgspec.DecodeError:
         view.release()
         buf[cut] = 0x2C
-        return True
+        return _INSIDE
     try:
-        heads += _HEADS.decode(view)
+        return raws, _HEADS.decode(view)
     except msgspec.DecodeError:
-        return False
-    raws += got  # the Raw views keep ``buf`` (never resized) alive
-    return True
+        return None

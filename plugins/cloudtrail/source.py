@@ -32,7 +32,9 @@ from scaptools.plugin import Checkpoint, PluginEvent
 from . import s3 as s3mod
 from . import sqs as sqsmod
 from .awsclient import describe, make_client, make_session, retry_call
-from .logfile import crc32, decode_log
+from . import logfile
+from .logfile import GZIP_MAGIC, crc32, decode_log
+from .pieces import after, decode_parts
 
 LOG = logging.getLogger("scaptools_plugins.cloudtrail")
 PLUGIN = "cloudtrail"
@@ -180,12 +182,12 @@ class CloudTrailStream:
         def read(path):  # gunzip runs here too, beside the consumer (zlib frees the GIL)
             with open(path, "rb") as fh:
                 data = fh.read()
-            return decode_log(data, path)
+            return data if _streamed(data) else decode_log(data, path)
         for path, log, exc in ordered_map(read, units, 2, self._stop.is_set):
             if exc is not None:
                 yield from self._unit_failed(path, f"cannot read: {exc}")
             else:
-                yield self._events(log, path)
+                yield from self._unit_events(log, path)
                 yield Checkpoint(_no_ack, path)
 
     def _s3_route(self):
@@ -203,12 +205,12 @@ class CloudTrailStream:
 
         def fetch(unit):
             data = s3mod.download(client, bucket, unit[1], on_retry=self._on_retry)
-            return decode_log(data, unit[0])
+            return data if _streamed(data) else decode_log(data, unit[0])
         for unit, log, exc in ordered_map(fetch, units, workers, self._stop.is_set):
             if exc is not None:
                 yield from self._unit_failed(unit[0], describe(exc))
             else:
-                yield self._events(log, unit[0])
+                yield from self._unit_events(log, unit[0])
                 yield Checkpoint(_no_ack, unit[0])
 
     def _on_retry(self, exc, attempt) -> None:
@@ -221,16 +223,37 @@ class CloudTrailStream:
         self.problem(f"{unit}: {why}; not recorded")
         return iter(())
 
-    def _events(self, log, unit: str) -> list:
-        """The ``(ts, payload)`` of one decoded log file (problems reported, duplicates dropped)."""
+    def _unit_events(self, log, unit: str):
+        """The ``(ts, payload)`` lists of one log file: a decoded LogFile, or the bytes of a
+        large gzip file, decoded and given piece by piece (pieces.py)."""
+        if log.__class__ is not bytes:
+            yield self._events(log, unit)
+            return
+        data, done, malformed = log, 0, False
+        for part in decode_parts(data, unit):
+            if part is None:  # not a clean file: decoded as a whole, after the parts given
+                part = after(decode_log(data, unit, streamed=False), done)
+            malformed = malformed or bool(part.problems)
+            done += len(part.times)
+            yield self._events(part, unit, whole=False)
+        self.stats.objects_done += 1
+        self.stats.objects_malformed += malformed
+        self.failed.discard(unit)
+
+    def _events(self, log, unit: str, whole: bool = True) -> list:
+        """The ``(ts, payload)`` of one decoded log file (problems reported, duplicates dropped).
+
+        ``whole``: False for a part of a file (counted as an object by the caller).
+        """
         stats = self.stats
         for message in log.problems:
             self.problem(message)
-        stats.objects_done += 1
-        stats.objects_malformed += bool(log.problems)
+        if whole:
+            stats.objects_done += 1
+            stats.objects_malformed += bool(log.problems)
+            self.failed.discard(unit)
         stats.bad_records += log.bad_records
         stats.untimed += log.untimed
-        self.failed.discard(unit)
         seen, old = self._seen, self._seen_old
         if len(seen) > DEDUPE_GENERATION:
             self._seen_old, self._seen = seen, set()
@@ -324,7 +347,8 @@ class CloudTrailStream:
                 self.stats.objects_failed += 1
                 self.problem(f"{unit}: {where}: {describe(exc)}; message left in the queue")
                 continue
-            yield self._events(decode_log(data, where), where)
+            yield from self._unit_events(data if _streamed(data) else decode_log(data, where),
+                                         where)
         if not ok:
             return
         receipt = msg.get("ReceiptHandle", "")
@@ -337,6 +361,11 @@ class CloudTrailStream:
         if self._session is None:
             self._session = make_session(self.config.get("aws") or {})
         return self._session
+
+
+def _streamed(data: bytes) -> bool:
+    """A gzip log file large enough to be decoded piece by piece while it inflates."""
+    return len(data) >= logfile.STREAM_MIN and data.startswith(GZIP_MAGIC)
 
 
 def _no_ack() -> None:

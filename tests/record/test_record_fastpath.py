@@ -215,3 +215,36 @@ def test_record_newline_scan_finds_one_loose_record_among_many():
     same_log(fast, slow_decode(data, "f.json"))
     assert fast.records[700][1] == ct_record(700).encode()
     assert fast.records[699][1] == recs[699].encode()
+
+
+@pytest.mark.parametrize("case", ["clean", "odd head", "not a record", "truncated", "untimed",
+                                  "untimed then odd", "garbage"])
+def test_record_parts_then_fallback_give_each_record_once(small_pieces, tmp_path, case):
+    """A large gzip file is given piece by piece; when a later piece does not decode,
+    the rest comes from the whole-file decoding: each record once, problems once."""
+    recs = [ct_record(i) for i in range(60)]
+    if case.startswith("untimed"):
+        recs[30] = recs[30].replace('"eventTime":"2023-07-10T11:30:30Z"', '"eventTime":"x"')
+    if case in ("odd head", "untimed then odd"):
+        recs[45] = recs[45].replace('"eventID":"id-45"', '"eventID":45')
+    if case == "not a record":
+        recs[50] = "[1,2]"
+    data = gzip.compress(('{"Records":[' + ",".join(recs) + "]}").encode())
+    if case == "truncated":
+        data = data[:-200]
+    if case == "garbage":
+        data += b"garbage"
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(data)
+    problems = []
+    stream = open_source(parse_init_config(""), str(path), on_problem=problems.append)
+    items = list(stream.batches())
+    lists = [i for i in items if isinstance(i, list)]
+    whole = slow_decode(data, str(path))
+    assert len(lists) > 1  # given in parts
+    assert [(ts, bytes(p)) for part in lists for ts, p in part] == [
+        (ts, p) for ts, p, _ in whole.records]
+    assert problems == [f"cloudtrail: {m}" for m in whole.problems]
+    st = stream.stats
+    assert (st.objects_done, st.objects_malformed, st.untimed, st.bad_records, st.records) == (
+        1, bool(whole.problems), whole.untimed, whole.bad_records, len(whole.records))
