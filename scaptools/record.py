@@ -112,7 +112,8 @@ class Output:
             self._fh = open(path, "ab" if self._append else "wb")
         except OSError as exc:
             raise RecordError(f"{path}: cannot create: {exc.strerror or exc}") from None
-        self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip)  # signals wait for a block
+        # signals wait for a block; a thread compresses and writes beside the recording
+        self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip, background=True)
 
     def _slow_write(self, plugin_id: int, items: list) -> None:
         """Writing with rotation, or into a resumed file: cut ``items`` where files change.

@@ -56,7 +56,7 @@ class _Head(msgspec.Struct):
     eventID: Any = None
 
 
-class _TypedHead(msgspec.Struct):
+class _TypedHead(msgspec.Struct, gc=False):  # str or None fields: never in a cycle
     eventTime: str | None = None
     eventID: str | None = None
 

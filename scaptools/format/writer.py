@@ -10,6 +10,10 @@ without an ``Event`` per record, byte for byte as ``write`` would.
 
 Every block reaches the file whole. ``flush()`` ends the current gzip member, so
 the file is a complete multi-member gzip stream after it (§1.1), and fsyncs.
+With ``background=True`` a thread compresses and writes the blocks in order
+(zlib and file writes release the GIL, so this overlaps the caller's work) and
+fsyncs every ``SYNC_BYTES`` on the way; ``flush()`` and ``close()`` wait for it,
+and a write error is raised by the next call.
 While the writer is open in the main thread, SIGINT and SIGTERM are held back
 during a block write and then raised as ``KeyboardInterrupt``/``SystemExit``, so
 ``with CaptureWriter(...)`` always closes the file as a valid capture.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import signal
 import struct
 import threading
@@ -35,6 +40,8 @@ _U32 = struct.Struct("<I")
 _EVENT_PREFIX = struct.Struct(S.struct_format(S.block_header("<"), S.event_prefix("<", False)))
 _PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
 FLUSH_SIZE = 1 << 18  # pending bytes that trigger a write
+SYNC_BYTES = 16 << 20  # background writing: bytes written between two fsyncs
+QUEUE_CHUNKS = 8  # background writing: chunks waiting at most (then write() waits)
 BATCH_EVENTS = 2048  # plugin events packed per chunk by write_plugin_events
 # A plugin event block's head: block type, total length, cpuid (§2, §9.1), the v2
 # event header ts, tid, len, type, nparams (§9.2), the two u32 lengths and the
@@ -121,7 +128,7 @@ class CaptureWriter:
     """
 
     def __init__(self, path_or_fileobj, *, gzip: bool = False, metadata=None,
-                 handle_signals: bool = True):
+                 handle_signals: bool = True, background: bool = False):
         if isinstance(path_or_fileobj, (str, os.PathLike)):
             self.path = os.fspath(path_or_fileobj)
             try:
@@ -140,6 +147,7 @@ class CaptureWriter:
         self._pending_size = 0
         self._started_events = False
         self._guard = _SignalGuard() if handle_signals else None
+        self._thread = _Background(self) if background else None
         _OPEN_WRITERS.add(self)
         self._add(section_header())
         for blk in metadata or ():
@@ -189,6 +197,8 @@ class CaptureWriter:
     def flush(self) -> None:
         """Make every event written so far durable and readable (flush + fsync)."""
         self._emit(True)
+        if self._thread is not None:
+            self._thread.wait()
         self._sync()
 
     def close(self) -> None:
@@ -197,9 +207,13 @@ class CaptureWriter:
             return
         try:
             self._emit(True)
+            if self._thread is not None:
+                self._thread.wait()
             self._sync()
         finally:
             self.closed = True
+            if self._thread is not None:
+                self._thread.stop()
             if self._owned:
                 self._f.close()
             if self._guard:
@@ -220,23 +234,37 @@ class CaptureWriter:
         """Write the pending blocks; ``end_member`` also closes the gzip member."""
         if self.closed:
             raise FormatError("the capture writer is closed", self.path)
-        if not self._pending and not (end_member and self._z):
+        if not self._pending and not (end_member and (self._z or self._thread)):
             return
         data = b"".join(self._pending)
+        if self._thread is not None:  # compressed and written by the thread, in order
+            with self._guard or _NO_GUARD:  # handed over once, or not at all
+                self._thread.put(data, end_member)
+                self._pending.clear()
+                self._pending_size = 0
+            return
         with self._guard or _NO_GUARD:
             if self.gzip:
-                if self._z is None:
-                    self._z = zlib.compressobj(6, zlib.DEFLATED, 31)
-                data = self._z.compress(data)
-                if end_member:
-                    data += self._z.flush(zlib.Z_FINISH)
-                    self._z = None
-            try:
-                self._f.write(data)
-            except OSError as exc:
-                raise FormatError(f"write failed: {exc}", self.path) from None
+                data = self._compress(data, end_member)
+            self._write(data)
             self._pending.clear()
             self._pending_size = 0
+
+    def _compress(self, data: bytes, end_member: bool) -> bytes:
+        """``data`` through the current gzip member (ended when ``end_member``)."""
+        if self._z is None:
+            self._z = zlib.compressobj(6, zlib.DEFLATED, 31)
+        data = self._z.compress(data)
+        if end_member:
+            data += self._z.flush(zlib.Z_FINISH)
+            self._z = None
+        return data
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._f.write(data)
+        except OSError as exc:
+            raise FormatError(f"write failed: {exc}", self.path) from None
 
     def _sync(self) -> None:
         try:
@@ -244,6 +272,60 @@ class CaptureWriter:
             os.fsync(self._f.fileno())
         except (OSError, AttributeError, ValueError):
             pass  # not a real file (pipe, BytesIO): flushing is all we can do
+
+
+class _Background:
+    """The writer's thread: compress (with gzip) and write chunks in order, fsync now and then.
+
+    The first error stops the writing; ``wait`` raises it (as FormatError).
+    """
+
+    def __init__(self, writer: CaptureWriter):
+        self.writer = writer
+        self.chunks: queue.Queue = queue.Queue(QUEUE_CHUNKS)
+        self.error: BaseException | None = None
+        self._unsynced = 0
+        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, data: bytes, end_member: bool) -> None:
+        if self.error is not None:
+            self.wait()
+        self.chunks.put((data, end_member))
+
+    def wait(self) -> None:
+        """Return once every chunk put is written; raise the thread's error if any."""
+        self.chunks.join()
+        if self.error is not None:
+            exc = self.error
+            if isinstance(exc, FormatError):
+                raise exc
+            raise FormatError(f"write failed: {exc}", self.writer.path) from None
+
+    def stop(self) -> None:
+        self.chunks.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        w = self.writer
+        while True:
+            item = self.chunks.get()
+            try:
+                if item is None:
+                    return
+                if self.error is None:
+                    data, end_member = item
+                    if w.gzip:
+                        data = w._compress(data, end_member)
+                    w._write(data)
+                    self._unsynced += len(data)
+                    if self._unsynced >= SYNC_BYTES:  # keeps the commit's own fsync short
+                        self._unsynced = 0
+                        w._sync()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
+                self.error = exc
+            finally:
+                self.chunks.task_done()
 
 
 _OPEN_WRITERS: "weakref.WeakSet[CaptureWriter]" = weakref.WeakSet()

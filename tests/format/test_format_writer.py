@@ -281,3 +281,40 @@ def test_write_plugin_events_refuses_what_does_not_fit():
     w.close()
     with pytest.raises(FormatError, match="closed"):
         w.write_plugin_events(2, [(1, b"{}")])
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_background_writing_gives_the_same_bytes(tmp_path, monkeypatch, compress):
+    """background=True: the thread writes (and compresses) the same bytes, in order,
+    members ending at each flush; flush() returns once they are in the file."""
+    import random
+    from scaptools.format import writer as W
+    monkeypatch.setattr(W, "SYNC_BYTES", 1000)  # an fsync now and then on the way
+    rng = random.Random(3)
+    items = [(rng.randrange(2**63), rng.randbytes(rng.randrange(0, 3000))) for _ in range(900)]
+    outs = []
+    for background in (False, True):
+        path = tmp_path / f"{background}.scap"
+        with open(path, "wb") as fh:
+            with CaptureWriter(fh, gzip=compress, background=background) as w:
+                w.write_plugin_events(4, items[:300])
+                w.flush()
+                flushed = path.read_bytes()
+                w.write_plugin_events(4, items[300:])
+        outs.append((flushed, path.read_bytes()))
+    assert outs[0] == outs[1]
+    got = [(e.ts, e.payload) for e in open_capture(tmp_path / "True.scap")]
+    assert got == items
+
+
+def test_background_write_error_is_raised_by_the_next_call():
+    class Failing(io.BytesIO):
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+    w = CaptureWriter(Failing(), handle_signals=False, background=True)
+    w.write_plugin_events(2, [(1, b"{}")])
+    with pytest.raises(FormatError, match="No space left"):
+        w.flush()
+    with pytest.raises(FormatError, match="No space left"):
+        w.close()
+    assert w.closed
