@@ -202,6 +202,26 @@ def _collect(log: LogFile, raws: list, heads: list | None, loose: bool,
     if heads is None:
         _collect_slow(log, raws, loose)
         return
+    times = [h.eventTime for h in heads]
+    fill_columns(log, raws, stamps_of(times), times, [h.eventID for h in heads], loose,
+                 text_has_newline, first, last_ts)
+
+
+def stamps_of(times: list) -> list | None:
+    """ns of every ``eventTime`` when all have CloudTrail's own form, else None."""
+    try:
+        return _canonical_times(times)
+    except (KeyError, TypeError):  # some eventTime is not YYYY-MM-DDThh:mm:ssZ
+        return None
+
+
+def fill_columns(log: LogFile, raws: list, stamps: list | None, times: list, ids: list,
+                 loose: bool, text_has_newline: bool, first: int, last_ts: int | None) -> None:
+    """Set ``log``'s columns from the records' views and heads (see ``_collect``).
+
+    ``stamps``: ns per record, None for the file (or a record) whose time must be
+    parsed from ``times`` (§3.4 step 3).
+    """
     payloads = raws  # views into the file's text: no copy (msgspec.Raw is a buffer)
     fmt = msgspec.json.format
     if loose:
@@ -213,13 +233,11 @@ def _collect(log: LogFile, raws: list, heads: list | None, loose: bool,
                 for i in range(start, min(start + 512, len(payloads))):
                     if newline(payloads[i]):
                         payloads[i] = fmt(payloads[i], indent=-1)
-    times = [h.eventTime for h in heads]
-    try:
-        stamps = _canonical_times(times)
-    except (KeyError, TypeError):  # some eventTime is not YYYY-MM-DDThh:mm:ssZ
+    if stamps is None:
         stamps = [None] * len(times)
+    if None in stamps:
         _fill_times(log, stamps, times, first, last_ts)
-    log.times, log.payloads, log.ids = stamps, payloads, [h.eventID for h in heads]
+    log.times, log.payloads, log.ids = stamps, payloads, ids
 
 
 def _canonical_times(times: list) -> list:

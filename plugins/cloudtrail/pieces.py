@@ -8,6 +8,11 @@ and given at once as a part of the file (``decode_parts``), so the recorder
 writes the first records while the rest still inflates, and only a piece of the
 text is in memory at a time.
 
+The second decoder (``eventTime``/``eventID`` of every record) holds the GIL as
+long as the first; where the machine has a second core it runs in a forked
+helper process (heads.py) that inflates its own copy of the file and sends the
+heads in record order, which the parts take by position.
+
 Only a clean file takes this path: one that inflates without a problem, starts
 with ``{"Records":[`` and ends with ``]}``. Everything else, and any piece that
 does not decode (a damaged file, or a record that does not fit the typed heads),
@@ -43,27 +48,43 @@ def decode_parts(data: bytes, name: str):
     A None part ends the parts: the file is not clean (see the module doc). Each
     part numbers its records (in problems) from the file's first record.
     """
+    from . import heads as H
+    helper = H.start(data)
     chunks: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
     worker = threading.Thread(target=_inflate, args=(data, chunks, stop), daemon=True)
     worker.start()
     first, last_ts, loose = 0, None, None
     try:
-        for found in _pieces(chunks):
+        for found in _pieces(chunks.get, _RAWS.decode):
             if found is None:
                 yield None
                 return
-            raws, heads, newline = found
+            raws, view, newline = found
             if not raws:
                 continue
+            got = helper.take(len(raws)) if helper is not None else None
+            if got is None:  # no helper (any more): this process decodes the heads
+                helper = None
+                try:
+                    heads = _HEADS.decode(view)
+                except msgspec.DecodeError:
+                    yield None
+                    return
+                times = [h.eventTime for h in heads]
+                stamps, ids = L.stamps_of(times), [h.eventID for h in heads]
+            else:
+                stamps, times, ids = got
             if loose is None:  # the file's first record tells its serializer's layout
                 loose = L._is_loose(bytes(raws[0]))
             part = L.LogFile(name)
-            L._collect(part, raws, heads, loose, newline, first, last_ts)
+            L.fill_columns(part, raws, stamps, times, ids, loose, newline, first, last_ts)
             first, last_ts = first + len(raws), part.times[-1]
             yield part
     finally:
         stop.set()
+        if helper is not None:
+            helper.close()
 
 
 def decode_streamed(data: bytes, name: str) -> L.LogFile | None:
@@ -109,8 +130,8 @@ def _record_index(message: str, name: str) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-def _inflate(data: bytes, chunks, stop) -> None:
-    """Put the inflated text in ``chunks``, then None; _FAILED on any problem.
+def inflated(data: bytes):
+    """The inflated text of gzip ``data`` in parts, then None; _FAILED on any problem.
 
     The input is fed ``CHUNK`` compressed bytes at a time (views, no copies):
     limiting the output instead would copy the rest of the input at every call.
@@ -120,29 +141,42 @@ def _inflate(data: bytes, chunks, stop) -> None:
         while data.startswith(L.GZIP_MAGIC, pos):
             d = L._inflate_lib.decompressobj(47)
             while not d.eof:
-                if stop.is_set() or pos >= end:  # stopped, or truncated
-                    chunks.put(_FAILED)
+                if pos >= end:  # truncated
+                    yield _FAILED
                     return
                 part = d.decompress(view[pos:pos + CHUNK])
                 pos += CHUNK
                 if part:
-                    chunks.put(part)
+                    yield part
             pos = min(pos, end) - len(d.unused_data)  # the next member starts here
-        chunks.put(_FAILED if data[pos:].strip(b"\0") else None)
     except Exception:  # bad gzip: decode_log reports it
-        chunks.put(_FAILED)
+        yield _FAILED
+        return
+    yield _FAILED if data[pos:].strip(b"\0") else None
 
 
-def _pieces(chunks):
-    """(raws, heads, newline inside) of each piece of the text coming through
-    ``chunks``; None (and the end) when the text is not a clean log file.
+def _inflate(data: bytes, chunks, stop) -> None:
+    """Put the inflated text in ``chunks``, then None; _FAILED on any problem or a stop."""
+    for part in inflated(data):
+        if stop.is_set():
+            chunks.put(_FAILED)
+            return
+        chunks.put(part)
 
-    The parts are joined once per piece (into a bytearray whose cut comma becomes
-    the closing ``]``); the text after the cut waits for the next piece.
+
+def _pieces(get, decode):
+    """(decoded, view, newline inside) of each piece of the text that ``get()`` returns
+    part by part; None (and the end) when the text is not a clean log file.
+
+    ``decode`` decodes a piece (a view of ``[record,...]``); a piece whose text
+    is not JSON means the cut fell inside a record, and cutting stops; a record
+    that does not fit ``decode``'s type ends the pieces with None. The parts
+    are joined once per piece (into a bytearray whose cut comma becomes the
+    closing ``]``); the text after the cut waits for the next piece.
     """
     pending, size, start, cutting = [], 0, -1, True  # start: the "[" of the piece
     while True:
-        part = chunks.get()
+        part = get()
         if part is _FAILED:
             yield None
             return
@@ -165,22 +199,22 @@ def _pieces(chunks):
         if cut <= start:
             pending = [text]
             continue
-        found = _piece(text, start, cut)
+        found = _piece(text, start, cut, decode)
         if found is None:
             yield None
             return
         if found is _INSIDE:  # the cut fell inside a record: no more cuts
             pending, cutting = [text], False
             continue
-        yield found[0], found[1], text.find(b"\n", start, cut) >= 0
+        yield found, memoryview(text)[start:cut + 1], text.find(b"\n", start, cut) >= 0
         pending, size, start = [b"[", memoryview(text)[cut + 1:]], len(text) - cut, 0
     if start < 0:
         yield None
         return
-    yield _last_piece(bytearray().join(pending), start)
+    yield _last_piece(bytearray().join(pending), start, decode)
 
 
-def _last_piece(buf: bytearray, start: int):
+def _last_piece(buf: bytearray, start: int, decode):
     """The text after the last cut up to its closing ``]}``, decoded as a piece; None
     when it fails."""
     end = len(buf)
@@ -190,7 +224,7 @@ def _last_piece(buf: bytearray, start: int):
         return None
     view = memoryview(buf)[start:end - 1]
     try:
-        return _RAWS.decode(view), _HEADS.decode(view), buf.find(b"\n", start, end) >= 0
+        return decode(view), view, buf.find(b"\n", start, end) >= 0
     except msgspec.DecodeError:
         return None
 
@@ -212,19 +246,17 @@ def _cut(buf: bytearray) -> int:
     return -1
 
 
-def _piece(buf: bytearray, start: int, cut: int):
-    """``buf[start:cut]`` + "]" decoded: (raws, heads); the comma at ``cut`` becomes the
-    "]" and stays. None when a record does not fit the typed heads; _INSIDE (the
-    comma put back) when the cut is not between two records."""
+def _piece(buf: bytearray, start: int, cut: int, decode):
+    """``decode(buf[start:cut] + "]")``; the comma at ``cut`` becomes the "]" and stays.
+    None when a record does not fit ``decode``'s type; _INSIDE (the comma put back)
+    when the text is not JSON, i.e. the cut is not between two records."""
     buf[cut] = 0x5D  # "]": the piece is a whole array
     view = memoryview(buf)[start:cut + 1]
     try:
-        raws = _RAWS.decode(view)  # Raw views keep ``buf`` (never resized) alive
+        return decode(view)  # Raw views keep ``buf`` (never resized) alive
+    except msgspec.ValidationError:
+        return None
     except msgspec.DecodeError:
         view.release()
         buf[cut] = 0x2C
         return _INSIDE
-    try:
-        return raws, _HEADS.decode(view)
-    except msgspec.DecodeError:
-        return None

@@ -248,3 +248,46 @@ def test_record_parts_then_fallback_give_each_record_once(small_pieces, tmp_path
     st = stream.stats
     assert (st.objects_done, st.objects_malformed, st.untimed, st.bad_records, st.records) == (
         1, bool(whole.problems), whole.untimed, whole.bad_records, len(whole.records))
+
+
+@pytest.fixture(params=["helper", "helper fails", "no helper"])
+def heads_helper(request, monkeypatch, small_pieces):
+    """The heads of streamed files from a forked helper (heads.py), one that stops
+    after its first message, or none."""
+    from scaptools_plugins.cloudtrail import heads
+    monkeypatch.setattr(heads, "HELPER_MIN", 0)
+    monkeypatch.setattr(heads, "_cores", lambda: 2)
+    if request.param == "no helper":
+        monkeypatch.setattr(heads, "ENABLED", False)
+    if request.param == "helper fails":
+        send = heads._send
+
+        def send_once(fd, message, sent=[]):
+            if sent:
+                os._exit(3)
+            sent.append(message)
+            send(fd, message)
+        monkeypatch.setattr(heads, "_send", send_once)
+    return request.param
+
+
+@pytest.mark.parametrize("case", ["clean", "lines", "untimed", "odd head", "not a record",
+                                  "nested", "garbage", "pretty"])
+def test_record_parts_with_heads_helper_equal_whole(heads_helper, case):
+    recs = [ct_record(i, nested=case == "nested" and i % 3 == 0) for i in range(80)]
+    if case == "untimed":
+        recs[30] = recs[30].replace('"eventTime":"2023-07-10T11:30:30Z"', '"eventTime":"x"')
+        recs[61] = recs[61].replace('"eventTime":"2023-07-10T11:01:00Z"',
+                                    '"eventTime":"2023-07-10 11:01:00"')
+    if case == "odd head":
+        recs[45] = recs[45].replace('"eventID":"id-45"', '"eventID":45')
+    if case == "not a record":
+        recs[50] = "[1,2]"
+    if case == "pretty":
+        recs[40] = json.dumps(json.loads(recs[40]), indent=1)
+    data = gzip.compress(('{"Records":[' + (",\n" if case == "lines" else ",").join(recs)
+                          + "]}").encode() + (b"garbage" if case == "garbage" else b""))
+    whole = slow_decode(data, "f.json.gz")
+    streamed = logfile.decode_log(data, "f.json.gz")
+    same_log(streamed, whole)
+    assert len(whole.records) == (79 if case == "not a record" else 80)
