@@ -10,8 +10,8 @@ text is in memory at a time.
 
 The second decoder (``eventTime``/``eventID`` of every record) holds the GIL as
 long as the first; where the machine has a second core it runs in a forked
-helper process (heads.py) that inflates its own copy of the file and sends the
-heads in record order, which the parts take by position.
+helper process (heads.py) that also inflates the file: it sends the text, and
+the heads in record order, which the parts take by position.
 
 Only a clean file takes this path: one that inflates without a problem, starts
 with ``{"Records":[`` and ends with ``]}``. Everything else, and any piece that
@@ -50,22 +50,26 @@ def decode_parts(data: bytes, name: str):
     """
     from . import heads as H
     helper = H.start(data)
-    chunks: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
-    worker = threading.Thread(target=_inflate, args=(data, chunks, stop), daemon=True)
-    worker.start()
+    if helper is None:
+        chunks: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=_inflate, args=(data, chunks, stop), daemon=True).start()
+        text = chunks.get
+    else:
+        text = helper.text
     first, last_ts, loose = 0, None, None
+    helped = helper is not None  # the heads come from the helper
     try:
-        for found in _pieces(chunks.get, _RAWS.decode):
+        for found in _pieces(text, _RAWS.decode):
             if found is None:
                 yield None
                 return
             raws, view, newline = found
             if not raws:
                 continue
-            got = helper.take(len(raws)) if helper is not None else None
-            if got is None:  # no helper (any more): this process decodes the heads
-                helper = None
+            got = helper.take(len(raws)) if helped else None
+            if got is None:  # no heads from a helper (any more): decoded here
+                helped = False
                 try:
                     heads = _HEADS.decode(view)
                 except msgspec.DecodeError:

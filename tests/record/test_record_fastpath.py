@@ -259,14 +259,15 @@ def heads_helper(request, monkeypatch, small_pieces):
     monkeypatch.setattr(heads, "_cores", lambda: 2)
     if request.param == "no helper":
         monkeypatch.setattr(heads, "ENABLED", False)
-    if request.param == "helper fails":
+    if request.param == "helper fails":  # dies after the heads of its first piece
         send = heads._send
 
-        def send_once(fd, message, sent=[]):
-            if sent:
-                os._exit(3)
-            sent.append(message)
-            send(fd, message)
+        def send_once(fd, kind, body, sent=[]):
+            if kind == heads._HEADS:
+                if sent:
+                    os._exit(3)
+                sent.append(kind)
+            send(fd, kind, body)
         monkeypatch.setattr(heads, "_send", send_once)
     return request.param
 
