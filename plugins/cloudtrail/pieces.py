@@ -42,14 +42,17 @@ _RAWS = msgspec.json.Decoder(list[msgspec.Raw])
 _HEADS = msgspec.json.Decoder(list[L._TypedHead])
 
 
-def decode_parts(data: bytes, name: str):
+def decode_parts(data: bytes, name: str, helper=None):
     """The records of a clean gzip log file as LogFile parts, piece by piece.
 
     A None part ends the parts: the file is not clean (see the module doc). Each
     part numbers its records (in problems) from the file's first record.
+    ``helper``: one already started on these very ``data`` (heads.py), else one
+    is started here where it pays.
     """
-    from . import heads as H
-    helper = H.start(data)
+    if helper is None:
+        from . import heads as H
+        helper = H.start(data)
     stop = threading.Event()
     if helper is None:
         chunks: queue.SimpleQueue = queue.SimpleQueue()

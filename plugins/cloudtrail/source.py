@@ -23,6 +23,8 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
+from operator import lshift, or_
 
 import orjson
 
@@ -114,9 +116,10 @@ class CloudTrailStream:
         self._stop = threading.Event()
         self._done_through: str | None = None
         self._retry: frozenset = frozenset()
-        self._seen: set = set()
-        self._seen_old: set = set()
+        self._seen = _Seen()
+        self._seen_old = _Seen()
         self._gen = None
+        self._early = None  # (path, data, heads helper) of a first file started at open
         if not params:
             raise PluginError("cloudtrail plugin error: missing input directory argument", PLUGIN)
         if params.startswith("s3://"):
@@ -128,6 +131,7 @@ class CloudTrailStream:
             if not os.path.exists(params):
                 raise PluginError(f"cloudtrail plugin error: cannot open {params}", PLUGIN)
             self._files = local_files(params)  # §3.1: no log file is an open error
+            self._early = _early_start(self._files[0])
 
     # -- control --------------------------------------------------------------
     def __iter__(self):
@@ -149,6 +153,12 @@ class CloudTrailStream:
     def close(self) -> None:
         if self._gen is not None:
             self._gen.close()
+        self._drop_early()
+
+    def _drop_early(self) -> None:
+        if self._early is not None:
+            self._early[2].close()
+            self._early = None
 
     def resume(self, done_through: str | None, retry=()) -> None:
         """Skip units up to ``done_through`` (a Checkpoint.info of an earlier run).
@@ -178,8 +188,13 @@ class CloudTrailStream:
     def _local_route(self):
         units = [u for u in self._files if not self._skip(u)]
         self.stats.objects_listed = len(units)
+        early = self._early
+        if early is not None and (not units or units[0] != early[0]):
+            self._drop_early()
 
         def read(path):  # gunzip runs here too, beside the consumer (zlib frees the GIL)
+            if early is not None and path == early[0]:
+                return early[1]
             with open(path, "rb") as fh:
                 data = fh.read()
             return data if _streamed(data) else decode_log(data, path)
@@ -230,7 +245,10 @@ class CloudTrailStream:
             yield self._events(log, unit)
             return
         data, done, malformed = log, 0, False
-        for part in decode_parts(data, unit):
+        helper = None
+        if self._early is not None and data is self._early[1]:
+            helper, self._early = self._early[2], None
+        for part in decode_parts(data, unit, helper):
             if part is None:  # not a clean file: decoded as a whole, after the parts given
                 part = after(decode_log(data, unit, streamed=False), done)
             malformed = malformed or bool(part.problems)
@@ -256,20 +274,22 @@ class CloudTrailStream:
         stats.untimed += log.untimed
         seen, old = self._seen, self._seen_old
         if len(seen) > DEDUPE_GENERATION:
-            self._seen_old, self._seen = seen, set()
+            self._seen_old, self._seen = seen, _Seen()
             seen, old = self._seen, seen
-        payloads = log.payloads  # a record's key: eventID, length and CRC-32 of its bytes
-        keys = list(zip(log.ids, map(len, payloads), map(crc32, payloads)))
-        fresh = set(keys)
-        if len(fresh) == len(keys) and fresh.isdisjoint(seen) and fresh.isdisjoint(old):
-            seen |= fresh  # the usual case, checked in one go
-            return list(zip(log.times, log.payloads))
+        # a record's key: eventID, and length and CRC-32 of its bytes as one int
+        payloads, ids = log.payloads, log.ids
+        sums = list(map(or_, map(lshift, map(len, payloads), repeat(32)), map(crc32, payloads)))
+        fresh = dict(zip(ids, sums))
+        if len(fresh) == len(ids) and seen.first.keys().isdisjoint(fresh) and \
+                old.first.keys().isdisjoint(fresh):
+            seen.first.update(fresh)  # the usual case, checked in one go
+            return list(zip(log.times, payloads))
         out = []
-        for key, ts, payload in zip(keys, log.times, log.payloads):
-            if key in seen or key in old:
+        for eid, key, ts, payload in zip(ids, sums, log.times, payloads):
+            if seen.has(eid, key) or old.has(eid, key):
                 stats.duplicates += 1
                 continue
-            seen.add(key)
+            seen.add(eid, key)
             out.append((ts, payload))
         return out
 
@@ -361,6 +381,45 @@ class CloudTrailStream:
         if self._session is None:
             self._session = make_session(self.config.get("aws") or {})
         return self._session
+
+
+def _early_start(path: str):
+    """(path, data, heads helper) for a first log file that is large gzip, else None.
+
+    Started when the stream opens, the helper inflates and decodes while the
+    recorder still starts up; the same bytes are decoded later (``read``).
+    """
+    from . import heads
+    try:
+        if os.path.getsize(path) < heads.HELPER_MIN:
+            return None
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None  # reported when the file is read in its turn
+    helper = heads.start(data) if _streamed(data) else None
+    return (path, data, helper) if helper is not None else None
+
+
+class _Seen:
+    """Keys (eventID, length and CRC-32) of the records given: the first key of each
+    eventID in a dict (so a file's keys are checked in one go), others in a set."""
+
+    def __init__(self):
+        self.first: dict = {}
+        self.more: set = set()
+
+    def __len__(self) -> int:
+        return len(self.first) + len(self.more)
+
+    def has(self, eid, key: int) -> bool:
+        return self.first.get(eid, -1) == key or (eid, key) in self.more
+
+    def add(self, eid, key: int) -> None:
+        if eid in self.first:
+            self.more.add((eid, key))
+        else:
+            self.first[eid] = key
 
 
 def _streamed(data: bytes) -> bool:

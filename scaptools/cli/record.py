@@ -14,11 +14,14 @@ import signal
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import PluginError, RecordError
-from ..record import Recorder, RecordOptions
+
+if TYPE_CHECKING:  # imported when the command runs, after the source is open
+    from ..record import Recorder
 
 
 @click.command("record", short_help="Record a source plugin's events (CloudTrail) into captures.")
@@ -45,7 +48,8 @@ def record_command(out, plugin_name, open_params, init_config, config_path, gzip
                    duration, rotate_size, rotate_events, sort, state_path):
     """Record the events of a source plugin (e.g. CloudTrail logs) into a capture."""
     plugin, params = open_plugin(plugin_name, open_params, init_config, config_path)
-    stream = plugin.open(params)
+    stream = plugin.open(params)  # a source may start reading here, beside the imports below
+    from ..record import Recorder, RecordOptions
     if hasattr(stream, "on_problem"):
         stream.on_problem = _report
     opts = RecordOptions(out=out, gzip=gzip_, max_events=max_events, duration=duration,
