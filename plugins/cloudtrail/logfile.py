@@ -26,6 +26,7 @@ from __future__ import annotations
 import calendar
 import re
 import zlib
+from operator import add, itemgetter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +43,10 @@ _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}
                    r"(?:([Zz])|([+-])(\d\d):?(\d\d))?")
 _NAME_TIME = re.compile(r"_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)Z_")
 _MINUTES: dict[str, int] = {}  # "YYYY-MM-DDThh:mm:" -> ns
+_DAYS: dict[str, int | None] = {}  # "YYYY-MM-DD" -> ns of its midnight (None: not a day)
 _SECONDS = {f"{s:02d}Z": s * 1_000_000_000 for s in range(61)}  # "ssZ" -> ns (60: leap)
 _CACHE_MAX = 100_000
+_MINUTE_OF, _SECOND_OF = itemgetter(slice(0, 17)), itemgetter(slice(17, None))
 STREAM_MIN = 1 << 20  # compressed size from which a file is decoded while it inflates
 
 
@@ -101,7 +104,7 @@ def parse_event_time(text: Any) -> int | None:
     if text.__class__ is str and len(text) == 20 and text[16] == ":":
         base = _MINUTES.get(text[:17])
         if base is None:
-            base = _parse_full(text[:17] + "00Z")
+            base = _minute_base(text[:17])
             if base is not None:
                 if len(_MINUTES) >= _CACHE_MAX:
                     _MINUTES.clear()
@@ -110,6 +113,27 @@ def parse_event_time(text: Any) -> int | None:
         if base is not None and secs is not None:
             return base + secs
     return _parse_full(text) if isinstance(text, str) else None
+
+
+def _minute_base(prefix: str) -> int | None:
+    """ns of the minute ``YYYY-MM-DDThh:mm:`` (what ``_parse_full`` gives for it + ``00Z``).
+
+    ASCII digits take a day cache plus the hour and minute; anything else goes
+    to ``_parse_full``.
+    """
+    hh, mm = prefix[11:13], prefix[14:16]
+    if (prefix[13:14] == ":" == prefix[16:17] and prefix[10:11] in ("T", "t", " ")
+            and (hh + mm).isascii() and (hh + mm).isdigit() and int(hh) < 24 and int(mm) < 60):
+        day = prefix[:10]
+        base = _DAYS.get(day)
+        if base is None and day not in _DAYS:
+            if len(_DAYS) >= _CACHE_MAX:
+                _DAYS.clear()
+            base = _DAYS[day] = _parse_full(day + "T00:00:00Z")
+        if base is not None:
+            return base + (int(hh) * 60 + int(mm)) * 60_000_000_000
+        return None
+    return _parse_full(prefix + "00Z")
 
 
 def _parse_full(text: str) -> int | None:
@@ -247,16 +271,16 @@ def _canonical_times(times: list) -> list:
     ``_SECONDS``: both lookups succeed only for that exact form; any other string
     (or None) raises KeyError/TypeError.
     """
-    minutes = _MINUTES
-    for prefix in {t[:17] for t in times} - minutes.keys():
-        base = _parse_full(prefix + "00Z") if len(prefix) == 17 else None
+    minutes = _MINUTES  # (C-level maps: no bytecode per record)
+    for prefix in set(map(_MINUTE_OF, times)) - minutes.keys():
+        base = _minute_base(prefix) if len(prefix) == 17 else None
         if base is None:
             raise KeyError(prefix)
         if len(minutes) >= _CACHE_MAX:
             minutes.clear()
         minutes[prefix] = base
-    seconds = _SECONDS
-    return [minutes[t[:17]] + seconds[t[17:]] for t in times]
+    return list(map(add, map(minutes.__getitem__, map(_MINUTE_OF, times)),
+                    map(_SECONDS.__getitem__, map(_SECOND_OF, times))))
 
 
 def _fill_times(log: LogFile, stamps: list, times: list, first: int = 0,

@@ -292,3 +292,15 @@ def test_record_parts_with_heads_helper_equal_whole(heads_helper, case):
     streamed = logfile.decode_log(data, "f.json.gz")
     same_log(streamed, whole)
     assert len(whole.records) == (79 if case == "not a record" else 80)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.tuples(st.sampled_from(["2023", "1969", "1970", "2024", "２０２３", "20x3"]),
+                 st.sampled_from(["01", "02", "12", "13", "00", "٠٢"]),
+                 st.sampled_from(["01", "28", "29", "30", "31", "32", "00"]),
+                 st.sampled_from(["T", "t", " ", "x"]), st.sampled_from(["00", "23", "24", "٠١"]),
+                 st.sampled_from([":", ";"]), st.sampled_from(["00", "59", "60", "5x"]),
+                 st.sampled_from([":", "-"])))
+def test_record_minute_base_matches_the_full_parser(parts):
+    prefix = "{}-{}-{}{}{}{}{}{}".format(*parts)
+    assert logfile._minute_base(prefix) == logfile._parse_full(prefix + "00Z")
