@@ -192,11 +192,11 @@ class Recorder:
         """Record until the source ends, a limit is reached or a stop is requested."""
         self.started = self._last_commit = time.monotonic()
         self._deadline = self.started + self.opts.duration if self.opts.duration else None
-        if self.state is not None:
-            self._resume()
-        else:
-            self.output.open()
         try:
+            if self.state is not None:
+                self._resume()
+            else:
+                self.output.open()
             self._loop()
             self._commit()
         finally:

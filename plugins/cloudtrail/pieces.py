@@ -9,9 +9,9 @@ writes the first records while the rest still inflates, and only a piece of the
 text is in memory at a time.
 
 The second decoder (``eventTime``/``eventID`` of every record) holds the GIL as
-long as the first; where the machine has a second core it runs in a forked
-helper process (heads.py) that also inflates the file: it sends the text, and
-the heads in record order, which the parts take by position.
+long as the first; where the machine has a second core a forked helper process
+(heads.py) inflates, cuts and decodes the heads, and sends each piece with its
+heads: this process then only decodes the records of each piece.
 
 Only a clean file takes this path: one that inflates without a problem, starts
 with ``{"Records":[`` and ends with ``]}``. Everything else, and any piece that
@@ -54,34 +54,21 @@ def decode_parts(data: bytes, name: str, helper=None):
         from . import heads as H
         helper = H.start(data)
     stop = threading.Event()
-    if helper is None:
+    if helper is not None:
+        found_pieces = helper.pieces()
+    else:
         chunks: queue.SimpleQueue = queue.SimpleQueue()
         threading.Thread(target=_inflate, args=(data, chunks, stop), daemon=True).start()
-        text = chunks.get
-    else:
-        text = helper.text
+        found_pieces = _own_heads(_pieces(chunks.get, _RAWS.decode))
     first, last_ts, loose = 0, None, None
-    helped = helper is not None  # the heads come from the helper
     try:
-        for found in _pieces(text, _RAWS.decode):
+        for found in found_pieces:
             if found is None:
                 yield None
                 return
-            raws, view, newline = found
+            raws, stamps, times, ids, newline = found
             if not raws:
                 continue
-            got = helper.take(len(raws)) if helped else None
-            if got is None:  # no heads from a helper (any more): decoded here
-                helped = False
-                try:
-                    heads = _HEADS.decode(view)
-                except msgspec.DecodeError:
-                    yield None
-                    return
-                times = [h.eventTime for h in heads]
-                stamps, ids = L.stamps_of(times), [h.eventID for h in heads]
-            else:
-                stamps, times, ids = got
             if loose is None:  # the file's first record tells its serializer's layout
                 loose = L._is_loose(bytes(raws[0]))
             part = L.LogFile(name)
@@ -92,6 +79,22 @@ def decode_parts(data: bytes, name: str, helper=None):
         stop.set()
         if helper is not None:
             helper.close()
+
+
+def _own_heads(found_pieces):
+    """(raws, stamps, times, ids, newline) of each piece, its heads decoded here."""
+    for found in found_pieces:
+        if found is None:
+            yield None
+            return
+        raws, view, newline = found
+        try:
+            heads = _HEADS.decode(view)
+        except msgspec.DecodeError:
+            yield None
+            return
+        times = [h.eventTime for h in heads]
+        yield raws, L.stamps_of(times), times, [h.eventID for h in heads], newline
 
 
 def decode_streamed(data: bytes, name: str) -> L.LogFile | None:

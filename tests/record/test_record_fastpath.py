@@ -263,7 +263,7 @@ def heads_helper(request, monkeypatch, small_pieces):
         send = heads._send
 
         def send_once(fd, kind, body, sent=[]):
-            if kind == heads._HEADS:
+            if kind == heads._PIECE:
                 if sent:
                     os._exit(3)
                 sent.append(kind)
