@@ -37,7 +37,8 @@ _DECODE = msgspec.msgpack.Decoder()
 
 
 def start(data: bytes) -> "Helper | None":
-    """A helper inflating gzip ``data`` and decoding its heads, or None (not worth it)."""
+    """A helper inflating ``data`` (or not: plain) and decoding its heads, or None (not
+    worth it)."""
     if not ENABLED or len(data) < HELPER_MIN or not hasattr(os, "fork") or _cores() < 2:
         return None
     r, w = os.pipe()

@@ -48,6 +48,7 @@ _SECONDS = {f"{s:02d}Z": s * 1_000_000_000 for s in range(61)}  # "ssZ" -> ns (6
 _CACHE_MAX = 100_000
 _MINUTE_OF, _SECOND_OF = itemgetter(slice(0, 17)), itemgetter(slice(17, None))
 STREAM_MIN = 1 << 20  # compressed size from which a file is decoded while it inflates
+PLAIN_STREAM_MIN = 8 << 20  # the same for a plain (not gzip) log file
 
 
 class _Envelope(msgspec.Struct):
@@ -194,7 +195,7 @@ def decode_log(data: bytes, name: str, streamed: bool = True) -> LogFile:
 
     ``streamed``: a large gzip file is decoded while it inflates (pieces.py).
     """
-    if streamed and len(data) >= STREAM_MIN and data.startswith(GZIP_MAGIC):
+    if streamed and streamable(data):
         from .pieces import decode_streamed
         log = decode_streamed(data, name)  # inflating beside the decoding (pieces.py)
         if log is not None:
@@ -213,6 +214,13 @@ def decode_log(data: bytes, name: str, streamed: bool = True) -> LogFile:
         heads = None
     _collect(log, raws, heads, _is_loose(bytes(raws[0])), _inner_newline(text))
     return log
+
+
+def streamable(data: bytes) -> bool:
+    """A log file large enough to be decoded piece by piece (pieces.py)."""
+    if data.startswith(GZIP_MAGIC):
+        return len(data) >= STREAM_MIN
+    return len(data) >= PLAIN_STREAM_MIN and data.startswith(b'{"Records":[')
 
 
 def _collect(log: LogFile, raws: list, heads: list | None, loose: bool,

@@ -43,7 +43,7 @@ _HEADS = msgspec.json.Decoder(list[L._TypedHead])
 
 
 def decode_parts(data: bytes, name: str, helper=None):
-    """The records of a clean gzip log file as LogFile parts, piece by piece.
+    """The records of a clean log file (gzip or plain) as LogFile parts, piece by piece.
 
     A None part ends the parts: the file is not clean (see the module doc). Each
     part numbers its records (in problems) from the file's first record.
@@ -145,7 +145,14 @@ def inflated(data: bytes):
 
     The input is fed ``CHUNK`` compressed bytes at a time (views, no copies):
     limiting the output instead would copy the rest of the input at every call.
+    Plain ``data`` comes as views of about the same size.
     """
+    if not data.startswith(L.GZIP_MAGIC):
+        view = memoryview(data)
+        for pos in range(0, len(data), CHUNK * 10):
+            yield view[pos:pos + CHUNK * 10]
+        yield None
+        return
     try:
         view, pos, end = memoryview(data), 0, len(data)
         while data.startswith(L.GZIP_MAGIC, pos):

@@ -35,7 +35,7 @@ from . import s3 as s3mod
 from . import sqs as sqsmod
 from .awsclient import describe, make_client, make_session, retry_call
 from . import logfile
-from .logfile import GZIP_MAGIC, crc32, decode_log
+from .logfile import crc32, decode_log
 from .pieces import after, decode_parts
 
 LOG = logging.getLogger("scaptools_plugins.cloudtrail")
@@ -423,8 +423,8 @@ class _Seen:
 
 
 def _streamed(data: bytes) -> bool:
-    """A gzip log file large enough to be decoded piece by piece while it inflates."""
-    return len(data) >= logfile.STREAM_MIN and data.startswith(GZIP_MAGIC)
+    """A log file large enough to be decoded piece by piece (while it inflates)."""
+    return logfile.streamable(data)
 
 
 def _no_ack() -> None:

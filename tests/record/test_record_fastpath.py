@@ -122,6 +122,7 @@ def small_pieces(monkeypatch):
     """Decode every gzip file piece by piece, in pieces of a few records."""
     from scaptools_plugins.cloudtrail import pieces
     monkeypatch.setattr(logfile, "STREAM_MIN", 0)
+    monkeypatch.setattr(logfile, "PLAIN_STREAM_MIN", 0)
     monkeypatch.setattr(pieces, "CHUNK", 64)
     monkeypatch.setattr(pieces, "PIECE", 1500)
     return pieces
@@ -272,9 +273,10 @@ def heads_helper(request, monkeypatch, small_pieces):
     return request.param
 
 
+@pytest.mark.parametrize("packed", [True, False])
 @pytest.mark.parametrize("case", ["clean", "lines", "untimed", "odd head", "not a record",
                                   "nested", "garbage", "pretty"])
-def test_record_parts_with_heads_helper_equal_whole(heads_helper, case):
+def test_record_parts_with_heads_helper_equal_whole(heads_helper, case, packed):
     recs = [ct_record(i, nested=case == "nested" and i % 3 == 0) for i in range(80)]
     if case == "untimed":
         recs[30] = recs[30].replace('"eventTime":"2023-07-10T11:30:30Z"', '"eventTime":"x"')
@@ -286,8 +288,9 @@ def test_record_parts_with_heads_helper_equal_whole(heads_helper, case):
         recs[50] = "[1,2]"
     if case == "pretty":
         recs[40] = json.dumps(json.loads(recs[40]), indent=1)
-    data = gzip.compress(('{"Records":[' + (",\n" if case == "lines" else ",").join(recs)
-                          + "]}").encode() + (b"garbage" if case == "garbage" else b""))
+    text = ('{"Records":[' + (",\n" if case == "lines" else ",").join(recs) + "]}").encode()
+    data = gzip.compress(text) if packed else text
+    data += b"garbage" if case == "garbage" else b""
     whole = slow_decode(data, "f.json.gz")
     streamed = logfile.decode_log(data, "f.json.gz")
     same_log(streamed, whole)
