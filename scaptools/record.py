@@ -109,11 +109,16 @@ class Output:
     def _start(self) -> None:
         path = self.path
         try:
-            self._fh = open(path, "ab" if self._append else "wb")
+            if self._append:
+                self._fh = open(path, "ab")
+            else:  # an old file is cut to nothing by the writer's thread (freeing its
+                # blocks takes a while), before its first write
+                self._fh = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666), "wb")
         except OSError as exc:
             raise RecordError(f"{path}: cannot create: {exc.strerror or exc}") from None
         # signals wait for a block; a thread compresses and writes beside the recording
-        self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip, background=True)
+        self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip, background=True,
+                                    truncate=not self._append)
 
     def _slow_write(self, plugin_id: int, items: list) -> None:
         """Writing with rotation, or into a resumed file: cut ``items`` where files change.

@@ -21,6 +21,7 @@ during a block write and then raised as ``KeyboardInterrupt``/``SystemExit``, so
 from __future__ import annotations
 
 import atexit
+import io
 import os
 import queue
 import signal
@@ -125,10 +126,13 @@ class CaptureWriter:
 
     ``path_or_fileobj``: a path or a binary file object (kept open on close).
     ``gzip``: compress. ``metadata``: blocks (e.g. ``reader.metadata``) to carry over.
+    ``background``: see the module doc. ``truncate``: cut the file object to
+    nothing before the first write (in the thread with ``background``).
     """
 
     def __init__(self, path_or_fileobj, *, gzip: bool = False, metadata=None,
-                 handle_signals: bool = True, background: bool = False):
+                 handle_signals: bool = True, background: bool = False,
+                 truncate: bool = False):
         if isinstance(path_or_fileobj, (str, os.PathLike)):
             self.path = os.fspath(path_or_fileobj)
             try:
@@ -147,7 +151,9 @@ class CaptureWriter:
         self._pending_size = 0
         self._started_events = False
         self._guard = _SignalGuard() if handle_signals else None
-        self._thread = _Background(self) if background else None
+        if truncate and not background:
+            self._truncate()
+        self._thread = _Background(self, truncate) if background else None
         _OPEN_WRITERS.add(self)
         self._add(section_header())
         for blk in metadata or ():
@@ -266,6 +272,14 @@ class CaptureWriter:
         except OSError as exc:
             raise FormatError(f"write failed: {exc}", self.path) from None
 
+    def _truncate(self) -> None:
+        try:
+            self._f.truncate(0)
+        except OSError as exc:
+            raise FormatError(f"cannot truncate: {exc}", self.path) from None
+        except (AttributeError, ValueError, io.UnsupportedOperation):
+            pass  # not a file that can be cut (a pipe): nothing to cut
+
     def _sync(self) -> None:
         try:
             self._f.flush()
@@ -280,11 +294,12 @@ class _Background:
     The first error stops the writing; ``wait`` raises it (as FormatError).
     """
 
-    def __init__(self, writer: CaptureWriter):
+    def __init__(self, writer: CaptureWriter, truncate: bool = False):
         self.writer = writer
         self.chunks: queue.Queue = queue.Queue(QUEUE_CHUNKS)
         self.error: BaseException | None = None
         self._unsynced = 0
+        self._truncate = truncate
         self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
         self._thread.start()
 
@@ -313,6 +328,9 @@ class _Background:
             try:
                 if item is None:
                     return
+                if self._truncate:
+                    self._truncate = False
+                    w._truncate()
                 if self.error is None:
                     data, end_member = item
                     if w.gzip:

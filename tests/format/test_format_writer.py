@@ -318,3 +318,14 @@ def test_background_write_error_is_raised_by_the_next_call():
     with pytest.raises(FormatError, match="No space left"):
         w.close()
     assert w.closed
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_truncate_cuts_an_old_file_before_the_first_write(tmp_path, background):
+    path = tmp_path / "old.scap"
+    path.write_bytes(b"x" * 100_000)
+    with open(path, "r+b") as fh:
+        with CaptureWriter(fh, background=background, truncate=True) as w:
+            w.write_plugin_events(2, [(1, b"{}")])
+    assert [(e.ts, e.payload) for e in open_capture(path)] == [(1, b"{}")]
+    assert path.stat().st_size < 1000
