@@ -1,4 +1,4 @@
-"""The heads (``eventTime``, ``eventID``) of a large gzip log file, from a helper process.
+"""The heads (``eventTime``, ``eventID``) of a large log file, from a helper process.
 
 msgspec holds the GIL while it decodes, so the two decoders of a log file
 (pieces.py) cannot share one process's cores. ``start`` forks a helper that

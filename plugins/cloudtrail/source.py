@@ -14,6 +14,10 @@ could not be read). Nothing is dropped silently: every problem goes to
 ``on_problem`` (default: the ``scaptools_plugins.cloudtrail`` logger) and is
 counted. A record seen twice in one stream (same ``eventID`` and bytes, e.g. a
 redelivered SQS message) is written once.
+
+A large log file is given in several lists as it decodes (pieces.py), then
+its Checkpoint; for a local route whose first file is large, the decoding helper
+(heads.py) starts when the stream opens.
 """
 from __future__ import annotations
 
