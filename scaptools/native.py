@@ -1,8 +1,9 @@
 """Falco plugins compiled as shared libraries, loaded through the C ABI with ctypes.
 
-Implemented: the legacy API 0.3.0 (plugin-api.md §3), the ABI that sysdig 0.29.3
-loads (source and extractor plugins, string/uint64 fields, ``event_to_string``).
-Libraries requiring API 3.x are refused with a ``PluginError`` for now (§1).
+Both ABIs of plugin-api.md are served, chosen by the required API version (§1):
+API 3.x (Falco 0.35 and later) in ``native3``, declaring 3.12.0; and here the
+legacy API 0.3.0 (§3), the ABI that sysdig 0.29.3 loads (source and extractor
+plugins, string/uint64 fields, ``event_to_string``).
 A loaded library becomes an ordinary ``SourcePlugin``/``ExtractorPlugin``, so
 the registry, the engine and ``scap replay`` treat it like a Python plugin.
 """
@@ -95,7 +96,11 @@ class _Library:
         except OSError as exc:
             raise PluginError(f"cannot load {path}: {exc}") from exc
         self.path = path
-        for name, (restype, argtypes) in _SIGNATURES.items():
+        self.declare(_SIGNATURES)
+
+    def declare(self, signatures: dict) -> None:
+        """Type the symbols for one ABI (the two ABIs share names, not signatures)."""
+        for name, (restype, argtypes) in signatures.items():
             fn = getattr(self.lib, name, None)
             if fn is not None:
                 fn.restype, fn.argtypes = restype, argtypes
@@ -110,13 +115,17 @@ class _Library:
 
 def load_native_plugin(path: str, name: str = ""):
     """Load the Falco plugin at ``path``; a ``SourcePlugin``/``ExtractorPlugin`` instance."""
+    from . import native3, native3_abi
     lib = _Library(path)
     label = name or path
     lib.require(["plugin_get_required_api_version"], label)
     required = parse_api_version(_text(lib.get_required_api_version()), label)
     if required[0] == 3:
-        raise PluginError(f"{path}: plugin API {'.'.join(map(str, required))} (3.x) is not "
-                          "supported yet; only API 0.3.0 libraries load", label)
+        if not compatible(native3_abi.FRAMEWORK_API, required):
+            raise PluginError(f"{path}: plugin requires API {'.'.join(map(str, required))}, "
+                              "but the framework provides 3.12.0", label)
+        lib.declare(native3_abi.SIGNATURES)
+        return native3.load_v3(lib, label, required)
     if not compatible(LEGACY_API, required):
         raise PluginError(f"{path}: unsupported plugin required api version "
                           f"{'.'.join(map(str, required))}", label)

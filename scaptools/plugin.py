@@ -255,7 +255,7 @@ class Registry:
             if accepted is not None and source not in accepted:
                 continue
             for info in plugin.fields:
-                fs.add(_with_provider(info, plugin.name), _factory(plugin, info.name))
+                fs.add(_with_provider(info, plugin.name), _factory(plugin, info.name, source))
                 if "index" in info.tags:  # the engine indexes rules by this field's values
                     fs.index_field = info.name
         return fs
@@ -279,10 +279,12 @@ def _with_provider(info: FieldInfo, provider: str) -> FieldInfo:
     return info if info.provider else replace(info, provider=provider)
 
 
-def _factory(plugin: ExtractorPlugin, name: str):
+def _factory(plugin: ExtractorPlugin, name: str, source: str):
+    by_source = getattr(plugin, "extractor_for_source", None)  # C plugins want the source name
+
     def make(arg):
         try:
-            return plugin.extractor(name, arg)
+            return by_source(source, name, arg) if by_source else plugin.extractor(name, arg)
         except (FieldError, PluginError):
             raise
         except Exception as exc:

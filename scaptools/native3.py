@@ -1,0 +1,260 @@
+"""Falco plugins of the API 3.x (plugin-api.md §2), loaded through ctypes.
+
+The framework declares API 3.12.0 and always passes the complete 3.12 input
+structs (``native3_abi``). A library with the sourcing and/or extraction
+capability becomes an ordinary ``SourcePlugin``/``ExtractorPlugin``; parsing,
+async events and capture listening are not served, so a library offering only
+those is refused.
+"""
+from __future__ import annotations
+
+import ctypes as C
+import json
+import threading
+import time
+
+from . import native3_abi as A
+from .errors import PluginError
+from .native3_abi import text as _text
+from .native3_extract import Extraction
+from .plugin import SYSCALL_SOURCE, Checkpoint, PluginEvent, SourcePlugin
+
+_SOURCING = ("plugin_open", "plugin_close", "plugin_next_batch")
+
+
+def load_v3(lib, label: str, required: tuple):
+    """The plugin object for an API 3.x library whose required version was accepted."""
+    lib.require(A.REQUIRED, label)
+    name = _text(lib.get_name()) or label
+    sourcing, extraction = _capabilities(lib, name)
+    cls = {(True, True): Native3SourceExtractor, (True, False): Native3Source,
+           (False, True): Native3Extractor}[(sourcing, extraction)]
+    return cls(lib, name, required)
+
+
+def _capabilities(lib, name: str) -> tuple[bool, bool]:
+    """Sourcing and extraction, detected from the symbols (§2.3)."""
+    has = {sym: getattr(lib, sym[len("plugin_"):]) is not None for sym in A.SIGNATURES}
+    broken = []
+    count = sum(has[s] for s in _SOURCING)
+    if 0 < count < 3:
+        missing = ", ".join(s for s in _SOURCING if not has[s])
+        broken.append(f"sourcing capability incomplete ({missing} not present)")
+    if has["plugin_extract_fields"] and not has["plugin_get_fields"]:
+        broken.append("plugin_extract_fields present without plugin_get_fields")
+    if has["plugin_set_async_event_handler"] and not has["plugin_get_async_events"]:
+        broken.append("plugin_set_async_event_handler present without plugin_get_async_events")
+    if has["plugin_capture_open"] and not has["plugin_capture_close"]:
+        broken.append("plugin_capture_open present without plugin_capture_close")
+    if broken:
+        raise PluginError(f"{lib.path}: broken plugin: {', '.join(broken)}", name)
+    sourcing = count == 3
+    extraction = has["plugin_get_fields"] and has["plugin_extract_fields"]
+    if not (sourcing or extraction):
+        other = has["plugin_parse_event"] or has["plugin_get_async_events"] or \
+            has["plugin_capture_open"]
+        raise PluginError(f"{lib.path}: " + ("only the sourcing and extraction capabilities are "
+                          "supported" if other else "plugin has no capability"), name)
+    return sourcing, extraction
+
+
+def _parse_version(text: str, name: str) -> str:
+    from .native import parse_api_version
+    return ".".join(map(str, parse_api_version(text, name)))
+
+
+class _Native3:
+    """Identity, state, init and teardown shared by every API 3.x plugin."""
+
+    def __init__(self, lib, name: str, required: tuple):
+        self.lib = lib
+        self.name = name
+        self.version = _parse_version(_text(lib.get_version()), name)
+        self.desc = _text(lib.get_description())
+        self.contact = _text(lib.get_contact())
+        self.native_api = ".".join(map(str, required))
+        self.state = None
+        self.lock = threading.Lock()  # calls on one state are serialised (§4.10)
+        self.owner = A.OWNERS.new(name)
+        self._keep = []  # inputs the plugin may still reference (§4.6, §4.7)
+        self.event_types = None
+
+    def init(self, config: str) -> None:
+        """``init`` with the complete 3.12 init input (§2.6 steps 7 to 9)."""
+        if self.state is not None:
+            self.close()
+        text = _checked_config(self.lib, config or "", self.name)
+        init_input = A.InitInput(text.encode(), self.owner, A.address("get_owner_last_error"),
+                                 C.pointer(A.TABLES), A.address("log_fn"))
+        self._keep = [init_input]
+        rc = C.c_int32(A.RC_FAILURE)  # preset (§4.13)
+        state = self.lib.init(C.byref(init_input), C.byref(rc))
+        if rc.value != A.RC_SUCCESS:
+            error = _text(self.lib.get_last_error(state)) if state else ""
+            if state:
+                self.lib.destroy(state)
+            raise PluginError(f"init failed: {error or f'rc {rc.value}'}", self.name)
+        self.state = state
+        self.event_types = _event_types(self.lib, state)
+
+    def _ensure_state(self) -> None:
+        if self.state is None:
+            self.init("")
+
+    def last_error(self) -> str:
+        return _text(self.lib.get_last_error(self.state)) if self.state else ""
+
+    def close(self) -> None:
+        if self.state is not None:
+            self.lib.destroy(self.state)
+            self.state = None
+
+
+def _checked_config(lib, config: str, name: str) -> str:
+    """An empty config becomes ``{}`` when a JSON schema exists; validated when possible (§2.6)."""
+    if lib.get_init_schema is None:
+        return config
+    kind = C.c_int32(0)
+    schema = _text(lib.get_init_schema(C.byref(kind)))
+    if kind.value not in (0, 1):
+        raise PluginError(f"plugin_get_init_schema: unknown schema type {kind.value}", name)
+    if kind.value != 1 or not schema:
+        return config
+    config = config or "{}"
+    try:
+        import jsonschema
+    except ImportError:  # validation is optional: the plugin checks its config itself
+        return config
+    try:
+        jsonschema.validate(json.loads(config), json.loads(schema))
+    except ValueError as exc:
+        raise PluginError(f"init config is not valid JSON: {exc}", name) from exc
+    except jsonschema.ValidationError as exc:
+        raise PluginError(f"init config error: {exc.message}", name) from exc
+    except jsonschema.SchemaError as exc:
+        raise PluginError(f"invalid init schema: {exc.message}", name) from exc
+    return config
+
+
+def _event_types(lib, state) -> set[int] | None:
+    """The extraction event types T; ``None`` when the plugin leaves them open (§2.9)."""
+    if lib.get_extract_event_types is None:
+        return None
+    n = C.c_uint32(0)
+    types = lib.get_extract_event_types(C.byref(n), state)
+    return {types[i] for i in range(n.value)} if types and n.value else None
+
+
+class Native3Extractor(_Native3, Extraction):
+    """An API 3.x library with the extraction capability only."""
+
+    def __init__(self, lib, name, required):
+        super().__init__(lib, name, required)
+        self.init_extraction()
+
+
+class Native3Source(_Native3, SourcePlugin):
+    """An API 3.x library with the sourcing capability (§2.5, §2.6)."""
+
+    def __init__(self, lib, name, required):
+        super().__init__(lib, name, required)
+        self.id = int(lib.get_id()) if lib.get_id is not None else 0
+        self.event_source = _text(lib.get_event_source()) if lib.get_event_source else ""
+        if bool(self.id) != bool(self.event_source):
+            raise PluginError(f"{lib.path}: broken plugin: plugin_get_id and "
+                              "plugin_get_event_source must both be set or both be empty", name)
+        if not self.id:
+            raise PluginError(f"{lib.path}: generic source plugins (events of the syscall "
+                              "source) are not supported", name)
+        if self.event_source == SYSCALL_SOURCE:
+            raise PluginError(f"{lib.path}: a plugin source may not be named 'syscall'", name)
+
+    def event_to_string(self, event) -> str:
+        """``evt.plugininfo``: the plugin's rendering, or libsinsp's fallback (§2.11)."""
+        payload = event.payload or b""
+        text = ""
+        if self.lib.event_to_string is not None and event.plugin_id == self.id:
+            self._ensure_state()
+            raw = C.c_char_p(event.raw)
+            evt_in = A.EventInput(C.cast(raw, C.c_void_p).value, event.num or 0,
+                                  self.event_source.encode())
+            with self.lock:
+                text = _text(self.lib.event_to_string(self.state, C.byref(evt_in)))
+        if text:
+            return text
+        head = payload[:50]
+        shown = head.decode("ascii") + ("..." if len(payload) > 50 else "") \
+            if all(32 <= b < 127 for b in head) else "<binary>"
+        return f"datalen={len(payload)} data={shown}"
+
+    def open(self, params: str):
+        """Events of ``next_batch`` until EOF; TIMEOUT polls again after a short sleep (§2.6)."""
+        self._ensure_state()
+        rc = C.c_int32(A.RC_FAILURE)
+        handle = self.lib.open(self.state, (params or "").encode(), C.byref(rc))
+        if rc.value != A.RC_SUCCESS:
+            error = self.last_error()
+            if handle:
+                self.lib.close(self.state, handle)
+            raise PluginError(f"open failed: {error or f'rc {rc.value}'}", self.name)
+        return self._events(handle)
+
+    def _events(self, handle):
+        count, batch = C.c_uint32(0), C.POINTER(C.c_void_p)()
+        try:
+            while True:
+                with self.lock:
+                    rc = self.lib.next_batch(self.state, handle, C.byref(count), C.byref(batch))
+                    n = count.value if batch else 0
+                    copies = [_copy_event(batch[i], self.name) for i in range(n)]
+                if rc == A.RC_SUCCESS and not copies:
+                    raise PluginError("unexpected 0 size event returned by plugin", self.name)
+                for data in copies:  # delivered before the rc takes effect (§2.6)
+                    yield self._fix(data)
+                if rc == A.RC_EOF:
+                    yield Checkpoint(info="eof")
+                    return
+                if rc == A.RC_TIMEOUT:
+                    if not copies:
+                        time.sleep(0.01)
+                elif rc != A.RC_SUCCESS:
+                    raise PluginError(f"next_batch failed: {self.last_error() or f'rc {rc}'}",
+                                      self.name)
+        finally:
+            self.lib.close(self.state, handle)
+
+    def _fix(self, data: bytes) -> PluginEvent:
+        """The §2.5 checks and fix-ups, on our copy of one event."""
+        hdr = A.EventHeader.from_buffer_copy(data)
+        if hdr.type != A.PLUGINEVENT or hdr.nparams != 2:
+            raise PluginError(f"malformed event of type {hdr.type} with {hdr.nparams} params "
+                              "(a plugin event is expected)", self.name)
+        lens = memoryview(data)[26:34].cast("I")
+        if lens[0] != 4 or A.PAYLOAD_OFFSET + lens[1] > len(data):
+            raise PluginError("malformed plugin event: bad parameter lengths", self.name)
+        plugin_id = int.from_bytes(data[34:38], "little")
+        if plugin_id not in (0, self.id):
+            raise PluginError(f"event with plugin id {plugin_id}, expected {self.id}", self.name)
+        ts = time.time_ns() if hdr.ts == A.U64_MAX else hdr.ts
+        return PluginEvent(ts, data[A.PAYLOAD_OFFSET:A.PAYLOAD_OFFSET + lens[1]])
+
+
+def _copy_event(address: int, name: str) -> bytes:
+    """The bytes of one event of a batch, copied at once (§4.4)."""
+    if not address:
+        raise PluginError("next_batch returned a NULL event", name)
+    size = A.EventHeader.from_address(address).len
+    if size < A.PAYLOAD_OFFSET:
+        raise PluginError(f"malformed event: length {size}", name)
+    return C.string_at(address, size)
+
+
+class Native3SourceExtractor(Native3Source, Extraction):
+    """An API 3.x library with both the sourcing and the extraction capability."""
+
+    def __init__(self, lib, name, required):
+        super().__init__(lib, name, required)
+        self.init_extraction()
+
+
+__all__ = ["load_v3", "Native3Extractor", "Native3Source", "Native3SourceExtractor"]

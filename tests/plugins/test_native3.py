@@ -1,0 +1,167 @@
+"""Native Falco plugins of the API 3.x: a C test plugin (native3/testplugin.c) compiled here.
+
+The plugin computes every field from the ``n`` of its ``{"n":N}`` payloads; ``expected``
+below is the same computation written independently in Python.
+"""
+from __future__ import annotations
+
+import ctypes
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scaptools import native3_abi as abi
+from scaptools.errors import FieldError, PluginError
+from scaptools.events.event import Event
+from scaptools.native import load_native_plugin
+from scaptools.plugin import Registry, SourcePlugin, read_falco_config, registry_from_config
+
+SOURCE = Path(__file__).parent / "native3" / "testplugin.c"
+TS0 = 1_700_000_000_000_000_000
+
+
+def build(folder: Path, name: str = "libtest3.so", *defines: str) -> Path:
+    """Compile the test plugin with ``defines`` into ``folder`` (skips without gcc)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed: the C test plugin cannot be built")
+    out = folder / name
+    subprocess.run(["gcc", "-std=c11", "-shared", "-fPIC", "-O1", *defines, str(SOURCE), "-o",
+                    str(out)], check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def lib3(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("native3"))
+
+
+def falco_yaml(folder: Path, lib: Path, init: str = "''", params: str = "8,3") -> Path:
+    cfg = folder / "falco.yaml"
+    cfg.write_text(f"plugins:\n  - name: native3test\n    library_path: {lib}\n"
+                   f"    init_config: {init}\n    open_params: '{params}'\n"
+                   "load_plugins: [native3test]\n")
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def registry(lib3, tmp_path_factory) -> Registry:
+    cfg = falco_yaml(tmp_path_factory.mktemp("cfg"), lib3)
+    return registry_from_config(read_falco_config(cfg))
+
+
+def expected(n: int, ts: int, num: int) -> dict:
+    return {"test.n": n, "test.name": None if n % 4 == 3 else f"evt{n}",
+            "test.even": n % 2 == 0, "test.tags": [f"t{j}" for j in range(n % 3)] or None,
+            ("test.mul", "3"): 3 * n, ("test.mul", "0"): 0, ("test.kv", "user"): f"user={n}",
+            "test.kv": f"nokey={n}", "test.dur": n * 1000, "test.ts": ts,
+            "test.ip": f"10.0.0.{n}", "test.ip6": f"fe80::{n:x}", "test.evtnum": num,
+            "test.src": "testsrc", "test.secret": None}
+
+
+def test_struct_sizes_match_appendix_a():
+    sizes = {abi.EventHeader: 26, abi.EventInput: 24, abi.ByteBuffer: 16, abi.ValueOffsets: 16,
+             abi.ExtractField: 64, abi.FieldExtractInput: 80, abi.InitInput: 40,
+             abi.InitTablesInput: 72, abi.ReaderVtable: 32, abi.ReaderVtableExt: 48,
+             abi.WriterVtable: 48, abi.FieldsVtable: 24}
+    assert {c.__name__: ctypes.sizeof(c) for c in sizes} == \
+        {c.__name__: n for c, n in sizes.items()}
+    offsets = {"res_len": 8, "field_id": 16, "field": 24, "arg_key": 32, "arg_index": 40,
+               "arg_present": 48, "ftype": 52, "flist": 56}
+    assert {k: getattr(abi.ExtractField, k).offset for k in offsets} == offsets
+    assert abi.FieldExtractInput.table_reader_ext.offset == 64
+    assert abi.InitTablesInput.fields_ext.offset == 48
+
+
+def test_identity_and_fields(registry):
+    plugin = registry.by_name["native3test"]
+    assert (plugin.id, plugin.event_source, plugin.version, plugin.native_api) == \
+        (999, "testsrc", "0.2.1", "3.12.0")
+    assert registry.source_of(999) == "testsrc" and "testsrc" in registry.sources()
+    fs = registry.fieldset("testsrc")
+    got = {f.name: (f.type, f.is_list, f.arg, f.arg_kind) for f in fs
+           if f.name.startswith("test.")}
+    assert got == {
+        "test.n": ("uint64", False, "none", "key"), "test.name": ("string", False, "none", "key"),
+        "test.even": ("bool", False, "none", "key"), "test.tags": ("string", True, "none", "key"),
+        "test.mul": ("uint64", False, "required", "index"),
+        "test.kv": ("string", False, "optional", "key"),
+        "test.dur": ("reltime", False, "none", "key"), "test.ts": ("abstime", False, "none", "key"),
+        "test.ip": ("ipaddr", False, "none", "key"), "test.ip6": ("ipaddr", False, "none", "key"),
+        "test.evtnum": ("uint64", False, "none", "key"),
+        "test.src": ("string", False, "none", "key"),
+        "test.secret": ("string", False, "none", "key")}
+    assert fs.lookup("test.secret").tags == ("hidden",)
+    assert fs.lookup("test.n").provider == "native3test"
+
+
+def test_extracted_values(registry):
+    fs = registry.fieldset("testsrc")
+    for num, n in enumerate(range(1, 13), start=40):
+        ts = TS0 + 7 * n
+        event = Event.plugin(ts, 999, b'{"n":%d}' % n, num=num)
+        want = expected(n, ts, num)
+        got = {key: (fs.extractor(*key) if isinstance(key, tuple) else fs.extractor(key))(event)
+               for key in want}
+        assert got == want, n
+
+
+def test_no_value_for_other_payloads_and_event_types(registry):
+    fs = registry.fieldset("testsrc")
+    not_ours = Event.plugin(TS0, 999, b"not json", num=1)
+    assert fs.extractor("test.n")(not_ours) is None
+    assert fs.extractor("evt.plugininfo")(not_ours) == "payload not json (8 bytes)"
+    syscall = Event.from_params(3, [b"\x01\x00\x00\x00\x00\x00\x00\x00"], ts=TS0, num=2)
+    assert registry.by_name["native3test"].extractor("test.n", None)(syscall) is None
+
+
+def test_argument_checks(registry):
+    fs = registry.fieldset("testsrc")
+    event = Event.plugin(TS0, 999, b'{"n":5}', num=1)
+    with pytest.raises(FieldError, match="requires an argument"):
+        fs.extractor("test.mul")
+    with pytest.raises(FieldError, match="invalid index"):
+        fs.extractor("test.mul", "07")
+    with pytest.raises(FieldError, match="does not support an argument"):
+        fs.extractor("test.n", "1")
+    assert fs.extractor("test.mul", str(2**64 - 1))(event) == (5 * (2**64 - 1)) % 2**64
+
+
+def test_refused_api_versions(tmp_path):
+    for version in ("4.0.0", "3.99.0", "3.12.1", "2.0.0"):
+        lib = build(tmp_path, f"lib{version}.so", f'-DREQ_API="{version}"')
+        with pytest.raises(PluginError) as err:
+            load_native_plugin(str(lib), "native3test")
+        assert str(err.value).startswith("plugin 'native3test': ")
+        assert version in str(err.value)
+    older = build(tmp_path, "libold.so", '-DREQ_API="3.0.0"')
+    assert load_native_plugin(str(older), "native3test").native_api == "3.0.0"
+
+
+def test_broken_libraries(tmp_path):
+    cases = {"-DOMIT_CONTACT": "plugin_get_contact not present",
+             "-DOMIT_CLOSE": "sourcing capability incomplete (plugin_close not present)",
+             "-DBAD_FIELDS": "field 'test.n': an argument is required but neither index nor key"}
+    for i, (define, message) in enumerate(cases.items()):
+        lib = build(tmp_path, f"lib{i}.so", define)
+        with pytest.raises(PluginError, match=r"plugin 'native3test': .*" + re.escape(message)):
+            load_native_plugin(str(lib), "native3test")
+
+
+def test_extractor_only_library(tmp_path):
+    lib = build(tmp_path, "libx.so", "-DNO_SOURCE")
+    plugin = load_native_plugin(str(lib), "native3test")
+    assert not isinstance(plugin, SourcePlugin)
+    assert plugin.extract_sources == ["testsrc"]
+    event = Event.plugin(TS0, 999, b'{"n":4}', num=9)
+    assert plugin.extract(event, "test.tags", None) == ["t0"]
+    assert plugin.extract(event, "test.src", None) == "testsrc"
+
+
+def test_init_failure_names_the_plugin(lib3, tmp_path):
+    cfg = falco_yaml(tmp_path, lib3, init="'please fail'")
+    with pytest.raises(PluginError) as err:
+        registry_from_config(read_falco_config(cfg))
+    assert str(err.value) == "plugin 'native3test': init failed: init refused: config 'please fail'"
