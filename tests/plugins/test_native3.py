@@ -6,9 +6,11 @@ below is the same computation written independently in Python.
 from __future__ import annotations
 
 import ctypes
+import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,10 @@ import pytest
 from scaptools import native3_abi as abi
 from scaptools.errors import FieldError, PluginError
 from scaptools.events.event import Event
+from scaptools.format.reader import open_capture
 from scaptools.native import load_native_plugin
-from scaptools.plugin import Registry, SourcePlugin, read_falco_config, registry_from_config
+from scaptools.plugin import (Checkpoint, PluginEvent, Registry, SourcePlugin, read_falco_config,
+                              registry_from_config)
 
 SOURCE = Path(__file__).parent / "native3" / "testplugin.c"
 TS0 = 1_700_000_000_000_000_000
@@ -165,3 +169,84 @@ def test_init_failure_names_the_plugin(lib3, tmp_path):
     with pytest.raises(PluginError) as err:
         registry_from_config(read_falco_config(cfg))
     assert str(err.value) == "plugin 'native3test': init failed: init refused: config 'please fail'"
+
+
+# -- sourcing ------------------------------------------------------------------------------
+def test_open_yields_the_generated_events(registry):
+    plugin = registry.by_name["native3test"]
+    for count, batch in [(8, 3), (7, 1), (5, 16), (16, 16), (0, 4)]:
+        before = time.time_ns()
+        items = list(plugin.open(f"{count},{batch}"))
+        after = time.time_ns()
+        assert isinstance(items[-1], Checkpoint) and items[-1].info == "eof"
+        events = items[:-1]
+        assert all(isinstance(e, PluginEvent) for e in events)
+        assert [e.payload for e in events] == [b'{"n":%d}' % i for i in range(1, count + 1)]
+        for i, event in enumerate(events, start=1):
+            if i % 3:
+                assert event.ts == TS0 + i * 1000
+            else:  # (u64)-1: stamped by the framework when read
+                assert before <= event.ts <= after
+
+
+def test_open_failure_names_the_plugin(registry):
+    plugin = registry.by_name["native3test"]
+    with pytest.raises(PluginError) as err:
+        list(plugin.open("nope"))
+    assert str(err.value) == "plugin 'native3test': open failed: bad open params 'nope'"
+
+
+def cli(*args):
+    from click.testing import CliRunner
+
+    from scaptools.cli.main import cli as main
+    res = CliRunner().invoke(main, [str(a) for a in args], env={"TZ": "UTC"})
+    assert res.exit_code == 0, (res.output, res.exception)
+    return res
+
+
+def test_record_then_replay_with_the_plugin_fields(lib3, tmp_path):
+    cfg = falco_yaml(tmp_path, lib3, params="8,3")
+    out = tmp_path / "test3.scap"
+    cli("record", "-w", out, "--plugin", "native3test", "-c", cfg)
+    with open_capture(str(out)) as reader:
+        stored = list(reader)
+    assert [(e.plugin_id, e.payload) for e in stored] == \
+        [(999, b'{"n":%d}' % i) for i in range(1, 9)]
+    assert [e.ts for e in stored if json.loads(e.payload)["n"] % 3] == \
+        [TS0 + i * 1000 for i in (1, 2, 4, 5, 7, 8)]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "- rule: big\n  desc: d\n  condition: test.mul[3] > 12 and test.name exists\n"
+        "  output: n=%test.n name=%test.name ip=%test.ip info=%evt.plugininfo\n"
+        "  priority: WARNING\n  source: testsrc\n"
+        "- rule: picked\n  desc: d\n  condition: test.ip = 10.0.0.4 or test.kv[k] = \"k=2\"\n"
+        "  output: n=%test.n even=%test.even\n  priority: INFO\n  source: testsrc\n")
+    lines = cli("replay", out, "-r", rules, "-c", cfg).stdout.splitlines()
+    got = [line.split(": ", 1)[1] for line in lines]  # the output escapes quotes
+    assert got == [
+        "Informational n=2 even=true", "Informational n=4 even=true",
+        r'Warning n=5 name=evt5 ip=10.0.0.5 info=payload {\"n\":5} (7 bytes)',
+        r'Warning n=6 name=evt6 ip=10.0.0.6 info=payload {\"n\":6} (7 bytes)',
+        r'Warning n=8 name=evt8 ip=10.0.0.8 info=payload {\"n\":8} (7 bytes)']
+
+
+def test_list_plugins_and_fields(lib3, tmp_path):
+    cfg = falco_yaml(tmp_path, lib3)
+    out = cli("list-plugins", "-c", cfg).stdout
+    assert "native3test 0.2.1" in out
+    assert "source (id 999, event source testsrc)" in out
+    assert "extractor (13 fields; sources: testsrc)" in out
+    fields = cli("list-fields", "--source", "testsrc", "-c", cfg).stdout
+    assert re.search(r"test\.tags +string list +t0", fields)
+    assert re.search(r"test\.mul +uint64 +n times the index \[arg required\]", fields)
+
+
+def test_events_before_a_failure_are_delivered(registry):
+    plugin = registry.by_name["native3test"]
+    got = []
+    with pytest.raises(PluginError) as err:
+        for item in plugin.open("10,3,5"):
+            got.append(item.payload)
+    assert got == [b'{"n":%d}' % i for i in range(1, 6)]
+    assert str(err.value) == "plugin 'native3test': next_batch failed: stopped after 5 events"

@@ -5,7 +5,8 @@
  * Sourcing: id 999, source "testsrc". Open params "COUNT,BATCH": COUNT events
  * with payload {"n":i} (i = 1..COUNT), BATCH per next_batch; the last batch comes
  * with EOF. The events leave ts of every third event, tid and plugin_id for the
- * framework to fill, as the SDKs do. Open params "fail" fail.
+ * framework to fill, as the SDKs do. "COUNT,BATCH,K": next_batch fails once K
+ * events are out (the last ones come with the failure). Other open params fail.
  * Extraction: fields computed from n (see FIELDS). An init config holding "fail"
  * makes init fail with a last error.
  * Build switches: -DREQ_API='"x.y.z"', -DOMIT_CONTACT, -DOMIT_CLOSE, -DNO_SOURCE,
@@ -84,7 +85,7 @@ typedef struct {
 } state_t;
 
 typedef struct {
-    uint32_t count, batch, next;
+    uint32_t count, batch, next, failat;
     unsigned char events[16][EVTSZ];
     evt_hdr *ptrs[16];
 } instance_t;
@@ -147,8 +148,8 @@ const char *plugin_get_event_source(void) { return "testsrc"; }
 void *plugin_open(void *st, const char *params, int32_t *rc) {
     state_t *s = st;
     instance_t *h;
-    unsigned count, batch;
-    if (sscanf(params, "%u,%u", &count, &batch) != 2 || batch == 0 || batch > 16) {
+    unsigned count, batch, failat = 0;
+    if (sscanf(params, "%u,%u,%u", &count, &batch, &failat) < 2 || batch == 0 || batch > 16) {
         snprintf(s->err, sizeof s->err, "bad open params '%s'", params);
         *rc = 1;
         return NULL;
@@ -156,6 +157,7 @@ void *plugin_open(void *st, const char *params, int32_t *rc) {
     h = calloc(1, sizeof(instance_t));
     h->count = count;
     h->batch = batch;
+    h->failat = failat;
     *rc = 0;
     return h;
 }
@@ -168,9 +170,9 @@ static void put_u32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
 
 int32_t plugin_next_batch(void *st, void *hh, uint32_t *nevts, evt_hdr ***evts) {
     instance_t *h = hh;
+    state_t *s = st;
     uint32_t k = 0;
-    (void)st;
-    while (k < h->batch && h->next < h->count) {
+    while (k < h->batch && h->next < h->count && (!h->failat || h->next < h->failat)) {
         unsigned char *e = h->events[k];
         char payload[32];
         uint32_t i = ++h->next;
@@ -186,6 +188,10 @@ int32_t plugin_next_batch(void *st, void *hh, uint32_t *nevts, evt_hdr ***evts) 
     }
     *nevts = k;
     *evts = h->ptrs;
+    if (h->failat && h->next >= h->failat) {
+        snprintf(s->err, sizeof s->err, "stopped after %u events", h->next);
+        return 1;
+    }
     return h->next >= h->count ? 2 : 0;
 }
 
