@@ -122,12 +122,11 @@ def text(raw) -> str:
 
 # -- host callbacks ----------------------------------------------------------------------
 class Owners:
-    """Owner tokens (small integers, never NULL) -> plugin name and last host error (§2.10)."""
+    """Owner tokens (small integers, never NULL) -> plugin name, for logging (§2.10)."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.names: dict[int, str] = {}
-        self.errors: dict[int, C.Array] = {}
         self.next = 1
 
     def new(self, name: str) -> int:
@@ -138,6 +137,8 @@ class Owners:
 
 
 OWNERS = Owners()
+# The only host errors are the refusals of the table stubs: one constant message.
+NO_TABLES = C.create_string_buffer(b"this framework provides no state tables to plugins")
 
 
 def _guarded(proto, failure):
@@ -154,8 +155,7 @@ def _guarded(proto, failure):
 
 @_guarded(C.CFUNCTYPE(C.c_void_p, C.c_void_p), None)
 def _owner_last_error(owner):
-    buf = OWNERS.errors.get(owner or 0)
-    return C.addressof(buf) if buf is not None else None
+    return C.addressof(NO_TABLES)
 
 
 @_guarded(C.CFUNCTYPE(None, C.c_void_p, C.c_char_p, C.c_char_p, C.c_int), None)

@@ -171,6 +171,14 @@ def test_init_failure_names_the_plugin(lib3, tmp_path):
     assert str(err.value) == "plugin 'native3test': init failed: init refused: config 'please fail'"
 
 
+def test_table_requests_are_refused_with_the_owner_error(lib3):
+    plugin = load_native_plugin(str(lib3), "native3test")
+    with pytest.raises(PluginError) as err:
+        plugin.init('{"tables": true}')
+    assert str(err.value) == ("plugin 'native3test': init failed: no threads table: this "
+                              "framework provides no state tables to plugins")
+
+
 # -- sourcing ------------------------------------------------------------------------------
 def test_open_yields_the_generated_events(registry):
     plugin = registry.by_name["native3test"]
@@ -250,3 +258,10 @@ def test_events_before_a_failure_are_delivered(registry):
             got.append(item.payload)
     assert got == [b'{"n":%d}' % i for i in range(1, 6)]
     assert str(err.value) == "plugin 'native3test': next_batch failed: stopped after 5 events"
+
+
+def test_events_of_another_plugin_id_are_refused(tmp_path):
+    plugin = load_native_plugin(str(build(tmp_path, "libid.so", "-DBAD_ID")), "native3test")
+    with pytest.raises(PluginError, match="plugin 'native3test': event with plugin id 5, "
+                                          "expected 999"):
+        list(plugin.open("3,3"))

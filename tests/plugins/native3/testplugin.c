@@ -10,7 +10,8 @@
  * Extraction: fields computed from n (see FIELDS). An init config holding "fail"
  * makes init fail with a last error.
  * Build switches: -DREQ_API='"x.y.z"', -DOMIT_CONTACT, -DOMIT_CLOSE, -DNO_SOURCE,
- * -DBAD_FIELDS (a required argument that is neither index nor key).
+ * -DBAD_FIELDS (a required argument that is neither index nor key), -DBAD_ID (events
+ * with plugin id 5). An init config holding "tables" asks the host for a table.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -54,7 +55,7 @@ typedef struct {
 } extract_input;
 typedef struct {
     void *(*list_tables)(void *owner, uint32_t *n);
-    void *get_table;
+    void *(*get_table)(void *owner, const char *name, int32_t key_type);
     void *add_table;
     void *fields[3];
     void **fields_ext;
@@ -129,6 +130,13 @@ void *plugin_init(const init_input *in, int32_t *rc) {
         snprintf(s->err, sizeof s->err, "list_tables stub misbehaved");
         return s;
     }
+    if (strstr(in->config, "tables")) {
+        if (in->tables->get_table(in->owner, "threads", 4) == NULL) {
+            snprintf(s->err, sizeof s->err, "no threads table: %s",
+                     in->get_owner_last_error(in->owner));
+            return s;
+        }
+    }
     if (strstr(in->config, "fail")) {
         snprintf(s->err, sizeof s->err, "init refused: config '%s'", in->config);
         return s;
@@ -182,7 +190,11 @@ int32_t plugin_next_batch(void *st, void *hh, uint32_t *nevts, evt_hdr ***evts) 
         memcpy(e, &hdr, 26);
         put_u32(e + 26, 4);
         put_u32(e + 30, len);
+#ifdef BAD_ID
+        put_u32(e + 34, 5);
+#else
         put_u32(e + 34, 0);
+#endif
         memcpy(e + 38, payload, len);
         h->ptrs[k++] = (evt_hdr *)e;
     }
