@@ -123,12 +123,12 @@ def load_native_plugin(path: str, name: str = ""):
     if required[0] == 3:
         if not compatible(native3_abi.FRAMEWORK_API, required):
             raise PluginError(f"{path}: plugin requires API {'.'.join(map(str, required))}, "
-                              "but the framework provides 3.12.0", label)
+                              "but the framework provides 3.12.0 and 0.3.0", label)
         lib.declare(native3_abi.SIGNATURES)
         return native3.load_v3(lib, label, required)
     if not compatible(LEGACY_API, required):
-        raise PluginError(f"{path}: unsupported plugin required api version "
-                          f"{'.'.join(map(str, required))}", label)
+        raise PluginError(f"{path}: plugin requires API {'.'.join(map(str, required))}, but "
+                          "the framework provides 3.12.0 and 0.3.0", label)
     lib.require(_REQUIRED, label)
     kind = lib.get_type()
     if kind == TYPE_SOURCE:

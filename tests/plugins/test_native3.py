@@ -265,3 +265,20 @@ def test_events_of_another_plugin_id_are_refused(tmp_path):
     with pytest.raises(PluginError, match="plugin 'native3test': event with plugin id 5, "
                                           "expected 999"):
         list(plugin.open("3,3"))
+
+
+def test_cli_reports_a_refused_library_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from scaptools.cli.main import cli as main
+    lib = build(tmp_path, "lib4.so", '-DREQ_API="4.0.0"')
+    cfg = falco_yaml(tmp_path, lib)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- rule: r\n  desc: d\n  condition: test.n > 0\n  output: o\n"
+                     "  priority: INFO\n  source: testsrc\n")
+    for args in (["list-plugins", "-c", cfg], ["replay", tmp_path / "x.scap", "-r", rules,
+                                               "-c", cfg]):
+        res = CliRunner().invoke(main, [str(a) for a in args])
+        assert res.exit_code == 1, res.output
+        assert "plugin 'native3test'" in res.stderr and "requires API 4.0.0" in res.stderr
+        assert "Traceback" not in res.output and len(res.stderr.strip().splitlines()) == 1
