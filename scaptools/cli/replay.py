@@ -118,6 +118,8 @@ def list_fields_command(source, config_path):
                                      param_hint="--source")
         click.echo(f"Event source: {name}")
         for info in fs:
+            if "hidden" in info.tags:  # a plugin field kept out of listings (plugin-api.md §2.7)
+                continue
             kind = f"{info.type} list" if info.is_list else info.type
             arg = {"required": " [arg required]", "optional": " [arg optional]"}.get(info.arg, "")
             click.echo(f"  {info.name:<42} {kind:<12} {info.desc}{arg}")

@@ -248,6 +248,7 @@ def test_list_plugins_and_fields(lib3, tmp_path):
     fields = cli("list-fields", "--source", "testsrc", "-c", cfg).stdout
     assert re.search(r"test\.tags +string list +t0", fields)
     assert re.search(r"test\.mul +uint64 +n times the index \[arg required\]", fields)
+    assert "test.secret" not in fields  # "hidden" keeps a field out of listings (§2.7)
 
 
 def test_events_before_a_failure_are_delivered(registry):
