@@ -111,7 +111,8 @@ class _Native3:
 
 
 def _checked_config(lib, config: str, name: str) -> str:
-    """An empty config becomes ``{}`` when a JSON schema exists; validated when possible (§2.6)."""
+    """An empty config becomes ``{}`` when a JSON schema exists; the config must then
+    satisfy it, or the plugin is refused (§2.6 step 7)."""
     if lib.get_init_schema is None:
         return config
     kind = C.c_int32(0)
@@ -121,10 +122,7 @@ def _checked_config(lib, config: str, name: str) -> str:
     if kind.value != 1 or not schema:
         return config
     config = config or "{}"
-    try:
-        import jsonschema
-    except ImportError:  # validation is optional: the plugin checks its config itself
-        return config
+    import jsonschema  # only plugins that publish a schema need it
     try:
         jsonschema.validate(json.loads(config), json.loads(schema))
     except ValueError as exc:

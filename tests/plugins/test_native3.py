@@ -171,6 +171,22 @@ def test_init_failure_names_the_plugin(lib3, tmp_path):
     assert str(err.value) == "plugin 'native3test': init failed: init refused: config 'please fail'"
 
 
+def test_init_config_is_checked_against_the_plugin_schema(tmp_path):
+    lib = build(tmp_path, "libschema.so", "-DINIT_SCHEMA")
+    for init in ("''", "'{\"level\": 3}'"):  # empty means {} when a schema exists
+        cfg = falco_yaml(tmp_path, lib, init=init)
+        assert "native3test" in registry_from_config(read_falco_config(cfg)).by_name
+    cases = {"'{\"level\": \"high\"}'": "init config error: 'high' is not of type 'integer'",
+             "'{\"other\": 1}'": "init config error: Additional properties are not allowed "
+                                 "('other' was unexpected)",
+             "'level=3'": "init config is not valid JSON"}
+    for init, message in cases.items():
+        cfg = falco_yaml(tmp_path, lib, init=init)
+        with pytest.raises(PluginError) as err:
+            registry_from_config(read_falco_config(cfg))
+        assert str(err.value).startswith(f"plugin 'native3test': {message}")
+
+
 def test_table_requests_are_refused_with_the_owner_error(lib3):
     plugin = load_native_plugin(str(lib3), "native3test")
     with pytest.raises(PluginError) as err:

@@ -116,6 +116,15 @@ const char *plugin_get_description(void) { return "test plugin for the API 3.x h
 const char *plugin_get_contact(void) { return "tests"; }
 #endif
 
+#ifdef INIT_SCHEMA
+/* a JSON Schema for the init config: an object with an integer "level", nothing else */
+const char *plugin_get_init_schema(int32_t *type) {
+    *type = 1;
+    return "{\"type\":\"object\",\"properties\":{\"level\":{\"type\":\"integer\"}},"
+           "\"additionalProperties\":false}";
+}
+#endif
+
 void *plugin_init(const init_input *in, int32_t *rc) {
     state_t *s = calloc(1, sizeof(state_t));
     uint32_t n = 99;
