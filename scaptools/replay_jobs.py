@@ -31,7 +31,7 @@ from .format.constants import BLOCK_SHB, EVENT_BLOCKS, SHB_MAGIC_LE
 _BLOCK = struct.Struct("<II")  # block type, total length (§2)
 _U32 = struct.Struct("<I")
 _GZIP = b"\x1f\x8b"
-_WINDOW = 1 << 26  # bytes of the file mapped at a time while planning
+_WINDOW = 1 << 24  # bytes of the file mapped at a time while planning (counted in RSS)
 _COPY = 1 << 20
 
 

@@ -84,10 +84,20 @@ class Result:
         return self.events / self.cpu_seconds if self.cpu_seconds else 0.0
 
 
-def measured(argv: list[str]) -> dict:
+# Variables some shells and containers set that change how Python runs: every line a
+# write(2), no bytecode cache. Tools are measured as a plain shell runs them.
+_UNSET = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
+
+
+def child_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ, **(extra or {}))
+    return {k: v for k, v in env.items() if k not in _UNSET}
+
+
+def measured(argv: list[str], env: dict | None = None) -> dict:
     """Run ``argv`` in a fresh wrapper process; wall time, peak RSS, output."""
     proc = subprocess.run([sys.executable, "-c", WRAPPER, *argv], capture_output=True,
-                          text=True, check=True, cwd=ROOT)
+                          text=True, check=True, cwd=ROOT, env=env or child_env())
     res = json.loads(proc.stdout)
     if res["code"] != 0:
         raise RuntimeError(f"{argv[0]} failed: {res['stderr']}")
@@ -281,7 +291,7 @@ def _replay(ctx: Context, workload: str, path: Path) -> list[Result]:
            str(path), "-r", str(rules), "--stats"]
     results = []
     for tool, extra in (("scaptools", []), ("scaptools -j 2", ["-j", "2"])):
-        samples = [measured(cmd + extra) for _ in range(ctx.runs)]
+        samples = [measured(_to_null(cmd + extra)) for _ in range(ctx.runs)]
         events = int(samples[0]["stderr"].split("Events read: ", 1)[1].split()[0])
         results.append(Result(workload, tool, events,
                               statistics.median(s["wall"] for s in samples),
@@ -313,8 +323,10 @@ from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 t, c = time.perf_counter(), time.process_time()
 stream = open_source(parse_init_config(sys.argv[3]), sys.argv[1])
 summary = Recorder(stream, 2, RecordOptions(out=sys.argv[2], gzip=sys.argv[4] == "1")).run()
-print(summary.events, stream.stats.objects_done, time.perf_counter() - t, time.process_time() - c,
-      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # a decoding helper process, if any
+print(summary.events, stream.stats.objects_done, time.perf_counter() - t,
+      time.process_time() - c + kids.ru_utime + kids.ru_stime,
+      max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, kids.ru_maxrss))
 """
 
 
@@ -333,7 +345,7 @@ def _time_record(workload: str, params: str, config: str, ctx: Context, env=None
     for _ in range(ctx.runs):
         proc = subprocess.run([sys.executable, "-c", RECORD, params, str(ctx.data / "rec.scap"),
                                config, "1" if gzip else "0"], capture_output=True, text=True,
-                              check=True, cwd=ROOT, env=env)
+                              check=True, cwd=ROOT, env=child_env(env))
         events, objects, secs, cpu, rss_kb = proc.stdout.split()
         samples.append((float(secs), float(cpu), int(events), int(objects), int(rss_kb)))
     secs = statistics.median(x[0] for x in samples)
@@ -355,6 +367,14 @@ def bench_record_local(ctx: Context) -> list[Result]:
                _time_record("record-local", str(plain), "{}", ctx, tool="scaptools .json"),
                _time_record("record-local", str(packed), "{}", ctx, gzip=True,
                             tool="scaptools -z")]
+    for tool, src in (("scap record CLI", packed), ("scap record CLI .json", plain)):
+        argv = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "record",
+                "-w", str(ctx.data / "rec.scap"), "--plugin", "cloudtrail", "--open", str(src)]
+        runs = [measured(argv) for _ in range(ctx.runs)]  # the whole process, as sysdig's
+        results.append(Result("record-local", tool, results[0].events,
+                              statistics.median(x["wall"] for x in runs),
+                              statistics.median(x["cpu"] for x in runs),
+                              max(x["rss_kb"] for x in runs) / 1024))
     sysdig, lib = shutil.which("sysdig"), ctx.data / "libctmini.so"
     if sysdig and not lib.exists():
         subprocess.run(["sh", str(ctx.shared / "tools" / "ctmini" / "build.sh"), str(ctx.data)],
@@ -508,6 +528,9 @@ def main(argv=None) -> int:
             print(f"{name:<14} {fn.__doc__}")
         return 0
     args.data.mkdir(parents=True, exist_ok=True)
+    # the bytecode an installed package has (a checkout may have none yet)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "scaptools", "plugins"], cwd=ROOT,
+                   check=False, capture_output=True)
     ctx = Context(args.data, args.shared, args.runs)
     results = []
     for name in args.workload or list(WORKLOADS):
