@@ -6,14 +6,15 @@ definitions of every block (scap-format.md).
 """
 from __future__ import annotations
 
-from .blocks import Block
-from .reader import CaptureReader, Section, open_capture
-
 __all__ = ["Block", "CaptureReader", "Section", "open_capture", "CaptureWriter"]
+_HOMES = {"Block": "blocks", "CaptureReader": "reader", "Section": "reader",
+          "open_capture": "reader", "CaptureWriter": "writer"}
 
 
-def __getattr__(name):  # the writer is imported only when used
-    if name == "CaptureWriter":
-        from .writer import CaptureWriter
-        return CaptureWriter
-    raise AttributeError(name)
+def __getattr__(name):
+    """Imported when first used: writing a capture needs neither the reader nor construct."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(name)
+    from importlib import import_module
+    return getattr(import_module(f"{__name__}.{home}"), name)

@@ -29,16 +29,20 @@ import struct
 import threading
 import weakref
 import zlib
+from typing import TYPE_CHECKING
 
 from ..errors import FormatError
 from ..events.table import LARGE_PAYLOAD
 from . import constants as C
-from . import schema as S
-from .blocks import Block
+
+if TYPE_CHECKING:
+    from .blocks import Block
 
 _U32 = struct.Struct("<I")
-# block type, total length, cpuid (§2, §9.1), derived from the schema
-_EVENT_PREFIX = struct.Struct(S.struct_format(S.block_header("<"), S.event_prefix("<", False)))
+# block type, total length, cpuid (§2, §9.1). The writer's formats are written out so
+# that recording does not import construct; tests/format checks them against the schema.
+_EVENT_PREFIX = struct.Struct("<IIH")
+_SHB_BODY = struct.Struct("<IHHq")  # magic, major, minor, section length (§3)
 _PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
 FLUSH_SIZE = 1 << 18  # pending bytes that trigger a write
 SYNC_BYTES = 16 << 20  # background writing: bytes written between two fsyncs
@@ -64,9 +68,7 @@ def frame(block_type: int, body: bytes) -> bytes:
 
 def section_header() -> bytes:
     """The canonical SHB: magic, version 1.2, section length -1, no options (§3)."""
-    body = S.section_header("<").build(dict(major=C.SHB_MAJOR, minor=C.SHB_MINOR,
-                                            section_length=-1, options=[], rest=b""))
-    return frame(C.BLOCK_SHB, body)
+    return frame(C.BLOCK_SHB, _SHB_BODY.pack(C.SHB_MAGIC, C.SHB_MAJOR, C.SHB_MINOR, -1))
 
 
 def event_block(event) -> bytes:

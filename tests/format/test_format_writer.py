@@ -329,3 +329,29 @@ def test_truncate_cuts_an_old_file_before_the_first_write(tmp_path, background):
             w.write_plugin_events(2, [(1, b"{}")])
     assert [(e.ts, e.payload) for e in open_capture(path)] == [(1, b"{}")]
     assert path.stat().st_size < 1000
+
+
+def test_written_out_formats_equal_the_schema():
+    """The writer spells its struct formats out (no construct import when recording);
+    the schema stays the source of truth (STYLE.md): the two must agree."""
+    from scaptools.format import writer as W
+
+    def same(fmt: str) -> str:  # with "<" (standard sizes) L and I are both 4 bytes
+        return fmt.replace("L", "I").replace("l", "i")
+    assert W._EVENT_PREFIX.format == same(S.struct_format(S.block_header("<"),
+                                                          S.event_prefix("<", False)))
+    body = S.section_header("<").build(dict(major=C.SHB_MAJOR, minor=C.SHB_MINOR,
+                                            section_length=-1, options=[], rest=b""))
+    assert W.section_header() == W.frame(C.BLOCK_SHB, body)
+    head = S.struct_format(S.block_header("<"), S.event_prefix("<", False),
+                           S.event_header("<", True))
+    assert W._FIRST_HEAD.format == same(head) + "III"  # two lengths, plugin id
+
+
+def test_recording_does_not_import_construct():
+    import subprocess
+    import sys
+    code = ("import sys; import scaptools.record; "
+            "print(any(m == 'construct' or m.startswith('construct.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
