@@ -118,7 +118,7 @@ class Output:
             raise RecordError(f"{path}: cannot create: {exc.strerror or exc}") from None
         # signals wait for a block; a thread compresses and writes beside the recording
         self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip, background=True,
-                                    truncate=not self._append)
+                                    truncate=not self._append, path=path)
 
     def _slow_write(self, plugin_id: int, items: list) -> None:
         """Writing with rotation, or into a resumed file: cut ``items`` where files change.

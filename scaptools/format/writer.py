@@ -21,6 +21,7 @@ during a block write and then raised as ``KeyboardInterrupt``/``SystemExit``, so
 from __future__ import annotations
 
 import atexit
+import errno
 import io
 import os
 import queue
@@ -44,6 +45,8 @@ _U32 = struct.Struct("<I")
 _EVENT_PREFIX = struct.Struct("<IIH")
 _SHB_BODY = struct.Struct("<IHHq")  # magic, major, minor, section length (§3)
 _PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
+# fsync errors of descriptors with nothing to sync (pipes, terminals, /dev/null)
+_NOT_SYNCABLE = frozenset({errno.EINVAL, errno.EROFS, errno.ENOTSUP})
 FLUSH_SIZE = 1 << 18  # pending bytes that trigger a write
 SYNC_BYTES = 16 << 20  # background writing: bytes written between two fsyncs
 QUEUE_CHUNKS = 8  # background writing: chunks waiting at most (then write() waits)
@@ -130,11 +133,12 @@ class CaptureWriter:
     ``gzip``: compress. ``metadata``: blocks (e.g. ``reader.metadata``) to carry over.
     ``background``: see the module doc. ``truncate``: cut the file object to
     nothing before the first write (in the thread with ``background``).
+    ``path``: the name errors give for a file object (default: its ``name``).
     """
 
     def __init__(self, path_or_fileobj, *, gzip: bool = False, metadata=None,
                  handle_signals: bool = True, background: bool = False,
-                 truncate: bool = False):
+                 truncate: bool = False, path: str | None = None):
         if isinstance(path_or_fileobj, (str, os.PathLike)):
             self.path = os.fspath(path_or_fileobj)
             try:
@@ -144,7 +148,9 @@ class CaptureWriter:
             self._owned = True
         else:
             self._f, self._owned = path_or_fileobj, False
-            self.path = getattr(path_or_fileobj, "name", "<stream>")
+            name = getattr(path_or_fileobj, "name", None)  # an int for os.fdopen's files
+            self.path = path or (os.fspath(name) if isinstance(name, (str, os.PathLike))
+                                 else "<stream>")
         self.gzip = gzip
         self.events_written = 0
         self.closed = False
@@ -222,10 +228,14 @@ class CaptureWriter:
             self.closed = True
             if self._thread is not None:
                 self._thread.stop()
-            if self._owned:
-                self._f.close()
-            if self._guard:
-                self._guard.release()
+            try:
+                if self._owned:
+                    self._f.close()
+            except OSError as exc:  # buffered bytes that could not be written
+                raise FormatError(f"write failed: {exc}", self.path) from None
+            finally:
+                if self._guard:
+                    self._guard.release()
 
     def __enter__(self):
         return self
@@ -277,17 +287,28 @@ class CaptureWriter:
     def _truncate(self) -> None:
         try:
             self._f.truncate(0)
-        except OSError as exc:
-            raise FormatError(f"cannot truncate: {exc}", self.path) from None
         except (AttributeError, ValueError, io.UnsupportedOperation):
             pass  # not a file that can be cut (a pipe): nothing to cut
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:  # EINVAL: a pipe or a device, nothing to cut
+                raise FormatError(f"cannot truncate: {exc}", self.path) from None
 
     def _sync(self) -> None:
+        """Flush and fsync; a failure (a full disk, an I/O error) is a FormatError, never
+        silent: a commit must not be taken for done when its bytes are not on disk."""
         try:
             self._f.flush()
-            os.fsync(self._f.fileno())
-        except (OSError, AttributeError, ValueError):
-            pass  # not a real file (pipe, BytesIO): flushing is all we can do
+        except OSError as exc:
+            raise FormatError(f"write failed: {exc}", self.path) from None
+        try:
+            fd = self._f.fileno()
+        except (AttributeError, ValueError, OSError):
+            return  # no file descriptor (BytesIO): flushing is all there is
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            if exc.errno not in _NOT_SYNCABLE:
+                raise FormatError(f"fsync failed: {exc}", self.path) from None
 
 
 class _Background:

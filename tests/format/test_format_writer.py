@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import signal
 import struct
 import subprocess
@@ -355,3 +356,30 @@ def test_recording_does_not_import_construct():
             "print(any(m == 'construct' or m.startswith('construct.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_a_full_disk_is_an_error_not_a_silent_loss():
+    """flush() promises durable bytes: ENOSPC must surface (a recorder then acknowledges
+    nothing), from flush and from close, as FormatError naming the file."""
+    for background in (False, True):
+        writer = CaptureWriter("/dev/full", handle_signals=False, background=background)
+        writer.write_plugin_events(2, [(1, b"{}")] * 10)
+        with pytest.raises(FormatError, match="/dev/full: write failed: .*No space left"):
+            writer.flush()
+        with pytest.raises(FormatError):
+            writer.close()
+
+
+def test_flush_to_a_pipe_or_dev_null_is_fine(tmp_path):
+    for target in ("/dev/null",):
+        if os.path.exists(target):
+            with CaptureWriter(target, handle_signals=False) as writer:
+                writer.write_plugin_events(2, [(1, b"{}")])
+                writer.flush()
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(write_fd, "wb") as pipe, CaptureWriter(pipe, handle_signals=False) as w:
+        w.write_plugin_events(2, [(1, b"{}")])
+        w.flush()  # fsync of a pipe fails with EINVAL: nothing to sync there
+    with os.fdopen(read_fd, "rb") as fh:
+        assert [ev.payload for ev in open_capture(fh)] == [b"{}"]

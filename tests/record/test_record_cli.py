@@ -190,3 +190,18 @@ def test_record_rotate_size_and_commit_acks(logdir, logset, helpers, tmp_path):
     assert all(f.stat().st_size >= 1_000_000 for f in files[:-1])
     helpers.same([e for f in files for e in helpers.read_events(f)], logset.records())
     assert len(acked) == len(logset.files)  # every unit acknowledged once, at a commit
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_record_cli_full_disk_is_one_clear_error(tmp_path):
+    """A write the disk refuses ends the run with one line naming the output (exit 1)
+    instead of a traceback or a silent loss."""
+    log = tmp_path / "one.json"
+    log.write_text('{"Records":[{"eventTime":"2024-01-01T00:00:00Z","eventID":"a",'
+                   '"eventName":"X"}]}')
+    proc = scap("record", "-w", "/dev/full", "--plugin", "cloudtrail", "--open", log,
+                check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "Error: /dev/full: write failed: [Errno 28] No space left on device")
