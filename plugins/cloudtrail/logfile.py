@@ -24,6 +24,7 @@ own format); records written with layout whitespace (pretty-printed, or
 from __future__ import annotations
 
 import calendar
+import json
 import re
 import zlib
 from operator import add, itemgetter
@@ -372,19 +373,32 @@ _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|[{}]', re.S)
 def split_records(text: bytes) -> list[bytes]:
     """The §3.4 brace scanner: every object opened at depth 1, start to matching end.
 
-    Used only for damaged files; an unterminated trailing record is dropped.
+    Used only for damaged files; an unterminated trailing record is dropped. Each
+    object at depth 2 is first read whole by the C JSON scanner (on the text as
+    Latin-1, so that character and byte offsets agree): a valid object ends
+    exactly where the scanner's matching brace is. Only where that fails (the
+    damage) are tokens walked one by one.
     """
-    out = []
-    depth = 0
-    start = 0
-    for m in _TOKENS.finditer(text):
-        tok = m.group()
+    chars = text.decode("latin-1")
+    out, depth, start, pos = [], 0, 0, 0
+    search, skip = _TOKENS.search, _OBJECT.raw_decode
+    while (m := search(text, pos)) is not None:
+        tok, pos = m.group(), m.end()
         if tok == b"{":
             depth += 1
             if depth == 2:
                 start = m.start()
+                try:
+                    end = skip(chars, start)[1]
+                except ValueError:  # not a whole valid object: walk its tokens
+                    continue
+                out.append(text[start:end])
+                depth, pos = 1, end
         elif tok == b"}":
             if depth == 2:
-                out.append(text[start:m.end()])
+                out.append(text[start:pos])
             depth = max(depth - 1, 0)
     return out
+
+
+_OBJECT = json.JSONDecoder()
