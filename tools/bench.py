@@ -104,6 +104,13 @@ def measured(argv: list[str], env: dict | None = None) -> dict:
     return res
 
 
+def summary(workload: str, tool: str, events: int, samples: list[dict]) -> Result:
+    """A ``Result`` from ``measured`` samples: median wall and CPU, largest peak RSS."""
+    return Result(workload, tool, events, statistics.median(s["wall"] for s in samples),
+                  statistics.median(s["cpu"] for s in samples),
+                  max(s["rss_kb"] for s in samples) / 1024)
+
+
 def time_library(workload: str, path: Path, runs: int) -> Result:
     """Median over ``runs`` of iterating every event with ``open_capture``."""
     samples = []
@@ -123,10 +130,7 @@ def time_sysdig(workload: str, path: Path, runs: int, events: int) -> Result | N
     if sysdig is None:
         return None
     samples = [measured([sysdig, "-r", str(path), "-q"]) for _ in range(runs)]
-    secs = statistics.median(s["wall"] for s in samples)
-    cpu = statistics.median(s["cpu"] for s in samples)
-    return Result(workload, "sysdig -q", events, secs, cpu,
-                  max(s["rss_kb"] for s in samples) / 1024)
+    return summary(workload, "sysdig -q", events, samples)
 
 
 def replicate(src: Path, dst: Path, count: int, *, gzip: bool = False) -> Path:
@@ -248,10 +252,7 @@ def bench_convert_1m(ctx: Context) -> list[Result]:
         if sysdig:
             args = [sysdig, "-r", str(src), "-w", str(out)] + (["-z"] if mode == "gz" else [])
             ref = [measured(args) for _ in range(ctx.runs)]
-            results.append(Result(f"convert-{mode[:2]}", "sysdig -w", samples[0][0],
-                                  statistics.median(s["wall"] for s in ref),
-                                  statistics.median(s["cpu"] for s in ref),
-                                  max(s["rss_kb"] for s in ref) / 1024))
+            results.append(summary(f"convert-{mode[:2]}", "sysdig -w", samples[0][0], ref))
         out.unlink(missing_ok=True)
     return results
 
@@ -293,10 +294,7 @@ def _replay(ctx: Context, workload: str, path: Path) -> list[Result]:
     for tool, extra in (("scaptools", []), ("scaptools -j 2", ["-j", "2"])):
         samples = [measured(_to_null(cmd + extra)) for _ in range(ctx.runs)]
         events = int(samples[0]["stderr"].split("Events read: ", 1)[1].split()[0])
-        results.append(Result(workload, tool, events,
-                              statistics.median(s["wall"] for s in samples),
-                              statistics.median(s["cpu"] for s in samples),
-                              max(s["rss_kb"] for s in samples) / 1024))
+        results.append(summary(workload, tool, events, samples))
     sysdig, build = shutil.which("sysdig"), ctx.shared / "tools" / "ctmini" / "build.sh"
     lib = ctx.data / "libctmini.so"
     if sysdig and not lib.exists():
@@ -304,10 +302,7 @@ def _replay(ctx: Context, workload: str, path: Path) -> list[Result]:
     if sysdig and lib.exists():
         ref = [measured([sysdig, "-H", str(lib), "-r", str(path), "-q", MFA_CONDITION])
                for _ in range(ctx.runs)]
-        results.append(Result(workload, "sysdig+ctmini 1 rule", events,
-                               statistics.median(s["wall"] for s in ref),
-                               statistics.median(s["cpu"] for s in ref),
-                               max(s["rss_kb"] for s in ref) / 1024))
+        results.append(summary(workload, "sysdig+ctmini 1 rule", events, ref))
     return results
 
 
@@ -371,10 +366,7 @@ def bench_record_local(ctx: Context) -> list[Result]:
         argv = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "record",
                 "-w", str(ctx.data / "rec.scap"), "--plugin", "cloudtrail", "--open", str(src)]
         runs = [measured(argv) for _ in range(ctx.runs)]  # the whole process, as sysdig's
-        results.append(Result("record-local", tool, results[0].events,
-                              statistics.median(x["wall"] for x in runs),
-                              statistics.median(x["cpu"] for x in runs),
-                              max(x["rss_kb"] for x in runs) / 1024))
+        results.append(summary("record-local", tool, results[0].events, runs))
     sysdig, lib = shutil.which("sysdig"), ctx.data / "libctmini.so"
     if sysdig and not lib.exists():
         subprocess.run(["sh", str(ctx.shared / "tools" / "ctmini" / "build.sh"), str(ctx.data)],
@@ -382,10 +374,7 @@ def bench_record_local(ctx: Context) -> list[Result]:
     if sysdig and lib.exists():
         ref = [measured([sysdig, "-H", str(lib), "-I", f"{lib}:{plain}", "-w",
                          str(ctx.data / "rec-sysdig.scap")]) for _ in range(ctx.runs)]
-        results.append(Result("record-local", "sysdig+ctmini -w", results[0].events,
-                              statistics.median(x["wall"] for x in ref),
-                              statistics.median(x["cpu"] for x in ref),
-                              max(x["rss_kb"] for x in ref) / 1024))
+        results.append(summary("record-local", "sysdig+ctmini -w", results[0].events, ref))
     return results
 
 
@@ -476,10 +465,7 @@ def _print_filter(ctx: Context, workload: str, path: Path) -> list[Result]:
         tools.append(("sysdig", [sysdig, "-r", str(path), PRINT_FILTER]))
     for tool, argv in tools:
         samples = [measured(_to_null(argv)) for _ in range(ctx.runs)]
-        results.append(Result(workload, tool, events,
-                              statistics.median(s["wall"] for s in samples),
-                              statistics.median(s["cpu"] for s in samples),
-                              max(s["rss_kb"] for s in samples) / 1024))
+        results.append(summary(workload, tool, events, samples))
     return results
 
 
