@@ -229,8 +229,7 @@ def alert_line(alert: Alert, iso8601: bool = False) -> str:
 
 def format_text(alert: Alert, iso8601: bool = False) -> str:
     """Falco's text alert line, escaped like the inside of a JSON string (§10.1)."""
-    line = f"{time_iso(alert.ts) if iso8601 else time_local(alert.ts)}: " \
-        f"{alert.priority} {alert.output}"
+    line = alert_line(alert, iso8601)
     # printable text without quote or backslash needs no escape; the rest is checked exactly
     if line.isprintable() and '"' not in line and "\\" not in line or _PLAIN.fullmatch(line):
         return line
