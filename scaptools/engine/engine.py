@@ -46,9 +46,9 @@ class Engine:
         rules = [r for r in self.rules if r.source == source]
         fieldset = self.ruleset.fieldsets.get(source)
         field = getattr(fieldset, "index_field", None)
-        if field is None or fieldset.lookup(field) is None:
-            return None, {}, tuple((r.match, self._maker(r)) for r in rules)
         make = {id(r): self._maker(r) for r in rules}  # rule -> fn(event) -> Alert
+        if field is None or fieldset.lookup(field) is None:
+            return None, {}, tuple((r.match, make[id(r)]) for r in rules)
         default = tuple((r.match, make[id(r)]) for r in rules if r.index_values is None)
         keys = {k for r in rules if r.index_values is not None for k in r.index_values}
         universe = getattr(fieldset, "index_universe", None)
