@@ -37,9 +37,17 @@ class Checkpoint:
     """End of one unit of work (an SQS message, an S3 object).
 
     The consumer makes every event yielded before it durable and only then calls ``ack()``.
+    ``info`` names the unit (empty: an idle point, no unit). A recorder with a
+    resume state keeps ``(info, version)`` of each unit it committed and hands
+    them back to the source's ``resume(seen)`` on a restart. ``keep``: the source
+    may give the unit again after its ``ack`` (a file, an S3 object), so its name
+    and version are kept for good; False when the acknowledged unit is gone (a
+    deleted SQS message), so the name is kept only until the ack succeeded.
     """
     ack: Callable[[], None] = field(default=lambda: None)
     info: str = ""
+    version: str = ""
+    keep: bool = True
 
 
 class Plugin:

@@ -6,10 +6,15 @@ A source may also offer ``batches()``: the same stream as lists of
 ``(ts, payload)`` (and Checkpoints), written with
 ``CaptureWriter.write_plugin_events`` without building an Event per record;
 other sources are grouped into such lists here (``_grouped``).
-At a commit the capture is flushed and fsynced, and only then are the pending
-checkpoints acknowledged (an SQS message is deleted) and the ``--state`` file
-rewritten (atomically). Commits happen at a checkpoint at most every
-``COMMIT_INTERVAL`` seconds, when the source is idle, on rotation and at the end.
+A commit, in this order: the capture is flushed and fsynced; then (with
+``--state``) a journal line naming the committed position and the units before
+it is appended and fsynced (record_state.py); only then are the pending
+checkpoints acknowledged (an SQS message is deleted). A process that dies
+anywhere in between loses nothing: see docs/recording.md for each point.
+Commits happen at a checkpoint at most every ``COMMIT_INTERVAL`` seconds, when
+the source is idle, on a stop and at the end. With ``--state`` a commit that
+is not at a unit boundary (the run ended inside a unit) acknowledges nothing:
+the restart cuts the capture back to the last line and records those units again.
 
 Output naming: without rotation everything goes to ``OUT``; with
 ``rotate_size``/``rotate_events`` the files are ``OUT.0``, ``OUT.1``, ... .
@@ -219,15 +224,16 @@ class Recorder:
 
     def _resume(self) -> None:
         st = self.state
-        st.load()
-        index, events, size = st.repair(self.output.rotating, self.opts.gzip)
+        st.load(getattr(self.stream, "prunable", None))
+        index, events, size = st.repair(self.output.rotating)
         self.summary.resumed = bool(size or index)
         self.output.index = index
         self.output.files = st.files_before(index, self.output.rotating)
         self.output.open(append_to=(events, size) if size else None)
         resume = getattr(self.stream, "resume", None)
-        if resume is not None and st.done_through is not None:
-            resume(st.done_through, st.failed)
+        seen = st.seen()
+        if resume is not None and seen:
+            resume(seen)
 
     # -- the loop -------------------------------------------------------------
     def _loop(self) -> None:
@@ -263,6 +269,8 @@ class Recorder:
         """Write ``items`` (cut at --max-events); True when the limit is reached."""
         s, limit = self.summary, self.opts.max_events
         hit = bool(limit) and s.events + len(items) >= limit
+        if hit and self._pending and self._at_boundary:
+            self._commit()  # the units before a cut unit are acknowledged (state: at a boundary)
         if hit:
             left = limit - s.events
             if len(items) > left:
@@ -315,24 +323,31 @@ class Recorder:
             self.opts.progress(self)
 
     def _commit(self) -> None:
-        """Make the capture durable, then ack the pending checkpoints, then save the state."""
+        """Make the capture durable, then name it in the state, then ack the checkpoints."""
         try:
             index, events, size = self.output.commit()
         except FormatError as exc:
             raise RecordError(f"cannot commit the capture: {exc}") from None
-        done = [ck for ck in self._pending if ck.info]
+        self._last_commit = time.monotonic()
+        st = self.state
+        if st is not None:
+            if not self._at_boundary:  # the state names unit boundaries only: ack nothing
+                return
+            units = [ck for ck in self._pending if ck.info]
+            st.commit(index, events, size, self.output.files,
+                      {ck.info: ck.version for ck in units if ck.keep},
+                      [ck.info for ck in units if not ck.keep])
+        acked = []
         for ck in self._pending:
             try:
                 ck.ack()
+                acked.append(ck.info)
             except Exception as exc:  # e.g. an SQS delete that failed: it will come again
                 self.summary.ack_failures += 1
                 self.report(f"warning: cannot acknowledge {ck.info}: {exc}")
         self._pending.clear()
-        self._last_commit = time.monotonic()
-        if self.state is not None and self._at_boundary:  # the state names unit boundaries only
-            failed = sorted(getattr(self.stream, "failed", ()) or ())
-            self.state.save(index, events, size, done[-1].info if done else None, failed,
-                            self.output.files)
+        if st is not None:
+            st.acked(acked)
 
 
 def _grouped(stream, limit: int | None):

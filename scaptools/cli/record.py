@@ -118,6 +118,8 @@ def summary_lines(s) -> list[str]:
     if st is not None and hasattr(st, "objects_listed"):
         lines.append(f"objects: {st.objects_listed} listed, {st.objects_done} read, "
                      f"{st.objects_malformed} malformed, {st.objects_failed} failed"
+                     + (f", {st.already} recorded by an earlier run (skipped)"
+                        if getattr(st, "already", 0) else "")
                      + (f"; SQS messages: {st.messages}" if st.messages else ""))
         lines.append(f"records: {st.records} read, {st.bad_records} skipped (bad), "
                      f"{st.duplicates} duplicates dropped, {st.untimed} without eventTime")

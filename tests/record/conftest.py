@@ -80,6 +80,47 @@ def unique():
     return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+# -- CloudTrail logs made from the records the repository ships (no reference data needed) --
+ROOT = Path(__file__).resolve().parents[2]
+FILES, PER_FILE = 12, 7
+
+
+def make_logs(count: int = FILES, per_file: int = PER_FILE, seed: int = 0) -> dict[str, bytes]:
+    """``count`` CloudTrail log files (key -> gzip bytes), records with unique eventIDs."""
+    templates = []
+    for path in sorted((ROOT / "captures" / "logs").glob("*.json")):
+        templates += json.loads(path.read_text())["Records"]
+    logs = {}
+    for f in range(count):
+        records = []
+        for r in range(per_file):
+            rec = dict(templates[(f * per_file + r) % len(templates)])
+            rec["eventID"] = str(uuid.UUID(int=seed << 64 | f << 16 | r))
+            rec["eventTime"] = f"2024-03-12T{10 + f // 6:02d}:{f % 6 * 10:02d}:{r:02d}Z"
+            records.append(rec)
+        stamp = f"20240312T{10 + f // 6:02d}{f % 6 * 10:02d}Z"
+        key = f"AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/12/" \
+              f"111122223333_CloudTrail_us-east-1_{stamp}_{seed:02d}{f:04d}.json.gz"
+        logs[key] = gzip.compress(json.dumps({"Records": records}).encode())
+    return logs
+
+
+def records_of(logs: dict[str, bytes]) -> list[str]:
+    return sorted(rec["eventID"] for data in logs.values()
+                  for rec in json.loads(gzip.decompress(data))["Records"])
+
+
+def recorded(out: Path) -> list[str]:
+    """eventIDs of every event in OUT.0, OUT.1, ... (every section)."""
+    from scaptools.format.reader import open_capture
+    ids = []
+    for path in sorted(out.parent.glob(out.name + ".*"), key=lambda p: int(p.suffix[1:])):
+        with open_capture(str(path)) as reader:
+            ids += [json.loads(ev.payload)["eventID"] for ev in reader if ev.type == 322]
+    return ids
+
+
+
 # -- the shared CloudTrail records, read independently of the code under test --------------
 _NAME = re.compile(r"_(\d{8}T\d{4})Z_")
 
@@ -157,5 +198,6 @@ def helpers():
     """The helper functions above, for the test modules."""
     from types import SimpleNamespace
     return SimpleNamespace(read_events=read_events, same=assert_same_records,
+                           make_logs=make_logs, records_of=records_of, recorded=recorded,
                            sysdig_count=sysdig_count, tshark_count=tshark_count,
                            expected_ts=expected_ts)

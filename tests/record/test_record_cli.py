@@ -1,5 +1,5 @@
 """``scap record`` as users run it: captures read by sysdig and tshark, rotation, limits,
-and interrupted runs (SIGKILL, SIGTERM) resumed with ``--state``."""
+and a run stopped by SIGTERM resumed with ``--state`` (SIGKILL: test_record_crash.py)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -78,83 +77,64 @@ def test_record_cli_bad_config_is_one_line_error(tmp_path):
     assert "cloudtrail" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.fixture
-def bucket_of_logs(boto, unique, logset):
-    s3 = boto("s3")
-    bucket = unique("kill")
+def committed_events(state) -> int:
+    """Events named by the last commit of a ``--state`` journal (0 before the first)."""
+    if not state.exists():
+        return 0
+    lines = [json.loads(line) for line in state.read_text().splitlines()[1:]
+             if line.endswith("}")]
+    return max([line["events"] for line in lines if "events" in line], default=0)
+
+
+def wait_for(predicate, proc, what: str, timeout: float = 60) -> None:
+    """Poll ``predicate`` until true; fail when the process ends first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if proc.poll() is not None:
+            pytest.fail(f"scap record ended before {what}: {proc.stderr.read()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"scap record: no {what} within {timeout} s")
+        time.sleep(0.02)
+
+
+def test_record_cli_sigterm_ends_at_a_unit_and_resumes(aws_env, boto, unique, helpers,
+                                                       sysdig_bin, tmp_path):
+    """SIGTERM while recording from a queue (which never ends by itself) closes a valid
+    capture at a unit boundary; the same command started again goes on from there."""
+    make_logs, records_of, recorded = helpers.make_logs, helpers.records_of, helpers.recorded
+    s3, sqs = boto("s3"), boto("sqs")
+    bucket, qname = unique("term"), unique("term-q")
     s3.create_bucket(Bucket=bucket)
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda p: s3.put_object(Bucket=bucket, Key=f"logs/{p.name}",
-                                              Body=logset.files[p][0]), logset.files))
-    return bucket
+    url = sqs.create_queue(QueueName=qname)["QueueUrl"]
+    logs = make_logs(count=8, seed=7)
 
-
-def test_record_cli_sigkill_then_resume_with_state(aws_env, bucket_of_logs, logset, helpers,
-                                                   sysdig_bin, tmp_path):
+    def announce(keys):
+        for key in keys:
+            s3.put_object(Bucket=bucket, Key=key, Body=logs[key])
+            note = {"s3Bucket": bucket, "s3ObjectKey": [key]}
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(
+                {"Type": "Notification", "Message": json.dumps(note)}))
+    keys = sorted(logs)
+    announce(keys[:3])  # the first batch; the rest only once the first run has stopped
     env = dict(os.environ, **aws_env)
-    out, state = tmp_path / "s3.scap.gz", tmp_path / "state.json"
-    args = SCAP + ["record", "-w", str(out), "-z", "--rotate-events", "700", "--state",
-                   str(state), "--open", f"s3://{bucket_of_logs}/logs/",
-                   "--init-config", '{"s3DownloadConcurrency": 1}']
-    kills = 0
-    for attempt in range(40):  # kill each run after it committed something, until one finishes
-        before = state.stat().st_mtime_ns if state.exists() else None
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        while proc.poll() is None:
-            if state.exists() and state.stat().st_mtime_ns != before:
-                time.sleep(0.1 * (attempt % 5))  # mid-object, mid-commit or right after it
-                proc.kill()  # SIGKILL: no chance to clean up
-                kills += 1
-                break
-            time.sleep(0.005)
-        if proc.wait() == 0:
-            break
-    else:
-        pytest.fail("the recording never finished")
-    assert kills >= 1
-    files = sorted(tmp_path.glob("s3.scap.gz.*"), key=lambda p: int(p.suffix[1:]))
-    events = [e for f in files for e in helpers.read_events(f)]
-    helpers.same(events, logset.records())  # nothing lost, nothing twice
-    assert sum(helpers.sysdig_count(sysdig_bin, f) for f in files) == len(events)
-
-
-def test_record_cli_sigterm_finishes_the_object_and_closes(aws_env, bucket_of_logs, logset,
-                                                           helpers, sysdig_bin, tmp_path):
-    env = dict(os.environ, **aws_env)
-    out, state = tmp_path / "t.scap", tmp_path / "state.json"
-    args = ["record", "-w", out, "--state", state, "--open", f"s3://{bucket_of_logs}/logs/",
-            "--init-config", '{"s3DownloadConcurrency": 1}']
+    out, state = tmp_path / "t.scap", tmp_path / "state"
+    args = ["record", "-w", out, "--rotate-events", 1000, "--state", state, "--open",
+            f"sqs://{qname}"]
     proc = subprocess.Popen(SCAP + [str(a) for a in args], env=env, stderr=subprocess.PIPE,
                             text=True)
-    deadline = time.monotonic() + 30
-    while not state.exists() and time.monotonic() < deadline:  # first commit done
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    first = len(records_of({k: logs[k] for k in keys[:3]}))
+    wait_for(lambda: committed_events(state) == first, proc, "commit of the first batch")
+    proc.send_signal(signal.SIGTERM)  # it is polling an empty queue by now
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "stopped: SIGTERM" in err
-    first = helpers.read_events(out)  # a valid capture, ending at an object boundary
-    assert 0 < len(first) < len(logset.records())
-    assert helpers.sysdig_count(sysdig_bin, out) == len(first)
-    assert json.loads(state.read_text())["events"] == len(first)
-    scap(*args, env=env)  # the rest, appended as a second section
-    helpers.same(helpers.read_events(out), logset.records())
-    assert helpers.sysdig_count(sysdig_bin, out) == len(logset.records())
-
-
-def test_record_cli_sigterm_stops_sqs_polling(aws_env, boto, unique, tmp_path):
-    sqs = boto("sqs")
-    name = unique("term-q")
-    sqs.create_queue(QueueName=name)
-    proc = subprocess.Popen(SCAP + ["record", "-w", str(tmp_path / "q.scap"), "--open",
-                                    f"sqs://{name}"],
-                            env=dict(os.environ, **aws_env), stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)  # polling an empty queue
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "recorded 0 events" in err and "stopped: SIGTERM" in err
+    assert "stopped: SIGTERM" in err and f"recorded {first} events" in err
+    assert helpers.sysdig_count(sysdig_bin, f"{out}.0") == first  # a valid capture
+    announce(keys[3:])
+    rest = len(records_of(logs)) - first
+    scap(*args, "--max-events", rest, env=env)  # the rest, appended as a second section
+    assert sorted(recorded(out)) == records_of(logs)
+    assert helpers.sysdig_count(sysdig_bin, f"{out}.0") == len(records_of(logs))
 
 
 def test_record_rotate_size_and_commit_acks(logdir, logset, helpers, tmp_path):
