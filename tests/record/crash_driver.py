@@ -8,7 +8,7 @@ Run as a script by test_record_crash.py::
 ``os.fsync`` of the run: the capture's and the state journal's), or
 ``before-call:OPERATION:N`` / ``after-call:OPERATION:N`` (the N-th boto3 call
 of that operation, e.g. ``after-call:DeleteMessage:1``, through botocore's
-event hooks). Without a kill, an ``sqs://`` run stops once the queue is empty
+event hooks). An OUT ending in ``.gz`` is written gzip-compressed (``-z``). Without a kill, an ``sqs://`` run stops once the queue is empty
 (every message deleted, so every event committed).
 
 The recorder and the source are the ones ``scap record`` builds; only the
@@ -79,8 +79,8 @@ def main(out: str, state: str, params: str, config: str, kill: str) -> int:
         hook_call(session, parts[0], parts[1], int(parts[2]))
     stream = open_source(parse_init_config(config), params, session=session,
                          on_problem=lambda m: print(m, file=sys.stderr))
-    recorder = Recorder(stream, 2, RecordOptions(out=out, state_path=state, rotate_events=40),
-                        params=params)
+    opts = RecordOptions(out=out, gzip=out.endswith(".gz"), state_path=state, rotate_events=40)
+    recorder = Recorder(stream, 2, opts, params=params)
     if params.startswith("sqs://"):  # also when the kill point is never reached
         stop_when_drained(recorder, session, params)
     summary = recorder.run()

@@ -50,15 +50,17 @@ def assert_all_once(helpers, out: Path, logs) -> None:
     assert len(got) == len(set(got)), "a record was written twice"
 
 
-@pytest.mark.parametrize("kill", ["fsync-before:1", "fsync-after:1", "fsync-before:2",
-                                  "fsync-after:2", "fsync-after:3", "fsync-before:5",
-                                  "fsync-after:6"])
-def test_s3_killed_at_a_commit_then_resumed(aws_env, helpers, bucket, tmp_path, kill):
+@pytest.mark.parametrize("kill,out_name", [
+    ("fsync-before:1", "s3.scap"), ("fsync-after:1", "s3.scap"), ("fsync-before:2", "s3.scap"),
+    ("fsync-after:2", "s3.scap"), ("fsync-after:3", "s3.scap"), ("fsync-before:5", "s3.scap"),
+    ("fsync-after:6", "s3.scap"), ("fsync-after:2", "s3.scap.gz"),
+    ("fsync-before:3", "s3.scap.gz"), ("after-call:GetObject:7", "s3.scap.gz")])
+def test_s3_killed_at_a_commit_then_resumed(aws_env, helpers, bucket, tmp_path, kill, out_name):
     s3, name = bucket
     logs = helpers.make_logs()
     put(s3, name, logs)
     env = dict(os.environ, **aws_env)
-    out, state = tmp_path / "s3.scap", tmp_path / "state"
+    out, state = tmp_path / out_name, tmp_path / "state"
     params = f"s3://{name}/AWSLogs/"
     first = drive(env, out, state, params, kill)
     assert first.returncode == -9, first.stderr  # killed where asked
