@@ -1,19 +1,19 @@
 """Fixtures of the recording tests: a real moto S3/SQS server, the shared CloudTrail records.
 
-The server is moto's standalone server in a subprocess on 127.0.0.1 (random free
-port), reached through boto3 with an endpoint URL and dummy credentials.
+The server is moto's server in a subprocess on 127.0.0.1 (on a port it picks itself),
+reached through boto3 with an endpoint URL and dummy credentials; ``fault_proxy``
+puts a fault-injecting proxy between the two (faultproxy.py).
 """
 from __future__ import annotations
 
 import calendar
 import gzip
+import importlib.util
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from datetime import datetime
@@ -25,34 +25,41 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
                "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_SERVER = ("import threading; from moto.server import ThreadedMotoServer; "
+           "s = ThreadedMotoServer('127.0.0.1', 0, verbose=False); s.start(); "
+           "print(s.get_host_and_port()[1], flush=True); threading.Event().wait()")
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """URL of a moto server running for the whole session."""
-    pytest.importorskip("moto.server")
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    """URL of a moto server running for the whole session.
+
+    The server binds port 0 and prints the port it got: no other process can
+    take the port between choosing and binding it.
+    """
+    proc = subprocess.Popen([sys.executable, "-c", _SERVER], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("moto server did not start")
-                time.sleep(0.1)
+        line = proc.stdout.readline()
+        if not line.strip().isdigit():
+            pytest.fail(f"moto server did not start (exit {proc.wait(timeout=30)})")
+        url = f"http://127.0.0.1:{int(line)}"
+        urllib.request.urlopen(url + "/moto-api/", timeout=30).read()
         yield url
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def fault_proxy(moto_endpoint):
+    """A FaultProxy (faultproxy.py) in front of the moto server, for one test."""
+    spec = importlib.util.spec_from_file_location(
+        "faultproxy", Path(__file__).with_name("faultproxy.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with module.FaultProxy(moto_endpoint) as proxy:
+        yield proxy
 
 
 @pytest.fixture
@@ -111,10 +118,12 @@ def records_of(logs: dict[str, bytes]) -> list[str]:
 
 
 def recorded(out: Path) -> list[str]:
-    """eventIDs of every event in OUT.0, OUT.1, ... (every section)."""
+    """eventIDs of every event in OUT, or else OUT.0, OUT.1, ... (every section)."""
     from scaptools.format.reader import open_capture
     ids = []
-    for path in sorted(out.parent.glob(out.name + ".*"), key=lambda p: int(p.suffix[1:])):
+    paths = [out] if out.exists() else sorted(out.parent.glob(out.name + ".*"),
+                                              key=lambda p: int(p.suffix[1:]))
+    for path in paths:
         with open_capture(str(path)) as reader:
             ids += [json.loads(ev.payload)["eventID"] for ev in reader if ev.type == 322]
     return ids

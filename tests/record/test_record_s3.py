@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from scaptools.errors import PluginError
 from scaptools.plugin import Checkpoint, PluginEvent
@@ -125,40 +124,6 @@ def test_record_s3_malformed_object_among_good_ones(boto, unique, logset, helper
     for key in bad:
         assert any(key in p for p in problems)
     assert len(units) == len(keys) + len(bad)
-
-
-def test_record_s3_transient_errors_are_retried(aws_env, trail, logset, helpers):
-    bucket, _ = trail
-    session = boto3.Session(region_name="us-east-1")
-    calls = {"n": 0}
-
-    def flaky(params, **kwargs):  # every 3rd GetObject fails with a retryable error
-        calls["n"] += 1
-        if calls["n"] % 3 == 0:
-            raise ClientError({"Error": {"Code": "SlowDown", "Message": "injected"},
-                               "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject")
-    session.events.register("before-call.s3.GetObject", flaky)
-    stream, events, _ = record(f"s3://{bucket}/p/", {"s3DownloadConcurrency": 8}, session)
-    helpers.same(events, logset.records())
-    assert stream.stats.retries >= len(logset.files) // 3 and not stream.failed
-
-
-def test_record_s3_permanent_error_is_reported_not_fatal(aws_env, trail, logset, helpers):
-    bucket, keys = trail
-    keys = under(keys, "p/")
-    victim = sorted(keys)[5]
-    session = boto3.Session(region_name="us-east-1")
-
-    def deny(params, **kwargs):  # before-call sees the serialized request
-        if params["url_path"].endswith(victim.rsplit("/", 1)[1]):
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "injected"},
-                               "ResponseMetadata": {"HTTPStatusCode": 403}}, "GetObject")
-    session.events.register("before-call.s3.GetObject", deny)
-    problems = []
-    stream, events, units = record(f"s3://{bucket}/p/", {}, session, problems)
-    helpers.same(events, logset.records([p for k, p in keys.items() if k != victim]))
-    assert stream.failed == {f"s3://{bucket}/{victim}"} and stream.stats.objects_failed == 1
-    assert any(victim in p and "AccessDenied" in p for p in problems)
 
 
 def test_record_s3_aws_block_profile_and_files(moto_endpoint, monkeypatch, trail, logset, helpers,

@@ -125,27 +125,3 @@ def test_record_sqs_owner_account_is_sent(aws_env, boto, unique, tmp_path):
     stream.stop()
     assert list(stream) == []
     assert seen == [{"QueueName": name, "QueueOwnerAWSAccountId": "123456789012"}]
-
-
-def test_record_sqs_transient_errors_are_retried(aws_env, boto, unique, logs, logset, helpers,
-                                                 tmp_path):
-    import boto3
-    from botocore.exceptions import ClientError
-    bucket, keys = logs
-    sqs, name, url = queue_with(boto, unique, [cloudtrail_note(bucket, [k]) for k in sorted(keys)])
-    session = boto3.Session(region_name="us-east-1")
-    calls = {"ReceiveMessage": 0, "DeleteMessage": 0, "GetObject": 0}
-
-    def flaky(model, **kwargs):  # every other call of these fails once with a retryable error
-        calls[model.name] += 1
-        if calls[model.name] % 2:
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"},
-                               "ResponseMetadata": {"HTTPStatusCode": 503}}, model.name)
-    for event in ("sqs.ReceiveMessage", "sqs.DeleteMessage", "s3.GetObject"):
-        session.events.register(f"before-call.{event}", flaky)
-    stream = open_source(parse_init_config(""), f"sqs://{name}", session=session)
-    expected = logset.records(list(keys.values()))
-    Recorder(stream, 2, RecordOptions(out=str(tmp_path / "r.scap"), max_events=len(expected),
-                                      duration=30)).run()
-    helpers.same(helpers.read_events(tmp_path / "r.scap"), expected)
-    assert stream.stats.retries >= len(keys) and messages_left(sqs, url) == 0
