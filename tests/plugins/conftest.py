@@ -1,4 +1,5 @@
-"""Fixtures for plugin tests: the real CloudTrail records of the shared folder as raw bytes."""
+"""Fixtures for plugin tests: CloudTrail records as raw bytes, from the repository's
+captures (always there) and from the shared folder (skipped when absent)."""
 from __future__ import annotations
 
 import gzip
@@ -7,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from scaptools.events.event import Event
+from scaptools.format.reader import open_capture
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def split_records(text: bytes) -> list[bytes]:
@@ -61,3 +65,19 @@ def plugin_event(payload: bytes, ts: int = 1_600_000_000_000_000_000, num: int =
 @pytest.fixture
 def make_event():
     return plugin_event
+
+
+@pytest.fixture(scope="session")
+def shipped_payloads() -> dict[str, bytes]:
+    """``eventID -> payload`` of every plugin event of the repository's ``captures/*.scap``
+    (recorded from ``captures/logs/*.json``), as the captures store them."""
+    import orjson
+    out: dict[str, bytes] = {}
+    for path in sorted((ROOT / "captures").glob("*.scap")):
+        with open_capture(path) as reader:
+            for ev in reader:
+                if ev.type == 322:
+                    payload = bytes(ev.payload)
+                    out[orjson.loads(payload)["eventID"]] = payload
+    assert len(out) >= 200
+    return out

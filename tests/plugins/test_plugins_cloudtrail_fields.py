@@ -1,4 +1,10 @@
-"""The 73 cloudtrail fields on real records (cloudtrail-plugin.md §7), quirks included."""
+"""The 73 cloudtrail fields on real records (cloudtrail-plugin.md §7), quirks included.
+
+Plain string fields are checked against the general rule of §7.1 with their JSON
+paths written out here (``STRING_PATHS``), on the repository's records and on those
+of ../shared/cloudtrail; test_plugins_cloudtrail_values.py holds a hand-written
+expected value for every field. Tests on ../shared records skip when it is absent.
+"""
 from __future__ import annotations
 
 import orjson
@@ -6,7 +12,7 @@ import pytest
 
 from scaptools.errors import FieldError
 from scaptools.plugin import Registry
-from scaptools_plugins.cloudtrail.fields import _STRINGS, FIELDS, ORDER
+from scaptools_plugins.cloudtrail.fields import FIELDS, ORDER
 
 INV = "invictus-ir_aws_dataset/218007301253_CloudTrail_us-east-1_20230710T"
 PAN = "panther-analysis_tests/"
@@ -33,30 +39,112 @@ def test_declares_73_fields_in_plugin_order():
     assert types["ct.srcip"] == ("string", False, "none")  # typed string, not ipaddr
 
 
-def _walk(rec, path):
-    for key in path:
-        if not isinstance(rec, dict) or key not in rec:
-            return "absent"
-        rec = rec[key]
-    return rec
+# The plain string fields of cloudtrail-plugin.md §7.2 and their JSON paths, written out
+# here from the spec (not taken from the plugin's tables).
+STRING_PATHS = {
+    "ct.id": "eventID", "ct.error": "errorCode", "ct.errormessage": "errorMessage",
+    "ct.time": "eventTime", "ct.src": "eventSource", "ct.name": "eventName",
+    "ct.user.identitytype": "userIdentity.type", "ct.user.principalid": "userIdentity.principalId",
+    "ct.user.arn": "userIdentity.arn", "ct.region": "awsRegion",
+    "ct.response.subnetid": "responseElements.subnetId",
+    "ct.response.reservationid": "responseElements.reservationId",
+    "ct.request.availabilityzone": "requestParameters.availabilityZone",
+    "ct.request.cluster": "requestParameters.cluster",
+    "ct.request.functionname": "requestParameters.functionName",
+    "ct.request.groupname": "requestParameters.groupName",
+    "ct.request.host": "requestParameters.Host", "ct.request.name": "requestParameters.name",
+    "ct.request.policy": "requestParameters.policy",
+    "ct.request.reason": "requestParameters.reason",
+    "ct.request.target": "requestParameters.target",
+    "ct.request.serialnumber": "requestParameters.serialNumber",
+    "ct.request.servicename": "requestParameters.serviceName",
+    "ct.request.subnetid": "requestParameters.subnetId",
+    "ct.request.taskdefinition": "requestParameters.taskDefinition",
+    "ct.request.username": "requestParameters.userName", "ct.srcip": "sourceIPAddress",
+    "ct.useragent": "userAgent", "ct.requestid": "requestID", "ct.eventtype": "eventType",
+    "ct.apiversion": "apiVersion", "ct.recipientaccountid": "recipientAccountId",
+    "ct.serviceeventdetails": "serviceEventDetails", "ct.sharedeventid": "sharedEventID",
+    "ct.vpcendpointid": "vpcEndpointId", "ct.eventcategory": "eventCategory",
+    "ct.addendum.reason": "addendum.reason", "ct.addendum.updatedfields": "addendum.updatedFields",
+    "ct.addendum.originalrequestid": "addendum.originalRequestID",
+    "ct.addendum.originaleventid": "addendum.originalEventID",
+    "ct.edgedevicedetails": "edgeDeviceDetails", "ct.tlsdetails.tlsversion": "tlsDetails.tlsVersion",
+    "ct.tlsdetails.ciphersuite": "tlsDetails.cipherSuite",
+    "ct.tlsdetails.clientprovidedhostheader": "tlsDetails.clientProvidedHostHeader",
+    "s3.bucket": "requestParameters.bucketName", "s3.key": "requestParameters.key",
+    "ecr.repository": "requestParameters.repositoryName",
+    "ecr.imagetag": "requestParameters.imageTag", "iam.role": "requestParameters.roleName",
+    "iam.policy": "requestParameters.policyName",
+}
 
 
-@pytest.mark.parametrize("name", sorted(_STRINGS))
-def test_plain_string_fields_follow_the_general_rule(fs, ct_records, name):
-    """Absent when the path is missing, the string itself, ``""`` for other JSON types (§7.1)."""
-    path = _STRINGS[name][0]
+def general_rule(raw: bytes, path: str):
+    """§7.1: absent when the path is missing, the string itself, ``""`` for other JSON types."""
+    node = orjson.loads(raw)
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node if isinstance(node, str) else ""
+
+
+def check_general_rule(fs, records, name) -> set[str]:
     seen = set()
-    for raw in ct_records:
-        found = _walk(orjson.loads(raw), path)
-        want = None if found == "absent" else (found if isinstance(found, str) else "")
-        got = value(fs, name, raw)
-        assert got == want, (name, raw[:200])
+    for raw in records:
+        want = general_rule(raw, STRING_PATHS[name])
+        assert value(fs, name, raw) == want, (name, raw[:200])
         seen.add("absent" if want is None else "empty" if want == "" else "value")
+    return seen
+
+
+def with_number(raw: bytes, path: str) -> bytes | None:
+    """The record with the member at ``path`` set to 42 (missing or null parents made)."""
+    rec = orjson.loads(raw)
+    node = rec
+    *parents, last = path.split(".")
+    for key in parents:
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
+        if not isinstance(node, dict):
+            return None
+    node[last] = 42
+    return orjson.dumps(rec)
+
+
+@pytest.mark.parametrize("name", sorted(STRING_PATHS))
+def test_plain_string_fields_on_shipped_records(fs, shipped_payloads, name):
+    """The repository's own records, and some of them with the field's member a number."""
+    records = list(shipped_payloads.values())
+    numbered = [with_number(raw, STRING_PATHS[name]) for raw in records[:20]]
+    assert check_general_rule(fs, records + [r for r in numbered if r], name) >= {"empty"}
+
+
+@pytest.mark.parametrize("name", sorted(STRING_PATHS))
+def test_plain_string_fields_follow_the_general_rule(fs, ct_records, name):
+    seen = check_general_rule(fs, ct_records, name)
     if name in ("ct.id", "ct.time", "ct.src", "ct.name", "ct.region", "ct.eventtype",
                 "ct.recipientaccountid"):
         assert seen == {"value"}
     elif name in ("ct.error", "ct.user.arn", "ct.request.policy", "ct.serviceeventdetails"):
         assert seen == {"absent", "empty", "value"} or "empty" in seen
+
+
+def test_string_paths_cover_the_plain_fields(fs):
+    computed = {"ct.shortsrc", "ct.user", "ct.originaluser", "ct.user.accountid", "ct.info",
+                "ct.request.documentname", "ct.response", "ct.request", "ct.additionaleventdata",
+                "ct.resources", "ct.managementevent", "ct.readonly",
+                "ct.sessioncredentialfromconsole"}
+    plain = {f.name for f in fs if f.provider == "cloudtrail" and f.name.startswith("ct.")}
+    assert plain - computed == {n for n in STRING_PATHS if n.startswith("ct.")}
+
+
+@pytest.fixture(params=["shipped", "shared"])
+def some_records(request) -> list[bytes]:
+    """The repository's records, then those of ../shared/cloudtrail (skipped when absent)."""
+    if request.param == "shipped":
+        return list(request.getfixturevalue("shipped_payloads").values())
+    return request.getfixturevalue("ct_records")
 
 
 def _rec(ct_files, name, index):
@@ -131,11 +219,11 @@ def test_known_values_on_real_records(fs, ct_files, fname, index, field, arg, wa
     assert value(fs, field, _rec(ct_files, fname, index), arg) == want
 
 
-def test_json_text_fields_keep_order_and_literals(fs, ct_records):
+def test_json_text_fields_keep_order_and_literals(fs, some_records):
     """ct.request/response/additionaleventdata: compact JSON text of the member (§7.1)."""
     for name, key in (("ct.request", "requestParameters"), ("ct.response", "responseElements"),
                       ("ct.additionaleventdata", "additionalEventData")):
-        for raw in ct_records:
+        for raw in some_records:
             rec = orjson.loads(raw)
             got = value(fs, name, raw)
             if key not in rec:
@@ -147,8 +235,8 @@ def test_json_text_fields_keep_order_and_literals(fs, ct_records):
     assert value(fs, "ct.request", raw) == '{"b":2.50,"a":[1e3,"\\u00e9"]}'
 
 
-def test_resources_join_element_texts(fs, ct_records):
-    for raw in ct_records:
+def test_resources_join_element_texts(fs, some_records):
+    for raw in some_records:
         rec = orjson.loads(raw)
         got = value(fs, "ct.resources", raw)
         res = rec.get("resources")
@@ -168,8 +256,11 @@ def _edit(raw: bytes, **changes) -> bytes:
     return orjson.dumps(rec)
 
 
-def test_quirks_on_edited_real_records(fs, ct_files):
-    base = _rec(ct_files, INV + "1145Z_7xgocspSowgK0Gto.json.gz", 0)
+ALICE = "65034412-b442-501a-83b9-25d58493a94c"  # captures/logs/example.json, read-only call
+
+
+def test_quirks_on_edited_real_records(fs, shipped_payloads):
+    base = shipped_payloads[ALICE]
     null_err = _edit(base, errorCode=None)
     assert value(fs, "ct.error", null_err) == ""  # null is present (quirk 2)
     assert "!" in value(fs, "ct.info", null_err)
@@ -189,15 +280,20 @@ def test_quirks_on_edited_real_records(fs, ct_files):
     assert value(fs, "s3.uri", nonstr) is None and value(fs, "s3.key", nonstr) == ""
 
 
-def test_put_bucket_public_access_block_info(fs, ct_files):
+def test_put_bucket_public_access_block_info(fs, shipped_payloads):
     """Flags are read from the record's top level, so they print false (quirk 5)."""
-    base = _rec(ct_files, PAN + "111111111111_CloudTrail_us-east-1_20240115T1045Z_"
-                "Q6cE5ynZ1MtJKHHS.json", 10)
+    base = shipped_payloads["51f11ff9-45bc-59f1-b83e-41266d7ed739"]  # captures/logs/s3.json
     rec = orjson.loads(base)
-    rec["requestParameters"]["PublicAccessBlockConfiguration"] = {"BlockPublicAcls": True}
+    rec["requestParameters"]["PublicAccessBlockConfiguration"] = {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
     got = value(fs, "ct.info", orjson.dumps(rec))
-    assert got == ("AssumedRole via 1.2.3.4 \u2192 PutBucketPublicAccessBlock BlockPublicAcls=false "
+    assert got == ("bob via 198.51.100.99 \u2192 PutBucketPublicAccessBlock BlockPublicAcls=false "
                    "BlockPublicPolicy=false IgnorePublicAcls=false RestrictPublicBuckets=false ")
+    rec["BlockPublicAcls"] = rec["RestrictPublicBuckets"] = True
+    got = value(fs, "ct.info", orjson.dumps(rec))
+    assert got == ("bob via 198.51.100.99 \u2192 PutBucketPublicAccessBlock BlockPublicAcls=true "
+                   "BlockPublicPolicy=false IgnorePublicAcls=false RestrictPublicBuckets=true ")
 
 
 def test_non_json_payload_gives_no_value(fs):
@@ -206,16 +302,16 @@ def test_non_json_payload_gives_no_value(fs):
             assert value(fs, name, payload) is None, (name, payload)
 
 
-def test_nul_padded_payload_is_trimmed(fs, ct_files):
-    raw = _rec(ct_files, INV + "1145Z_7xgocspSowgK0Gto.json.gz", 0)
-    assert value(fs, "ct.user", b"\x00" + raw + b"\x00\x00") == "benjamin"
+def test_nul_padded_payload_is_trimmed(fs, shipped_payloads):
+    raw = shipped_payloads[ALICE]
+    assert value(fs, "ct.user", b"\x00" + raw + b"\x00\x00") == "alice"
 
 
-def test_ct_name_fast_path_agrees_with_parse(fs, ct_records):
+def test_ct_name_fast_path_agrees_with_parse(fs, some_records):
     from scaptools_plugins.cloudtrail.fields import ct_name
     assert ct_name.index_key == "ct.name"
     assert fs.lookup("ct.name").tags == ("index",)
-    for raw in ct_records:
+    for raw in some_records:
         assert value(fs, "ct.name", raw) == orjson.loads(raw)["eventName"]
     # nested duplicate, escapes and spacing fall back to the parsed record
     odd = b'{"eventName":"A\\u0042","requestParameters":{"eventName":"Z"}}'
