@@ -19,9 +19,9 @@ def rule_def(name="R", cond="ct.name = X", extra=""):
             f"  source: aws_cloudtrail\n{extra}")
 
 
-def fires(res, record, event, source="aws_cloudtrail"):
+def fires(res, record, ct_event, source="aws_cloudtrail"):
     eng = Engine(res.ruleset, rule_matching="all")
-    return [a.rule for a in eng.process(event(record), source)]
+    return [a.rule for a in eng.process(ct_event(record), source)]
 
 
 def lst(*entries):
@@ -108,7 +108,7 @@ BASE_REC = {"eventName": "PutBucketAcl", "awsRegion": "us-east-1", "sourceIPAddr
     ({"user": "svc-backup"}, False),
     ({"user": "ci-runner"}, False),
 ])
-def test_every_exception_form(change, fired, ct_fieldsets, event):
+def test_every_exception_form(change, fired, ct_fieldsets, ct_event):
     res = load(EXC_RULES, ct_fieldsets)
     assert res.ok and not res.warnings, (res.errors, res.warnings)
     rec = dict(BASE_REC)
@@ -117,7 +117,7 @@ def test_every_exception_form(change, fired, ct_fieldsets, event):
     rec.update(change)
     if user:
         rec["userIdentity"] = {"type": "IAMUser", "userName": user}
-    assert fires(res, rec, event) == (["R"] if fired else [])
+    assert fires(res, rec, ct_event) == (["R"] if fired else [])
 
 
 EXC_ERRORS = [
@@ -187,10 +187,10 @@ MACRO_RULES = """
     ({"eventName": "ConsoleLogin", "userIdentity": {"type": "Root"}}, False),
     ({"eventName": "Other"}, False),
 ])
-def test_macros_are_subtrees_and_rules_see_later_macros(rec, fired, ct_fieldsets, event):
+def test_macros_are_subtrees_and_rules_see_later_macros(rec, fired, ct_fieldsets, ct_event):
     res = load(MACRO_RULES, ct_fieldsets)
     assert res.ok and not res.warnings
-    assert fires(res, rec, event) == (["R"] if fired else [])
+    assert fires(res, rec, ct_event) == (["R"] if fired else [])
     assert res.ruleset.rules[0].index_values == frozenset({"ConsoleLogin", "SwitchRole"})
 
 
@@ -206,7 +206,7 @@ def test_macro_visibility_and_loops(ct_fieldsets):
         ("LOAD_ERR_VALIDATE", "reference loop in macro 'a'")]
 
 
-def test_nested_lists_one_level(ct_fieldsets, event):
+def test_nested_lists_one_level(ct_fieldsets, ct_event):
     text = """
 - list: inner
   items: [a, b]
@@ -263,7 +263,7 @@ APPEND_OVERRIDE = rule_def("R", "ct.name = CreateGroup", """  tags: [a]
 """
 
 
-def test_append_and_override_rule(ct_fieldsets, event):
+def test_append_and_override_rule(ct_fieldsets, ct_event):
     res = load(APPEND_OVERRIDE, ct_fieldsets)
     assert res.ok, res.errors
     assert [w.code for w in res.warnings] == ["LOAD_DEPRECATED_ITEM"]
@@ -273,8 +273,8 @@ def test_append_and_override_rule(ct_fieldsets, event):
     base = {"eventName": "CreateGroup", "awsRegion": "us-east-1"}
     for user, fired in [("mallory", True), ("terraform", False), ("alice", False), ("bob", False)]:
         rec = dict(base, userIdentity={"type": "IAMUser", "userName": user})
-        assert fires(res, rec, event) == (["R"] if fired else []), user
-    assert fires(res, dict(base, awsRegion="eu-west-1"), event) == []
+        assert fires(res, rec, ct_event) == (["R"] if fired else []), user
+    assert fires(res, dict(base, awsRegion="eu-west-1"), ct_event) == []
 
 
 def test_condition_append_is_textual(ct_fieldsets):

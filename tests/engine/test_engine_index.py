@@ -43,7 +43,7 @@ def test_drop_index_checks():
     assert drop_index_checks(tree, "ct.name") is tree
 
 
-def test_indexed_engine_equals_brute_force(ct_fieldsets, event):
+def test_indexed_engine_equals_brute_force(ct_fieldsets, ct_event):
     text = "".join(f"- rule: R{i}\n  desc: d\n  condition: {c}\n  output: o\n  priority: INFO\n"
                    f"  source: aws_cloudtrail\n" for i, c in enumerate(CONDITIONS))
     res = load_rules([("r.yaml", text)], ct_fieldsets)
@@ -55,30 +55,30 @@ def test_indexed_engine_equals_brute_force(ct_fieldsets, event):
     for name, region, error in itertools.product(names, regions, [None, "E"]):
         rec = {k: v for k, v in (("eventName", name), ("awsRegion", region),
                                   ("errorCode", error)) if v is not None}
-        ev = event(rec)
+        ev = ct_event(rec)
         brute = [r.name for r in res.ruleset.rules if r.match(ev)]
         assert [a.rule for a in engine.process(ev, "aws_cloudtrail")] == brute, rec
         assert [a.rule for a in first.process(ev, "aws_cloudtrail")] == brute[:1], rec
 
 
-def test_without_index_field_every_rule_is_tested(ct_fieldset, event):
+def test_without_index_field_every_rule_is_tested(ct_fieldset, ct_event):
     del ct_fieldset.index_field
     text = "".join(f"- rule: R{i}\n  desc: d\n  condition: {c}\n  output: o\n  priority: INFO\n"
                    f"  source: aws_cloudtrail\n" for i, c in enumerate(CONDITIONS))
     res = load_rules([("r.yaml", text)], lambda s: ct_fieldset)
     assert all(r.index_values is None for r in res.ruleset.rules)
     engine = Engine(res.ruleset, rule_matching="all")
-    ev = event({"eventName": "A", "awsRegion": "r1"})
+    ev = ct_event({"eventName": "A", "awsRegion": "r1"})
     assert [a.rule for a in engine.process(ev, "aws_cloudtrail")] == \
         [r.name for r in res.ruleset.rules if r.match(ev)]
 
 
-def test_ignored_index_values_need_enable_all(ct_fieldset, event):
+def test_ignored_index_values_need_enable_all(ct_fieldset, ct_event):
     ct_fieldset.ignored_index_values = ("A",)
     text = ("- rule: R\n  desc: d\n  condition: ct.name = A\n  output: o\n  priority: INFO\n"
             "  source: aws_cloudtrail\n")
     res = load_rules([("r.yaml", text)], lambda s: ct_fieldset)
-    ev = event({"eventName": "A"})
+    ev = ct_event({"eventName": "A"})
     assert Engine(res.ruleset).process(ev, "aws_cloudtrail") == []
     assert len(Engine(res.ruleset, enable_all=True).process(ev, "aws_cloudtrail")) == 1
 
@@ -94,7 +94,7 @@ def test_index_values_with_universe(cond, values):
     assert got == (None if values is None else frozenset(values))
 
 
-def test_universe_index_equals_brute_force(ct_fieldset, event):
+def test_universe_index_equals_brute_force(ct_fieldset, ct_event):
     ct_fieldset.index_universe = frozenset({"A", "B", "C", "Ax"})
     conds = CONDITIONS + ["not ct.name = A", "not (ct.name = A or ct.region = r1)"]
     text = "".join(f"- rule: R{i}\n  desc: d\n  condition: {c}\n  output: o\n  priority: INFO\n"
@@ -103,18 +103,18 @@ def test_universe_index_equals_brute_force(ct_fieldset, event):
     engine = Engine(res.ruleset, rule_matching="all")
     for name, region in itertools.product(["A", "B", "C", "Ax"], [None, "r1"]):
         rec = {"eventName": name, **({"awsRegion": region} if region else {})}
-        ev = event(rec)
+        ev = ct_event(rec)
         assert [a.rule for a in engine.process(ev, "aws_cloudtrail")] == \
             [r.name for r in res.ruleset.rules if r.match(ev)], rec
 
 
-def test_value_outside_universe_meets_every_rule(ct_fieldset, event):
+def test_value_outside_universe_meets_every_rule(ct_fieldset, ct_event):
     ct_fieldset.index_universe = frozenset({"A", "B"})
     text = ("- rule: R\n  desc: d\n  condition: not ct.name = A\n  output: o\n"
             "  priority: INFO\n  source: aws_cloudtrail\n")
     res = load_rules([("r.yaml", text)], lambda s: ct_fieldset)
     engine = Engine(res.ruleset)
-    assert [a.rule for a in engine.process(event({"eventName": "Z"}), "aws_cloudtrail")] == ["R"]
-    assert engine.process(event({"eventName": "A"}), "aws_cloudtrail") == []
+    assert [a.rule for a in engine.process(ct_event({"eventName": "Z"}), "aws_cloudtrail")] == ["R"]
+    assert engine.process(ct_event({"eventName": "A"}), "aws_cloudtrail") == []
     # missing ct.name: `ct.name = A` is false, so its negation holds (§6.1)
-    assert [a.rule for a in engine.process(event({}), "aws_cloudtrail")] == ["R"]
+    assert [a.rule for a in engine.process(ct_event({}), "aws_cloudtrail")] == ["R"]

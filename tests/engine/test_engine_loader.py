@@ -168,7 +168,7 @@ def test_output_errors(ct_fieldsets):
         "unknown filter: (ct.user))"
 
 
-def test_yaml_scalars_are_raw_text(ct_fieldsets, event):
+def test_yaml_scalars_are_raw_text(ct_fieldsets, ct_event):
     """§1.2: on/1.10/010 stay text in list items and values."""
     text = HEAD + """
 - list: odd

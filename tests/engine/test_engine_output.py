@@ -12,9 +12,9 @@ from scaptools.errors import RuleError
 
 REC = {"eventName": "ConsoleLogin", "userIdentity": {"type": "IAMUser", "userName": "alice"},
        "sourceIPAddress": "1.2.3.4", "awsRegion": "us-east-1",
-       "requestParameters": {"instancesSet": {"items": [{"imageId": "ami-1"},
-                                                        {"imageId": "ami-2"}]}},
-       "responseElements": {"ConsoleLogin": "Success"},
+       "responseElements": {"ConsoleLogin": "Success",
+                            "instancesSet": {"items": [{"imageId": "ami-1"},
+                                                       {"imageId": "ami-2"}]}},
        "additionalEventData": {"MFAUsed": "No", "bytesTransferredIn": 12}}
 
 
@@ -28,7 +28,8 @@ RENDER = [
     ("%ct.error|", "<NA>|"),
     ("[%8ct.user]", "[alice   ]"), ("[%3ct.user]", "[ali]"),
     ("%toupper(ct.user)!", "ALICE!"),
-    ("%ec2.imageids %ec2.imageids[1]", "(ami-1,ami-2) ami-2"),
+    ("%ec2.imageids %ec2.imageids[1] %ec2.imageid", "(ami-1,ami-2) (ami-2) ami-1"),  # §7.5
+    ("%ct.info", "alice via 1.2.3.4 \u2190 ConsoleLogin Size=12"),  # §7.4
     ("%s3.bytes.in B", "12 B"),
     ("%evt.is_async", "false"),
     ("*%ct.error", "<NA>"),
@@ -37,13 +38,13 @@ RENDER = [
 
 
 @pytest.mark.parametrize("fmt,text", RENDER)
-def test_output_rendering(fmt, text, ct_fieldset, event):
-    assert OutputFormat(fmt, ct_fieldset).render(event(REC))[0] == text
+def test_output_rendering(fmt, text, ct_fieldset, ct_event):
+    assert OutputFormat(fmt, ct_fieldset).render(ct_event(REC))[0] == text
 
 
-def test_output_fields_typed_and_transformer_inner_fields(ct_fieldset, event):
+def test_output_fields_typed_and_transformer_inner_fields(ct_fieldset, ct_event):
     fmt = OutputFormat("%toupper(ct.user) %ct.error %ec2.imageids %s3.bytes.in", ct_fieldset)
-    _, fields = fmt.render(event(REC))
+    _, fields = fmt.render(ct_event(REC))
     assert fields == {"ct.user": "alice", "ct.error": None, "ec2.imageids": ["ami-1", "ami-2"],
                       "s3.bytes.in": 12}
 
@@ -147,25 +148,28 @@ RULES = """
     ({"rule_matching": "all", "tags": ["login", "off"]}, ["First", "Later", "Off"]),
     ({"min_priority": "ERROR", "rule_matching": "all"}, ["First"]),
 ])
-def test_engine_options(options, expected, ct_fieldsets, event):
+def test_engine_options(options, expected, ct_fieldsets, ct_event):
     res = load_rules([("r.yaml", RULES)], ct_fieldsets)
     assert res.ok
-    alerts = Engine(res.ruleset, hostname="h", **options).process(event(REC), "aws_cloudtrail")
+    engine = Engine(res.ruleset, hostname="h", **options)
+    alerts = engine.process(ct_event(REC), "aws_cloudtrail")
     assert [a.rule for a in alerts] == expected
 
 
-def test_events_of_other_sources_and_unindexed_names(ct_fieldsets, event):
+def test_events_of_other_sources_and_unindexed_names(ct_fieldsets, ct_event):
     res = load_rules([("r.yaml", RULES)], ct_fieldsets)
     eng = Engine(res.ruleset, rule_matching="all")
-    assert eng.process(event(REC), "syscall") == []
+    assert eng.process(ct_event(REC), "syscall") == []
     other = dict(REC, eventName="Nothing")
-    assert [a.rule for a in eng.process(event(other), "aws_cloudtrail")] == ["Broad"]
-    assert [a.rule for a in eng.process(event({"eventName": "X"}), "aws_cloudtrail")] == ["Later"]
+    assert [a.rule for a in eng.process(ct_event(other), "aws_cloudtrail")] == ["Broad"]
+    later = eng.process(ct_event({"eventName": "X"}), "aws_cloudtrail")
+    assert [a.rule for a in later] == ["Later"]
 
 
-def test_alert_object(ct_fieldsets, event):
+def test_alert_object(ct_fieldsets, ct_event):
     res = load_rules([("r.yaml", RULES)], ct_fieldsets)
-    alert = Engine(res.ruleset, hostname="h").process(event(REC, ts=10**9 + 5), "aws_cloudtrail")[0]
+    alert = Engine(res.ruleset, hostname="h").process(ct_event(REC, ts=10**9 + 5),
+                                                      "aws_cloudtrail")[0]
     assert (alert.rule, alert.priority, alert.ts, alert.output, alert.output_fields, alert.source,
             alert.tags, alert.hostname) == ("First", "Critical", 10**9 + 5, "first alice",
                                             {"ct.user": "alice"}, "aws_cloudtrail",
@@ -184,30 +188,35 @@ def test_bad_engine_options(ct_fieldsets):
         Engine(res.ruleset, tags=["a"], disabled=["x"])
 
 
-def test_empty_list_field_is_missing(ct_fieldset, event):
+def test_empty_list_field_is_missing(ct_fieldset, ct_event):
     """§6.1: a list field with zero elements has no value: <NA> in text, null in JSON."""
     fmt = OutputFormat("ids=%ec2.imageids", ct_fieldset)
-    text, fields = fmt.render(event({"requestParameters": {"instancesSet": {"items": []}}}))
+    text, fields = fmt.render(ct_event({"responseElements": {"instancesSet": {"items": []}}}))
     assert text == "ids=<NA>"
     alert = Alert("R", "Notice", 0, text, fields, "s", [], "h")
     assert json.loads(format_json(alert))["output_fields"]["ec2.imageids"] is None
 
 
-def test_pad9_tag_pads_numbers_in_text(event):
+def test_pad9_tag_pads_numbers_in_text(ct_event):
     from scaptools.fields.base import FieldInfo, FieldSet
     fs = FieldSet("s")
     fs.add(FieldInfo("evt.rawtime.ns", "abstime", tags=("pad9",)), lambda a: lambda ev: 5)
     fs.add(FieldInfo("evt.num", "uint64"), lambda a: lambda ev: 5)
-    text, fields = OutputFormat("%evt.rawtime.ns %evt.num", fs).render(event({}))
+    text, fields = OutputFormat("%evt.rawtime.ns %evt.num", fs).render(ct_event({}))
     assert (text, fields) == ("000000005 5", {"evt.rawtime.ns": 5, "evt.num": 5})
 
 
-def test_local_time_uses_the_current_utc_offset(monkeypatch):
-    """§10: the offset in effect when formatting applies, even to a date with another one."""
+@pytest.mark.parametrize("now,expected", [
+    (1625140800, "14:00:00"),  # formatted on 2021-07-01T12:00:00Z: summer time, UTC+2
+    (1610712000, "13:00:00"),  # formatted on 2021-01-15T12:00:00Z: winter time, UTC+1
+])
+def test_local_time_uses_the_current_utc_offset(monkeypatch, now, expected):
+    """§10: the offset in effect when formatting applies, even to a date with another one.
+    The wall clock is pinned, so the expectation does not depend on the day the test runs."""
+    from scaptools.engine import output
     monkeypatch.setenv("TZ", "Europe/Berlin")
     time.tzset()
-    now_offset = time.localtime().tm_gmtoff
+    monkeypatch.setattr(output, "_wall", lambda: now)
     winter = 1609502400 * 10**9  # 2021-01-01T12:00:00Z
-    expected = time.strftime("%H:%M:%S", time.gmtime(1609502400 + now_offset))
     assert format_text(Alert("R", "Notice", winter, "m", {}, "s", [], "h")).startswith(
         f"{expected}.000000000: ")

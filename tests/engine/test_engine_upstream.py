@@ -6,6 +6,7 @@ import yaml
 
 from scaptools.engine import Engine, load_rules, parse_condition
 from scaptools.fields.base import FieldInfo, FieldSet
+from scaptools.plugin import Registry
 
 
 @pytest.fixture
@@ -33,11 +34,7 @@ def test_aws_rules_load_without_error_or_warning(aws_rules, ct_fieldsets):
 
 
 def test_aws_rules_load_with_the_real_plugins(aws_rules):
-    registry_mod = pytest.importorskip("scaptools.plugin")
-    registry = registry_mod.Registry()
-    registry.load_entry_points()
-    if registry.fieldset("aws_cloudtrail") is None:
-        pytest.skip("cloudtrail plugin not available")
+    registry = Registry.from_entry_points()
     res = load_rules([aws_rules], registry.fieldset, plugin_versions=registry.versions())
     assert res.ok and res.warnings == [], [str(d) for d in res.errors + res.warnings]
     assert all(r.index_values for r in res.ruleset.rules if r.enabled)
@@ -55,12 +52,12 @@ LOGIN = {"eventName": "ConsoleLogin", "sourceIPAddress": "1.2.3.4", "awsRegion":
     ({"type": "AssumedRole"}, "all", ["Console Login Through Assume Role"]),
     (None, "all", []),  # identitytype missing: `!= "AssumedRole"` is false (§6.1)
 ])
-def test_console_login_rules(identity, matching, expected, aws_rules, ct_fieldsets, event):
+def test_console_login_rules(identity, matching, expected, aws_rules, ct_fieldsets, ct_event):
     res = load_rules([aws_rules], ct_fieldsets)
     rec = dict(LOGIN)
     if identity is not None:
         rec["userIdentity"] = identity
-    alerts = Engine(res.ruleset, rule_matching=matching).process(event(rec), "aws_cloudtrail")
+    alerts = Engine(res.ruleset, rule_matching=matching).process(ct_event(rec), "aws_cloudtrail")
     assert [a.rule for a in alerts] == expected
 
 
@@ -70,15 +67,15 @@ def test_console_login_rules(identity, matching, expected, aws_rules, ct_fieldse
     ("us-east-0", "all", ["Run Instances"]),
     (None, "all", ["Run Instances", "Run Instances in Non-approved Region"]),
 ])
-def test_run_instances_rules(region, matching, expected, aws_rules, ct_fieldsets, event):
+def test_run_instances_rules(region, matching, expected, aws_rules, ct_fieldsets, ct_event):
     res = load_rules([aws_rules], ct_fieldsets)
     rec = {"eventName": "RunInstances", "userIdentity": {"type": "IAMUser", "userName": "u"}}
     if region is not None:
         rec["awsRegion"] = region
-    alerts = Engine(res.ruleset, rule_matching=matching).process(event(rec), "aws_cloudtrail")
+    alerts = Engine(res.ruleset, rule_matching=matching).process(ct_event(rec), "aws_cloudtrail")
     assert [a.rule for a in alerts] == expected
     failed = dict(rec, errorCode="Client.UnauthorizedOperation")
-    assert Engine(res.ruleset, rule_matching="all").process(event(failed), "aws_cloudtrail") == []
+    assert Engine(res.ruleset, rule_matching="all").process(ct_event(failed), "aws_cloudtrail") == []
 
 
 def _conditions(path):
@@ -114,13 +111,9 @@ def test_falco_rules_unknown_fields_reported_the_falco_way(falco_rules):
     assert err.location.path.endswith("falco_rules.yaml") and err.location.line > 0
 
 
-def test_falco_rules_with_the_syscall_fields_when_available(falco_rules):
-    registry_mod = pytest.importorskip("scaptools.plugin")
-    registry = registry_mod.Registry()
-    registry.load_entry_points()
-    fs = registry.fieldset("syscall")
-    if fs is None or fs.lookup("proc.name") is None:
-        pytest.skip("syscall fields not available")
+def test_falco_rules_with_the_syscall_fields(falco_rules):
+    registry = Registry.from_entry_points()
+    assert registry.fieldset("syscall").lookup("proc.name") is not None
     res = load_rules([falco_rules], registry.fieldset)
     assert res.ok, [str(d) for d in res.errors]
     assert len(res.ruleset.rules) == 25
