@@ -42,14 +42,24 @@ def test_iso_time_text_equals_strftime(ts):
     assert time_iso(ts, "Z") == want
 
 
-@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/St_Johns", "Pacific/Chatham"])
-def test_local_time_text_equals_strftime(monkeypatch, zone):
+JANUARY, JULY = 1610712000, 1626350400  # 2021-01-15 and 2021-07-15, 12:00:00Z
+
+
+@pytest.mark.parametrize("zone,now,offset", [
+    ("UTC", JANUARY, 0), ("UTC", JULY, 0),
+    ("Asia/Kolkata", JANUARY, 19800), ("Asia/Kolkata", JULY, 19800),
+    ("America/St_Johns", JANUARY, -12600), ("America/St_Johns", JULY, -9000),
+    ("Pacific/Chatham", JANUARY, 49500), ("Pacific/Chatham", JULY, 45900),
+])
+def test_local_time_text_equals_strftime(monkeypatch, zone, now, offset):
+    """The wall clock is pinned: the offsets of the zone at that date are written out."""
+    from scaptools.engine import output
     monkeypatch.setenv("TZ", zone)
     time.tzset()
+    monkeypatch.setattr(output, "_wall", lambda: now)
     try:
         for ts in (0, 1_647_388_807_123_456_789, 2**64 - 1, 86_399 * 10**9):
             sec, ns = divmod(ts, 10**9)
-            offset = time.localtime().tm_gmtoff
             want = time.strftime("%H:%M:%S", time.gmtime(sec + offset)) + f".{ns:09d}"
             assert time_local(ts) == want
     finally:

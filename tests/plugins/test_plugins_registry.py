@@ -122,10 +122,7 @@ def test_falco_config_errors(tmp_path):
         registry_from_config({"plugins": [{"name": "json"}], "load_plugins": ["json", "ghost"]})
 
 
-def test_generic_fields_on_a_plugin_event(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    import time
-    time.tzset()
+def test_generic_fields_on_a_plugin_event(monkeypatch, utc):
     monkeypatch.setenv("FALCO_HOSTNAME", "host1")
     reg = Registry.from_entry_points()
     fs = reg.fieldset("aws_cloudtrail")

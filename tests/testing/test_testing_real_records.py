@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -31,6 +31,8 @@ def event_time(path: Path, index: int) -> str:
         data = gzip.decompress(data)
     stamp = json.loads(data)["Records"][index]["eventTime"]
     when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if when.tzinfo is None:  # a stamp without a zone is UTC, whatever the host's zone
+        when = when.replace(tzinfo=timezone.utc)
     return iso_time(int(when.timestamp()) * 1_000_000_000 + when.microsecond * 1000)
 
 
