@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -130,7 +131,7 @@ def recorded(out: Path) -> list[str]:
 
 
 
-# -- the shared CloudTrail records, read independently of the code under test --------------
+# -- CloudTrail log sets, read independently of the code under test ------------------------
 _NAME = re.compile(r"_(\d{8}T\d{4})Z_")
 
 
@@ -151,7 +152,7 @@ def expected_ts(event_time, file_name: str) -> int:
 
 
 class LogSet:
-    """The record files of ../shared/cloudtrail: name -> (file bytes, records)."""
+    """The log files of a folder's subfolders: path -> (file bytes, records)."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -160,6 +161,11 @@ class LogSet:
             data = path.read_bytes()
             text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
             self.files[path] = (data, json.loads(text)["Records"])
+
+    def copy_to(self, dest: Path) -> None:
+        """The log folders (not the notes beside them) into ``dest``."""
+        for sub in {path.parent for path in self.files}:
+            shutil.copytree(sub, dest / sub.name)
 
     def records(self, paths=None):
         """[(record, expected ts)] of the given files (all by default), in file order."""
@@ -170,8 +176,58 @@ class LogSet:
         return out
 
 
+ACCOUNTS = ("111122223333", "444455556666")
+REGIONS = ("us-east-1", "eu-west-1")
+
+
+def write_logset(root: Path, seed: int = 42) -> Path:
+    """A folder of CloudTrail log files made from the records the repository ships.
+
+    Like a real trail: files named ``<account>_CloudTrail_<region>_<YYYYMMDDThhmm>Z_<id>``
+    every 5 minutes over two days, for two accounts and two regions, in two
+    subfolders, gzip and plain; 96 files of 20 to 48 records whose eventTimes are
+    not in order; every eventID unique; and one record whose eventTime is
+    ``redacted`` (it takes its file name's time, 1970-01-01).
+    """
+    import random
+    rng = random.Random(seed)
+    templates = []
+    for path in sorted((ROOT / "captures" / "logs").glob("*.json")):
+        templates += json.loads(path.read_text())["Records"]
+    for i in range(96):
+        acct, region = ACCOUNTS[i % 2], REGIONS[i // 2 % 2]
+        day, minute = 12 + i // 48, (i % 48) * 5 + 600  # from 10:00, every 5 minutes
+        stamp = f"202403{day:02d}T{minute // 60:02d}{minute % 60:02d}"
+        records = []
+        for r in range(rng.randint(20, 48)):
+            rec = dict(rng.choice(templates), eventID=str(uuid.UUID(int=rng.getrandbits(128))))
+            second = minute * 60 - rng.randint(0, 600)
+            rec["eventTime"] = (f"2024-03-{day:02d}T{second // 3600:02d}:"
+                                f"{second // 60 % 60:02d}:{second % 60:02d}Z")
+            records.append(rec)
+        name = f"{acct}_CloudTrail_{region}_{stamp}Z_{rng.getrandbits(40):010x}.json"
+        text = json.dumps({"Records": records}).encode()
+        sub = root / ("a" if i % 3 else "b")
+        sub.mkdir(parents=True, exist_ok=True)
+        if i % 2:
+            (sub / (name + ".gz")).write_bytes(gzip.compress(text))
+        else:
+            (sub / name).write_bytes(text)
+    odd = dict(templates[0], eventID="redacted-record", eventTime="redacted")
+    (root / "b" / "redacted_CloudTrail_redacted_19700101T0000Z_0000000000.json").write_text(
+        json.dumps({"Records": [odd]}))
+    return root
+
+
 @pytest.fixture(scope="session")
-def logset(shared) -> LogSet:
+def logset(tmp_path_factory) -> LogSet:
+    """CloudTrail logs made here (write_logset): no reference data needed."""
+    return LogSet(write_logset(tmp_path_factory.mktemp("cloudtrail")))
+
+
+@pytest.fixture(scope="session")
+def shared_logset(shared) -> LogSet:
+    """The real third-party CloudTrail logs of the reference folder."""
     return LogSet(shared / "cloudtrail")
 
 

@@ -26,7 +26,7 @@ def trail_key(base: str, name: str) -> str:
 
 
 def upload(s3, bucket: str, logset, base: str, count: int) -> dict:
-    """``count`` shared log files in the CloudTrail layout below ``base``; key -> path."""
+    """``count`` log files in the CloudTrail layout below ``base``; key -> path."""
     s3.create_bucket(Bucket=bucket)
     keys = {}
     for path in list(logset.files)[:count]:
@@ -38,7 +38,7 @@ def upload(s3, bucket: str, logset, base: str, count: int) -> dict:
 
 @pytest.fixture(scope="module")
 def trail(moto_endpoint, logset):
-    """One bucket holding the shared logs three times: flat (``p/``), in an organization
+    """One bucket holding the made logs three times: flat (``p/``), in an organization
     trail (``org/AWSLogs/<org>/``) and at the bucket root (``AWSLogs/``)."""
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto_endpoint,
                       aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -80,13 +80,13 @@ def test_record_s3_prefix_gives_every_record(aws_env, trail, logset, helpers, co
 def test_record_s3_interval_and_accounts(aws_env, trail, logset, helpers, tmp_path, sysdig_bin,
                                          tshark_bin):
     bucket, keys = trail
-    # expected, from the file names: account 218007301253, named 12:00 to 12:20 inclusive
+    # expected, from the file names: account 111122223333, named 10:00 to 11:55 inclusive
     wanted = [p for k, p in sorted(keys.items())
-              if k.startswith(f"org/AWSLogs/{ORG}/218007301253/")
-              and "20230710T1200" <= p.name.split("_")[3][:13] <= "20230710T1220"]
+              if k.startswith(f"org/AWSLogs/{ORG}/111122223333/")
+              and "20240312T1000" <= p.name.split("_")[3][:13] <= "20240312T1155"]
     assert 10 < len(wanted) < 40
-    config = {"s3AccountList": "218007301253",
-              "s3Interval": "2023-07-10T12:00:00Z-2023-07-10T12:20:00Z"}
+    config = {"s3AccountList": "111122223333",
+              "s3Interval": "2024-03-12T10:00:00Z-2024-03-12T11:55:00Z"}
     stream, events, units = record(f"s3://{bucket}/org/AWSLogs/{ORG}/", config)
     helpers.same(events, logset.records(wanted))
     assert len(units) == len(wanted)
@@ -101,10 +101,11 @@ def test_record_s3_interval_and_accounts(aws_env, trail, logset, helpers, tmp_pa
 
 def test_record_s3_account_directory_at_bucket_root(aws_env, trail, logset, helpers):
     bucket, keys = trail
-    wanted = [p for k, p in keys.items() if k.startswith("AWSLogs/218007301253/")
-              and "T1230Z" <= p.name.split("_")[3][-6:] and "20230710" in p.name]
-    _, events, _ = record(f"s3://{bucket}/AWSLogs/218007301253/",
-                          {"s3Interval": "2023-07-10T12:30:00Z"})
+    wanted = [p for k, p in keys.items() if k.startswith("AWSLogs/111122223333/")
+              and p.name.split("_")[3] >= "20240312T1230Z"]
+    assert 10 < len(wanted) < 40
+    _, events, _ = record(f"s3://{bucket}/AWSLogs/111122223333/",
+                          {"s3Interval": "2024-03-12T12:30:00Z"})
     helpers.same(events, logset.records(wanted))
 
 

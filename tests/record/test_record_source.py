@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 
 import pytest
 
@@ -117,10 +116,11 @@ def test_record_malformed_files_are_reported_and_salvaged():
 
 
 # -- local routes (§3.1) --------------------------------------------------------------------
-def test_record_local_directory_gives_every_record(logset, helpers, tmp_path):
+@pytest.mark.parametrize("which", ["logset", "shared_logset"])
+def test_record_local_directory_gives_every_record(request, which, helpers, tmp_path):
+    logset = request.getfixturevalue(which)
     root = tmp_path / "logs"
-    shutil.copytree(logset.root / "invictus-ir_aws_dataset", root / "a")
-    shutil.copytree(logset.root / "panther-analysis_tests", root / "b")
+    logset.copy_to(root)
     (root / "notes.txt").write_text("not a log")
     problems = []
     stream = open_source(parse_init_config(""), str(root), on_problem=problems.append)

@@ -12,7 +12,7 @@ from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 
 @pytest.fixture
 def logs(boto, unique, logset):
-    """A bucket with the first 15 shared log files (keys with a space and a '+' included)."""
+    """A bucket with the first 15 log files (keys with a space and a '+' included)."""
     s3 = boto("s3")
     bucket = unique("sqs-logs")
     s3.create_bucket(Bucket=bucket)
