@@ -196,12 +196,18 @@ def test_table_requests_are_refused_with_the_owner_error(lib3):
 
 
 # -- sourcing ------------------------------------------------------------------------------
-def test_open_yields_the_generated_events(registry):
+def test_open_yields_the_generated_events(registry, monkeypatch):
     plugin = registry.by_name["native3test"]
+    clock = iter(range(10**18, 10**18 + 10**6, 7))  # the framework's clock, made exact
+    stamps = []
+
+    def time_ns():
+        stamps.append(next(clock))
+        return stamps[-1]
+    monkeypatch.setattr(time, "time_ns", time_ns)
     for count, batch in [(8, 3), (7, 1), (5, 16), (16, 16), (0, 4)]:
-        before = time.time_ns()
+        stamps.clear()
         items = list(plugin.open(f"{count},{batch}"))
-        after = time.time_ns()
         assert isinstance(items[-1], Checkpoint) and items[-1].info == "eof"
         events = items[:-1]
         assert all(isinstance(e, PluginEvent) for e in events)
@@ -210,7 +216,8 @@ def test_open_yields_the_generated_events(registry):
             if i % 3:
                 assert event.ts == TS0 + i * 1000
             else:  # (u64)-1: stamped by the framework when read
-                assert before <= event.ts <= after
+                assert event.ts in stamps
+        assert sorted(e.ts for i, e in enumerate(events, 1) if i % 3 == 0) == stamps
 
 
 def test_open_failure_names_the_plugin(registry):
