@@ -10,10 +10,23 @@ import pytest
 
 from scaptools.events.event import PLUGINEVENT, Event
 from scaptools.format.reader import open_capture
+from scaptools.format.writer import CaptureWriter
 
 SYSCALL_CAPTURES = ["curl_google.scap", "curl_google_comments.scap", "sample.scap",
                     "single_ipv6_conn.scap", "test_ipv6_client.scap"]
 PLUGIN_CAPTURES = ["cloudtrail_small.scap", "cloudtrail_small.scap.gz"]
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "captures" / "example.scap"  # 13 records
+EXAMPLE_LOG = EXAMPLE.parent / "logs" / "example.json"  # the records it was recorded from
+
+
+def example_gz(folder: Path) -> Path:
+    """captures/example.scap gzip-compressed into ``folder``."""
+    import gzip
+    out = folder / "example.scap.gz"
+    out.write_bytes(gzip.compress(EXAMPLE.read_bytes()))
+    return out
 
 
 def shared_capture(shared: Path, name: str) -> Path:
@@ -82,13 +95,12 @@ def mixed_scap(shared, tmp_path_factory) -> Path:
 
     Built with the toolkit's own reader and writer (a streaming ``heapq.merge``).
     """
-    writer_mod = pytest.importorskip("scaptools.format.writer")
     syscall = shared_capture(shared, "sample.scap")
     stamps = [e.ts for e in read_events(syscall)]
     plugins = retimed_plugin_events(shared_capture(shared, "cloudtrail_small.scap"),
                                     min(stamps), max(stamps))
     out = tmp_path_factory.mktemp("mixed") / "mixed.scap"
-    with open_capture(syscall) as reader, writer_mod.CaptureWriter(out) as writer:
+    with open_capture(syscall) as reader, CaptureWriter(out) as writer:
         for event in heapq.merge(reader, plugins, key=lambda e: e.ts):
             writer.write(event)
     return out

@@ -11,7 +11,7 @@ from scaptools.cli.main import cli
 from scaptools.errors import TruncatedCapture
 from scaptools.format.reader import open_capture
 
-from .conftest import read_events, shared_capture, tshark_rows
+from .conftest import example_gz, read_events, shared_capture, tshark_rows
 
 
 def run(*args):
@@ -25,15 +25,15 @@ def test_lua_path_points_at_the_script():
     assert path.name == "falcoplugin.lua" and "register_postdissector" in path.read_text()
 
 
-def test_format_follows_the_output_name(shared, tshark_bin, tmp_path):
-    src = shared_capture(shared, "cloudtrail_small.scap.gz")
+def test_format_follows_the_output_name(tshark_bin, tmp_path):
+    src = example_gz(tmp_path)
     result = run(src, "-w", tmp_path / "ct.jsonl")
     assert result.exit_code == 0, result.output
-    assert "events 41: 0 syscall, 41 plugin (aws_cloudtrail 41)" in result.stderr
-    assert len((tmp_path / "ct.jsonl").read_text().splitlines()) == 41
+    assert "events 13: 0 syscall, 13 plugin (aws_cloudtrail 13)" in result.stderr
+    assert len((tmp_path / "ct.jsonl").read_text().splitlines()) == 13
     result = run(src, "-w", tmp_path / "ct.pcapng")
     assert result.exit_code == 0, result.output
-    assert len(tshark_rows(tshark_bin, tmp_path / "ct.pcapng", ["frame.number"])) == 41
+    assert len(tshark_rows(tshark_bin, tmp_path / "ct.pcapng", ["frame.number"])) == 13
 
 
 def test_jsonl_to_stdout(shared):
@@ -82,9 +82,9 @@ def test_full_disk_is_one_error_line(shared):
     assert "cannot write" in result.stderr and "Traceback" not in result.output
 
 
-def test_capture_from_stdin(shared, tshark_bin, tmp_path):
-    data = shared_capture(shared, "cloudtrail_small.scap.gz").read_bytes()
+def test_capture_from_stdin(tshark_bin, tmp_path):
+    data = example_gz(tmp_path).read_bytes()
     out = tmp_path / "stdin.pcapng"
     result = CliRunner().invoke(cli, ["export", "-", "-w", str(out)], input=data)
     assert result.exit_code == 0, result.output
-    assert len(tshark_rows(tshark_bin, out, ["frame.number"], "-Y", "json")) == 41
+    assert len(tshark_rows(tshark_bin, out, ["frame.number"], "-Y", "json")) == 13

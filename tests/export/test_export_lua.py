@@ -6,7 +6,7 @@ import struct
 from scaptools.cli.export import lua_path
 from scaptools.events.event import PLUGINEVENT
 
-from .conftest import read_events, shared_capture, tshark_rows
+from .conftest import EXAMPLE, EXAMPLE_LOG, read_events, tshark_rows
 
 FIELDS = ["frame.protocols", "falcoplugin.plugin_id", "falcoplugin.source",
           "falcoplugin.len_width", "falcoplugin.name", "_ws.col.Protocol", "_ws.col.Info"]
@@ -16,11 +16,11 @@ def lua_rows(tshark_bin, path, *args):
     return tshark_rows(tshark_bin, path, FIELDS, "-X", f"lua_script:{lua_path()}", *args)
 
 
-def test_native_plugin_capture_shows_falcoplugin_fields(shared, tshark_bin):
-    src = shared_capture(shared, "cloudtrail_small.scap")
+def test_native_plugin_capture_shows_falcoplugin_fields(tshark_bin):
+    src = EXAMPLE
     events = read_events(src)
     rows = lua_rows(tshark_bin, src)
-    assert len(rows) == len(events) == 41
+    assert len(rows) == len(events) == 13
     for row, event in zip(rows, events):
         protocols, plugin_id, source, width, name, proto_col, info = row
         assert protocols == "data"  # set before postdissectors run
@@ -30,17 +30,19 @@ def test_native_plugin_capture_shows_falcoplugin_fields(shared, tshark_bin):
         assert info.startswith(f"{name} ({event.json['eventSource']})")
 
 
-def test_without_the_script_plugin_events_are_raw_data(shared, tshark_bin):
-    src = shared_capture(shared, "cloudtrail_small.scap")
+def test_without_the_script_plugin_events_are_raw_data(tshark_bin):
+    src = EXAMPLE
     rows = tshark_rows(tshark_bin, src, ["frame.protocols"])
     assert {r[0] for r in rows} == {"data"}  # the problem the script solves (§1.3)
 
 
-def test_json_filter_on_native_capture(shared, tshark_bin):
-    src = shared_capture(shared, "cloudtrail_small.scap")
-    rows = lua_rows(tshark_bin, src, "-Y", 'json.member_with_value == "eventName:ConsoleLogin"'
+def test_json_filter_on_native_capture(tshark_bin):
+    import json
+    logins = [r for r in json.loads(EXAMPLE_LOG.read_text())["Records"]
+              if r["eventName"] == "ConsoleLogin"]
+    rows = lua_rows(tshark_bin, EXAMPLE, "-Y", 'json.member_with_value == "eventName:ConsoleLogin"'
                     ' && falcoplugin.plugin_id == 2')
-    assert len(rows) == 5
+    assert len(rows) == len(logins) == 3
 
 
 def test_native_mixed_capture_leaves_syscalls_alone(tshark_bin, mixed_scap):

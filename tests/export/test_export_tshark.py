@@ -10,7 +10,7 @@ from scaptools.events.event import PLUGINEVENT, Event
 from scaptools.export.wireshark import export_wireshark
 from scaptools.format.reader import open_capture
 
-from .conftest import (PLUGIN_CAPTURES, SYSCALL_CAPTURES, epoch_ns, read_events,
+from .conftest import (EXAMPLE, PLUGIN_CAPTURES, SYSCALL_CAPTURES, epoch_ns, read_events,
                        shared_capture, split_counts, tshark_rows)
 
 ROW_FIELDS = ["frame.protocols", "frame.time_epoch", "frame.interface_name"]
@@ -63,16 +63,16 @@ def test_display_filter_reaches_payload(shared, tshark_bin, mixed_scap, tmp_path
     assert all("plugin_id=2" in r[1] for r in rows)
 
 
-def test_columns_and_section_comment(tshark_bin, shared, tmp_path):
+def test_columns_and_section_comment(tshark_bin, tmp_path):
     dst = tmp_path / "ct.pcapng"
-    export(shared_capture(shared, "cloudtrail_small.scap"), dst)
+    export(EXAMPLE, dst)
     rows = tshark_rows(tshark_bin, dst, ["_ws.col.Protocol", "exported_pdu.prot_name",
                                          "frame.interface_description"])
     assert {tuple(r) for r in rows} == {
         ("aws_cloudtrail/JSON", "json", "Falco plugin events, plugin id 2")}
     shb = dst.read_bytes()
     assert struct.unpack_from("<HH", shb, 12) == (1, 0)  # never 1.1 (§0 rule 1)
-    assert b"events 41: 0 syscall, 41 plugin (aws_cloudtrail 41)" in shb[:600]
+    assert b"events 13: 0 syscall, 13 plugin (aws_cloudtrail 13)" in shb[:600]
 
 
 def test_oversize_payload_is_truncated_and_later_rows_survive(tshark_bin, tmp_path):

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
 from scaptools.cli.main import cli
+
+CAPTURES = Path(__file__).resolve().parents[2] / "captures"  # shipped with the repository
 
 
 def info(path, *extra):
@@ -45,21 +48,23 @@ def test_info_reports_shb_options_file(shared):
     assert report["events"] == 1536
 
 
-def test_convert_to_stdout_and_back(shared, tmp_path):
-    src = shared / "captures/libscap-plugin/cloudtrail_small.scap"
+def test_convert_to_stdout_and_back(tmp_path):
+    src = CAPTURES / "example.scap"  # 13 CloudTrail records
     result = CliRunner().invoke(cli, ["convert", str(src), "-w", "-", "-z"])
     assert result.exit_code == 0
     out = tmp_path / "o.scap.gz"
     out.write_bytes(result.stdout_bytes)
-    assert json.loads(info(out, "--json"))["events"] == 41
+    report = json.loads(info(out, "--json"))
+    assert report["events"] == 13 and report["compression"] == "gzip"
 
 
-def test_convert_refuses_to_overwrite_its_input(shared, tmp_path):
+def test_convert_refuses_to_overwrite_its_input(tmp_path):
     path = tmp_path / "c.scap"
-    path.write_bytes((shared / "captures/libs-e2e/sample.scap").read_bytes())
+    data = (CAPTURES / "syscall_shell.scap").read_bytes()
+    path.write_bytes(data)
     result = CliRunner().invoke(cli, ["convert", str(path), "-w", str(path)])
     assert result.exit_code == 2 and "overwrite" in result.output
-    assert path.stat().st_size == 139584
+    assert path.read_bytes() == data
 
 
 # processes / fd entries / interfaces / users / groups: scap-format.md "Verification"

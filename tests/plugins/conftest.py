@@ -10,6 +10,8 @@ import pytest
 from scaptools.events.event import Event
 from scaptools.format.reader import open_capture
 
+from ..conftest import SHARED
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -81,3 +83,13 @@ def shipped_payloads() -> dict[str, bytes]:
                     out[orjson.loads(payload)["eventID"]] = payload
     assert len(out) >= 200
     return out
+
+
+@pytest.fixture(scope="session")
+def all_records(shipped_payloads, request) -> list[bytes]:
+    """The repository's records, then those of ../shared/cloudtrail when it is there
+    (so the tests that use them run on a clone without it too)."""
+    records = list(shipped_payloads.values())
+    if (SHARED / "cloudtrail").is_dir():
+        records += request.getfixturevalue("ct_records")
+    return records

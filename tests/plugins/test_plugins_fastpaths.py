@@ -62,9 +62,9 @@ def pointers(draw, doc):
             return "/" + "/".join(tokens)
 
 
-def test_parsed_is_event_json(ct_records):
+def test_parsed_is_event_json(all_records):
     odd = [b"", b"not json", b"null", b" {}", b"[1, 2]", b"\x00{}\x00", b'{"a":1', b"\xff"]
-    for payload in ct_records + odd:
+    for payload in all_records + odd:
         assert parsed(plugin_event(payload)) == parse_json(payload), payload[:60]
     for params in ([b"\x02\x00\x00\x00"], [b"\x02\x00\x00\x00", b'{"a":1}', b"x"], []):
         ev = Event.from_params(322, params)
@@ -74,21 +74,21 @@ def test_parsed_is_event_json(ct_records):
     assert payload_bounds(syscall) is None and parsed(syscall) is None
 
 
-def test_parsed_is_shared_with_event_json(ct_records):
-    ev = plugin_event(ct_records[0])
+def test_parsed_is_shared_with_event_json(all_records):
+    ev = plugin_event(all_records[0])
     assert parsed(ev) is ev.json  # one parse per event, whoever asks first
 
 
 @SETTINGS
 @given(data=st.data())
-def test_json_value_fast_path_equals_the_raw_walk(ct_records, data):
-    payload = data.draw(st.sampled_from(ct_records))
+def test_json_value_fast_path_equals_the_raw_walk(all_records, data):
+    payload = data.draw(st.sampled_from(all_records))
     pointer = data.draw(pointers(orjson.loads(payload)))
     assert value_extractor(pointer)(plugin_event(payload)) == exact_value(payload, pointer)
 
 
-def test_json_value_on_every_top_level_member(ct_records):
-    for payload in ct_records[:400]:
+def test_json_value_on_every_top_level_member(all_records):
+    for payload in all_records[:400]:
         ev = plugin_event(payload)
         for key in orjson.loads(payload):
             pointer = "/" + escape(key)
@@ -108,9 +108,9 @@ names = st.one_of(st.text(max_size=12), st.sampled_from(["ConsoleLogin", 'a"b', 
 @SETTINGS
 @given(data=st.data(), name=names, nested=st.booleans(), spaced=st.booleans(),
        ascii_only=st.booleans(), duplicate=st.one_of(st.none(), names))
-def test_ct_name_scan_equals_the_parsed_record(ct_records, data, name, nested, spaced,
+def test_ct_name_scan_equals_the_parsed_record(all_records, data, name, nested, spaced,
                                                ascii_only, duplicate):
-    rec = orjson.loads(data.draw(st.sampled_from(ct_records)))
+    rec = orjson.loads(data.draw(st.sampled_from(all_records)))
     rec["eventName"] = name
     if nested:
         rec["requestParameters"] = {"eventName": "Nested"}
@@ -124,8 +124,8 @@ def test_ct_name_scan_equals_the_parsed_record(ct_records, data, name, nested, s
     assert ct_name(plugin_event(text)) == want
 
 
-def test_ct_name_scan_on_every_real_record(ct_records):
-    for payload in ct_records:
+def test_ct_name_scan_on_every_real_record(all_records):
+    for payload in all_records:
         assert ct_name(plugin_event(payload)) == string_at(orjson.loads(payload), ("eventName",))
 
 

@@ -145,15 +145,24 @@ def test_generic_fields_on_a_plugin_event(monkeypatch, utc):
     assert fs.lookup("evt.time").tags == ("time_string",)
 
 
-def test_cloudtrail_plugin_delegates_to_its_source(shared):
+def test_cloudtrail_plugin_delegates_to_its_source():
     """init/open go to plugins/cloudtrail/source.py: one checkpoint per log file."""
+    import json
+    from pathlib import Path
+
     from scaptools_plugins.cloudtrail import CloudTrailPlugin
+    logs = Path(__file__).resolve().parents[2] / "captures" / "logs"
+    records = [r for p in sorted(logs.glob("*.json")) for r in json.loads(p.read_text())["Records"]]
     plugin = CloudTrailPlugin()
     plugin.init("")
-    items = list(plugin.open(str(shared / "cloudtrail" / "invictus-ir_aws_dataset")))
+    items = list(plugin.open(str(logs)))
     events = [i for i in items if isinstance(i, PluginEvent)]
-    assert len(events) == 2900 and sum(isinstance(i, Checkpoint) for i in items) == 55
+    assert len(events) == len(records) == 206
+    assert sum(isinstance(i, Checkpoint) for i in items) == 14
+    assert sorted(json.loads(e.payload)["eventID"] for e in events) == \
+        sorted(r["eventID"] for r in records)
     ev = Event.plugin(events[0].ts, 2, events[0].payload)
-    assert plugin.event_to_string(ev).startswith("us-east-1 ")
+    region = json.loads(events[0].payload)["awsRegion"]
+    assert plugin.event_to_string(ev).startswith(f"{region} ")
     with pytest.raises(PluginError, match="plugin 'cloudtrail'"):
         plugin.init('{"sqsDelete": 5}')

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import re
 import struct
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,14 +20,24 @@ RULE = ("- rule: every\n  desc: d\n  condition: evt.num > 0\n"
         "  priority: INFO\n  source: aws_cloudtrail\n")
 
 
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ROOT / "captures" / "iam.scap"  # 17 CloudTrail records, shipped with the repository
+OURS = ROOT / "rules" / "aws_cloudtrail_rules.yaml"
+
+
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], env={"TZ": "UTC"})
 
 
+def count(path) -> int:
+    with open_capture(path) as reader:
+        return sum(1 for _ in reader)
+
+
 @pytest.fixture(scope="module")
-def capture(shared, tmp_path_factory):
-    """cloudtrail_small.scap five times over (205 events), timestamps kept in order."""
-    src = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+def capture(tmp_path_factory):
+    """captures/iam.scap five times over (85 events), timestamps kept in order."""
+    src = SMALL
     with open_capture(src) as reader:
         events, metadata = list(reader), list(reader.metadata)
     path = tmp_path_factory.mktemp("jobs") / "ct5.scap"
@@ -56,23 +67,24 @@ def test_ranges_hold_every_event_once_in_order(capture, jobs):
     assert share.ranges[0][0] == share.head and share.ranges[-1][1] == capture.stat().st_size
 
 
-def test_gzip_and_tiny_captures_use_the_modulo_share(shared, capture):
-    folder = shared / "captures" / "libscap-plugin"
-    assert plan(str(folder / "cloudtrail_small.scap.gz"), 2).ranges is None
+def test_gzip_and_tiny_captures_use_the_modulo_share(capture, tmp_path):
+    packed = tmp_path / "iam.scap.gz"
+    packed.write_bytes(gzip.compress(SMALL.read_bytes()))
+    assert plan(str(packed), 2).ranges is None
+    assert count(capture) == 85
     assert plan(str(capture), 400).ranges is None  # more workers than events
 
 
 @pytest.mark.parametrize("jobs", ["2", "4"])
-def test_parallel_output_equals_one_process(shared, capture, tmp_path, jobs):
+def test_parallel_output_equals_one_process(capture, tmp_path, jobs):
     rules = tmp_path / "r.yaml"
     rules.write_text(RULE)
-    upstream = shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
-    for args in (["-r", rules], ["-r", upstream, "-o", "rule_matching=all", "--json"]):
+    for args in (["-r", rules], ["-r", OURS, "-o", "rule_matching=all", "--json"]):
         one = run("replay", capture, capture, *args, "--stats")
         many = run("replay", capture, capture, *args, "--stats", "-j", jobs)
         assert one.exit_code == many.exit_code == 0, many.stderr
         assert one.stdout == many.stdout and one.stdout
-        assert "Events read: 410" in many.stderr
+        assert "Events read: 170" in many.stderr
         counts = [line for line in one.stderr.splitlines() if not line.startswith("Elapsed")]
         assert counts == [line for line in many.stderr.splitlines()
                           if not line.startswith("Elapsed")]
@@ -84,7 +96,8 @@ def test_a_truncated_capture_fails_as_one_process_does(capture, tmp_path, jobs):
     cut = tmp_path / "cut.scap"
     cut.write_bytes(capture.read_bytes()[:-100])
     packed = tmp_path / "cut.scap.gz"  # read whole by every worker (the modulo share)
-    packed.write_bytes(gzip.compress(capture.read_bytes())[:-5000])
+    whole = gzip.compress(capture.read_bytes())
+    packed.write_bytes(whole[:len(whole) // 2])
     rules = tmp_path / "r.yaml"
     rules.write_text(RULE)
     for files in ([cut], [capture, cut, capture], [packed, capture]):
@@ -95,8 +108,8 @@ def test_a_truncated_capture_fails_as_one_process_does(capture, tmp_path, jobs):
         assert one.stderr == many.stderr and one.stdout == many.stdout != ""
 
 
-def test_a_capture_too_small_to_cut_is_read_whole_by_one_worker(shared, tmp_path):
-    src = shared / "captures" / "libscap-plugin" / "cloudtrail_small.scap"
+def test_a_capture_too_small_to_cut_is_read_whole_by_one_worker(tmp_path):
+    src = SMALL
     with open_capture(src) as reader:
         first, metadata = next(iter(reader)), list(reader.metadata)
     one_event = tmp_path / "one.scap"
@@ -110,7 +123,7 @@ def test_a_capture_too_small_to_cut_is_read_whole_by_one_worker(shared, tmp_path
         many = run("replay", *files, "-r", rules, "-j", "2", "--stats")
         assert one.exit_code == many.exit_code == 0, many.stderr
         assert one.stdout == many.stdout != ""
-        assert f"Events read: {1 + 41 * (len(files) - 1)}" in many.stderr
+        assert f"Events read: {1 + 17 * (len(files) - 1)}" in many.stderr
 
 
 @pytest.mark.parametrize("jobs", [2, 5])
