@@ -2,15 +2,25 @@
 
 msgspec holds the GIL while it decodes, so the two decoders of a log file
 (pieces.py) cannot share one process's cores. ``start`` forks a helper that
-inflates the file, cuts it into pieces and decodes their heads; it sends each
-piece and then its heads down a pipe, and the parent decodes the records of the
-piece (``Helper.pieces``): the same text, so the same records, counted again.
+inflates the file (read from its bytes, or from disk through the ``spool.Body``
+descriptor it inherits), cuts it into pieces and decodes their heads; it sends
+each piece and then its heads down a pipe, and the parent decodes the records
+of the piece (``Helper.pieces``): the same text, so the same records, counted
+again.
 
-The helper is only a shortcut: when the file is not clean, or the helper fails,
-sends something unreadable or a piece whose count differs from its heads,
-``pieces`` ends with None and the parent decodes the file as a whole (after
-the parts already given, pieces.py). It ignores SIGINT (the parent decides when
-to stop), touches nothing but the file's bytes and its pipe, and leaves with
+Nothing runs unboundedly ahead: the helper's inflating thread waits while a few
+parts wait to be cut (inflate.py), the helper waits on the pipe, and the
+parent's reading thread waits while ``QUEUE_FRAMES`` frames wait to be taken.
+No wait is forever: the reading thread stops when the parent closes the
+helper, and ``pieces`` gives ``BROKEN`` when the helper died (its pipe ends
+without the end frame) or sent nothing for ``STALL`` seconds.
+
+The helper is only a shortcut: when the file is not clean ``pieces`` ends
+with None and the parent decodes the file as a whole (after the parts already
+given, pieces.py); when the helper breaks down (``BROKEN``: dead, stalled,
+unreadable frames, a piece whose count differs from its heads) the parent goes
+on decoding the file itself. The helper ignores SIGINT (the parent decides when
+to stop), touches nothing but the file and its pipe, and leaves with
 ``os._exit``; the parent kills and reaps it once the file is done.
 """
 from __future__ import annotations
@@ -21,25 +31,30 @@ import queue
 import signal
 import struct
 import threading
+import time
 
 import msgspec
 
 from . import logfile as L
 from . import pieces as P
+from .inflate import Feed
 
 HELPER_MIN = 1 << 20  # compressed bytes from which a file gets a helper
 ENABLED = True
-QUEUE_FRAMES = 16  # frames read ahead from the helper's pipe
+QUEUE_FRAMES = 8  # frames (a piece, its heads, ...) read ahead from the helper's pipe
+STALL = 60.0  # seconds without a frame after which the helper counts as broken
+WAIT = 0.1  # seconds between two looks at a stop or a dead peer while waiting
+BROKEN = object()  # what ``pieces`` gives when the helper (not the file) failed
 _HEAD = struct.Struct("<BI")  # frame: kind, body length
 _PIECE, _HEADS, _FAILED, _END = range(4)  # a piece, its heads, not a clean file, the end
 _ENCODE = msgspec.msgpack.Encoder()
 _DECODE = msgspec.msgpack.Decoder()
 
 
-def start(data: bytes) -> "Helper | None":
-    """A helper inflating ``data`` (or not: plain) and decoding its heads, or None (not
-    worth it)."""
-    if not ENABLED or len(data) < HELPER_MIN or not hasattr(os, "fork") or _cores() < 2:
+def start(source) -> "Helper | None":
+    """A helper inflating ``source`` (bytes or a spool.Body; gzip or plain) and decoding its
+    heads, or None (not worth it)."""
+    if not ENABLED or len(source) < HELPER_MIN or not hasattr(os, "fork") or _cores() < 2:
         return None
     r, w = os.pipe()
     try:
@@ -52,7 +67,7 @@ def start(data: bytes) -> "Helper | None":
         status = 1
         try:
             os.close(r)
-            _serve(data, w)
+            _serve(source, w)
             status = 0
         finally:
             os._exit(status)
@@ -67,7 +82,7 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _serve(data: bytes, fd: int) -> None:
+def _serve(source, fd: int) -> None:
     """The helper's work: inflate (a thread: inflating releases the GIL), cut, and send
     each piece (``[record,...]``) and its heads; then the end, or _FAILED when
     the file is not clean (pieces.py)."""
@@ -77,10 +92,8 @@ def _serve(data: bytes, fd: int) -> None:
             signal.signal(sig, how)
         except (ValueError, OSError):
             pass
-    chunks: queue.SimpleQueue = queue.SimpleQueue()
-    threading.Thread(target=P._inflate, args=(data, chunks, threading.Event()),
-                     daemon=True).start()
-    for found in P._pieces(chunks.get, P._HEADS.decode):
+    feed = Feed(source, P.CHUNK)
+    for found in P._pieces(feed.get, P._HEADS.decode):
         if found is None:
             _send(fd, _FAILED, b"")
             return
@@ -102,42 +115,57 @@ def _send(fd: int, kind: int, body) -> None:
 
 class Helper:
     """The parent's end: ``pieces()``. A thread reads the pipe (the read releases the
-    GIL) so the helper never waits for the parent to look."""
+    GIL) so the helper does not wait for the parent to look (up to ``QUEUE_FRAMES``)."""
 
     def __init__(self, pid: int, fd: int):
         self.pid = pid
         self.file = os.fdopen(fd, "rb")
         self.frames: queue.Queue = queue.Queue(QUEUE_FRAMES)
+        self.closing = threading.Event()
         self.reader = threading.Thread(target=self._read, name="heads-reader", daemon=True)
         self.reader.start()
 
     def pieces(self):
-        """(raws, stamps, times, ids, newline) of each piece; None when the file is not
-        clean or the helper fails (then nothing more)."""
+        """(raws, stamps, times, ids, newline) of each piece; then None when the file is
+        not clean, or BROKEN when the helper failed (then nothing more)."""
         while True:
-            item = self.frames.get()
-            if item is None or item[0] == _END:
-                if item is None:
-                    yield None
+            item = self._next()
+            if item is not None and item[0] == _END:
                 return
-            kind, piece = item
-            heads = self.frames.get()
-            if kind != _PIECE or heads is None or heads[0] != _HEADS:
+            if item is not None and item[0] == _FAILED:
                 yield None
+                return
+            heads = self._next() if item is not None else None
+            if item is None or item[0] != _PIECE or heads is None or heads[0] != _HEADS:
+                yield BROKEN
                 return
             try:
                 stamps, times, ids, newline = _DECODE.decode(heads[1])
-                raws = P._RAWS.decode(piece)  # Raw views keep ``piece`` alive
+                raws = P._RAWS.decode(item[1])  # Raw views keep the piece alive
                 n = len(raws)
                 if n != len(ids) or n != len(stamps if stamps is not None else times):
                     raise ValueError("a piece and its heads differ")
             except (ValueError, TypeError, msgspec.DecodeError):
-                yield None
+                yield BROKEN
                 return
             yield raws, stamps, times or [None] * n, ids, newline
 
+    def _next(self):
+        """The next frame; None when the pipe ended without one or none came for
+        ``STALL`` seconds."""
+        deadline = time.monotonic() + STALL
+        while True:
+            try:
+                return self.frames.get(timeout=WAIT)
+            except queue.Empty:
+                if not self.reader.is_alive() and self.frames.empty():
+                    return None
+                if time.monotonic() >= deadline:
+                    return None
+
     def _read(self) -> None:
-        """The reading thread: frames into ``frames``, then None."""
+        """The reading thread: frames into ``frames``, then None; it ends at the end of
+        the pipe, or within ``WAIT`` seconds of ``close``."""
         try:
             while True:
                 head = self.file.read(_HEAD.size)
@@ -145,31 +173,37 @@ class Helper:
                     break
                 kind, size = _HEAD.unpack(head)
                 body = self.file.read(size)
-                if len(body) < size:
+                if len(body) < size or not self._put((kind, body)):
                     break
-                self.frames.put((kind, body))
                 if kind in (_END, _FAILED):
                     break
         except (OSError, ValueError):
             pass
-        self.frames.put(None)
+        self._put(None)
+
+    def _put(self, item) -> bool:
+        while not self.closing.is_set():
+            try:
+                self.frames.put(item, timeout=WAIT)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def close(self) -> None:
         """Stop the helper (killed if still at work) and reap it."""
         if not self.pid:
             return
+        self.closing.set()
         try:
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        while self.reader.is_alive():  # its pipe ends: the reader puts None and leaves
-            try:
-                self.frames.get(timeout=0.05)
-            except queue.Empty:
-                pass
+        self.reader.join(STALL)  # its pipe ends with the helper, its put sees ``closing``
         try:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
         self.pid = 0
-        self.file.close()
+        if not self.reader.is_alive():
+            self.file.close()

@@ -1,17 +1,21 @@
-"""Decode a large gzip log file while it is still being inflated (cloudtrail-plugin.md §3.4).
+"""Decode a large log file while it is still being inflated (cloudtrail-plugin.md §3.4).
 
-Inflating releases the GIL, so a thread inflates while the text already out is
-decoded a piece at a time: a piece ends at the comma between two records (the
-last ``,{"eventVersion":`` that arrived). Each piece is decoded on its own, as
-``[record,...]``, by the same two decoders ``decode_log`` uses on the whole text,
-and given at once as a part of the file (``decode_parts``), so the recorder
-writes the first records while the rest still inflates, and only a piece of the
-text is in memory at a time.
+Inflating releases the GIL, so a thread inflates (inflate.py) while the text
+already out is decoded a piece at a time: a piece ends at the comma between two
+records (the last ``,{"eventVersion":`` that arrived). Each piece is decoded on
+its own, as ``[record,...]``, by the same two decoders ``decode_log`` uses on the
+whole text, and given at once as a part of the file (``decode_parts``), so the
+recorder writes the first records while the rest still inflates. The file is
+read from disk a chunk at a time (spool.py) and the inflating thread waits
+while a few parts wait to be decoded, so only a few pieces of the text are in
+memory at a time, however large the file.
 
 The second decoder (``eventTime``/``eventID`` of every record) holds the GIL as
 long as the first; where the machine has a second core a forked helper process
 (heads.py) inflates, cuts and decodes the heads, and sends each piece with its
-heads: this process then only decodes the records of each piece.
+heads: this process then only decodes the records of each piece. Should the
+helper break down (die, stall, send nonsense), the pieces go on from here after
+the records it gave.
 
 Only a clean file takes this path: one that inflates without a problem, starts
 with ``{"Records":[`` and ends with ``]}``. Everything else, and any piece that
@@ -19,48 +23,42 @@ does not decode (a damaged file, or a record that does not fit the typed heads),
 ends the parts with None: the caller decodes the file as a whole (``decode_log``)
 and keeps its records after those of the parts it already has. The parts
 together are the LogFile ``decode_log`` gives (a cut that fell inside a record
-only stops the cutting).
+is taken back, and an earlier one tried).
 """
 from __future__ import annotations
-
-import queue
-import threading
 
 import msgspec
 
 from . import logfile as L
+from .inflate import FAILED as _FAILED
+from .inflate import Feed
 
 CHUNK = 1 << 18  # compressed bytes inflated at a time (about 10 times that comes out;
 #                  the decoder holds the GIL while a piece decodes: pieces stay small)
 PIECE = 1 << 20  # text collected before a piece is cut and decoded
+CUT_TRIES = 4  # cuts tried (from the last) before more text is awaited
 _START = b'{"Records":['
 _NEXT = b'{"eventVersion":'  # how a CloudTrail record starts
 _SPACE = b" \t\r\n"
-_FAILED = object()
 _INSIDE = object()
 _RAWS = msgspec.json.Decoder(list[msgspec.Raw])
 _HEADS = msgspec.json.Decoder(list[L._TypedHead])
 
 
-def decode_parts(data: bytes, name: str, helper=None):
-    """The records of a clean log file (gzip or plain) as LogFile parts, piece by piece.
+def decode_parts(source, name: str, helper=None):
+    """The records of a clean log file (gzip or plain; bytes or a spool.Body) as LogFile
+    parts, piece by piece.
 
     A None part ends the parts: the file is not clean (see the module doc). Each
     part numbers its records (in problems) from the file's first record.
-    ``helper``: one already started on these very ``data`` (heads.py), else one
+    ``helper``: one already started on this very ``source`` (heads.py), else one
     is started here where it pays.
     """
     if helper is None:
         from . import heads as H
-        helper = H.start(data)
-    stop = threading.Event()
-    if helper is not None:
-        found_pieces = helper.pieces()
-    else:
-        chunks: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=_inflate, args=(data, chunks, stop), daemon=True).start()
-        found_pieces = _own_heads(_pieces(chunks.get, _RAWS.decode))
+        helper = H.start(source)
     first, last_ts, loose = 0, None, None
+    found_pieces = _found_pieces(source, helper)
     try:
         for found in found_pieces:
             if found is None:
@@ -76,9 +74,44 @@ def decode_parts(data: bytes, name: str, helper=None):
             first, last_ts = first + len(raws), part.times[-1]
             yield part
     finally:
-        stop.set()
-        if helper is not None:
+        found_pieces.close()
+
+
+def _found_pieces(source, helper):
+    """(raws, stamps, times, ids, newline) of each piece, from ``helper`` (if any) or
+    decoded here; None when the file is not clean. When the helper breaks down the
+    pieces go on from here, without the records it gave."""
+    given = 0
+    if helper is not None:
+        from . import heads as H
+        try:
+            for found in helper.pieces():
+                if found is H.BROKEN:
+                    break
+                yield found
+                if found is None:
+                    return
+                given += len(found[0])
+            else:
+                return
+        finally:
             helper.close()
+    feed = Feed(source, CHUNK)
+    try:
+        for found in _own_heads(_pieces(feed.get, _RAWS.decode)):
+            if given and found is not None:
+                found, given = _without(found, given)
+            yield found
+    finally:
+        feed.close()
+
+
+def _without(found, n: int):
+    """``found`` without its first ``n`` records; and how many of ``n`` are left."""
+    raws, stamps, times, ids, newline = found
+    k = min(n, len(raws))
+    return (raws[k:], None if stamps is None else stamps[k:], times[k:], ids[k:],
+            newline), n - k
 
 
 def _own_heads(found_pieces):
@@ -140,58 +173,18 @@ def _record_index(message: str, name: str) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-def inflated(data: bytes):
-    """The inflated text of gzip ``data`` in parts, then None; _FAILED on any problem.
-
-    The input is fed ``CHUNK`` compressed bytes at a time (views, no copies):
-    limiting the output instead would copy the rest of the input at every call.
-    Plain ``data`` comes as views of about the same size.
-    """
-    if not data.startswith(L.GZIP_MAGIC):
-        view = memoryview(data)
-        for pos in range(0, len(data), CHUNK * 10):
-            yield view[pos:pos + CHUNK * 10]
-        yield None
-        return
-    try:
-        view, pos, end = memoryview(data), 0, len(data)
-        while data.startswith(L.GZIP_MAGIC, pos):
-            d = L._inflate_lib.decompressobj(47)
-            while not d.eof:
-                if pos >= end:  # truncated
-                    yield _FAILED
-                    return
-                part = d.decompress(view[pos:pos + CHUNK])
-                pos += CHUNK
-                if part:
-                    yield part
-            pos = min(pos, end) - len(d.unused_data)  # the next member starts here
-    except Exception:  # bad gzip: decode_log reports it
-        yield _FAILED
-        return
-    yield _FAILED if data[pos:].strip(b"\0") else None
-
-
-def _inflate(data: bytes, chunks, stop) -> None:
-    """Put the inflated text in ``chunks``, then None; _FAILED on any problem or a stop."""
-    for part in inflated(data):
-        if stop.is_set():
-            chunks.put(_FAILED)
-            return
-        chunks.put(part)
-
-
 def _pieces(get, decode):
     """(decoded, view, newline inside) of each piece of the text that ``get()`` returns
     part by part; None (and the end) when the text is not a clean log file.
 
     ``decode`` decodes a piece (a view of ``[record,...]``); a piece whose text
-    is not JSON means the cut fell inside a record, and cutting stops; a record
-    that does not fit ``decode``'s type ends the pieces with None. The parts
-    are joined once per piece (into a bytearray whose cut comma becomes the
-    closing ``]``); the text after the cut waits for the next piece.
+    is not JSON means the cut fell inside a record: the cut before it is tried
+    (``CUT_TRIES`` in all), then more text awaited; a record that does not fit
+    ``decode``'s type ends the pieces with None. The parts are joined once per
+    piece (into a bytearray whose cut comma becomes the closing ``]``); the text
+    after the cut waits for the next piece.
     """
-    pending, size, start, cutting = [], 0, -1, True  # start: the "[" of the piece
+    pending, size, start, want = [], 0, -1, PIECE  # start: the "[" of the piece
     while True:
         part = get()
         if part is _FAILED:
@@ -209,22 +202,25 @@ def _pieces(get, decode):
                 yield None
                 return
             pending, start = [head], len(_START) - 1
-        if not cutting or size < PIECE:
+        if size < want:
             continue
         text = bytearray().join(pending)
-        cut = _cut(text)
-        if cut <= start:
-            pending = [text]
-            continue
-        found = _piece(text, start, cut, decode)
+        found, cut = _INSIDE, len(text)
+        for _ in range(CUT_TRIES):
+            cut = _cut(text, cut)
+            if cut <= start:
+                break
+            found = _piece(text, start, cut, decode)
+            if found is not _INSIDE:
+                break
         if found is None:
             yield None
             return
-        if found is _INSIDE:  # the cut fell inside a record: no more cuts
-            pending, cutting = [text], False
+        if found is _INSIDE:  # no cut between two records yet
+            pending, want = [text], size + PIECE
             continue
         yield found, memoryview(text)[start:cut + 1], text.find(b"\n", start, cut) >= 0
-        pending, size, start = [b"[", memoryview(text)[cut + 1:]], len(text) - cut, 0
+        pending, size, start, want = [b"[", memoryview(text)[cut + 1:]], len(text) - cut, 0, PIECE
     if start < 0:
         yield None
         return
@@ -246,9 +242,9 @@ def _last_piece(buf: bytearray, start: int, decode):
         return None
 
 
-def _cut(buf: bytearray) -> int:
-    """Index of the comma before the last record start in ``buf``, or -1."""
-    at = buf.rfind(_NEXT)
+def _cut(buf: bytearray, end: int) -> int:
+    """Index of the comma before the last record start in ``buf[:end]``, or -1."""
+    at = buf.rfind(_NEXT, 0, end)
     while at > 1:
         i = at - 1
         while i > 0 and buf[i] in _SPACE:

@@ -127,8 +127,30 @@ def order_key(name: str) -> str:
     return name.replace("/", "\x00")
 
 
-def download(client, bucket: str, key: str, on_retry=None) -> bytes:
-    """The object's bytes; transient errors (also while reading the body) are retried."""
+READ_SIZE = 1 << 20  # bytes of a body read at a time when it goes into a file
+
+
+def download(client, bucket: str, key: str, on_retry=None, into=None):
+    """The object's bytes; transient errors (also while reading the body) are retried.
+
+    ``into(size)``: asked for a binary file once the object's size is known (None
+    when not told); when it gives one, the body is streamed into it ``READ_SIZE``
+    bytes at a time, from the file's start (every attempt starts it again), and
+    the file is returned, flushed, instead of bytes.
+    """
     def once():
-        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        got = client.get_object(Bucket=bucket, Key=key)
+        body = got["Body"]
+        try:
+            out = into(got.get("ContentLength")) if into is not None else None
+            if out is None:
+                return body.read()
+            out.seek(0)
+            out.truncate()
+            while chunk := body.read(READ_SIZE):
+                out.write(chunk)
+            out.flush()
+            return out
+        finally:
+            body.close()
     return retry_call(once, on_retry=on_retry)

@@ -27,8 +27,6 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
-from operator import lshift, or_
 
 import orjson
 
@@ -38,8 +36,8 @@ from scaptools.plugin import Checkpoint, PluginEvent
 from . import s3 as s3mod
 from . import sqs as sqsmod
 from .awsclient import describe, make_client, make_session, retry_call
-from . import logfile
-from .logfile import crc32, decode_log
+from . import logfile, spool
+from .dedupe import Seen
 from .pieces import after, decode_parts
 
 LOG = logging.getLogger("scaptools_plugins.cloudtrail")
@@ -48,7 +46,6 @@ DEFAULTS = {"sqsDelete": True, "s3DownloadConcurrency": 32, "s3Interval": "", "u
             "s3AccountList": "", "sqsOwnerAccount": "", "useAsync": True,
             "aws": {"profile": "", "region": "", "config": "", "credentials": ""}}
 _TYPES = {bool: "a boolean", int: "an integer", str: "a string", dict: "an object"}
-DEDUPE_GENERATION = 1_000_000  # keys kept per generation of the seen-records set
 
 
 def parse_init_config(text: str) -> dict:
@@ -103,6 +100,7 @@ class SourceStats:
     bad_records: int = 0  # records dropped (not JSON objects)
     untimed: int = 0  # records kept with a substitute timestamp
     duplicates: int = 0  # records already yielded by this stream
+    dedupe_forgotten: int = 0  # keys the duplicate check dropped early (dedupe.py)
     problems: int = 0  # problems reported
     retries: int = 0  # transient AWS errors retried
 
@@ -121,7 +119,6 @@ class CloudTrailStream:
         self._done_through: str | None = None
         self._retry: frozenset = frozenset()
         self._seen = _Seen()
-        self._seen_old = _Seen()
         self._gen = None
         self._early = None  # (path, data, heads helper) of a first file started at open
         if not params:
@@ -199,9 +196,7 @@ class CloudTrailStream:
         def read(path):  # gunzip runs here too, beside the consumer (zlib frees the GIL)
             if early is not None and path == early[0]:
                 return early[1]
-            with open(path, "rb") as fh:
-                data = fh.read()
-            return data if _streamed(data) else decode_log(data, path)
+            return spool.local_log(path)  # a large file stays on disk (spool.py)
         for path, log, exc in ordered_map(read, units, 2, self._stop.is_set):
             if exc is not None:
                 yield from self._unit_failed(path, f"cannot read: {exc}")
@@ -222,9 +217,8 @@ class CloudTrailStream:
         units = [u for u in units if not self._skip(u[0])]
         self.stats.objects_listed = len(units)
 
-        def fetch(unit):
-            data = s3mod.download(client, bucket, unit[1], on_retry=self._on_retry)
-            return data if _streamed(data) else decode_log(data, unit[0])
+        def fetch(unit):  # a large object is spooled to a temporary file (spool.py)
+            return spool.s3_log(client, bucket, unit[1], unit[0], on_retry=self._on_retry)
         for unit, log, exc in ordered_map(fetch, units, workers, self._stop.is_set):
             if exc is not None:
                 yield from self._unit_failed(unit[0], describe(exc))
@@ -243,21 +237,24 @@ class CloudTrailStream:
         return iter(())
 
     def _unit_events(self, log, unit: str):
-        """The ``(ts, payload)`` lists of one log file: a decoded LogFile, or the bytes of a
-        large gzip file, decoded and given piece by piece (pieces.py)."""
-        if log.__class__ is not bytes:
+        """The ``(ts, payload)`` lists of one log file: a decoded LogFile, or a large file
+        (its bytes, or a spool.Body on disk), decoded and given piece by piece (pieces.py)."""
+        if log.__class__ is logfile.LogFile:
             yield self._events(log, unit)
             return
-        data, done, malformed = log, 0, False
+        source, done, malformed = log, 0, False
         helper = None
-        if self._early is not None and data is self._early[1]:
+        if self._early is not None and source is self._early[1]:
             helper, self._early = self._early[2], None
-        for part in decode_parts(data, unit, helper):
-            if part is None:  # not a clean file: decoded as a whole, after the parts given
-                part = after(decode_log(data, unit, streamed=False), done)
-            malformed = malformed or bool(part.problems)
-            done += len(part.times)
-            yield self._events(part, unit, whole=False)
+        try:
+            for part in decode_parts(source, unit, helper):
+                if part is None:  # not a clean file: decoded as a whole, after the parts given
+                    part = after(spool.whole(source, unit), done)
+                malformed = malformed or bool(part.problems)
+                done += len(part.times)
+                yield self._events(part, unit, whole=False)
+        finally:
+            spool.close(source)
         self.stats.objects_done += 1
         self.stats.objects_malformed += malformed
         self.failed.discard(unit)
@@ -276,26 +273,14 @@ class CloudTrailStream:
             self.failed.discard(unit)
         stats.bad_records += log.bad_records
         stats.untimed += log.untimed
-        seen, old = self._seen, self._seen_old
-        if len(seen) > DEDUPE_GENERATION:
-            self._seen_old, self._seen = seen, _Seen()
-            seen, old = self._seen, seen
-        # a record's key: eventID, and length and CRC-32 of its bytes as one int
-        payloads, ids = log.payloads, log.ids
-        sums = list(map(or_, map(lshift, map(len, payloads), repeat(32)), map(crc32, payloads)))
-        fresh = dict(zip(ids, sums))
-        if len(fresh) == len(ids) and seen.first.keys().isdisjoint(fresh) and \
-                old.first.keys().isdisjoint(fresh):
-            seen.first.update(fresh)  # the usual case, checked in one go
-            return list(zip(log.times, payloads))
-        out = []
-        for eid, key, ts, payload in zip(ids, sums, log.times, payloads):
-            if seen.has(eid, key) or old.has(eid, key):
-                stats.duplicates += 1
-                continue
-            seen.add(eid, key)
-            out.append((ts, payload))
-        return out
+        seen = self._seen  # keys of a time window (dedupe.py)
+        found = seen.duplicates(log.ids, log.payloads, log.times)
+        stats.dedupe_forgotten = seen.forgotten
+        if not found:
+            return list(zip(log.times, log.payloads))
+        stats.duplicates += len(found)
+        drop = set(found)
+        return [item for i, item in enumerate(zip(log.times, log.payloads)) if i not in drop]
 
     def batches(self):
         """The stream as lists of ``(ts, payload)`` (one log file each; a payload is bytes or
@@ -364,15 +349,14 @@ class CloudTrailStream:
         ok = True
         for bucket, key in objects:
             where = f"s3://{bucket}/{key}"
-            try:
-                data = s3mod.download(s3, bucket, key, on_retry=self._on_retry)
+            try:  # a large object is spooled to a temporary file (spool.py)
+                log = spool.s3_log(s3, bucket, key, where, on_retry=self._on_retry)
             except Exception as exc:
                 ok = False
                 self.stats.objects_failed += 1
                 self.problem(f"{unit}: {where}: {describe(exc)}; message left in the queue")
                 continue
-            yield from self._unit_events(data if _streamed(data) else decode_log(data, where),
-                                         where)
+            yield from self._unit_events(log, where)
         if not ok:
             return
         receipt = msg.get("ReceiptHandle", "")
@@ -388,47 +372,25 @@ class CloudTrailStream:
 
 
 def _early_start(path: str):
-    """(path, data, heads helper) for a first log file that is large gzip, else None.
+    """(path, spool.Body, heads helper) for a first log file that is decoded piece by
+    piece with a helper, else None.
 
     Started when the stream opens, the helper inflates and decodes while the
-    recorder still starts up; the same bytes are decoded later (``read``).
+    recorder still starts up; the same Body is decoded later (``read``).
     """
     from . import heads
     try:
-        if os.path.getsize(path) < heads.HELPER_MIN:
-            return None
-        with open(path, "rb") as fh:
-            data = fh.read()
+        body = spool.open_body(path) if os.path.getsize(path) >= heads.HELPER_MIN else None
     except OSError:
         return None  # reported when the file is read in its turn
-    helper = heads.start(data) if _streamed(data) else None
-    return (path, data, helper) if helper is not None else None
+    helper = heads.start(body) if body is not None else None
+    if helper is None:
+        spool.close(body)
+        return None
+    return path, body, helper
 
 
-class _Seen:
-    """Keys (eventID, length and CRC-32) of the records given: the first key of each
-    eventID in a dict (so a file's keys are checked in one go), others in a set."""
-
-    def __init__(self):
-        self.first: dict = {}
-        self.more: set = set()
-
-    def __len__(self) -> int:
-        return len(self.first) + len(self.more)
-
-    def has(self, eid, key: int) -> bool:
-        return self.first.get(eid, -1) == key or (eid, key) in self.more
-
-    def add(self, eid, key: int) -> None:
-        if eid in self.first:
-            self.more.add((eid, key))
-        else:
-            self.first[eid] = key
-
-
-def _streamed(data: bytes) -> bool:
-    """A log file large enough to be decoded piece by piece (while it inflates)."""
-    return logfile.streamable(data)
+_Seen = Seen  # the records given, within a time window (dedupe.py)
 
 
 def _no_ack() -> None:
