@@ -201,7 +201,8 @@ def around(stamps_list):
 def test_random_windows(which, request, tmp_path):
     path = request.getfixturevalue(which)
     times = stamps(path)
-    filters = [f for f in FILTERS if f is None or f.startswith("ct.") == (which == "plugin_capture")]
+    plugin = which == "plugin_capture"
+    filters = [f for f in FILTERS if f is None or f.startswith("ct.") == plugin]
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(start=around(times), end=around(times), filter_text=st.sampled_from(filters))
