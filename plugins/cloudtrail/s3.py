@@ -8,8 +8,9 @@ day of ``s3Interval`` on, and log file names outside the interval are dropped.
 
 Two upstream quirks are not copied (§8 item 7): ``AWSLogs/`` at the bucket root
 is recognised, and the file-name filter of ``s3Interval`` applies to every scan,
-not only to scans that found region directories. Keys are returned sorted, so a
-scan is reproducible and can be resumed.
+not only to scans that found region directories. Keys are returned sorted, with
+their ETags, so a scan is reproducible and a resumed scan can tell which objects
+an earlier run recorded (by key and ETag, never by position).
 """
 from __future__ import annotations
 
@@ -88,8 +89,8 @@ def list_jobs(client, bucket: str, prefix: str, accounts: list[str],
 
 
 def list_job(client, bucket: str, prefix: str, start_after: str | None,
-             window: tuple[str | None, str | None]) -> list[str]:
-    """§4.2 step 5: one paginated listing, filtered by name and interval."""
+             window: tuple[str | None, str | None]) -> list[tuple[str, str]]:
+    """§4.2 step 5: one paginated listing, filtered by name and interval: (key, ETag)."""
     kwargs = {"Bucket": bucket, "Prefix": prefix}
     if start_after:
         kwargs["StartAfter"] = start_after
@@ -104,22 +105,39 @@ def list_job(client, bucket: str, prefix: str, start_after: str | None,
                 m = _KEY_STAMP.match(key)
                 if m and (m.group(1) < lo or (hi is not None and m.group(1) > hi)):
                     continue
-            keys.append(key)
+            keys.append((key, obj.get("ETag", "").strip('"')))
     return keys
 
 
-def list_log_keys(client, bucket: str, prefix: str, config: dict, workers: int) -> list[str]:
-    """Every log object of an S3 scan, sorted (§4.2). Raises PluginError on bad settings."""
+def list_log_keys(client, bucket: str, prefix: str, config: dict,
+                  workers: int) -> list[tuple[str, str]]:
+    """(key, ETag) of every log object of an S3 scan, sorted by key (§4.2).
+
+    Raises PluginError on bad settings."""
     accounts = parse_accounts(config.get("s3AccountList", ""))
-    start, end = parse_interval(config.get("s3Interval", ""))
-    window = (name_stamp(start) if start is not None else None,
-              name_stamp(end) if end is not None else None)
+    start, _ = parse_interval(config.get("s3Interval", ""))
+    window = interval_window(config)
     jobs = list_jobs(client, bucket, prefix, accounts, start)
     with ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as pool:
         results = pool.map(lambda job: retry_call(list_job, client, bucket, job[0], job[1],
                                                   window), jobs)
-        keys = {key for part in results for key in part}
-    return sorted(keys, key=order_key)
+        keys = dict(item for part in results for item in part)
+    return sorted(keys.items(), key=lambda item: order_key(item[0]))
+
+
+def interval_window(config: dict) -> tuple[str | None, str | None]:
+    """The ``s3Interval`` as log-file-name stamps (start, end); None where open."""
+    start, end = parse_interval(config.get("s3Interval", ""))
+    return (name_stamp(start) if start is not None else None,
+            name_stamp(end) if end is not None else None)
+
+
+def before_interval(name: str, config: dict) -> bool:
+    """A log object named for a time before the start of ``s3Interval``: a scan with
+    this config never lists it (an object name without a stamp never is)."""
+    lo = interval_window(config)[0]
+    m = _KEY_STAMP.match(name)
+    return lo is not None and m is not None and m.group(1) < lo[:8]
 
 
 def order_key(name: str) -> str:

@@ -8,9 +8,12 @@ events are durable). Routes (§3): a local file or directory, ``s3://bucket[/pre
 ``sqs://queue``.
 
 Besides the iterator protocol the stream offers ``stats`` (counters),
-``stop()`` (end after the current unit of work), ``resume(done_through, retry)``
-(skip units already recorded by an earlier run) and ``failed`` (units that
-could not be read). Nothing is dropped silently: every problem goes to
+``stop()`` (end after the current unit of work), ``resume(seen)`` (skip the
+units an earlier run recorded: a file or S3 object whose name and version
+(size, ETag) it committed, an SQS message it committed, which is then only
+deleted), ``prunable(name)`` (a unit no later listing gives again) and
+``failed`` (units that could not be read). Every Checkpoint names its unit and
+version. Nothing is dropped silently: every problem goes to
 ``on_problem`` (default: the ``scaptools_plugins.cloudtrail`` logger) and is
 counted. A record seen twice in one stream (same ``eventID`` and bytes, e.g. a
 redelivered SQS message) is written once.
@@ -101,6 +104,7 @@ class SourceStats:
     untimed: int = 0  # records kept with a substitute timestamp
     duplicates: int = 0  # records already yielded by this stream
     dedupe_forgotten: int = 0  # keys the duplicate check dropped early (dedupe.py)
+    already: int = 0  # units skipped: recorded by an earlier run (--state)
     problems: int = 0  # problems reported
     retries: int = 0  # transient AWS errors retried
 
@@ -116,8 +120,7 @@ class CloudTrailStream:
         self.on_problem = on_problem or LOG.warning
         self._session = session
         self._stop = threading.Event()
-        self._done_through: str | None = None
-        self._retry: frozenset = frozenset()
+        self._seen_units: dict[str, str] = {}  # name -> version recorded by an earlier run
         self._seen = _Seen()
         self._gen = None
         self._early = None  # (path, data, heads helper) of a first file started at open
@@ -161,22 +164,28 @@ class CloudTrailStream:
             self._early[2].close()
             self._early = None
 
-    def resume(self, done_through: str | None, retry=()) -> None:
-        """Skip units up to ``done_through`` (a Checkpoint.info of an earlier run).
+    def resume(self, seen: dict[str, str]) -> None:
+        """Skip the units an earlier run recorded: ``seen`` maps a Checkpoint's info to
+        its version. Anything else is recorded, whatever its name sorts as."""
+        self._seen_units = dict(seen)
 
-        Units in ``retry`` (they failed in that run) are read again.
-        """
-        self._done_through = done_through
-        self._retry = frozenset(retry)
+    def prunable(self, name: str) -> bool:
+        """True for a unit that this route never lists again: an S3 object named for a
+        day before the start of ``s3Interval``."""
+        if not name.startswith("s3://") or not self.params.startswith("s3://"):
+            return False
+        return s3mod.before_interval(name, self.config)
 
     def problem(self, message: str) -> None:
         self.stats.problems += 1
         self.on_problem(f"{PLUGIN}: {message}")
 
-    def _skip(self, unit: str) -> bool:
-        if self._done_through is None or unit in self._retry:
+    def _skip(self, unit: str, version: str) -> bool:
+        """A unit of an earlier run (same version): counted, not read again."""
+        if self._seen_units.get(unit) != version:
             return False
-        return s3mod.order_key(unit) <= s3mod.order_key(self._done_through)
+        self.stats.already += 1
+        return True
 
     # -- routes ---------------------------------------------------------------
     def _route(self):
@@ -187,7 +196,7 @@ class CloudTrailStream:
         return self._local_route()
 
     def _local_route(self):
-        units = [u for u in self._files if not self._skip(u)]
+        units = [u for u in self._files if not self._skip(u, _file_version(u))]
         self.stats.objects_listed = len(units)
         early = self._early
         if early is not None and (not units or units[0] != early[0]):
@@ -202,7 +211,7 @@ class CloudTrailStream:
                 yield from self._unit_failed(path, f"cannot read: {exc}")
             else:
                 yield from self._unit_events(log, path)
-                yield Checkpoint(_no_ack, path)
+                yield Checkpoint(_no_ack, path, _file_version(path))
 
     def _s3_route(self):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -213,8 +222,8 @@ class CloudTrailStream:
             keys = s3mod.list_log_keys(client, bucket, prefix, self.config, workers)
         except (BotoCoreError, ClientError) as exc:
             raise PluginError(f"cannot list {self.params}: {describe(exc)}", PLUGIN) from exc
-        units = [(f"s3://{bucket}/{k}", k) for k in keys]
-        units = [u for u in units if not self._skip(u[0])]
+        units = [(f"s3://{bucket}/{k}", k, etag) for k, etag in keys]
+        units = [u for u in units if not self._skip(u[0], u[2])]
         self.stats.objects_listed = len(units)
 
         def fetch(unit):  # a large object is spooled to a temporary file (spool.py)
@@ -224,7 +233,7 @@ class CloudTrailStream:
                 yield from self._unit_failed(unit[0], describe(exc))
             else:
                 yield from self._unit_events(log, unit[0])
-                yield Checkpoint(_no_ack, unit[0])
+                yield Checkpoint(_no_ack, unit[0], unit[2])
 
     def _on_retry(self, exc, attempt) -> None:
         self.stats.retries += 1
@@ -340,6 +349,13 @@ class CloudTrailStream:
     def _sqs_message(self, sqs, s3, url: str, name: str, msg: dict):
         self.stats.messages += 1
         unit = f"sqs://{name}/{msg.get('MessageId', '?')}"
+        receipt = msg.get("ReceiptHandle", "")
+        delete = (lambda: retry_call(sqsmod.delete_message, sqs, url, receipt)) \
+            if self.config["sqsDelete"] else _no_ack
+        if unit in self._seen_units:  # committed by an earlier run, not deleted: delete only
+            self.stats.already += 1
+            yield Checkpoint(delete, unit, keep=not self.config["sqsDelete"])
+            return
         try:
             objects = sqsmod.notified_objects(msg.get("Body", ""), self.config["useS3SNS"])
         except sqsmod.NotificationError as exc:
@@ -359,11 +375,7 @@ class CloudTrailStream:
             yield from self._unit_events(log, where)
         if not ok:
             return
-        receipt = msg.get("ReceiptHandle", "")
-        if self.config["sqsDelete"]:
-            yield Checkpoint(lambda: retry_call(sqsmod.delete_message, sqs, url, receipt), unit)
-        else:
-            yield Checkpoint(_no_ack, unit)
+        yield Checkpoint(delete, unit, keep=not self.config["sqsDelete"])
 
     def _aws_session(self):
         if self._session is None:
@@ -395,6 +407,14 @@ _Seen = Seen  # the records given, within a time window (dedupe.py)
 
 def _no_ack() -> None:
     """Nothing to acknowledge (files and S3 objects)."""
+
+
+def _file_version(path: str) -> str:
+    """A local log file's version for resuming: its size ("" when it is gone)."""
+    try:
+        return str(os.path.getsize(path))
+    except OSError:
+        return ""
 
 
 def local_files(path: str) -> list[str]:
