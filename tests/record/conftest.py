@@ -1,4 +1,4 @@
-"""Fixtures of the recording tests: a real moto S3/SQS server, the shared CloudTrail records.
+"""Fixtures of the recording tests: a real moto S3/SQS server, CloudTrail log sets.
 
 The server is moto's server in a subprocess on 127.0.0.1 (on a port it picks itself),
 reached through boto3 with an endpoint URL and dummy credentials; ``fault_proxy``
@@ -109,7 +109,8 @@ def make_logs(count: int = FILES, per_file: int = PER_FILE, seed: int = 0) -> di
         stamp = f"20240312T{10 + f // 6:02d}{f % 6 * 10:02d}Z"
         key = f"AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/12/" \
               f"111122223333_CloudTrail_us-east-1_{stamp}_{seed:02d}{f:04d}.json.gz"
-        logs[key] = gzip.compress(json.dumps({"Records": records}).encode())
+        text = json.dumps({"Records": records}, separators=(",", ":"))  # as CloudTrail writes
+        logs[key] = gzip.compress(text.encode())
     return logs
 
 
@@ -206,7 +207,7 @@ def write_logset(root: Path, seed: int = 42) -> Path:
                                 f"{second // 60 % 60:02d}:{second % 60:02d}Z")
             records.append(rec)
         name = f"{acct}_CloudTrail_{region}_{stamp}Z_{rng.getrandbits(40):010x}.json"
-        text = json.dumps({"Records": records}).encode()
+        text = json.dumps({"Records": records}, separators=(",", ":")).encode()
         sub = root / ("a" if i % 3 else "b")
         sub.mkdir(parents=True, exist_ok=True)
         if i % 2:
@@ -215,7 +216,7 @@ def write_logset(root: Path, seed: int = 42) -> Path:
             (sub / name).write_bytes(text)
     odd = dict(templates[0], eventID="redacted-record", eventTime="redacted")
     (root / "b" / "redacted_CloudTrail_redacted_19700101T0000Z_0000000000.json").write_text(
-        json.dumps({"Records": [odd]}))
+        json.dumps({"Records": [odd]}, separators=(",", ":")))
     return root
 
 
