@@ -53,6 +53,14 @@ class TruncatedCapture(FormatError):
     """The capture ends in the middle of a block (every complete event was delivered)."""
 
 
+class DamagedEvent(FormatError):
+    """An event whose parameter lengths run past its end (found when they are read).
+
+    It names the event's offset; the reader that yielded the event fills in the file
+    when the error leaves its ``with`` block (see ``CaptureReader.__exit__``).
+    """
+
+
 class RuleError(ScapError):
     """A rules file is wrong: names file:line:col, the item kind and name, and Falco's code."""
 

@@ -12,6 +12,7 @@ import json
 
 from . import native3_abi as A
 from .errors import FieldError, PluginError
+from .events.event import params_fit, raise_damaged
 from .fields.base import ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED, FieldInfo
 from .native3_abi import text as _text
 from .plugin import ExtractorPlugin
@@ -132,6 +133,8 @@ class Extraction(ExtractorPlugin):
         def extract(event):
             if event.type != A.PLUGINEVENT or not self._offers(event.type):
                 return None
+            if not params_fit(event):  # the plugin would read past the end of the event
+                raise_damaged(event)
             self._ensure_state()
             counter[0] += 1
             raw = C.c_char_p(event.raw)  # points into the bytes; kept alive by this frame

@@ -3,13 +3,16 @@
 ``raw`` always holds the event in the v2 layout (26-byte header, parameter
 length array, parameter data), whatever block version it was read from, so the
 writer can copy it and the decoders need only one layout (scap-format.md §9).
-Parameters are split and decoded only when somebody asks for them.
+Parameters are split and decoded only when somebody asks for them; a parameter
+length that runs past the end of its event raises ``DamagedEvent`` then
+(``check_params``), naming the event and its offset.
 """
 from __future__ import annotations
 
 import struct
 
-from .table import EVENT_NAMES, EVENT_DIRECTIONS, LARGE_PAYLOAD
+from ..errors import DamagedEvent
+from .table import EVENTS, EVENT_NAMES, EVENT_DIRECTIONS, LARGE_PAYLOAD
 
 HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams (scap-format.md §9.2)
 HEADER_SIZE = HEADER.size  # 26
@@ -24,13 +27,14 @@ class Event:
     Attributes: ``num`` (1-based position among the events of the capture),
     ``ts`` (ns since the epoch), ``cpu``, ``tid`` (``NO_TID`` for none), ``type``
     (event id), ``nparams``, ``flags`` (dump flags, 0 unless stored),
-    ``raw`` (bytes of the whole v2 event). Derived lazily: ``name``,
-    ``direction``, ``param_bytes``, ``params``, ``plugin_id``, ``payload``, ``json``.
+    ``raw`` (bytes of the whole v2 event), ``offset`` (of its block in the capture,
+    ``None`` unless read from one). Derived lazily: ``name``, ``direction``,
+    ``param_bytes``, ``params``, ``plugin_id``, ``payload``, ``json``.
     """
 
     # The lazy slots (flags, param bytes, params, json, cache) start unset so that
     # building an event costs as little as possible: the reader builds millions.
-    __slots__ = ("num", "ts", "cpu", "tid", "type", "nparams", "raw",
+    __slots__ = ("num", "ts", "cpu", "tid", "type", "nparams", "raw", "_offset",
                  "_flags", "_pbytes", "_params", "_json", "_cache")
 
     def __init__(self, num: int, ts: int, cpu: int, tid: int, type: int, nparams: int,
@@ -56,6 +60,18 @@ class Event:
     @flags.setter
     def flags(self, value: int) -> None:
         self._flags = value
+
+    @property
+    def offset(self) -> int | None:
+        """Byte offset of the event's block in its capture (set by the reader)."""
+        try:
+            return self._offset
+        except AttributeError:
+            return None
+
+    @offset.setter
+    def offset(self, value: int | None) -> None:
+        self._offset = value
 
     @property
     def cache(self):
@@ -103,12 +119,16 @@ class Event:
 
     @property
     def param_bytes(self) -> list[bytes]:
-        """The stored parameter values, undecoded, in order."""
+        """The stored parameter values, undecoded, in order (``DamagedEvent`` if a
+        length runs past the end of the event)."""
         try:
             return self._pbytes
         except AttributeError:
-            self._pbytes = split_params(self.raw, self.type, self.nparams)
-            return self._pbytes
+            pbytes = split_params(self.raw, self.type, self.nparams)
+            if pbytes is None:
+                raise_damaged(self)
+            self._pbytes = pbytes
+            return pbytes
 
     @property
     def params(self) -> dict:
@@ -153,24 +173,69 @@ class Event:
                 f"type={self.type} {self.name}{self.direction}, nparams={self.nparams})")
 
 
-def split_params(raw: bytes, type: int, nparams: int) -> list[bytes]:
-    """Split the parameter data of a v2 event using its length array.
+def split_params(raw: bytes, type: int, nparams: int) -> list[bytes] | None:
+    """Split the parameter data of a v2 event using its length array (§9.3).
 
-    Lengths that do not fit the event are not read, and parameters that would run
-    past the event are cut at its end (the reader validates the framing; this
-    keeps hand-built or damaged events from raising).
+    ``None`` when the length array or a parameter runs past the end of the event
+    (``param_fault`` says which).
     """
     width, code = (4, "I") if type in LARGE_PAYLOAD else (2, "H")
-    nparams = min(nparams, (len(raw) - HEADER_SIZE) // width)
-    if nparams <= 0:
-        return []
-    lens = struct.unpack_from(f"<{nparams}{code}", raw, HEADER_SIZE)
     pos = HEADER_SIZE + width * nparams
+    if nparams <= 0 or pos > len(raw):
+        return [] if nparams <= 0 else None
     out = []
-    for n in lens:
+    for n in struct.unpack_from(f"<{nparams}{code}", raw, HEADER_SIZE):
         out.append(raw[pos:pos + n])
         pos += n
-    return out
+    return out if pos <= len(raw) else None
+
+
+def param_fault(raw: bytes, type: int, nparams: int) -> str | None:
+    """What runs past the end of a v2 event (its length array or its first parameter
+    that does not fit), or ``None`` when every parameter fits (§9.3)."""
+    width, code = (4, "I") if type in LARGE_PAYLOAD else (2, "H")
+    pos, size = HEADER_SIZE + width * nparams, len(raw)
+    if pos > size:
+        return f"its {nparams} parameter lengths do not fit its {size} bytes"
+    infos = EVENTS[type]["params"] if type < len(EVENTS) else []
+    for index, n in enumerate(struct.unpack_from(f"<{nparams}{code}", raw, HEADER_SIZE)):
+        if pos + n > size:
+            name = f" ({infos[index]['name']})" if index < len(infos) else ""
+            return (f"parameter {index + 1}{name} has length {n} but only {size - pos} "
+                    f"of the event's {size} bytes are left")
+        pos += n
+    return None
+
+
+def params_fit(event) -> bool:
+    """Whether every parameter of ``event`` fits inside it: ``param_fault`` is None
+    (one unpack for the usual events)."""
+    raw, nparams = event.raw, event.nparams
+    if nparams <= 32 and event.type not in LARGE_PAYLOAD and 26 + 2 * nparams <= len(raw):
+        return 26 + 2 * nparams + sum(_LENS[nparams].unpack_from(raw, 26)) <= len(raw)
+    return param_fault(raw, event.type, nparams) is None
+
+
+_LENS = [struct.Struct(f"<{n}H") for n in range(33)]
+
+
+def check_params(event) -> None:
+    """Raise ``DamagedEvent`` if a parameter length of ``event`` runs past its end."""
+    if not params_fit(event):
+        raise_damaged(event)
+
+
+def raise_damaged(event):
+    """Raise ``damaged_error(event)`` (the reader that yielded the event names the file)."""
+    raise damaged_error(event)
+
+
+def damaged_error(event, path: str = "<stream>") -> DamagedEvent:
+    """The error of an event whose parameters do not fit it: the event number, type
+    and offset, and what runs past its end."""
+    fault = param_fault(event.raw, event.type, event.nparams) or "its parameters run past its end"
+    return DamagedEvent(f"event {event.num} ({event.name} {event.direction}): damaged: {fault}",
+                        path, event.offset)
 
 
 def parse_json(payload):

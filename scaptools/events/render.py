@@ -137,7 +137,7 @@ def _render_value(event, info, ptype, fmt, data, resolver, limit):
     if ptype == "PT_FDLIST":
         return _render_fdlist(event, data, resolver), ""
     if ptype == "PT_DOUBLE":
-        return str(struct.unpack_from("<d", data)[0]), ""
+        return (str(struct.unpack_from("<d", data)[0]), "") if len(data) >= 8 else ("NULL", "")
     return buffer_text(bytes(data), limit), ""
 
 

@@ -35,7 +35,8 @@ _QUIRK = C.V1_LEN_QUIRK
 
 def fast_events(buf: bytes, base: int, pos: int, num: int):
     """Yield the events of consecutive well-formed little-endian event blocks
-    (``0x216``, ``0x221`` and v1 ``0x204``) from ``buf[pos:]``.
+    (``0x216``, ``0x221`` and v1 ``0x204``) from ``buf[pos:]``, each with the offset
+    of its block (``base`` is the stream offset of ``buf[0]``).
 
     Returns ``(pos, num, large_blocks, v1_blocks)`` at the first block it leaves
     to the slow path (or at the end of the buffer).
@@ -59,12 +60,14 @@ def fast_events(buf: bytes, base: int, pos: int, num: int):
             ev.type = etype
             ev.nparams = nparams
             ev.raw = buf[pos + 10:pos + 10 + elen]
+            ev._offset = base + pos
             yield ev
         elif btype == 0x204 and (ev := _v1(buf, pos, nxt, end, total, elen, etype, ts, tid,
                                            cpu)):
             num += 1
             v1 += 1
             ev.num = num
+            ev._offset = base + pos
             yield ev
         else:
             break

@@ -9,6 +9,9 @@ Every other block goes through
 
 A fault raises ``TruncatedCapture``/``FormatError`` naming file, offset and block
 type, but only after every complete event before it has been yielded.
+Every event knows the offset of its block (``Event.offset``); a ``DamagedEvent``
+raised while the events are used (a parameter length past the end of its event)
+gets the file's name when it leaves the reader's ``with`` block.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..errors import FormatError, TruncatedCapture
+from ..errors import DamagedEvent, FormatError, TruncatedCapture
 from ..events.event import Event
 from . import constants as C
 from .blocks import Block, event_from_v1, event_from_v2_block
@@ -84,8 +87,11 @@ class CaptureReader:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.close()
+        if isinstance(exc, DamagedEvent) and exc.path == "<stream>":
+            exc.path = self.path  # an event of this capture was found damaged while in use
+            exc.args = (str(exc),)
 
     # -- the block walk (§2) --------------------------------------------------
     def _scan(self, with_blocks: bool):
@@ -119,6 +125,7 @@ class CaptureReader:
                     num += 1
                     slow += 1
                     item.num = num
+                    item.offset = offset
                     self.events_read = num
                     yield (offset, item) if with_blocks else item
                     continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 
+from ..events.event import raise_damaged
 from ..events.params import decode_params
 from ..events.table import EVENTS, LARGE_PAYLOAD
 from .fds import FD_PENDING_OTHER, FdInfo
@@ -154,6 +155,8 @@ def track(reader, state, only=None):
                 raw = event.raw
                 nparams = event.nparams
                 if nparams and raw[26] == 8 and raw[27] == 0:
+                    if 34 + 2 * nparams > len(raw):
+                        raise_damaged(event)  # the fd runs past the end of the event
                     num = unpack_fd(raw, 26 + 2 * nparams)[0]
             elif fd_index is not None:
                 num = fd_param(event, fd_index)
@@ -193,12 +196,13 @@ def track(reader, state, only=None):
             nparams = event.nparams
             raw = event.raw
             if count is not None and count <= nparams <= 32 and \
-                    memory[2].unpack_from(raw, 26) == memory[3]:
+                    memory[2].unpack_from(raw, 26) == memory[3] and \
+                    26 + 2 * nparams + memory[4].size <= len(raw):
                 main = thread if thread.pid == tid else get_thread(thread.pid) or thread
                 for value, (attr, vm) in zip(memory[4].unpack_from(raw, 26 + 2 * nparams),
                                              memory[5]):
                     setattr(main if vm else thread, attr, value)
-            else:
+            else:  # other sizes, or counters past the end of the event (DamagedEvent)
                 update_memory(state, thread, event, memory[0])
         if only is None or etype in only:
             yield event

@@ -5,12 +5,14 @@
 event's ``fd`` parameter, the memory counters the event carries, and the flags
 (creates an fd, works on an fd, never creates its thread, enter or exit).
 ``fd_param`` and ``update_memory`` read those parameters straight from the v2
-layout (§9.3) without decoding the others.
+layout (§9.3) without decoding the others; a parameter they need that runs past
+the end of its event raises ``DamagedEvent``.
 """
 from __future__ import annotations
 
 import struct
 
+from ..events.event import check_params, raise_damaged
 from ..events.params import NUMERIC
 from ..events.table import EVENTS, LARGE_PAYLOAD
 from . import parsers as P
@@ -98,8 +100,9 @@ _NUM = {"PT_UINT32": struct.Struct("<I"),
 
 def _memory_layout(params: list, memory: tuple):
     """``(count, sizes, struct, attrs)`` reading every memory counter of an event type in
-    one unpack when its first ``count`` parameters have their table sizes; None when a
-    parameter before the last counter has no fixed size."""
+    one unpack when its first ``count`` parameters have their table sizes (``struct``
+    covers those parameters whole); None when a parameter before the last counter has
+    no fixed size."""
     count = max(index for index, _, _ in memory) + 1
     fmt, sizes = "<", []
     wanted = {index: attr for index, attr, _ in memory}
@@ -132,7 +135,8 @@ def update_memory(state, thread, event, memory) -> None:
     raw = event.raw
     layout = _LAYOUTS.get(event.type)
     if layout is not None and nparams >= layout[0] \
-            and _LENS[layout[0]].unpack_from(raw, 26) == layout[1]:
+            and _LENS[layout[0]].unpack_from(raw, 26) == layout[1] \
+            and 26 + 2 * nparams + layout[2].size <= len(raw):
         main = None
         for value, (attr, vm) in zip(layout[2].unpack_from(raw, 26 + 2 * nparams), layout[3]):
             if vm:
@@ -141,6 +145,7 @@ def update_memory(state, thread, event, memory) -> None:
             else:
                 setattr(thread, attr, value)
         return
+    check_params(event)  # every offset below is inside the event
     lens = _LENS[nparams].unpack_from(raw, 26)
     offsets, pos = [], 26 + 2 * nparams
     for n in lens:
@@ -165,6 +170,9 @@ def fd_param(event, index):
     lens = _LENS[index + 1].unpack_from(raw, 26) if index < 32 else ()
     if not lens or lens[index] != 8:
         return None
-    return _FD_STRUCT.unpack_from(raw, 26 + 2 * nparams + sum(lens[:index]))[0]
+    start = 26 + 2 * nparams + sum(lens[:index])
+    if start + 8 > len(raw):
+        raise_damaged(event)
+    return _FD_STRUCT.unpack_from(raw, start)[0]
 
 

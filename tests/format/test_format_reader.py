@@ -124,12 +124,16 @@ def test_blocks_larger_than_a_read_chunk(tmp_path, compress):
 
 
 def test_param_lengths_that_do_not_fit_are_not_read():
-    """A large-payload event whose u32 lengths run past it (fast path checks u16 widths)."""
+    """A large-payload event whose u32 lengths run past it (fast path checks u16 widths):
+    its parameters are not read, they raise DamagedEvent naming the event's offset."""
+    from scaptools.errors import DamagedEvent
     from scaptools.format.blocks import HEADER
     raw = HEADER.pack(1, 2, 26 + 8, 322, 4) + bytes(8)
     ev = list(open_capture(io.BytesIO(section_header() + event_block(
         Event(0, 1, 0, 2, 322, 4, raw)))))[0]
-    assert ev.param_bytes == [b"", b""] and ev.plugin_id is None
+    for read in (lambda: ev.param_bytes, lambda: ev.plugin_id):
+        with pytest.raises(DamagedEvent, match="offset 0x1c: event 1 .*lengths do not fit"):
+            read()
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 36, 100, 997, 4096])
