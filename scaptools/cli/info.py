@@ -1,9 +1,12 @@
 """``scap info FILE [--json]``: what a capture holds, without printing its events.
 
 Format version, byte order, compression, blocks by type, machine info, process /
-fd / user counts, events by type and by plugin id, first and last timestamp, and
-whether the file is truncated. A truncated or corrupt file is reported as far as
-it could be read, then the error goes to stderr (exit code 1).
+fd / user counts, events by type and by plugin id, first and last timestamp,
+whether the file is truncated, and the events whose parameter lengths run past
+their end (damaged events are counted and read past, as capinfos reads past a
+bad packet). A truncated, corrupt or damaged file is reported as far as it could
+be read, then one line on stderr names the file and the offset of its first
+fault (exit code 1).
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from datetime import datetime, timezone
 import click
 
 from ..errors import ScapError
-from ..events.event import Event
+from ..events.event import Event, damaged_error, params_fit
 from ..format import constants as C
 from ..format.blocks import Block
 from ..format.reader import open_capture
@@ -24,13 +27,16 @@ from ..format.reader import open_capture
 class Summary:
     """Counters filled while walking the blocks of one capture."""
 
-    def __init__(self):
+    def __init__(self, path: str = "<stream>"):
+        self.path = path
         self.events = Counter()       # event type -> count
         self.plugins = Counter()      # plugin id -> count
         self.first_ts = self.last_ts = None
         self.machine = None
         self.lists = Counter()        # processes, fds, interfaces, users, groups
         self.error = None
+        self.damaged = 0              # events whose parameters run past their end
+        self.first_damaged = None     # the DamagedEvent of the first one
 
     def add_events(self, items) -> None:
         """Count the events of ``(offset, item)`` pairs; hand blocks to :meth:`add_block`."""
@@ -40,11 +46,18 @@ class Summary:
                 self.add_block(item)
                 continue
             events[item.type] += 1
-            if item.type == 322:
+            if not params_fit(item):
+                self.add_damaged(item)
+            elif item.type == 322:
                 plugins[item.plugin_id] += 1
             if self.first_ts is None:
                 self.first_ts = item.ts
             self.last_ts = item.ts
+
+    def add_damaged(self, event) -> None:
+        self.damaged += 1
+        if self.first_damaged is None:
+            self.first_damaged = damaged_error(event, self.path)
 
     def add_block(self, blk: Block) -> None:
         if not blk.known or blk.type == C.BLOCK_SHB:
@@ -69,9 +82,9 @@ class Summary:
 
 def summarize(path: str) -> dict:
     """Walk a capture and return its summary as a JSON-ready dict."""
-    summary = Summary()
     reader = open_capture(sys.stdin.buffer if path == "-" else path,
                           path="<stdin>" if path == "-" else None)
+    summary = Summary(reader.path)
     with reader:
         try:
             summary.add_events(reader.blocks())
@@ -101,9 +114,26 @@ def _report(reader, s: Summary) -> dict:
         "first_ts": s.first_ts,
         "last_ts": s.last_ts,
         "truncated": reader.truncated,
+        "damaged_events": s.damaged,
+        "first_damaged_event": _damaged_report(s.first_damaged),
         "error": str(s.error) if s.error else None,
-        "_exc": s.error,
+        "_exc": _first_fault(s),
     }
+
+
+def _damaged_report(exc) -> dict | None:
+    return None if exc is None else {"offset": exc.offset, "error": exc.message}
+
+
+def _first_fault(s: Summary):
+    """The error for stderr: the first damaged event (it comes before any fault that
+    stopped the walk), with the count of damaged events; else the walk's error."""
+    exc = s.first_damaged
+    if exc is None:
+        return s.error
+    if s.damaged > 1:
+        exc.message += f" ({s.damaged} damaged events in all)"
+    return exc
 
 
 def _block_order(item) -> tuple:
@@ -128,6 +158,9 @@ def print_text(report: dict) -> None:
     line(f"byte order:     {', '.join(report['byte_order']) or '-'}")
     line(f"compression:    {report['compression']}")
     line(f"truncated:      {'yes' if report['truncated'] else 'no'}")
+    first = report["first_damaged_event"]
+    line(f"damaged:        {report['damaged_events']} event(s), the first at offset "
+         f"{first['offset']:#x}" if first else "damaged:        no")
     machine = report["machine"]
     if machine:
         line(f"machine:        {machine['hostname']}, {machine['num_cpus']} cpus, "
@@ -153,7 +186,13 @@ def print_text(report: dict) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
 def info_command(file, as_json):
-    """Show format version, byte order, compression, block and event counts of FILE."""
+    """Show format version, byte order, compression, block and event counts of FILE.
+
+    A damaged capture is summarized as far as it can be read: a block cut short or
+    malformed ends the walk, and events whose parameter lengths run past their end
+    are counted ("damaged") and read past. Then one line on stderr names the file
+    and the byte offset of the first fault, and the exit code is 1.
+    """
     report = summarize(file)
     exc = report.pop("_exc")
     if exc is not None and not report["blocks"]:
