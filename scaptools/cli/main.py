@@ -2,7 +2,8 @@
 
 Commands are imported only when used (fast start-up). Every ``ScapError`` is
 turned into one line on stderr and exit code 1, here and nowhere else; a
-traceback is shown only with ``--debug``.
+traceback is shown only with ``--debug``. Warnings (an unknown block skipped)
+are one ``Warning:`` line each.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import warnings
 
 import click
 
@@ -46,12 +48,24 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
 
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except ScapError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            raise click.ClickException(str(exc)) from None
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except ScapError as exc:
+                if ctx.obj and ctx.obj.get("debug"):
+                    raise
+                raise click.ClickException(one_line(str(exc))) from None
+
+
+def one_line(message: str) -> str:
+    """An error message on one line (a message from a library may span several)."""
+    return "; ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr, without the source line Python adds."""
+    click.echo(f"Warning: {one_line(str(message))}", err=True)
 
 
 def _module_exists(target: str) -> bool:

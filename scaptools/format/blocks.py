@@ -95,8 +95,9 @@ def parse_body(btype: int, body: bytes, order: str, offset: int = 0, path: str =
         pass
     try:
         return S.block_body(order, btype).parse(body)
-    except ConstructError as exc:
-        raise FormatError(f"malformed block body: {exc}", path, offset, btype) from None
+    except ConstructError as exc:  # its message puts the schema path on a line of its own
+        detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise FormatError(f"malformed block body: {detail}", path, offset, btype) from None
     except Exception as exc:  # construct can fail in other ways on hostile input
         raise FormatError(f"malformed block body: {exc!r}", path, offset, btype) from None
 
