@@ -28,24 +28,39 @@ def _prefixed(body: bytes) -> bytes:
 
 
 def _text(value) -> bytes:
-    return value.encode("utf-8", "replace") if isinstance(value, str) else bytes(value or b"")
+    """A text field (at most 65535 bytes: its length is a u16)."""
+    data = value.encode("utf-8", "replace") if isinstance(value, str) else bytes(value or b"")
+    return data[:0xFFFF]
 
 
 def _nul_joined(items) -> bytes:
-    return b"".join(_text(item) + b"\0" for item in items)
+    return b"".join(_text(item) + b"\0" for item in items)[:0xFFFF]
+
+
+def _u(value, bits: int) -> int:
+    """``value`` cut to an unsigned field of ``bits`` (a damaged capture can give a thread
+    any value; the same low bits are written back)."""
+    return (value if isinstance(value, int) else 0) & ((1 << bits) - 1)
+
+
+def _i64(value) -> int:
+    """``value`` in an i64 field: its low 64 bits, signed."""
+    value = _u(value, 64)
+    return value - (1 << 64) if value >> 63 else value
 
 
 def process_entry(t) -> bytes:
     """One V9 process-list entry (length-prefixed) for ``ThreadInfo`` ``t``."""
     body = _PROC.build(dict(
-        tid=t.tid, pid=t.pid, ptid=t.ptid, sid=t.sid, vpgid=t.vpgid, comm=_text(t.comm),
-        exe=_text(t.exe), exepath=_text(t.exepath), args=_nul_joined(t.args),
-        cwd=_text(t.cwd), fdlimit=t.fdlimit, flags=t.flags & 0xFFFFFFFF,
-        uid=t.uid & 0xFFFFFFFF, gid=t.gid & 0xFFFFFFFF, vmsize_kb=t.vmsize_kb,
-        vmrss_kb=t.vmrss_kb, vmswap_kb=t.vmswap_kb, pfmajor=t.pfmajor, pfminor=t.pfminor,
-        env=_nul_joined(t.env), vtid=t.vtid, vpid=t.vpid, cgroups=_nul_joined(t.cgroups),
-        root=_text(t.root),
-        extra=struct.pack("<IB", t.loginuid & 0xFFFFFFFF, 1 if t.exe_writable else 0)))
+        tid=_i64(t.tid), pid=_i64(t.pid), ptid=_i64(t.ptid), sid=_i64(t.sid),
+        vpgid=_i64(t.vpgid), comm=_text(t.comm), exe=_text(t.exe), exepath=_text(t.exepath),
+        args=_nul_joined(t.args), cwd=_text(t.cwd), fdlimit=_i64(t.fdlimit),
+        flags=_u(t.flags, 32), uid=_u(t.uid, 32), gid=_u(t.gid, 32),
+        vmsize_kb=_u(t.vmsize_kb, 32), vmrss_kb=_u(t.vmrss_kb, 32),
+        vmswap_kb=_u(t.vmswap_kb, 32), pfmajor=_u(t.pfmajor, 64), pfminor=_u(t.pfminor, 64),
+        env=_nul_joined(t.env), vtid=_i64(t.vtid), vpid=_i64(t.vpid),
+        cgroups=_nul_joined(t.cgroups), root=_text(t.root),
+        extra=struct.pack("<IB", _u(t.loginuid, 32), 1 if t.exe_writable else 0)))
     return _prefixed(body)
 
 
@@ -63,18 +78,18 @@ def fd_entry(fd) -> bytes | None:
     """One v2 fd-list entry, or ``None`` for placeholder fds."""
     if fd.type < 0:
         return None
-    head = struct.pack("<qQB", fd.num, fd.ino, fd.type)
+    head = struct.pack("<qQB", _i64(fd.num), _u(fd.ino, 64), _u(fd.type, 8))
     if fd.type in (FD_IPV4_SOCK, FD_IPV6_SOCK):
         size = 4 if fd.type == FD_IPV4_SOCK else 16
         payload = (_ip(fd.sip, size) + _ip(fd.dip, size)
-                   + struct.pack("<HHB", fd.sport, fd.dport, fd.l4proto))
+                   + struct.pack("<HHB", _u(fd.sport, 16), _u(fd.dport, 16), _u(fd.l4proto, 8)))
     elif fd.type in (FD_IPV4_SERVSOCK, FD_IPV6_SERVSOCK):
         size = 4 if fd.type == FD_IPV4_SERVSOCK else 16
-        payload = _ip(fd.sip, size) + struct.pack("<HB", fd.sport, fd.l4proto)
+        payload = _ip(fd.sip, size) + struct.pack("<HB", _u(fd.sport, 16), _u(fd.l4proto, 8))
     elif fd.type == FD_UNIX_SOCK:
         payload = struct.pack("<QQ", 0, 0) + _str16(fd.name)
     elif fd.type == FD_FILE_V2:
-        payload = _U32.pack(fd.flags & 0xFFFFFFFF) + _str16(fd.name) + _U32.pack(fd.dev)
+        payload = _U32.pack(_u(fd.flags, 32)) + _str16(fd.name) + _U32.pack(_u(fd.dev, 32))
     else:
         payload = _str16(fd.name)
     return _prefixed(head + payload)
@@ -102,11 +117,12 @@ def state_blocks(state) -> list[Block]:
             continue
         seen.add(id(t.fdtable))
         entries = [fd_entry(fd) for fd in t.fdtable.values()]
-        body = struct.pack("<Q", t.tid) + b"".join(e for e in entries if e)
+        body = struct.pack("<Q", _u(t.tid, 64)) + b"".join(e for e in entries if e)
         blocks.append(Block(C.BLOCK_FDL_V2, body))
-    users = [_prefixed(b"\0" + struct.pack("<II", u["uid"], u["gid"] or 0) + _str16(u["name"])
+    users = [_prefixed(b"\0" + struct.pack("<II", _u(u["uid"], 32), _u(u["gid"], 32))
+                       + _str16(u["name"])
                        + _str16(u["home"]) + _str16(u["shell"])) for u in state.users.values()]
-    groups = [_prefixed(b"\1" + struct.pack("<I", gid) + _str16(name))
+    groups = [_prefixed(b"\1" + struct.pack("<I", _u(gid, 32)) + _str16(name))
               for gid, name in state.groups.items()]
     blocks.append(Block(C.BLOCK_UL_V2, b"".join(users + groups)))
     return blocks
