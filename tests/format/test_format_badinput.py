@@ -137,6 +137,8 @@ def test_cli_reports_one_line_and_exit_1(sample, tmp_path):
         "text.scap": b"not a capture\n" * 4,
         "gzcut.scap.gz": gzip.compress(sample)[:5000],
         "huge.scap": sample[:ends[5][0] + 4] + b"\xfc\xff\xff\xff" + sample[ends[5][0] + 8:],
+        "badlist.scap": damaged_process_list(sample),
+        "badparam.scap": damaged_event(sample, ends[300][0])[0],
     }
     for name, data in cases.items():
         path = tmp_path / name
@@ -146,6 +148,87 @@ def test_cli_reports_one_line_and_exit_1(sample, tmp_path):
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in proc.stderr, (name, proc.stderr)
         assert str(path) in lines[0] and "offset 0x" in lines[0], lines[0]
+
+
+def test_cli_warns_in_one_line(sample, tmp_path):
+    """An unknown block is skipped with one warning line (not Python's two-line format)."""
+    start = next(start for start, _ in block_ends(sample)
+                 if struct.unpack_from("<I", sample, start)[0] == 0x215)
+    path = tmp_path / "unknown.scap"
+    path.write_bytes(sample[:start] + struct.pack("<I", 0x7777) + sample[start + 4:])
+    proc = run_scap("print", "-D", path)
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 572
+    assert proc.stderr.splitlines() == [
+        f"Warning: {path}: offset {start:#x}: skipping unknown block type 0x7777"]
+
+
+def damaged_process_list(data: bytes) -> bytes:
+    """``data`` with the first entry of its process list made longer than the list (the
+    schema's error message spans two lines: the CLI must still print one)."""
+    start = next(start for start, _ in block_ends(data)  # each end starts the next block
+                 if struct.unpack_from("<I", data, start)[0] == 0x215)
+    return data[:start + 8] + struct.pack("<I", 0xFFFFFF) + data[start + 12:]
+
+
+def damaged_event(data: bytes, after: int) -> tuple[bytes, int]:
+    """``data`` with the first parameter of the first event block at or after ``after``
+    made 1000 bytes longer than its event; and that block's offset."""
+    for start, _ in block_ends(data):  # the end of a block is the start of the next
+        if start >= after and is_event_block(data, start) \
+                and struct.unpack_from("<I", data, start + 32)[0]:  # nparams
+            length = struct.unpack_from("<H", data, start + 36)[0]
+            return data[:start + 36] + struct.pack("<H", length + 1000) + data[start + 38:], start
+    raise AssertionError("no event with parameters")
+
+
+def is_event_block(data: bytes, pos: int) -> bool:
+    return pos < len(data) and struct.unpack_from("<I", data, pos)[0] == 0x216
+
+
+def test_damaged_event_is_delivered_and_names_its_offset(sample):
+    """The reader yields an event whose parameters run past its end (its block is whole);
+    reading the parameters raises DamagedEvent with the file and the block's offset."""
+    from scaptools.errors import DamagedEvent
+    data, offset = damaged_event(sample, block_ends(sample)[200][0])
+    events, error = read_all(io.BytesIO(data), path="param.scap")
+    assert error is None and len(events) == 572
+    damaged = next(ev for ev in events if ev.offset == offset)
+    with pytest.raises(DamagedEvent, match=f"^<stream>: offset {offset:#x}: event "
+                                           f"{damaged.num} .*: damaged: parameter 1 "):
+        damaged.param_bytes
+    with pytest.raises(DamagedEvent, match=f"^param.scap: offset {offset:#x}: "):
+        with open_capture(io.BytesIO(data), path="param.scap") as reader:
+            for ev in reader:
+                ev.params  # the reader names its file when the error leaves it
+
+
+@pytest.mark.parametrize("name,packed", [("sample.scap", False), ("sample.scap", True),
+                                         ("curl_google.scap", False)])
+def test_every_event_knows_its_block_offset(shared, monkeypatch, name, packed):
+    """Event.offset is the offset of the event's block: the fast v2 and v1 loops, gzip,
+    blocks cut by chunk ends (tiny chunks)."""
+    from scaptools.format import reader as reader_module
+    data = (shared / "captures/libs-e2e" / name).read_bytes()
+    with open_capture(io.BytesIO(data)) as reader:
+        expected = [offset for offset, item in reader.blocks() if hasattr(item, "ts")]
+    source = gzip.compress(data) if packed else data
+    assert [ev.offset for ev in read_all(io.BytesIO(source))[0]] == expected
+    monkeypatch.setattr(reader_module, "CHUNK", 997)
+    assert [ev.offset for ev in read_all(io.BytesIO(source))[0]] == expected
+
+
+def test_slow_path_events_know_their_offset(sample):
+    """A flags-word block (0x217) goes through the reader's slow path."""
+    from scaptools.format.writer import frame
+    start = next(start for start, _ in block_ends(sample) if is_event_block(sample, start))
+    total, cpu = struct.unpack_from("<IH", sample, start + 4)
+    elen = struct.unpack_from("<I", sample, start + 10 + 16)[0]
+    block = frame(0x217, struct.pack("<HI", cpu, 0) + sample[start + 10:start + 10 + elen])
+    data = sample[:start] + block + sample[start + total:]
+    events = read_all(io.BytesIO(data))[0]
+    assert events[0].flags == 0 and [ev.offset for ev in events[:2]] == [start,
+                                                                        start + len(block)]
+    assert events[0].raw == read_all(io.BytesIO(sample))[0][0].raw
 
 
 def test_convert_of_cut_file_keeps_complete_events(sample, tmp_path):
