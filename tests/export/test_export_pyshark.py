@@ -15,6 +15,8 @@ Advice for users: filter to ``exported_pdu`` (or ``json``) and read the ``json``
 """
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from scaptools.events.event import PLUGINEVENT
@@ -22,6 +24,20 @@ from scaptools.events.event import PLUGINEVENT
 from .conftest import epoch_ns, json_paths, read_events
 
 pyshark = pytest.importorskip("pyshark")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def signal_state_put_back():
+    """pyshark runs tshark through asyncio, which leaves a SIGCHLD handler and a signal
+    wakeup fd behind. Nobody reads that fd: once it is full, every later child exit in
+    this process prints "Exception ignored when trying to write to the signal wakeup
+    fd" on stderr, and tests that compare stderr (replay -j) fail. Put both back."""
+    handler = signal.getsignal(signal.SIGCHLD)
+    wakeup = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(wakeup)
+    yield
+    signal.signal(signal.SIGCHLD, handler)
+    signal.set_wakeup_fd(wakeup)
 
 
 def plugin_payloads(mixed_scap) -> list[bytes]:
