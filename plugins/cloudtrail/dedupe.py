@@ -9,13 +9,13 @@ stream. The window is made of generations bounded by time and by count:
 
 * a generation takes the keys of the records given while their ``eventTime``
   spans less than ``WINDOW_NS`` (one hour) and they are at most ``GENERATION``
-  (32,768); then the next generation starts;
+  (16,384); then the next generation starts;
 * the last ``GENERATIONS`` (16) generations are kept, older ones dropped.
 
 So a duplicate is found when no more than 15 generations came between the two
 copies: in a stream that moves on in time, at least the last 15 hours of
-``eventTime``; in one denser than 32,768 records an hour, at least the last
-491,520 records (what a busy trail logs in less than an hour). Keys of a
+``eventTime``; in one denser than 16,384 records an hour, at least the last
+245,760 records (what a busy trail logs in an hour or two). Keys of a
 generation that was closed by the count before its hour was over are counted
 in ``forgotten`` when they are dropped: duplicates that came later within
 that hour were not found.
@@ -23,7 +23,7 @@ that hour were not found.
 A scan that goes back in time (the next region of an S3 bucket) or moves
 between days (SQS messages) just starts new generations. A key is one int: a
 64-bit hash of the eventID beside the length and CRC-32 of the record's bytes
-(about 85 bytes per key kept, at most some 45 MB); two records with different
+(about 90 bytes per key kept, at most some 25 MB); two records with different
 eventIDs are taken for one only if both the hash and the length and CRC-32
 agree (odds about 2**-96 per pair).
 """
@@ -36,7 +36,7 @@ from operator import lshift, or_
 from .logfile import crc32
 
 WINDOW_NS = 3600 * 10**9  # eventTime a generation spans less than
-GENERATION = 1 << 15  # keys a generation holds at most
+GENERATION = 1 << 14  # keys a generation holds at most
 GENERATIONS = 16  # generations kept
 
 

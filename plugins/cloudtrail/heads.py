@@ -42,6 +42,7 @@ from .inflate import Feed
 HELPER_MIN = 1 << 20  # compressed bytes from which a file gets a helper
 ENABLED = True
 QUEUE_FRAMES = 8  # frames (a piece, its heads, ...) read ahead from the helper's pipe
+PIPE_SIZE = 1 << 20  # bytes the pipe holds (Linux; the default is 64 KiB)
 STALL = 60.0  # seconds without a frame after which the helper counts as broken
 WAIT = 0.1  # seconds between two looks at a stop or a dead peer while waiting
 BROKEN = object()  # what ``pieces`` gives when the helper (not the file) failed
@@ -57,6 +58,7 @@ def start(source) -> "Helper | None":
     if not ENABLED or len(source) < HELPER_MIN or not hasattr(os, "fork") or _cores() < 2:
         return None
     r, w = os.pipe()
+    _widen(w)
     try:
         pid = os.fork()
     except OSError:
@@ -73,6 +75,16 @@ def start(source) -> "Helper | None":
             os._exit(status)
     os.close(w)
     return Helper(pid, r)
+
+
+def _widen(fd: int) -> None:
+    """A pipe of ``PIPE_SIZE`` bytes where the system allows it: the reading thread then
+    takes a piece in a few reads, each of which waits for the GIL."""
+    try:
+        import fcntl
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def _cores() -> int:

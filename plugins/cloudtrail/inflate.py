@@ -22,7 +22,7 @@ from . import logfile as L
 from .spool import Body, is_gzip
 
 PART_MAX = 1 << 22  # text inflated by one call at most
-QUEUE_PARTS = 2  # parts inflated ahead of the decoding at most
+QUEUE_PARTS = 4  # parts inflated ahead of the decoding at most
 WAIT = 0.1  # seconds between two looks at a stop or a dead thread while waiting
 FAILED = object()
 

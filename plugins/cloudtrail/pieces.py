@@ -33,7 +33,7 @@ from . import logfile as L
 from .inflate import FAILED as _FAILED
 from .inflate import Feed
 
-CHUNK = 1 << 18  # compressed bytes inflated at a time (about 10 times that comes out;
+CHUNK = 1 << 16  # compressed bytes inflated at a time (about 10 times that comes out;
 #                  the decoder holds the GIL while a piece decodes: pieces stay small)
 PIECE = 1 << 20  # text collected before a piece is cut and decoded
 CUT_TRIES = 4  # cuts tried (from the last) before more text is awaited
