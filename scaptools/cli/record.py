@@ -122,7 +122,10 @@ def summary_lines(s) -> list[str]:
                         if getattr(st, "already", 0) else "")
                      + (f"; SQS messages: {st.messages}" if st.messages else ""))
         lines.append(f"records: {st.records} read, {st.bad_records} skipped (bad), "
-                     f"{st.duplicates} duplicates dropped, {st.untimed} without eventTime")
+                     f"{st.duplicates} duplicates dropped, {st.untimed} without eventTime"
+                     + (f"; duplicate check: {st.dedupe_forgotten} keys dropped within "
+                        "their hour (too many records)"
+                        if getattr(st, "dedupe_forgotten", 0) else ""))
         lines.append(f"errors: {st.problems} reported, {st.retries} retries, "
                      f"{s.ack_failures} acknowledgements failed")
     if s.events == 0 and not s.resumed:

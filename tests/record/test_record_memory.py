@@ -384,3 +384,13 @@ def test_record_memory_local_large_plain_file_is_read_in_chunks(tmp_path):
     assert len(parts) > 1 and None not in parts
     assert [bytes(p) for part in parts for p in part.payloads] == recs
     assert json.loads(recs[0])["eventID"] == "00000000-1111-4222-8333-000000000000"
+
+
+def test_record_memory_summary_names_dedupe_keys_dropped_early():
+    from scaptools.cli.record import summary_lines
+    from scaptools.record import RecordSummary
+    from scaptools_plugins.cloudtrail.source import SourceStats
+    quiet = summary_lines(RecordSummary(events=1, stats=SourceStats()))
+    assert not any("duplicate check" in line for line in quiet)
+    busy = summary_lines(RecordSummary(events=1, stats=SourceStats(dedupe_forgotten=16384)))
+    assert any("duplicate check: 16384 keys dropped within their hour" in line for line in busy)
