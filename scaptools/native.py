@@ -1,6 +1,6 @@
 """Falco plugins compiled as shared libraries, loaded through the C ABI with ctypes.
 
-Both ABIs of plugin-api.md are served, chosen by the required API version (§1):
+Both ABIs of docs/plugin-api.md are served, chosen by the required API version (§1):
 API 3.x (Falco 0.35 and later) in ``native3``, declaring 3.12.0; and here the
 legacy API 0.3.0 (§3), the ABI that sysdig 0.29.3 loads (source and extractor
 plugins, string/uint64 fields, ``event_to_string``).

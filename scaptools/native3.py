@@ -1,4 +1,4 @@
-"""Falco plugins of the API 3.x (plugin-api.md §2), loaded through ctypes.
+"""Falco plugins of the API 3.x (docs/plugin-api.md §2), loaded through ctypes.
 
 The framework declares API 3.12.0 and always passes the complete 3.12 input
 structs (``native3_abi``). A library with the sourcing and/or extraction

@@ -1,6 +1,6 @@
 """The C structs, symbol signatures and host callbacks of the Falco plugin API 3.12 (ctypes).
 
-Layouts are those of plugin-api.md §2.4 (sizes checked against Appendix A by the
+Layouts are those of docs/plugin-api.md §2.4 (sizes checked against Appendix A by the
 tests). The host callbacks (owner last error, logging, the table stubs of §2.10)
 are created once per process and never released: plugins may keep them (§4.7).
 """

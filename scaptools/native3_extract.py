@@ -1,4 +1,4 @@
-"""Fields and extraction of Falco API 3.x plugins (plugin-api.md §2.7 to §2.9).
+"""Fields and extraction of Falco API 3.x plugins (docs/plugin-api.md §2.7 to §2.9).
 
 ``read_fields`` checks the ``get_fields`` JSON; ``Extraction`` is the
 ``ExtractorPlugin`` side of a loaded library: one prepared request per

@@ -5,7 +5,7 @@ each durable unit of work, a ``Checkpoint``); an *extractor plugin* exports
 fields computed from plugin events. One class may be both (the bundled
 ``cloudtrail`` plugin is). Plugins are found through the entry-point group
 ``scaptools.plugins`` and validated when they are registered; every problem is a
-``PluginError`` naming the plugin (plugin-api.md §2.7, §2.9; rules-language.md §11).
+``PluginError`` naming the plugin (docs/plugin-api.md §2.7, §2.9; docs/rules-language.md §11).
 """
 from __future__ import annotations
 
@@ -83,8 +83,8 @@ class SourcePlugin(Plugin):
 class ExtractorPlugin(Plugin):
     """A plugin that exports fields computed from the events of some sources.
 
-    ``extract_sources`` empty means every plugin source (plugin-api.md §2.9; the
-    ``syscall`` source is never offered, a deviation json-plugin.md §1.1 allows).
+    ``extract_sources`` empty means every plugin source (docs/plugin-api.md §2.9; the
+    ``syscall`` source is never offered, a deviation docs/json-plugin.md §1.1 allows).
     """
 
     fields: list[FieldInfo] = []
@@ -217,7 +217,7 @@ class Registry:
         return [p for p in self.by_name.values() if is_extractor(p)]
 
     def sources(self) -> list[str]:
-        """Known event sources: ``syscall`` plus every loaded source plugin's (rules §11)."""
+        """Known event sources: ``syscall`` plus every loaded source plugin's (docs/rules-language.md §11)."""
         return [SYSCALL_SOURCE] + sorted({p.event_source for p in self.by_id.values()})
 
     def source_of(self, plugin_id: int) -> str | None:
@@ -231,7 +231,7 @@ class Registry:
         """Plugin name -> version, for ``required_plugin_versions`` checks.
 
         The syscall field set has the ``container.*`` fields that Falco gets from
-        its ``container`` plugin, so that plugin counts as loaded (rules §2.2).
+        its ``container`` plugin, so that plugin counts as loaded (docs/rules-language.md §2.2).
         """
         out = {name: p.version for name, p in self.by_name.items()}
         syscall = self.fieldset(SYSCALL_SOURCE)
@@ -307,7 +307,7 @@ def _common_sources(a: set | None, b: set | None) -> set:
 
 
 def _check_api_version(plugin: Plugin) -> None:
-    """The plugin's required API must have our major and not exceed our minor (plugin-api.md §2.13)."""
+    """The plugin's required API must have our major and not exceed our minor (docs/plugin-api.md §2.13)."""
     want = parse_version(plugin.required_api_version, plugin.name, "required API version")
     have = parse_version(API_VERSION, "scaptools")
     if want[0] != have[0] or want[1:] > have[1:]:

@@ -1,7 +1,7 @@
 """Record the events of a source plugin into captures (``scap record``).
 
 The source yields ``PluginEvent`` and ``Checkpoint`` items; events are written
-as ``pluginevent`` (322) events with the plugin's id (scap-format.md §10.3).
+as ``pluginevent`` (322) events with the plugin's id (docs/format.md §10.3).
 A source may also offer ``batches()``: the same stream as lists of
 ``(ts, payload)`` (and Checkpoints), written with
 ``CaptureWriter.write_plugin_events`` without building an Event per record;
@@ -39,7 +39,7 @@ from .record_state import RecordState, output_path
 
 TICK_EVENTS = 4096  # events written between looks at the clock (--duration, progress)
 _TS = operator.itemgetter(0)
-_HEAD_LEN = 38  # a pluginevent's bytes before its payload (scap-format.md §10.3)
+_HEAD_LEN = 38  # a pluginevent's bytes before its payload (docs/format.md §10.3)
 COMMIT_INTERVAL = 0.5  # seconds between commits while checkpoints keep coming
 PROGRESS_INTERVAL = 0.5
 plugin_event = Event.plugin  # (ts, plugin_id, payload): tid -1, cpu 0

@@ -1,7 +1,7 @@
-"""Replay captures through Falco rules (``scap replay``; rules-language.md §7, §10-11).
+"""Replay captures through Falco rules (``scap replay``; docs/rules-language.md §7, §10-11).
 
 Events are routed by source: a plugin event (322) goes to the rules of the
-event source of the loaded plugin with its id (plugin-api.md §2.9; events of
+event source of the loaded plugin with its id (docs/plugin-api.md §2.9; events of
 an unknown plugin id are counted and skipped); every other event goes to the
 ``syscall`` rules. Alerts are handed to a callback; statistics are returned.
 """
@@ -21,7 +21,7 @@ from .events.event import raise_damaged
 from .plugin import SYSCALL_SOURCE, Registry
 
 PLUGINEVENT, ASYNCEVENT = 322, 402
-_PLUGIN_ID_AT = 26 + 2 * 4  # header + two u32 lengths (scap-format.md §9.2)
+_PLUGIN_ID_AT = 26 + 2 * 4  # header + two u32 lengths (docs/format.md §9.2)
 _U32 = struct.Struct("<I")
 _LENS = struct.Struct("<II")  # the two u32 parameter lengths of a plugin event
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -127,7 +127,7 @@ def replay_events(events: Iterable, engine, registry: Registry,
                 first, size = lens(raw, 26)
                 if _PLUGIN_ID_AT + first + size > len(raw):
                     raise_damaged(ev)  # extractors would read past the end of the event
-                if first == 4:  # plugin id: the first u32 parameter (scap-format.md §9.2)
+                if first == 4:  # plugin id: the first u32 parameter (docs/format.md §9.2)
                     pid = unpack(raw, _PLUGIN_ID_AT)[0]
             route = routes.get(pid, _UNSEEN)
             if route is _UNSEEN:
@@ -189,7 +189,7 @@ def _router(engine, registry):
 
 
 def _async_source(ev, registry: Registry) -> str:
-    """Async events carry a plugin id; 0 means ``syscall`` (plugin-api.md §2.9)."""
+    """Async events carry a plugin id; 0 means ``syscall`` (docs/plugin-api.md §2.9)."""
     if ev.nparams and 30 + 4 * ev.nparams > len(ev.raw):
         raise_damaged(ev)  # its plugin id would run past the end of the event
     pid = _U32.unpack_from(ev.raw, 26 + 4 * ev.nparams)[0] if ev.nparams else 0
@@ -294,7 +294,7 @@ def merged_options(config: dict | None, overrides: Iterable[str] = ()) -> dict:
     return options
 
 
-# -- fan-out over processes (DESIGN.md "Scale": processes first) ----------------------------
+# -- fan-out over processes (docs/design.md §8: processes first) ----------------------------
 def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable) -> ReplayStats:
     """Replay with ``jobs`` forked workers, alerts in event order (see ``replay_jobs``)."""
     from .replay_jobs import replay_parallel as run

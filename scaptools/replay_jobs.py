@@ -1,7 +1,7 @@
-"""``scap replay -j N``: replay over forked worker processes (DESIGN.md "Scale": processes first).
+"""``scap replay -j N``: replay over forked worker processes (docs/design.md §8: processes first).
 
 A plain capture is cut into ``N`` byte ranges at event-block boundaries
-(scap-format.md §2: every block starts with its type and total length, so the
+(docs/format.md §2: every block starts with its type and total length, so the
 blocks can be walked without decoding them). Worker ``k`` reads the section
 header and metadata that precede the first event, then only its own range, and
 numbers its events from the count of events before the range: each worker

@@ -6,7 +6,7 @@
 Each log is recorded with ``scap record --plugin cloudtrail --open <log>``
 (the same path users take). When the ``record`` command is not available
 (early development), the log is split into records the way the cloudtrail
-plugin does (cloudtrail-plugin.md §3.4) and written with ``CaptureWriter`` as
+plugin does (docs/cloudtrail-plugin.md §3.4) and written with ``CaptureWriter`` as
 plugin events of plugin id 2.
 
 Also writes captures/syscall_shell.scap, a small syscall capture built
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "captures"
 LOGS = CAPTURES / "logs"
-CLOUDTRAIL_ID = 2  # plugin id of the cloudtrail plugin (cloudtrail-plugin.md §1)
+CLOUDTRAIL_ID = 2  # plugin id of the cloudtrail plugin (docs/cloudtrail-plugin.md §1)
 
 
 def main(argv: list[str]) -> int:
@@ -64,7 +64,7 @@ def record_with_writer(log: Path, out: Path) -> None:
 
 
 def split_records(data: bytes):
-    """The depth-1 objects of a CloudTrail file, byte-exact (cloudtrail-plugin.md §3.4)."""
+    """The depth-1 objects of a CloudTrail file, byte-exact (docs/cloudtrail-plugin.md §3.4)."""
     depth, start, in_str, escaped = 0, -1, False, False
     for pos, byte in enumerate(data):
         if in_str:
@@ -90,7 +90,7 @@ def split_records(data: bytes):
 def make_syscall_capture(out: Path) -> None:
     """A few syscall events: ``cat`` and ``python`` open /etc/shadow, ``sshd`` too.
 
-    The process list (PL_V9, scap-format.md §5) names the three processes;
+    The process list (PL_V9, docs/format.md §5) names the three processes;
     the events are openat (2nd version, ids 306/307), open (3) and close (4/5)
     enter/exit pairs with parameters encoded as in the event table.
     """

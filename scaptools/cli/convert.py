@@ -1,6 +1,6 @@
 """``scap convert FILE -w OUT [-z]``: rewrite any capture in the canonical layout.
 
-The output is what ``CaptureWriter`` writes (scap-format.md §11): little-endian,
+The output is what ``CaptureWriter`` writes (docs/format.md §11): little-endian,
 section header 1.2, metadata carried over before the first event, v2 event
 blocks. Old v1 events come out as v2 events with the same parameters. If the
 input is truncated, the output still holds every complete event and the error

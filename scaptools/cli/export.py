@@ -1,6 +1,6 @@
 """``scap export``: write a capture for Wireshark (pcapng) or as JSON lines.
 
-``--format wireshark`` writes layout A of wireshark-export.md (a ``.pcapng`` that
+``--format wireshark`` writes layout A of docs/wireshark-export.md (a ``.pcapng`` that
 Wireshark/tshark 4.0 dissect, not readable by Falco or sysdig); ``--format jsonl``
 writes one JSON object per event. ``--lua-path`` prints where the bundled Lua
 postdissector is, for opening native ``.scap`` files in Wireshark.

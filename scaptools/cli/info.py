@@ -137,7 +137,7 @@ def _first_fault(s: Summary):
 
 
 def _block_order(item) -> tuple:
-    """Section header first, then metadata, then event blocks (file order, §2)."""
+    """Section header first, then metadata, then event blocks (file order, docs/format.md §2)."""
     btype = item[0]
     return btype != C.BLOCK_SHB, btype in C.EVENT_BLOCKS, btype
 

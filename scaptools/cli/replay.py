@@ -1,4 +1,4 @@
-"""``scap replay``, ``scap validate``, ``scap list-fields``, ``scap list-plugins`` (DESIGN.md CLI contract).
+"""``scap replay``, ``scap validate``, ``scap list-fields``, ``scap list-plugins`` (docs/design.md §13).
 
 Flags mean what they mean in Falco: ``-r`` rules files or directories, ``-c``
 a Falco configuration (``plugins:``/``load_plugins:`` and output keys), ``-o``
@@ -68,7 +68,7 @@ def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabl
         sys.stdout.flush()  # forked workers must not inherit buffered output
         stats = replay_parallel(list(files), jobs, lambda: (engine, registry, fmt), write)
     else:
-        progress = sys.stderr if sys.stderr.isatty() else None  # never in pipes (DESIGN.md)
+        progress = sys.stderr if sys.stderr.isatty() else None  # never in pipes (docs/design.md §13)
         stats = replay_files(files, engine, registry, lambda alert: write(fmt(alert) + "\n"),
                              progress=progress)
     sys.stdout.flush()
@@ -118,7 +118,7 @@ def list_fields_command(source, config_path):
                                      param_hint="--source")
         click.echo(f"Event source: {name}")
         for info in fs:
-            if "hidden" in info.tags:  # a plugin field kept out of listings (plugin-api.md §2.7)
+            if "hidden" in info.tags:  # a plugin field kept out of listings (docs/plugin-api.md §2.7)
                 continue
             kind = f"{info.type} list" if info.is_list else info.type
             arg = {"required": " [arg required]", "optional": " [arg optional]"}.get(info.arg, "")

@@ -1,4 +1,4 @@
-"""Falco-compatible rule engine (rules-language.md).
+"""Falco-compatible rule engine (docs/rules-language.md).
 
 Public API::
 
@@ -27,7 +27,7 @@ warning; other values then meet every rule) and
 ``ignored_index_values``: values whose events are dropped unless
 ``Engine(enable_all=True)`` (Falco ``-A``).
 
-Pipeline (STYLE.md §5): ``loader`` (YAML -> info structs with positions) ->
+Pipeline (docs/design.md §7): ``loader`` (YAML -> info structs with positions) ->
 ``collector`` (define/append/override in order) -> ``ruleset`` (lists, macros,
 conditions compiled by ``compiler`` to Python, outputs by ``output``).
 """

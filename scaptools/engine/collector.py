@@ -1,6 +1,6 @@
-"""Collects lists, macros and rules by name, in load order (rules-language.md §1.4, §2, §3).
+"""Collects lists, macros and rules by name, in load order (docs/rules-language.md §1.4, §2, §3).
 
-Second stage of Falco's loader (STYLE.md §5): definitions, appends and
+Second stage of Falco's loader (docs/design.md §7): definitions, appends and
 overrides; the same-source rule; exception validation against the source's
 fields. Every define/append/override takes the next load-order position
 (``visibility``); a redefinition keeps the item's first ``index``.

@@ -1,4 +1,4 @@
-"""Condition tree -> one Python function, compiled once (rules-language.md §4, §6).
+"""Condition tree -> one Python function, compiled once (docs/rules-language.md §4, §6).
 
 Each check becomes a short expression over extractor closures (``e<n>(ev)``)
 and precomputed constants (``c<n>``: converted values, frozensets, compiled

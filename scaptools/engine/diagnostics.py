@@ -1,4 +1,4 @@
-"""Load-time diagnostics: Falco's coded errors and warnings (rules-language.md §12).
+"""Load-time diagnostics: Falco's coded errors and warnings (docs/rules-language.md §12).
 
 A ``Diagnostic`` names the Falco code, the message, where it happened
 (``Location``) and the item (kind and name). ``LoadResult`` gathers them; the

@@ -1,4 +1,4 @@
-"""``Engine``: selects the loaded rules and evaluates events (rules-language.md §7, §10).
+"""``Engine``: selects the loaded rules and evaluates events (docs/rules-language.md §7, §10).
 
 Per event source, rules are grouped by the value of the source's index field
 (``FieldSet.index_field``): an event is tested only against the rules that can

@@ -1,4 +1,4 @@
-"""Validation of one rule exception against the rule source's fields (rules-language.md §2.6)."""
+"""Validation of one rule exception against the rule source's fields (docs/rules-language.md §2.6)."""
 from __future__ import annotations
 
 from .diagnostics import LOAD_ERR_VALIDATE, fail

@@ -1,4 +1,4 @@
-"""Lists (one-level nesting, §2.3; textual substitution, §5.5) and macros
+"""Lists (one-level nesting, docs/rules-language.md §2.3; textual substitution, §5.5) and macros
 (parsed independently, expanded as subtrees, §5.6)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``getopt`` transformer (rules-language.md §4.5): getopt(3)-style option scan."""
+"""The ``getopt`` transformer (docs/rules-language.md §4.5): getopt(3)-style option scan."""
 from __future__ import annotations
 
 from .transformers import Operand, TransformError

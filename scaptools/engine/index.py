@@ -1,4 +1,4 @@
-"""Which index values a condition can match (rules-language.md §7; DESIGN: rules indexed
+"""Which index values a condition can match (docs/rules-language.md §7; DESIGN: rules indexed
 by what they require).
 
 ``index_values(tree, field)`` returns the frozenset of values of ``field``

@@ -1,4 +1,4 @@
-"""Info structs produced by the loader and kept by the collector (STYLE.md §5).
+"""Info structs produced by the loader and kept by the collector (docs/design.md §7).
 
 Each carries a ``Context`` (file:line:col, item kind and name) so every later
 diagnostic can point back at the YAML text.
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from .diagnostics import Context
 
 PRIORITIES = ("Emergency", "Alert", "Critical", "Error", "Warning", "Notice",
-              "Informational", "Debug")  # rules-language.md §9, most severe first
+              "Informational", "Debug")  # docs/rules-language.md §9, most severe first
 
 
 def parse_priority(text: str) -> int | None:

@@ -1,4 +1,4 @@
-"""Lexical elements of conditions (rules-language.md §4.1).
+"""Lexical elements of conditions (docs/rules-language.md §4.1).
 
 Token regexes (matched greedily at a position) and the quoted-string scanner
 with Falco's escape rules, including its quirks (a quoted string ends at the

@@ -1,4 +1,4 @@
-"""``load_rules``: several rules files in order into one ``LoadResult`` (rules-language.md §1.3, §12)."""
+"""``load_rules``: several rules files in order into one ``LoadResult`` (docs/rules-language.md §1.3, §12)."""
 from __future__ import annotations
 
 from pathlib import Path

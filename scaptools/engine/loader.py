@@ -1,6 +1,6 @@
-"""Rules files -> info structs handed to the collector (rules-language.md §1-§3).
+"""Rules files -> info structs handed to the collector (docs/rules-language.md §1-§3).
 
-The first stage of Falco's three-stage loader (STYLE.md §5): shape checks and
+The first stage of Falco's three-stage loader (docs/design.md §7): shape checks and
 decoding with positions; semantic checks live in ``collector``.
 """
 from __future__ import annotations

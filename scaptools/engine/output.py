@@ -1,4 +1,4 @@
-"""Rule outputs and alert formats (rules-language.md §8, §10).
+"""Rule outputs and alert formats (docs/rules-language.md §8, §10).
 
 ``OutputFormat`` tokenises an output once (``%field``, ``%<width>field``,
 transformer tokens; the longest valid field prefix wins) and renders it per

@@ -1,4 +1,4 @@
-"""Recursive-descent parser for conditions (rules-language.md §4.2).
+"""Recursive-descent parser for conditions (docs/rules-language.md §4.2).
 
 ``parse_condition(text)`` returns a tree of ``engine.tree`` nodes or raises
 ``LexError`` with Falco's message. The grammar, tie-breaking and quirks

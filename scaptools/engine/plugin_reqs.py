@@ -1,4 +1,4 @@
-"""``required_plugin_versions`` (rules-language.md §2.2): decoding and checking."""
+"""``required_plugin_versions`` (docs/rules-language.md §2.2): decoding and checking."""
 from __future__ import annotations
 
 import re

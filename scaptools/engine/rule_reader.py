@@ -1,4 +1,4 @@
-"""Decoding of ``rule`` items and their ``exceptions`` (rules-language.md §2.5, §2.6, §3)."""
+"""Decoding of ``rule`` items and their ``exceptions`` (docs/rules-language.md §2.5, §2.6, §3)."""
 from __future__ import annotations
 
 import yaml

@@ -1,6 +1,6 @@
-"""Compiling the whole collection into a ``Ruleset`` (rules-language.md §5, §12).
+"""Compiling the whole collection into a ``Ruleset`` (docs/rules-language.md §5, §12).
 
-Third stage of Falco's loader (STYLE.md §5): lists are expanded (one level),
+Third stage of Falco's loader (docs/design.md §7): lists are expanded (one level),
 macros parsed and expanded as subtrees, each rule's condition built from its
 text (exceptions, then list substitution), parsed, macro-expanded and
 compiled to one Python function; outputs are tokenised. Each rule also gets

@@ -1,4 +1,4 @@
-"""Textual rewriting done before parsing: exceptions (rules-language.md §2.6)
+"""Textual rewriting done before parsing: exceptions (docs/rules-language.md §2.6)
 and list substitution (§5.5), reproducing Falco's text-level behaviour
 including its quirks (no escaping of inserted values, substitution blind to
 quoting).

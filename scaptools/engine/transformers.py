@@ -1,4 +1,4 @@
-"""Field transformers (rules-language.md §4.5) and field operands.
+"""Field transformers (docs/rules-language.md §4.5) and field operands.
 
 ``compile_operand(node, fieldset)`` turns a ``FieldRef`` or ``Transform`` into
 an ``Operand``: a callable ``fn(event) -> value | None`` plus the (transformed)

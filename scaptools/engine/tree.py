@@ -1,4 +1,4 @@
-"""Syntax tree of a condition (rules-language.md §4.2).
+"""Syntax tree of a condition (docs/rules-language.md §4.2).
 
 Nodes are small frozen dataclasses so trees can be compared in tests and
 shared between rules (macros are expanded by substituting subtrees, §5.6).

@@ -1,4 +1,4 @@
-"""Constant conversion and comparison helpers per type (rules-language.md §6.2).
+"""Constant conversion and comparison helpers per type (docs/rules-language.md §6.2).
 
 Constants are converted once at compile time; the helpers here build the
 small matcher objects (glob, pmatch, regex) used by generated code.

@@ -1,7 +1,7 @@
 """Reading YAML as Falco does: scalars as raw text, positions for every node.
 
 PyYAML's constructors would turn ``on`` into True and ``1.10`` into 1.1
-(rules-language.md §1.2), so the loader works on the composed node graph
+(docs/rules-language.md §1.2), so the loader works on the composed node graph
 (``yaml.compose_all``) and decodes scalars explicitly here.
 """
 from __future__ import annotations

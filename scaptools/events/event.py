@@ -2,7 +2,7 @@
 
 ``raw`` always holds the event in the v2 layout (26-byte header, parameter
 length array, parameter data), whatever block version it was read from, so the
-writer can copy it and the decoders need only one layout (scap-format.md §9).
+writer can copy it and the decoders need only one layout (docs/format.md §9).
 Parameters are split and decoded only when somebody asks for them; a parameter
 length that runs past the end of its event raises ``DamagedEvent`` then
 (``check_params``), naming the event and its offset.
@@ -14,7 +14,7 @@ import struct
 from ..errors import DamagedEvent
 from .table import EVENTS, EVENT_NAMES, EVENT_DIRECTIONS, LARGE_PAYLOAD
 
-HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams (scap-format.md §9.2)
+HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams (docs/format.md §9.2)
 HEADER_SIZE = HEADER.size  # 26
 PLUGINEVENT = 322
 NO_TID = 0xFFFFFFFFFFFFFFFF
@@ -244,5 +244,5 @@ def parse_json(payload):
     try:
         import orjson
         return orjson.loads(payload)
-    except Exception:  # not JSON: extractors give no value (json-plugin.md §7)
+    except Exception:  # not JSON: extractors give no value (docs/json-plugin.md §7)
         return None

@@ -1,4 +1,4 @@
-"""Raw decoding of event parameters, driven by the event table (scap-format.md §10).
+"""Raw decoding of event parameters, driven by the event table (docs/format.md §10).
 
 ``decode_params(event)`` gives ``{name: value}`` with the values that sysdig's
 ``%evt.rawarg.NAME`` works with: integers for every numeric, flag, fd, pid, uid
@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .table import EVENTS, TABLE
 
-# Fixed-size numeric types -> struct format (scap-format.md §10.2).
+# Fixed-size numeric types -> struct format (docs/format.md §10.2).
 NUMERIC = {
     "PT_INT8": "<b", "PT_INT16": "<h", "PT_INT32": "<i", "PT_INT64": "<q",
     "PT_UINT8": "<B", "PT_UINT16": "<H", "PT_UINT32": "<I", "PT_UINT64": "<Q",
@@ -29,7 +29,7 @@ NUMERIC = {
 }
 _STRUCTS = {name: struct.Struct(fmt) for name, fmt in NUMERIC.items()}
 TEXT_TYPES = frozenset(("PT_CHARBUF", "PT_FSPATH", "PT_FSRELPATH"))
-AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10  # PPM_AF_* (scap-format.md §10.2)
+AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10  # PPM_AF_* (docs/format.md §10.2)
 
 
 class SockAddr(NamedTuple):
@@ -163,7 +163,7 @@ def decode_params(event) -> dict:
     """Parameter name -> raw decoded value, for the parameters actually stored.
 
     Parameters beyond the table's list (newer producer) are ignored; missing
-    trailing ones (older producer) are simply absent (scap-format.md §9.4 step 6).
+    trailing ones (older producer) are simply absent (docs/format.md §9.4 step 6).
     """
     etype = event.type
     decoders = _DECODERS.get(etype)

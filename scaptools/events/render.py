@@ -6,7 +6,7 @@ optional resolution (errno name, fd name, thread name, flag names, ...);
 need state (fd names, thread names, user names, the cwd of relative paths)
 ask a resolver: any object with ``thread(tid)``, ``user_name(uid)`` and
 ``group_name(gid)`` (``scaptools.state.State`` is one); without a resolver,
-nothing is resolved. Value encodings: scap-format.md §10.2.
+nothing is resolved. Value encodings: docs/format.md §10.2.
 """
 from __future__ import annotations
 

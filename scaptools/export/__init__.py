@@ -1,6 +1,6 @@
 """Exporters: a Wireshark-readable pcapng file and JSON lines.
 
-``export_wireshark`` writes layout A of wireshark-export.md; ``export_jsonl``
+``export_wireshark`` writes layout A of docs/wireshark-export.md; ``export_jsonl``
 writes one JSON object per event. Both stream: events are read, converted and
 written one by one (with a small reorder window for the Wireshark export).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Event source names of the plugin ids in the official Falco plugin registry
-# (wireshark-export.md §3); used when no loaded plugin claims an id.
+# (docs/wireshark-export.md §3); used when no loaded plugin claims an id.
 KNOWN_SOURCES = {1: "k8s_audit", 2: "aws_cloudtrail", 7: "okta", 8: "github",
                  12: "gcp_auditlog"}
 

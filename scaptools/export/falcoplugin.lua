@@ -5,7 +5,7 @@
 -- into the "Personal Lua Plugins" folder listed by `tshark -G folders`.
 --
 -- Wireshark 4.0 does not dissect event type 322 (pluginevent): such records show
--- only as raw "Data" (wireshark-export.md 1.3). This postdissector recognises them,
+-- only as raw "Data" (docs/wireshark-export.md §1.3). This postdissector recognises them,
 -- adds falcoplugin.* fields (plugin id, event source, payload, event name and a
 -- summary), runs the JSON dissector on the payload, and names the source in the
 -- Protocol column. For records of a `scap export --format wireshark` file (exported

@@ -5,7 +5,7 @@ ns), ``cpu``, ``tid`` (-1 when the event has no thread), ``type`` (event id) and
 ``name``. Then:
 
 * syscall events: ``dir`` (``>`` enter, ``<`` exit) and ``params``, the decoded
-  parameters (scap-format.md §10.2) as JSON values: numbers, text, socket
+  parameters (docs/format.md §10.2) as JSON values: numbers, text, socket
   addresses as objects, byte buffers as text (invalid UTF-8 escaped as ``\\xNN``);
   ``null`` for an empty parameter. If the parameters cannot be decoded, ``params_hex``
   holds the stored values in hex instead.

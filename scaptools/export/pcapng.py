@@ -1,6 +1,6 @@
 """Byte builders for the pcapng blocks of the Wireshark export.
 
-Layouts follow wireshark-export.md §2.2: all pcapng fields little-endian, the
+Layouts follow docs/wireshark-export.md §2.2: all pcapng fields little-endian, the
 exported-PDU tags big-endian. Every function returns a complete block
 (type, length, body, zero padding, trailing length).
 """
@@ -13,7 +13,7 @@ from ..events.table import LARGE_PAYLOAD
 BLOCK_SHB = 0x0A0D0D0A
 BLOCK_IDB = 0x00000001
 BLOCK_EPB = 0x00000006
-BLOCK_EV_V2 = 0x216          # sysdig event, v2 header, u16 lengths (scap-format.md §9.1)
+BLOCK_EV_V2 = 0x216          # sysdig event, v2 header, u16 lengths (docs/format.md §9.1)
 BLOCK_EV_V2_LARGE = 0x221    # the same with u32 lengths (large-payload types)
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
@@ -120,7 +120,7 @@ def sysdig_event(cpu: int, raw: bytes, event_type: int) -> bytes:
     """A sysdig event block from an event in v2 layout (``Event.raw``).
 
     Large-payload types go to ``0x221`` (u32 lengths), all others to ``0x216``:
-    Wireshark picks the length width by block type (scap-format.md §9.3). The
+    Wireshark picks the length width by block type (docs/format.md §9.3). The
     flags word of EVF blocks is simply not written (§0 rule 3), and v1 events
     arrive already upgraded to v2, which lets 4.0 decode their values.
     """

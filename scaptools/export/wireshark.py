@@ -1,4 +1,4 @@
-"""Wireshark export: layout A of wireshark-export.md (a ``.pcapng`` for Wireshark only).
+"""Wireshark export: layout A of docs/wireshark-export.md (a ``.pcapng`` for Wireshark only).
 
 * SHB version 1.0 with comments naming the source file and the event counts (§2.2 SHB).
 * Syscall events stay sysdig event blocks: ``0x216``, or ``0x221`` for large-payload

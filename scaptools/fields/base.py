@@ -5,7 +5,7 @@ syscall fields) fills a ``FieldSet``; the engine compiles conditions and
 outputs only through ``FieldSet.lookup`` / ``FieldSet.extractor``.
 
 An extractor is a callable ``fn(event) -> value``; it returns ``None`` when the
-field has no value for that event (Falco's "missing field", rules-language.md §6.1).
+field has no value for that event (Falco's "missing field", docs/rules-language.md §6.1).
 Value types by ``FieldInfo.type``: ``string`` -> str, ``uint64``/``int64``/
 ``reltime``/``abstime``/``port`` -> int, ``bool`` -> bool, ``ipaddr``/``ipnet`` -> str;
 a list field returns a list of those (possibly empty).

@@ -1,7 +1,7 @@
 """``evt.*`` fields of syscall events (sysdig 0.29.3 meanings).
 
 Parameter values come from the table-driven decoders (``scaptools.events``,
-scap-format.md §10); ``evt.arg.X`` is the rendered text sysdig shows,
+docs/format.md §10); ``evt.arg.X`` is the rendered text sysdig shows,
 ``evt.rawarg.X`` the raw value.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The fd of an event is the one its ``fd`` parameter names (for exit events, the
 enter event's, or the new fd of fd-creating calls), looked up in the thread's
-fd table (``scaptools.state``; fd types: scap-format.md §6).
+fd table (``scaptools.state``; fd types: docs/format.md §6).
 """
 from __future__ import annotations
 

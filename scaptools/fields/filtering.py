@@ -7,7 +7,7 @@ cannot express the condition selects none of its events (sysdig does the same
 when a filter names fields a plugin does not provide).
 
 Syscall events first pass an ``evt.type`` gate: the event types the condition
-can hold for (the engine's index analysis, rules-language.md §7), so events of
+can hold for (the engine's index analysis, docs/rules-language.md §7), so events of
 other types are refused with one set lookup. The returned function carries the
 gate as ``match.types`` (event type ids; ``None`` = any) and ``match.names`` (the
 ``evt.type`` values) for callers that test the type themselves before calling it.

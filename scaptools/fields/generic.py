@@ -1,4 +1,4 @@
-"""Generic ``evt.*`` fields that every event source has (cloudtrail-plugin.md §6).
+"""Generic ``evt.*`` fields that every event source has (docs/cloudtrail-plugin.md §6).
 
 libsinsp offers these on plugin events whatever plugin produced them; the
 syscall source uses them too until the syscall field set exists. Time strings
@@ -6,8 +6,8 @@ use the host's local time zone except ``evt.time.iso8601`` (UTC).
 
 ``FieldInfo.tags`` carry rendering hints for the output formatter:
 ``"time_string"`` (JSON outputs print the integer timestamp in ns instead of
-the text, rules-language.md §10.2) and ``"pad9"`` (text outputs pad the number
-with zeros to at least 9 digits, cloudtrail-plugin.md §6).
+the text, docs/rules-language.md §10.2) and ``"pad9"`` (text outputs pad the number
+with zeros to at least 9 digits, docs/cloudtrail-plugin.md §6).
 """
 from __future__ import annotations
 

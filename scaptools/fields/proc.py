@@ -1,7 +1,7 @@
 """``proc.*``, ``thread.*``, ``user.*`` and ``group.*`` fields (sysdig 0.29.3 meanings).
 
 Values come from the thread table of ``scaptools.state`` (seeded from process
-and user list blocks, scap-format.md §5 and §8, and kept current by events).
+and user list blocks, docs/format.md §5 and §8, and kept current by events).
 """
 from __future__ import annotations
 

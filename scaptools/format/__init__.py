@@ -2,7 +2,7 @@
 
 ``open_capture`` / ``CaptureReader`` read (reader.py), ``CaptureWriter`` writes
 (writer.py), ``Block`` is a non-event block, ``schema`` holds the construct
-definitions of every block (scap-format.md).
+definitions of every block (docs/format.md).
 """
 from __future__ import annotations
 

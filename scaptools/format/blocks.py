@@ -3,7 +3,7 @@
 ``Block`` keeps the body bytes as stored and parses them with the schema only
 when asked. Event blocks that miss the reader's fast path (flags-word blocks,
 v1 blocks, big-endian sections) become ``Event`` objects here, always in the
-v2 little-endian layout that ``Event.raw`` promises (scap-format.md §9.4).
+v2 little-endian layout that ``Event.raw`` promises (docs/format.md §9.4).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Block ids and fixed values of the .scap format (scap-format.md §2.1, §3, §9)."""
+"""Block ids and fixed values of the .scap format (docs/format.md §2.1, §3, §9)."""
 from __future__ import annotations
 
 # Section header (§3)

@@ -1,7 +1,7 @@
 """The reader's hot loop: well-formed event blocks straight to ``Event`` objects.
 
 One ``struct`` unpack per block, derived from the schema, reads the block header,
-cpuid and event header (scap-format.md §2, §9.1-§9.2); one more reads the
+cpuid and event header (docs/format.md §2, §9.1-§9.2); one more reads the
 trailer. Anything unusual (other block types, incomplete or badly framed blocks,
 the v1 length quirk) stops the loop, and the reader's slow path deals with that
 block and reports faults. There are two copies of the loop, one per output kind,

@@ -1,6 +1,6 @@
 """Streaming .scap reader: every block version, both byte orders, plain or gzip.
 
-The input is read in large chunks and walked block by block (scap-format.md §2),
+The input is read in large chunks and walked block by block (docs/format.md §2),
 counting the byte offset without ``tell()``. Event blocks of the v2 kinds
 (``0x216``/``0x221``, and v1 ``0x204``) take the fast path of :mod:`.fastpath`:
 one precompiled ``struct`` unpack, derived from :mod:`.schema`, and one ``Event``.

@@ -1,7 +1,7 @@
 """construct definitions of every .scap block: the single source of truth.
 
 Every definition comes from a factory that takes the section's byte order
-(``"<"`` or ``">"``, scap-format.md §1.2), so one text serves both orders.
+(``"<"`` or ``">"``, docs/format.md §1.2), so one text serves both orders.
 Only ``this`` expressions are used, so every block parser can be compiled.
 The reader's fast path builds its ``struct`` formats from these definitions
 with :func:`struct_format` instead of keeping a second copy of the layout.
@@ -42,7 +42,7 @@ def str16(order: str):
 def struct_format(*structs) -> str:
     """The ``struct`` format of fixed-size Structs made only of integer fields.
 
-    The fast path calls this to derive its formats from the schema (STYLE.md).
+    The fast path calls this to derive its formats from the schema (docs/design.md §4).
     """
     order, chars = None, []
     for st in structs:

@@ -1,7 +1,7 @@
 """Byte sources for the reader: plain or gzip, from a path, a file object or a pipe.
 
 Compression is recognised by the gzip magic at offset 0, never by the file name
-(scap-format.md §1.1). Gzip input may hold several concatenated members. Nothing
+(docs/format.md §1.1). Gzip input may hold several concatenated members. Nothing
 here seeks or calls ``tell()``, so pipes work.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Canonical .scap writer (scap-format.md §11): the layout sysdig, Falco and tshark read.
+"""Canonical .scap writer (docs/format.md §11): the layout sysdig, Falco and tshark read.
 
 Little-endian, section header 1.2 without options, metadata blocks before the
 first event, syscall events in ``0x216``, large-payload events (322, 324, 402) in

@@ -74,7 +74,7 @@ class State:
         return thread
 
     def add_thread(self, entry) -> ThreadInfo:
-        """Add a process-list entry (scap-format.md §5); threads share their leader's fds."""
+        """Add a process-list entry (docs/format.md §5); threads share their leader's fds."""
         thread = thread_from_entry(entry)
         leader = self.threads.get(thread.pid)
         if leader is not None and thread.tid != thread.pid:
@@ -82,7 +82,7 @@ class State:
         return self.add(thread)
 
     def add_fds(self, tid: int, entries) -> None:
-        """Add the entries of an fd-list block (scap-format.md §6) to thread ``tid``."""
+        """Add the entries of an fd-list block (docs/format.md §6) to thread ``tid``."""
         thread = self.threads.get(tid)
         if thread is None:
             thread = self.add(ThreadInfo(tid))

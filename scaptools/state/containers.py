@@ -1,4 +1,4 @@
-"""Container metadata: ``container`` events (ids 228, 272, 324; scap-format.md §10.3).
+"""Container metadata: ``container`` events (ids 228, 272, 324; docs/format.md §10.3).
 
 Their JSON (``{"container": {"id", "name", "image", "imagerepo", "imagetag",
 "imagedigest", "imageid", "privileged", "type", ...}}``) fills a table by

@@ -1,7 +1,7 @@
 """The state as metadata blocks: process list V9, fd lists v2, user list v2.
 
 Used by ``scap slice`` so a slice starts with lists that describe the threads,
-fds and users as they were at its first event (scap-format.md §5, §6, §8).
+fds and users as they were at its first event (docs/format.md §5, §6, §8).
 Entries are built with the construct schema (``scaptools.format.schema``); the
 V9 entries carry the old 5-byte tail (loginuid, exe_writable), which both
 sysdig 0.29.3 and current readers decode correctly (§5, test Q2).

@@ -1,7 +1,7 @@
 """The event loop of ``tracked_events``: ``State.update`` with its common cases inlined.
 
 Most events change nothing but their thread's syscall context (the last enter
-event, its ``fd`` parameter and the call latency, scap-format.md §10.1). For
+event, its ``fd`` parameter and the call latency, docs/format.md §10.1). For
 those, and for the frequent parsed ones (switch, close and open exits, the enter
 events of fd-creating calls), the loop does the work of ``State._apply`` in
 place, driven by one list lookup of the event type's plan. Every other event

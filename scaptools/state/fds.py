@@ -1,6 +1,6 @@
 """File descriptor records: one ``FdInfo`` per open fd of a process.
 
-Types are libscap's ``scap_fd_type`` values (scap-format.md §6); the one-letter
+Types are libscap's ``scap_fd_type`` values (docs/format.md §6); the one-letter
 type characters are the ones sysdig shows in ``<f>/etc/passwd``.
 """
 from __future__ import annotations
@@ -102,7 +102,7 @@ def tuple_name(sip: str, sport: int, dip: str, dport: int) -> str:
 
 
 def fd_from_list_entry(entry) -> FdInfo:
-    """An ``FdInfo`` from one fd-list block entry (scap-format.md §6).
+    """An ``FdInfo`` from one fd-list block entry (docs/format.md §6).
 
     ``entry`` has attributes or keys ``fd``, ``ino``, ``type`` and the
     type-specific payload (``name``, ``sip``/``dip``/``sport``/``dport``/``l4proto``,

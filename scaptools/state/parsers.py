@@ -2,7 +2,7 @@
 
 Each handler gets ``(state, thread, event, params)`` for one event name and
 direction; exit events see the matching enter event as ``thread.last_enter``.
-Parameter names and meanings: the event table (scap-format.md §10).
+Parameter names and meanings: the event table (docs/format.md §10).
 """
 from __future__ import annotations
 

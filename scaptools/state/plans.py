@@ -1,7 +1,7 @@
 """Per event type: which parser runs and where its fd and memory parameters are.
 
 ``plan(etype)`` is computed once per event type from the event table
-(scap-format.md §10.1): the parser (``HANDLERS``), the position of the enter
+(docs/format.md §10.1): the parser (``HANDLERS``), the position of the enter
 event's ``fd`` parameter, the memory counters the event carries, and the flags
 (creates an fd, works on an fd, never creates its thread, enter or exit).
 ``fd_param`` and ``update_memory`` read those parameters straight from the v2
@@ -31,7 +31,7 @@ FD_EVENTS = frozenset(
 NO_CREATE = frozenset(e["id"] for e in EVENTS if "EF_SKIPPARSERESET" in e["flags"]
                       or "EC_SCHEDULER" in e["category_bits"])
 
-# (event name, direction) -> handler; direction '<' = exit (scap-format.md §10.1)
+# (event name, direction) -> handler; direction '<' = exit (docs/format.md §10.1)
 HANDLERS = {
     ("open", "<"): P.on_open_exit, ("openat", "<"): P.on_open_exit,
     ("openat2", "<"): P.on_open_exit, ("creat", "<"): P.on_open_exit,

@@ -2,7 +2,7 @@
 
 The exit event of a clone is seen twice, once by the parent (``res`` = the
 child's tid) and once by the child (``res`` = 0); whichever comes first
-creates the child thread (scap-format.md §10.1 for the parameters).
+creates the child thread (docs/format.md §10.1 for the parameters).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Seed the state from the reader's metadata blocks (scap-format.md §5, §6, §8).
+"""Seed the state from the reader's metadata blocks (docs/format.md §5, §6, §8).
 
 Works on ``scaptools.format.blocks.Block`` objects (their ``parsed`` schema
 containers); length-prefixed (v2/V9) entries are unwrapped from ``entry``.

@@ -1,6 +1,6 @@
 """Thread records (``ThreadInfo``) and what sysdig derives from them.
 
-A process-list entry (scap-format.md §5) or a clone/execve exit event fills
+A process-list entry (docs/format.md §5) or a clone/execve exit event fills
 one ``ThreadInfo``; the threads of one process share the fd table of the
 main thread (libsinsp does the same for threads cloned with CLONE_FILES).
 """

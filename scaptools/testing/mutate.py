@@ -7,9 +7,9 @@ spec notices "survives": the specs would not catch that change of the rule.
 
 Clauses are the top-level ``and`` operands of the condition; an operand that
 is a parenthesised ``or`` group also yields one mutation per removed
-alternative (rules-language.md §4.2 for the grammar). The mutated condition
+alternative (docs/rules-language.md §4.2 for the grammar). The mutated condition
 is loaded as an extra rules source that replaces the rule's condition
-(``override: {condition: replace}``, rules-language.md §3), so the rules
+(``override: {condition: replace}``, docs/rules-language.md §3), so the rules
 files themselves are never modified.
 
 Known survivors can be accepted with a reason in ``mutation-survivors.yaml``
@@ -49,7 +49,7 @@ class Mutation:
         """The spec's rules sources with this mutation appended to the mutated file.
 
         Appending the override to the same file (one ``(name, text)`` source)
-        keeps one compilation per load (rules-language.md §1.3).
+        keeps one compilation per load (docs/rules-language.md §1.3).
         """
         target = self.rules_file.resolve()
         return [(str(r), original.rstrip("\n") + "\n" + self.override_text())
@@ -177,7 +177,7 @@ class MutationTarget:
     """Replays the specs that use one rules file, with one mutated rule at a time.
 
     Fast path: with ``rule_matching: all`` each rule raises its alerts on its
-    own (rules-language.md §7), so for a spec that loads only this file the
+    own (docs/rules-language.md §7), so for a spec that loads only this file the
     alerts under a mutation are the spec's unmutated alerts of the other
     rules plus those of a file holding just the mutated rule (and every
     list, macro and requirement). Other specs reload the whole file.

@@ -3,7 +3,7 @@
 Replay goes through the same path as ``scap replay`` (``scaptools.replay``:
 plugin registry from entry points, ``load_rules``, ``Engine``, events routed
 by source), so a spec passes exactly when ``scap replay`` would print the
-expected alerts (rules-language.md §7 for which rules fire, §10 for the time
+expected alerts (docs/rules-language.md §7 for which rules fire, §10 for the time
 and priority texts compared here).
 """
 from __future__ import annotations

@@ -19,7 +19,7 @@ from scaptools.events.event import Event
 from scaptools.fields.base import FieldInfo, FieldSet
 from scaptools.plugin import Registry
 
-CLOUDTRAIL_ID = 2  # the cloudtrail plugin's id (cloudtrail-plugin.md §1)
+CLOUDTRAIL_ID = 2  # the cloudtrail plugin's id (docs/cloudtrail-plugin.md §1)
 
 
 class FakeEvent:

@@ -1,4 +1,4 @@
-"""Lists, macros, exceptions, append and override (rules-language.md §2.3-§3, §5)."""
+"""Lists, macros, exceptions, append and override (docs/rules-language.md §2.3-§3, §5)."""
 from __future__ import annotations
 
 import textwrap

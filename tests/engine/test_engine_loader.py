@@ -1,5 +1,5 @@
 """Rules-file format: items, YAML pitfalls, malformed files with exact errors and lines
-(rules-language.md §1, §2, §12)."""
+(docs/rules-language.md §1, §2, §12)."""
 from __future__ import annotations
 
 import textwrap

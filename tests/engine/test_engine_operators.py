@@ -1,4 +1,4 @@
-"""Every operator x field type x missing value (rules-language.md §4.3, §6.1, §6.2)."""
+"""Every operator x field type x missing value (docs/rules-language.md §4.3, §6.1, §6.2)."""
 from __future__ import annotations
 
 import pytest

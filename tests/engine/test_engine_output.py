@@ -1,4 +1,4 @@
-"""Outputs and alert formats (rules-language.md §8-§10) and engine options (§7)."""
+"""Outputs and alert formats (docs/rules-language.md §8-§10) and engine options (§7)."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Condition grammar: precedence, quoting, escapes, quirks and syntax errors (rules-language.md §4)."""
+"""Condition grammar: precedence, quoting, escapes, quirks and syntax errors (docs/rules-language.md §4)."""
 from __future__ import annotations
 
 import pytest

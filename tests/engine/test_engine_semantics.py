@@ -1,4 +1,4 @@
-"""Generated code agrees with a direct tree evaluation (rules-language.md §4.2, §6.1).
+"""Generated code agrees with a direct tree evaluation (docs/rules-language.md §4.2, §6.1).
 
 Random conditions over string, number and list fields are compiled by the
 engine and also evaluated here by walking the tree with the spec's rules; both

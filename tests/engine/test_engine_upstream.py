@@ -1,4 +1,4 @@
-"""The upstream rules files (rules-language.md Appendix A; issue 3 acceptance)."""
+"""The upstream rules files (docs/rules-language.md Appendix A; issue 3 acceptance)."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""Compiler hints and deprecation warnings (rules-language.md §12)."""
+"""Compiler hints and deprecation warnings (docs/rules-language.md §12)."""
 from __future__ import annotations
 
 import pytest

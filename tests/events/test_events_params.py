@@ -1,4 +1,4 @@
-"""Parameter decoding and sysdig-style rendering on hand-built events (scap-format.md §10.2)."""
+"""Parameter decoding and sysdig-style rendering on hand-built events (docs/format.md §10.2)."""
 from __future__ import annotations
 
 import struct

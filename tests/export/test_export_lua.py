@@ -1,4 +1,4 @@
-"""The bundled Lua postdissector in the real tshark 4.0 (wireshark-export.md §3.2)."""
+"""The bundled Lua postdissector in the real tshark 4.0 (docs/wireshark-export.md §3.2)."""
 from __future__ import annotations
 
 import struct

@@ -1,4 +1,4 @@
-"""Byte layouts of the Wireshark export blocks against wireshark-export.md §2.2."""
+"""Byte layouts of the Wireshark export blocks against docs/wireshark-export.md §2.2."""
 from __future__ import annotations
 
 import io

@@ -1,6 +1,6 @@
 """pyshark (driving the real tshark) on the Wireshark export of a mixed capture.
 
-pyshark limitations this test pins down (wireshark-export.md §5):
+pyshark limitations this test pins down (docs/wireshark-export.md §5):
 
 * In the default PDML mode, syscall records come through without layers: tshark's
   PDML has no ``geninfo`` for them, so ``pkt.layers`` is empty, ``pkt.sniff_time``

@@ -1,4 +1,4 @@
-"""The Wireshark export read back by the real tshark 4.0 (wireshark-export.md §2.3)."""
+"""The Wireshark export read back by the real tshark 4.0 (docs/wireshark-export.md §2.3)."""
 from __future__ import annotations
 
 import json
@@ -104,7 +104,7 @@ def test_flag_blocks_and_version_1_1_become_visible(tshark_bin, tmp_path):
     plug = Event.plugin(10**18 + 5, 2, b'{"eventName":"ConsoleLogin"}')
     src = tmp_path / "flags.scap"
     src.write_bytes(shb
-                    # EVF_V2: cpu u16, flags u32, v2 event (scap-format.md §9.1)
+                    # EVF_V2: cpu u16, flags u32, v2 event (docs/format.md §9.1)
                     + _block(0x217, struct.pack("<HI", 1, 1) + close.raw)
                     # EVF_V2_LARGE: the same with u32 parameter lengths
                     + _block(0x222, struct.pack("<HI", 0, 0) + plug.raw))

@@ -24,7 +24,7 @@ def test_info_json_sample(shared):
     assert report["events"] == 572
     assert report["blocks"] == {"SHB": 1, "MI": 1, "PL_V9": 1, "FDL_V2": 94, "IL_V2": 1,
                                 "UL_V2": 1, "EV_V2": 572}
-    # the counts of scap-format.md "Verification" for sample.scap
+    # the counts of docs/format.md "Verification" for sample.scap
     assert report["metadata"] == {"processes": 94, "fds": 515, "interfaces": 6, "users": 34,
                                   "groups": 61}
     assert report["events_by_type"]["354 useradded"] == 34
@@ -67,7 +67,7 @@ def test_convert_refuses_to_overwrite_its_input(tmp_path):
     assert path.read_bytes() == data
 
 
-# processes / fd entries / interfaces / users / groups: scap-format.md "Verification"
+# processes / fd entries / interfaces / users / groups: docs/format.md "Verification"
 METADATA_COUNTS = {
     "curl_google.scap": (54, 316, 5, 31, 55),
     "curl_google_comments.scap": (54, 316, 5, 31, 55),

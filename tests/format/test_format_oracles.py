@@ -1,4 +1,4 @@
-"""The reader against the two oracles, on every shared capture (scap-format.md
+"""The reader against the two oracles, on every shared capture (docs/format.md
 "Verification"): tshark's per-record fields and sysdig's event list."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The 73 cloudtrail fields on real records (cloudtrail-plugin.md §7), quirks included.
+"""The 73 cloudtrail fields on real records (docs/cloudtrail-plugin.md §7), quirks included.
 
 Plain string fields are checked against the general rule of §7.1 with their JSON
 paths written out here (``STRING_PATHS``), on the repository's records and on those
@@ -39,7 +39,7 @@ def test_declares_73_fields_in_plugin_order():
     assert types["ct.srcip"] == ("string", False, "none")  # typed string, not ipaddr
 
 
-# The plain string fields of cloudtrail-plugin.md §7.2 and their JSON paths, written out
+# The plain string fields of docs/cloudtrail-plugin.md §7.2 and their JSON paths, written out
 # here from the spec (not taken from the plugin's tables).
 STRING_PATHS = {
     "ct.id": "eventID", "ct.error": "errorCode", "ct.errormessage": "errorMessage",

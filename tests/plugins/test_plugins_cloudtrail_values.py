@@ -1,7 +1,7 @@
 """Every cloudtrail field on the records the repository ships, against values written by hand.
 
 The expected values below were read off the records and the field definitions of
-cloudtrail-plugin.md §7.2-7.5, never computed by the plugin's own tables. Records
+docs/cloudtrail-plugin.md §7.2-7.5, never computed by the plugin's own tables. Records
 are named by the first characters of their ``eventID`` in ``captures/logs/*.json``
 and read as plugin events from ``captures/*.scap``; the names in ``EDITS`` are
 copies of shipped records with members added or changed, for the members those

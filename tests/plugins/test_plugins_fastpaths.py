@@ -1,8 +1,8 @@
 """The fast paths of the plugin fields give exactly what their exact paths give.
 
 ``json.fast.parsed`` against ``Event.json``; ``json.value`` against the byte-level
-walker alone (json-plugin.md §4: first duplicate wins, literal numbers, original
-escapes); ``ct.name``'s bytes scan against the parsed record (cloudtrail-plugin.md
+walker alone (docs/json-plugin.md §4: first duplicate wins, literal numbers, original
+escapes); ``ct.name``'s bytes scan against the parsed record (docs/cloudtrail-plugin.md
 §7.1). Inputs: the real records of the shared CloudTrail logs, and variants of
 them that hypothesis builds (odd event names, duplicates, spacing, escapes).
 """

@@ -1,4 +1,4 @@
-"""The json plugin's fields (json-plugin.md §3-7) on the spec's example and real records."""
+"""The json plugin's fields (docs/json-plugin.md §3-7) on the spec's example and real records."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Registry validation, Falco configuration, generic evt.* fields (plugin-api.md §2.9, rules §11)."""
+"""Registry validation, Falco configuration, generic evt.* fields (docs/plugin-api.md §2.9, rules §11)."""
 from __future__ import annotations
 
 import pytest

@@ -8,7 +8,7 @@ Fields left out of the comparison on some captures (MOSTLY), and why:
   user/group events that sysdig 0.29.3 drops (ids >= 336), so numbers and the first
   timestamp differ there.
 - proc.tty, user.loginuid, user.loginname on sample.scap: sysdig 0.29.3 reads the first
-  bytes of the current V9 process-entry tail as loginuid (scap-format.md §5, test Q); we
+  bytes of the current V9 process-entry tail as loginuid (docs/format.md §5, test Q); we
   decode the tail layout correctly.
 - evt.latency.human on sample.scap: sysdig shows a stale value for events without a thread.
 - thread/proc vm and page-fault counters, vtid/vpid of threads created by events,

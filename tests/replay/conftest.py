@@ -2,7 +2,7 @@
 
 ``upstream_rules_for(record)`` says which rules of rules-upstream/aws_cloudtrail_rules.yaml
 match one CloudTrail record, written directly from the rule conditions (not through
-the engine), with Falco's missing-field semantics (rules-language.md §6.1).
+the engine), with Falco's missing-field semantics (docs/rules-language.md §6.1).
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def upstream_rules_for(rec: dict) -> list[str]:
 
 
 def split_records(text: bytes) -> list[bytes]:
-    """Objects directly inside the top-level object (cloudtrail-plugin.md §3.4 step 2)."""
+    """Objects directly inside the top-level object (docs/cloudtrail-plugin.md §3.4 step 2)."""
     out, depth, start, in_str, esc = [], 0, 0, False, False
     for i, b in enumerate(text):
         if in_str:

@@ -17,7 +17,7 @@ def test_seeded_from_process_fd_and_user_lists(shared):
     with open_capture(path) as reader:
         for event in tracked_events(reader, state):
             break  # metadata blocks come before the first event
-    assert len(state.threads) == 94  # the process-list entries (scap-format.md, sample.scap)
+    assert len(state.threads) == 94  # the process-list entries (docs/format.md, sample.scap)
     systemd = state.thread(1)
     assert systemd.comm == "systemd" and systemd.cwd == "/" and systemd.sid == 1
     assert state.user_name(0) == "root" and state.group_name(0) == "root"

@@ -2,7 +2,7 @@
 against an independent reading of their conditions.
 
 ``OWN_RULES`` below holds one plain-Python predicate per rule, written from its
-condition with Falco's field semantics (cloudtrail-plugin.md §7, rules-language.md
+condition with Falco's field semantics (docs/cloudtrail-plugin.md §7, docs/rules-language.md
 §6.1: a check on a missing field is false). They run over the parsed records of
 ``captures/logs/*.json``; ``scap replay`` of the matching ``captures/*.scap`` with
 ``rule_matching=all`` must give exactly the same (rule, eventID) alerts, and so must
