@@ -1,6 +1,6 @@
 """The ``cloudtrail`` plugin: source of ``aws_cloudtrail`` events and extractor of their fields.
 
-Identity per cloudtrail-plugin.md §1: plugin id 2, event source
+Identity per docs/cloudtrail-plugin.md §1: plugin id 2, event source
 ``aws_cloudtrail``. Reading logs (files, S3, SQS) lives in ``.source``;
 this module wires it to the plugin API and exports the 73 fields of §7.
 """

@@ -1,4 +1,4 @@
-"""boto3 sessions and clients for the S3 and SQS routes (cloudtrail-plugin.md §2, ``aws``).
+"""boto3 sessions and clients for the S3 and SQS routes (docs/cloudtrail-plugin.md §2, ``aws``).
 
 Credentials and region come from the standard boto3 chain (environment, shared
 files, instance roles), optionally overridden by the init-config ``aws`` block:

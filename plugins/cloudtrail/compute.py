@@ -1,4 +1,4 @@
-"""Computed CloudTrail fields: users, ``ct.info``, S3 and EC2 values (cloudtrail-plugin.md §5, §7.3-7.5)."""
+"""Computed CloudTrail fields: users, ``ct.info``, S3 and EC2 values (docs/cloudtrail-plugin.md §5, §7.3-7.5)."""
 from __future__ import annotations
 
 from .record import MISSING, as_string, get, num

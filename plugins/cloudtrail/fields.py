@@ -1,4 +1,4 @@
-"""The 73 fields of the cloudtrail plugin, in plugin order (cloudtrail-plugin.md §7.2).
+"""The 73 fields of the cloudtrail plugin, in plugin order (docs/cloudtrail-plugin.md §7.2).
 
 ``FIELDS`` is the declaration list; ``make_extractor(name, arg)`` returns a
 closure ``fn(event) -> value | None``. ``ct.name`` has a fast path (see
@@ -256,7 +256,7 @@ def _string_field(path: tuple):
 
 
 def _index_arg(name: str, arg: str | None) -> int | None:
-    """Index arguments are decimal without leading zeros (rules-language.md §11)."""
+    """Index arguments are decimal without leading zeros (docs/rules-language.md §11)."""
     if arg is None:
         return None
     if not arg.isascii() or not arg.isdigit() or (len(arg) > 1 and arg[0] == "0"):

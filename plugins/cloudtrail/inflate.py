@@ -1,4 +1,4 @@
-"""The text of a log file while it inflates, in parts of bounded size (cloudtrail-plugin.md §3.4).
+"""The text of a log file while it inflates, in parts of bounded size (docs/cloudtrail-plugin.md §3.4).
 
 ``inflated(source, chunk)`` gives the text of one log file (bytes, or a
 ``spool.Body`` read from disk) in parts: gzip is fed ``chunk`` compressed bytes

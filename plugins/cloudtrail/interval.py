@@ -1,4 +1,4 @@
-"""The ``s3Interval`` time window (cloudtrail-plugin.md §4.1).
+"""The ``s3Interval`` time window (docs/cloudtrail-plugin.md §4.1).
 
 ``5d``, ``2023-04-05T06:00:00Z``, ``5d-2d``, ``2023-04-05T06:00:00Z-1d``: one
 endpoint gives a start with no end, two give start and end. A duration means

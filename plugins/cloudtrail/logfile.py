@@ -1,4 +1,4 @@
-"""Turn the bytes of one CloudTrail log file into records (cloudtrail-plugin.md §3.4).
+"""Turn the bytes of one CloudTrail log file into records (docs/cloudtrail-plugin.md §3.4).
 
 A log file is ``{"Records":[{...},{...}]}``, plain or gzip-compressed (detected
 by the gzip magic, not by the name). Each record becomes ``(ts, payload, event_id)``:

@@ -1,4 +1,4 @@
-"""Decode a large log file while it is still being inflated (cloudtrail-plugin.md §3.4).
+"""Decode a large log file while it is still being inflated (docs/cloudtrail-plugin.md §3.4).
 
 Inflating releases the GIL, so a thread inflates (inflate.py) while the text
 already out is decoded a piece at a time: a piece ends at the comma between two

@@ -1,4 +1,4 @@
-"""Access to the CloudTrail record of an event (cloudtrail-plugin.md §7.1).
+"""Access to the CloudTrail record of an event (docs/cloudtrail-plugin.md §7.1).
 
 The record is ``Event.json`` (parsed once per event, shared by all extractors);
 a payload wrapped in NUL bytes is trimmed and parsed once more. ``MISSING``

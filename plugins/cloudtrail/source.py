@@ -1,4 +1,4 @@
-"""The cloudtrail event source: init config and open params (cloudtrail-plugin.md §2-4).
+"""The cloudtrail event source: init config and open params (docs/cloudtrail-plugin.md §2-4).
 
 ``open_source(config, params)`` returns a ``CloudTrailStream``: an iterator of
 ``PluginEvent`` (one per record: ts = ``eventTime`` in ns, payload = the

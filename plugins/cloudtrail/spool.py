@@ -1,4 +1,4 @@
-"""Large log files read from disk a chunk at a time, never whole (cloudtrail-plugin.md §3.4).
+"""Large log files read from disk a chunk at a time, never whole (docs/cloudtrail-plugin.md §3.4).
 
 A log file that ``pieces.py`` decodes piece by piece (gzip of ``STREAM_MIN``
 bytes and up, or plain of ``PLAIN_STREAM_MIN`` bytes and up that starts with

@@ -1,4 +1,4 @@
-"""SQS queues of log-delivery notifications (cloudtrail-plugin.md §3.3, §4.4).
+"""SQS queues of log-delivery notifications (docs/cloudtrail-plugin.md §3.3, §4.4).
 
 A message body is an SNS notification envelope (``Type`` = ``Notification``,
 keys matched case-insensitively) whose ``Message`` is either CloudTrail's own

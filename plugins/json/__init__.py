@@ -1,7 +1,7 @@
-"""The ``json`` extractor plugin: ``json.value[/ptr]``, ``json.obj``, ``json.rawtime`` (json-plugin.md).
+"""The ``json`` extractor plugin: ``json.value[/ptr]``, ``json.obj``, ``json.rawtime`` (docs/json-plugin.md).
 
 It has no event source and declares no extraction sources, so its fields are
-offered on every plugin source (json-plugin.md §1.1; not on ``syscall``, the
+offered on every plugin source (docs/json-plugin.md §1.1; not on ``syscall``, the
 deviation the spec allows). Every field has no value unless the payload starts
 with ``{`` or ``[`` and is valid JSON (§4 steps 1-2, §7); validity comes from
 ``Event.json``, parsed once per event and shared with the other extractors.

@@ -2,10 +2,10 @@
 
 ``Event.json`` splits every parameter (two copies of the payload bytes) before
 parsing; for a ``pluginevent`` (322) the payload's place is known from the
-length array (scap-format.md §9.2: 26-byte header, then one u32 length per
+length array (docs/format.md §9.2: 26-byte header, then one u32 length per
 parameter, 322 being a large-payload type), so orjson can read a memoryview of
 it. The result is stored where ``Event.json`` keeps it, so every extractor of
-the event shares the one parse (json-plugin.md §4 step 2).
+the event shares the one parse (docs/json-plugin.md §4 step 2).
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def parsed(event):
     if end > start:
         try:
             rec = _loads(memoryview(raw)[start:end])
-        except Exception:  # not JSON: no value (json-plugin.md §7), as Event.json
+        except Exception:  # not JSON: no value (docs/json-plugin.md §7), as Event.json
             rec = None
     try:
         event.json = rec

@@ -1,4 +1,4 @@
-"""Walking JSON text without re-serialising it (json-plugin.md §4-5).
+"""Walking JSON text without re-serialising it (docs/json-plugin.md §4-5).
 
 Upstream renders values from the original bytes: numbers keep their literal
 text, nested strings keep their escapes, members keep their order and the
@@ -84,7 +84,7 @@ def go_atoi(token: str) -> int | None:
 
 
 def pointer_tokens(pointer: str) -> list[str]:
-    """Reference tokens of a pointer; the leading ``/`` is optional (json-plugin.md §4 step 4-5)."""
+    """Reference tokens of a pointer; the leading ``/`` is optional (docs/json-plugin.md §4 step 4-5)."""
     if pointer.startswith("/"):
         pointer = pointer[1:]
     return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")]
@@ -115,7 +115,7 @@ def compact(text: bytes) -> bytes:
 
 
 def render(doc: bytes, span: tuple[int, int]) -> str:
-    """A string value decoded; anything else as compact JSON text (json-plugin.md §4 step 6)."""
+    """A string value decoded; anything else as compact JSON text (docs/json-plugin.md §4 step 6)."""
     text = doc[span[0]:span[1]]
     if text[:1] == b'"':
         if b"\\" not in text:
@@ -125,7 +125,7 @@ def render(doc: bytes, span: tuple[int, int]) -> str:
 
 
 def indent(doc: bytes) -> str:
-    """Go ``json.Indent(dst, doc, "", "  ")`` (json-plugin.md §5)."""
+    """Go ``json.Indent(dst, doc, "", "  ")`` (docs/json-plugin.md §5)."""
     out: list[bytes] = []
     level = 0
     need_nl = False  # an opened container waits for its first element
