@@ -6,7 +6,7 @@ this module wires it to the plugin API and exports the 73 fields of §7.
 """
 from __future__ import annotations
 
-from scaptools.plugin import ExtractorPlugin, SourcePlugin
+from scaptools.plugin.api import ExtractorPlugin, SourcePlugin
 
 from .compute import plugininfo
 from .fields import FIELDS, make_extractor

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import orjson
 
 from scaptools.errors import PluginError
-from scaptools.plugin import Checkpoint, PluginEvent
+from scaptools.plugin.api import Checkpoint, PluginEvent
 
 from . import s3 as s3mod
 from . import sqs as sqsmod

@@ -12,7 +12,7 @@ import orjson
 
 from scaptools.errors import FieldError, PluginError
 from scaptools.fields.base import ARG_NONE, ARG_REQUIRED, FieldInfo
-from scaptools.plugin import ExtractorPlugin
+from scaptools.plugin.api import ExtractorPlugin
 
 from .fast import parsed, payload_bounds
 from .rawjson import compact, go_atoi, indent, pointer_tokens, render, resolve

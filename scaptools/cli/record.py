@@ -21,7 +21,7 @@ import click
 from ..errors import PluginError, RecordError
 
 if TYPE_CHECKING:  # imported when the command runs, after the source is open
-    from ..record import Recorder
+    from scaptools.record.recorder import Recorder
 
 
 @click.command("record", short_help="Record a source plugin's events (CloudTrail) into captures.")
@@ -49,7 +49,7 @@ def record_command(out, plugin_name, open_params, init_config, config_path, gzip
     """Record the events of a source plugin (e.g. CloudTrail logs) into a capture."""
     plugin, params = open_plugin(plugin_name, open_params, init_config, config_path)
     stream = plugin.open(params)  # a source may start reading here, beside the imports below
-    from ..record import Recorder, RecordOptions
+    from scaptools.record.recorder import Recorder, RecordOptions
     if hasattr(stream, "on_problem"):
         stream.on_problem = _report
     opts = RecordOptions(out=out, gzip=gzip_, max_events=max_events, duration=duration,
@@ -85,7 +85,7 @@ def show_progress(recorder: Recorder) -> None:
 
 def open_plugin(name: str, open_params, init_config, config_path):
     """The initialised source plugin and its open params (``-c`` entry as default)."""
-    from ..plugin import Registry, plugin_configs, read_falco_config
+    from scaptools.plugin.api import Registry, plugin_configs, read_falco_config
     entry = None
     if config_path:
         entries = [e for e in plugin_configs(read_falco_config(config_path)) if e.name == name]
@@ -95,7 +95,7 @@ def open_plugin(name: str, open_params, init_config, config_path):
     registry = Registry.from_entry_points([name])
     plugin = registry.by_name.get(name)
     if plugin is None and entry is not None and entry.library_path:  # a Falco plugin library
-        from ..native import load_native_plugin
+        from scaptools.plugin.native.legacy import load_native_plugin
         plugin = load_native_plugin(entry.library_path, name)
     if plugin is None or not hasattr(plugin, "open"):
         raise PluginError("no source plugin of this name is installed", name)

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ..plugin import is_extractor, is_source, read_falco_config, registry_from_config
+from scaptools.plugin.api import (is_extractor, is_source, read_falco_config, registry_from_config)
 
 
 def _registry(config_path):
@@ -44,8 +44,8 @@ def _print_errors(result) -> None:
 def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabled, enable_all,
                    json_output, min_priority, show_stats, jobs):
     """Replay capture FILES (``-`` reads stdin) through the rules given with -r; print alerts."""
-    from ..replay import (alert_formatter, load_ruleset, make_engine, merged_options,
-                          replay_files, replay_parallel)
+    from scaptools.replay.loop import (alert_formatter, load_ruleset, make_engine, merged_options,
+                                       replay_files, replay_parallel)
     config, registry = _registry(config_path)
     rules = rules or _config_rules(config)
     options = merged_options(config, overrides)
@@ -94,7 +94,7 @@ def _config_rules(config: dict) -> tuple:
 @click.pass_context
 def validate_command(ctx, rules, config_path):
     """Load and compile the rules, print every error and warning; exit 1 on error."""
-    from ..replay import load_ruleset
+    from scaptools.replay.loop import load_ruleset
     _, registry = _registry(config_path)
     result = load_ruleset(rules, registry)
     for line in result.summary():  # per-file state, then every error and warning (§12)

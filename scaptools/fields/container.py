@@ -42,7 +42,7 @@ def container_plugin():
     served by the syscall field set above (host values), so this plugin only
     answers the version check; register it with ``Registry.register``.
     """
-    from ..plugin import ExtractorPlugin
+    from scaptools.plugin.api import ExtractorPlugin
 
     class ContainerPlugin(ExtractorPlugin):
         name = "container"

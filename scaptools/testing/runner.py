@@ -68,7 +68,7 @@ class Replayer:
     @property
     def registry(self):
         if self._registry is None:
-            from ..plugin import Registry
+            from scaptools.plugin.api import Registry
             self._registry = Registry.from_entry_points()
         return self._registry
 
@@ -92,7 +92,7 @@ class Replayer:
     def replay(self, capture, sources, *, options=None, tags=(), skip_tags=(), disabled=(),
                enable_all=False, min_priority=None) -> list[AlertRecord]:
         """The alerts raised by replaying ``capture`` through the rules ``sources``."""
-        from ..replay import make_engine, merged_options, replay_files
+        from scaptools.replay.loop import make_engine, merged_options, replay_files
         opts = merged_options(None, [f"{k}={_option_text(v)}" for k, v in (options or {}).items()])
         if min_priority:
             opts["priority"] = min_priority

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from scaptools import native3_abi as abi
+from scaptools.plugin.native import abi3 as abi
 from scaptools.errors import FieldError, PluginError
 from scaptools.events.event import Event
 from scaptools.format.reader import open_capture
-from scaptools.native import load_native_plugin
-from scaptools.plugin import (Checkpoint, PluginEvent, Registry, SourcePlugin, read_falco_config,
-                              registry_from_config)
+from scaptools.plugin.native.legacy import load_native_plugin
+from scaptools.plugin.api import (Checkpoint, PluginEvent, Registry, SourcePlugin,
+                                  read_falco_config, registry_from_config)
 
 from ..conftest import missing_oracle
 

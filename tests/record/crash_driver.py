@@ -69,7 +69,7 @@ def stop_when_drained(recorder, session, params: str) -> None:
 
 def main(out: str, state: str, params: str, config: str, kill: str) -> int:
     import boto3
-    from scaptools.record import Recorder, RecordOptions
+    from scaptools.record.recorder import Recorder, RecordOptions
     from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
     session = boto3.Session(region_name="us-east-1")
     parts = kill.split(":")

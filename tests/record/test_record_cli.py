@@ -141,8 +141,8 @@ def test_record_cli_sigterm_ends_at_a_unit_and_resumes(aws_env, boto, unique, he
 
 
 def test_record_rotate_size_and_commit_acks(logdir, logset, helpers, tmp_path):
-    from scaptools.plugin import Checkpoint
-    from scaptools.record import Recorder, RecordOptions
+    from scaptools.plugin.api import Checkpoint
+    from scaptools.record.recorder import Recorder, RecordOptions
     from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
     acked = []
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaptools.record import Recorder, RecordOptions
+from scaptools.record.recorder import Recorder, RecordOptions
 from scaptools_plugins.cloudtrail import logfile
 from scaptools_plugins.cloudtrail.logfile import decode_log, parse_event_time
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config

@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 
-from scaptools.record import Recorder, RecordOptions
+from scaptools.record.recorder import Recorder, RecordOptions
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 
 

@@ -388,7 +388,7 @@ def test_record_memory_local_large_plain_file_is_read_in_chunks(tmp_path):
 
 def test_record_memory_summary_names_dedupe_keys_dropped_early():
     from scaptools.cli.record import summary_lines
-    from scaptools.record import RecordSummary
+    from scaptools.record.recorder import RecordSummary
     from scaptools_plugins.cloudtrail.source import SourceStats
     quiet = summary_lines(RecordSummary(events=1, stats=SourceStats()))
     assert not any("duplicate check" in line for line in quiet)

@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 from scaptools.errors import PluginError
-from scaptools.plugin import Checkpoint, PluginEvent
-from scaptools.record import Recorder, RecordOptions
+from scaptools.plugin.api import Checkpoint, PluginEvent
+from scaptools.record.recorder import Recorder, RecordOptions
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 
 ORG = "o-abcdefghij"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from scaptools.errors import PluginError
-from scaptools.plugin import Checkpoint, PluginEvent
+from scaptools.plugin.api import Checkpoint, PluginEvent
 from scaptools_plugins.cloudtrail.interval import parse_interval
 from scaptools_plugins.cloudtrail.logfile import decode_log, parse_event_time
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config

@@ -6,7 +6,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from scaptools.record import Recorder, RecordOptions
+from scaptools.record.recorder import Recorder, RecordOptions
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 
 

@@ -123,8 +123,8 @@ def test_labelled_records_give_the_expected_alerts(labelled_files, upstream_rule
                                                     shared, tmp_path):
     """Every record of shared/cloudtrail, replayed with every upstream rule enabled."""
     from scaptools.format.reader import open_capture
-    from scaptools.plugin import Registry
-    from scaptools.replay import load_ruleset, make_engine, merged_options, replay_events
+    from scaptools.plugin.api import Registry
+    from scaptools.replay.loop import load_ruleset, make_engine, merged_options, replay_events
     labels = orjson.loads((shared / "cloudtrail" / "labels.json").read_bytes())["labels"]
     by_key = {(lab["file"], lab["index"]): lab["expected_rules"] for lab in labels}
     order = [(f, i, raw) for f, recs in labelled_files.items() for i, raw in enumerate(recs)]

@@ -13,7 +13,7 @@ from scaptools.cli.main import cli
 from scaptools.events.event import Event
 from scaptools.format.reader import open_capture
 from scaptools.format.writer import CaptureWriter
-from scaptools.replay_jobs import RangeFile, plan
+from scaptools.replay.parallel import RangeFile, plan
 
 RULE = ("- rule: every\n  desc: d\n  condition: evt.num > 0\n"
         "  output: n=%evt.num rel=%evt.reltime name=%ct.name user=%ct.user\n"
@@ -132,7 +132,7 @@ def test_cuts_do_not_depend_on_the_mapped_window(tmp_path, monkeypatch, jobs):
     longer than half a window: the cuts are those of a walk over one big window."""
     import mmap
 
-    import scaptools.replay_jobs as jobs_module
+    import scaptools.replay.parallel as jobs_module
     path = tmp_path / "sizes.scap"
     with CaptureWriter(path) as writer:
         for n in range(300):

@@ -10,12 +10,12 @@ import ctypes as C
 import ipaddress
 import json
 
-from . import native3_abi as A
-from .errors import FieldError, PluginError
-from .events.event import params_fit, raise_damaged
-from .fields.base import ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED, FieldInfo
-from .native3_abi import text as _text
-from .plugin import ExtractorPlugin
+from scaptools.plugin.native import abi3 as A
+from scaptools.errors import FieldError, PluginError
+from scaptools.events.event import params_fit, raise_damaged
+from scaptools.fields.base import ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED, FieldInfo
+from scaptools.plugin.native.abi3 import text as _text
+from scaptools.plugin.api import ExtractorPlugin
 
 
 def read_fields(lib, name: str) -> tuple[list[FieldInfo], dict]:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Callable, Iterator
 
-from .errors import FieldError, PluginError
-from .fields.base import FIELD_TYPES, FieldInfo, FieldSet
+from scaptools.errors import FieldError, PluginError
+from scaptools.fields.base import FIELD_TYPES, FieldInfo, FieldSet
 
 ENTRY_POINT_GROUP = "scaptools.plugins"
 API_VERSION = "1.0.0"  # version of this Python plugin API
@@ -189,7 +189,7 @@ class Registry:
             raise PluginError(f"invalid event source {src!r}", plugin.name)
 
     def _check_extractor(self, plugin: ExtractorPlugin) -> None:
-        from .fields.generic import GENERIC_NAMES
+        from scaptools.fields.generic import GENERIC_NAMES
         names = set()
         if not plugin.fields:
             raise PluginError("an extractor plugin must export at least one field", plugin.name)
@@ -251,7 +251,7 @@ class Registry:
         return self._fieldsets[source]
 
     def _build_fieldset(self, source: str) -> FieldSet | None:
-        from .fields.generic import add_generic_fields
+        from scaptools.fields.generic import add_generic_fields
         if source == SYSCALL_SOURCE:
             return _syscall_fieldset(self)
         if source not in self.sources():
@@ -271,12 +271,12 @@ class Registry:
 
 def _syscall_fieldset(registry: Registry) -> FieldSet:
     try:
-        from .fields.syscall import syscall_fieldset  # owned by the events engineer
+        from scaptools.fields.syscall import syscall_fieldset  # owned by the events engineer
     except ImportError:
         syscall_fieldset = None
     if syscall_fieldset is not None:
         return syscall_fieldset()
-    from .fields.generic import add_generic_fields
+    from scaptools.fields.generic import add_generic_fields
     fs = FieldSet(SYSCALL_SOURCE)
     add_generic_fields(fs, registry, SYSCALL_SOURCE)
     return fs
@@ -400,7 +400,7 @@ def _instantiate(entry: PluginConfig, installed: dict) -> Plugin:
             raise PluginError(f"cannot load entry point: {exc}", entry.name) from exc
     if entry.library_path and os.path.isfile(entry.library_path):
         try:
-            from .native import load_native_plugin
+            from scaptools.plugin.native.legacy import load_native_plugin
         except ImportError:
             raise PluginError(f"cannot load {entry.library_path}: native (C ABI) plugins are "
                               "not supported in this build", entry.name) from None

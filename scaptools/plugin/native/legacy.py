@@ -15,9 +15,9 @@ import re
 import threading
 import time
 
-from .errors import FieldError, PluginError
-from .fields.base import ARG_REQUIRED, FieldInfo
-from .plugin import Checkpoint, ExtractorPlugin, PluginEvent, SourcePlugin
+from scaptools.errors import FieldError, PluginError
+from scaptools.fields.base import ARG_REQUIRED, FieldInfo
+from scaptools.plugin.api import Checkpoint, ExtractorPlugin, PluginEvent, SourcePlugin
 
 RC_SUCCESS, RC_FAILURE, RC_TIMEOUT, RC_EOF = 0, 1, -1, 2  # §2.1
 TYPE_SOURCE, TYPE_EXTRACTOR = 1, 2  # §3.1
@@ -115,7 +115,7 @@ class _Library:
 
 def load_native_plugin(path: str, name: str = ""):
     """Load the Falco plugin at ``path``; a ``SourcePlugin``/``ExtractorPlugin`` instance."""
-    from . import native3, native3_abi
+    from scaptools.plugin.native import api3 as native3, abi3 as native3_abi
     lib = _Library(path)
     label = name or path
     lib.require(["plugin_get_required_api_version"], label)

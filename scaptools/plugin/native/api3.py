@@ -13,11 +13,11 @@ import json
 import threading
 import time
 
-from . import native3_abi as A
-from .errors import PluginError
-from .native3_abi import text as _text
-from .native3_extract import Extraction
-from .plugin import SYSCALL_SOURCE, Checkpoint, PluginEvent, SourcePlugin
+from scaptools.plugin.native import abi3 as A
+from scaptools.errors import PluginError
+from scaptools.plugin.native.abi3 import text as _text
+from scaptools.plugin.native.extract3 import Extraction
+from scaptools.plugin.api import SYSCALL_SOURCE, Checkpoint, PluginEvent, SourcePlugin
 
 _SOURCING = ("plugin_open", "plugin_close", "plugin_next_batch")
 
@@ -59,7 +59,7 @@ def _capabilities(lib, name: str) -> tuple[bool, bool]:
 
 
 def _parse_version(text: str, name: str) -> str:
-    from .native import parse_api_version
+    from scaptools.plugin.native.legacy import parse_api_version
     return ".".join(map(str, parse_api_version(text, name)))
 
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import RuleError
-from .events.event import raise_damaged
-from .plugin import SYSCALL_SOURCE, Registry
+from scaptools.errors import RuleError
+from scaptools.events.event import raise_damaged
+from scaptools.plugin.api import SYSCALL_SOURCE, Registry
 
 PLUGINEVENT, ASYNCEVENT = 322, 402
 _PLUGIN_ID_AT = 26 + 2 * 4  # header + two u32 lengths (docs/format.md §9.2)
@@ -89,15 +89,15 @@ def rule_files(paths: Iterable) -> list[Path]:
 
 def load_ruleset(paths: Iterable, registry: Registry):
     """Load and compile rule files for the registry's sources; returns the ``LoadResult``."""
-    from .engine import load_rules
+    from scaptools.engine import load_rules
     sources = [str(p) for p in rule_files(paths)]
     return load_rules(sources, registry.fieldset, plugin_versions=registry.versions())
 
 
 def make_engine(result, options: dict, *, tags=(), skip_tags=(), disabled=(), enable_all=False):
     """An ``Engine`` for a successful load, configured from Falco options."""
-    from .engine import Engine
-    from .fields.generic import hostname
+    from scaptools.engine import Engine
+    from scaptools.fields.generic import hostname
     if not result.ok:
         first = result.errors[0]
         raise RuleError(first.message, first.location, first.item_type, first.item_name,
@@ -203,8 +203,8 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     ``progress`` (a text stream, e.g. a terminal's stderr) gets a running count;
     the events are then read through a counting wrapper, so pipes pay nothing.
     """
-    from .format.reader import open_capture
-    from .state import State, tracked_events
+    from scaptools.format.reader import open_capture
+    from scaptools.state import State, tracked_events
     stats = stats or ReplayStats()
     track = SYSCALL_SOURCE in _rule_sources(engine)
     for path in paths:
@@ -241,7 +241,7 @@ def _with_progress(events, path, stream, every: int = 50_000):
 
 def alert_formatter(options: dict) -> Callable:
     """``alert -> line`` in Falco's text or JSON format, per the options (§10)."""
-    from .engine.output import dumps_sorted, format_json, format_text
+    from scaptools.engine.output import dumps_sorted, format_json, format_text
     iso = as_bool(options["time_format_iso_8601"])
     if as_bool(options["json_output"]):
         include_output = as_bool(options["json_include_output_property"])
@@ -297,5 +297,5 @@ def merged_options(config: dict | None, overrides: Iterable[str] = ()) -> dict:
 # -- fan-out over processes (docs/design.md §8: processes first) ----------------------------
 def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable) -> ReplayStats:
     """Replay with ``jobs`` forked workers, alerts in event order (see ``replay_jobs``)."""
-    from .replay_jobs import replay_parallel as run
+    from scaptools.replay.parallel import replay_parallel as run
     return run(paths, jobs, build, write)

@@ -31,11 +31,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .errors import FormatError, RecordError
-from .events.event import Event
-from .format.writer import CaptureWriter
-from .plugin import Checkpoint
-from .record_state import RecordState, output_path
+from scaptools.errors import FormatError, RecordError
+from scaptools.events.event import Event
+from scaptools.format.writer import CaptureWriter
+from scaptools.plugin.api import Checkpoint
+from scaptools.record.state import RecordState, output_path
 
 TICK_EVENTS = 4096  # events written between looks at the clock (--duration, progress)
 _TS = operator.itemgetter(0)

@@ -25,7 +25,7 @@ import json
 import os
 import time
 
-from .errors import RecordError
+from scaptools.errors import RecordError
 
 UNACKED_DAYS = 14  # an SQS message lives at most 14 days: after that it cannot come back
 COMPACT_LINES = 2000  # journal lines before it is rewritten as one

@@ -17,7 +17,7 @@ PLUGINEVENT = 322
 FTYPES = {"string": 9, "uint64": 8, "reltime": 20, "abstime": 21, "bool": 25, "ipaddr": 40,
           "ipnet": 41}
 U64_MAX = 0xFFFFFFFFFFFFFFFF
-_LOG = logging.getLogger("scaptools.native")
+_LOG = logging.getLogger("scaptools.plugin.api.native.legacy")
 _SEVERITY = {1: logging.CRITICAL, 2: logging.CRITICAL, 3: logging.ERROR, 4: logging.WARNING,
              5: logging.INFO, 6: logging.INFO, 7: logging.DEBUG, 8: logging.DEBUG}
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import FormatError, RuleError
-from .format.constants import BLOCK_SHB, EVENT_BLOCKS, SHB_MAGIC_LE
+from scaptools.errors import FormatError, RuleError
+from scaptools.format.constants import BLOCK_SHB, EVENT_BLOCKS, SHB_MAGIC_LE
 
 _BLOCK = struct.Struct("<II")  # block type, total length (§2)
 _U32 = struct.Struct("<I")
@@ -261,7 +261,7 @@ def _merge(outs: list, write: Callable) -> None:
 
 
 def _merged_stats(parts):
-    from .replay import ReplayStats
+    from scaptools.replay.loop import ReplayStats
     total = ReplayStats()
     for part in parts:
         total.events += part.events
@@ -279,7 +279,7 @@ def _worker(build, shares, k: int, jobs: int, folder: Path, early=None) -> None:
     index = 0
     try:
         engine, registry, fmt = build()
-        from .replay import ReplayStats
+        from scaptools.replay.loop import ReplayStats
         stats = ReplayStats()
         if early is not None:
             with (folder / "0-0.txt").open("w", encoding="utf-8", newline="") as fh:
@@ -304,8 +304,8 @@ def _worker(build, shares, k: int, jobs: int, folder: Path, early=None) -> None:
 
 def _replay_early(early, engine, registry, fmt, fh, stats) -> list:
     """Worker 0 on the first capture from its start; returns the plan of every capture."""
-    from .format.reader import open_capture
-    from .replay import replay_events
+    from scaptools.format.reader import open_capture
+    from scaptools.replay.loop import replay_events
     path, until, queue = early
     plans = []
 
@@ -324,8 +324,8 @@ def _replay_early(early, engine, registry, fmt, fh, stats) -> list:
 
 
 def _replay_range(share: Share, k: int, engine, registry, fmt, fh, stats) -> None:
-    from .format.reader import open_capture
-    from .replay import replay_events
+    from scaptools.format.reader import open_capture
+    from scaptools.replay.loop import replay_events
     start, end, before = share.ranges[k]
     if start >= end:
         return  # the capture is read whole by worker 0
@@ -350,7 +350,7 @@ def _renumbered(events, before: int):
 
 
 def _first_ts(share: Share) -> int | None:
-    from .format.reader import open_capture
+    from scaptools.format.reader import open_capture
     stream = RangeFile(share.path, share.head, share.head, share.ranges[0][1])
     try:
         with open_capture(stream, path=share.path) as reader:
@@ -362,8 +362,8 @@ def _first_ts(share: Share) -> int | None:
 
 
 def _replay_modulo(share: Share, k: int, jobs: int, engine, registry, fmt, fh, stats) -> None:
-    from .format.reader import open_capture
-    from .replay import replay_events
+    from scaptools.format.reader import open_capture
+    from scaptools.replay.loop import replay_events
     registry.first_ts = None
     current = [0, 0]
 
