@@ -21,7 +21,7 @@ from ..state import State, tracked_events
 
 def _registry():
     try:
-        from scaptools.plugin.api import Registry
+        from scaptools.plugin.registry import Registry
         return Registry.from_entry_points()
     except Exception:  # no plugins installed: plugin events print as <NA>
         return None

@@ -85,7 +85,8 @@ def show_progress(recorder: Recorder) -> None:
 
 def open_plugin(name: str, open_params, init_config, config_path):
     """The initialised source plugin and its open params (``-c`` entry as default)."""
-    from scaptools.plugin.api import Registry, plugin_configs, read_falco_config
+    from scaptools.plugin.falco_config import plugin_configs, read_falco_config
+    from scaptools.plugin.registry import Registry
     entry = None
     if config_path:
         entries = [e for e in plugin_configs(read_falco_config(config_path)) if e.name == name]

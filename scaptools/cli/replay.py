@@ -11,7 +11,8 @@ import sys
 
 import click
 
-from scaptools.plugin.api import (is_extractor, is_source, read_falco_config, registry_from_config)
+from scaptools.plugin.api import is_extractor, is_source
+from scaptools.plugin.falco_config import read_falco_config, registry_from_config
 
 
 def _registry(config_path):

@@ -50,7 +50,7 @@ class SourceNames:
         if not self._loaded:
             self._loaded = True
             try:
-                from scaptools.plugin.api import Registry
+                from scaptools.plugin.registry import Registry
                 self._registry = Registry.from_entry_points()
             except Exception:  # no plugin module, or a plugin failed to load
                 self._registry = None

@@ -18,7 +18,8 @@ from typing import Callable, Iterable
 
 from scaptools.errors import RuleError
 from scaptools.events.event import raise_damaged
-from scaptools.plugin.api import SYSCALL_SOURCE, Registry
+from scaptools.plugin.api import SYSCALL_SOURCE
+from scaptools.plugin.registry import Registry
 
 PLUGINEVENT, ASYNCEVENT = 322, 402
 _PLUGIN_ID_AT = 26 + 2 * 4  # header + two u32 lengths (docs/format.md §9.2)

@@ -68,7 +68,7 @@ class Replayer:
     @property
     def registry(self):
         if self._registry is None:
-            from scaptools.plugin.api import Registry
+            from scaptools.plugin.registry import Registry
             self._registry = Registry.from_entry_points()
         return self._registry
 

@@ -17,7 +17,7 @@ import pytest
 
 from scaptools.events.event import Event
 from scaptools.fields.base import FieldInfo, FieldSet
-from scaptools.plugin.api import Registry
+from scaptools.plugin.registry import Registry
 
 CLOUDTRAIL_ID = 2  # the cloudtrail plugin's id (docs/cloudtrail-plugin.md §1)
 

@@ -6,7 +6,7 @@ import yaml
 
 from scaptools.engine import Engine, load_rules, parse_condition
 from scaptools.fields.base import FieldInfo, FieldSet
-from scaptools.plugin.api import Registry
+from scaptools.plugin.registry import Registry
 
 
 @pytest.fixture

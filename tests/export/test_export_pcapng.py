@@ -90,7 +90,8 @@ def test_info_text_for_cloudtrail_records():
 
 def test_source_names_ask_the_plugin_registry_first():
     from scaptools.export import SourceNames
-    from scaptools.plugin.api import Registry, SourcePlugin
+    from scaptools.plugin.api import SourcePlugin
+    from scaptools.plugin.registry import Registry
 
     class Dummy(SourcePlugin):
         name, id, event_source, version = "dummy", 999, "dummy_events", "0.1.0"

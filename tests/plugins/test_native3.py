@@ -20,8 +20,9 @@ from scaptools.errors import FieldError, PluginError
 from scaptools.events.event import Event
 from scaptools.format.reader import open_capture
 from scaptools.plugin.native.legacy import load_native_plugin
-from scaptools.plugin.api import (Checkpoint, PluginEvent, Registry, SourcePlugin,
-                                  read_falco_config, registry_from_config)
+from scaptools.plugin.api import Checkpoint, PluginEvent, SourcePlugin
+from scaptools.plugin.falco_config import read_falco_config, registry_from_config
+from scaptools.plugin.registry import Registry
 
 from ..conftest import missing_oracle
 

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from scaptools.errors import FieldError
-from scaptools.plugin.api import Registry
+from scaptools.plugin.registry import Registry
 from scaptools_plugins.cloudtrail.fields import FIELDS, ORDER
 
 INV = "invictus-ir_aws_dataset/218007301253_CloudTrail_us-east-1_20230710T"

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from scaptools.events.event import Event
-from scaptools.plugin.api import Registry
+from scaptools.plugin.registry import Registry
 
 DROP = object()  # an EDITS value: remove the member
 

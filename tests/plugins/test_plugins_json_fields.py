@@ -8,7 +8,7 @@ import pytest
 
 from scaptools.errors import FieldError
 from scaptools.events.event import Event
-from scaptools.plugin.api import Registry
+from scaptools.plugin.registry import Registry
 
 SPEC_PAYLOAD = (b'{"eventName":"ConsoleLogin","userIdentity":{"type":"IAMUser","userName":"alice"},\n'
                 b' "responseElements":{"ConsoleLogin":"Success"},"readOnly":false,\n'

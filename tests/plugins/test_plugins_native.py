@@ -10,7 +10,7 @@ import pytest
 from scaptools.errors import PluginError
 from scaptools.format.reader import open_capture
 from scaptools.plugin.native.legacy import compatible, load_native_plugin, parse_api_version
-from scaptools.plugin.api import read_falco_config, registry_from_config
+from scaptools.plugin.falco_config import read_falco_config, registry_from_config
 
 from ..conftest import missing_oracle
 

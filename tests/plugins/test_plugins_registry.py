@@ -6,8 +6,9 @@ import pytest
 from scaptools.errors import PluginError
 from scaptools.events.event import Event
 from scaptools.fields.base import FieldInfo
-from scaptools.plugin.api import (Checkpoint, ExtractorPlugin, PluginEvent, Registry, SourcePlugin,
-                                  read_falco_config, registry_from_config)
+from scaptools.plugin.api import Checkpoint, ExtractorPlugin, PluginEvent, SourcePlugin
+from scaptools.plugin.falco_config import read_falco_config, registry_from_config
+from scaptools.plugin.registry import Registry
 
 
 class DummySource(SourcePlugin, ExtractorPlugin):

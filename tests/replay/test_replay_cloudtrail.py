@@ -123,7 +123,7 @@ def test_labelled_records_give_the_expected_alerts(labelled_files, upstream_rule
                                                     shared, tmp_path):
     """Every record of shared/cloudtrail, replayed with every upstream rule enabled."""
     from scaptools.format.reader import open_capture
-    from scaptools.plugin.api import Registry
+    from scaptools.plugin.registry import Registry
     from scaptools.replay.loop import load_ruleset, make_engine, merged_options, replay_events
     labels = orjson.loads((shared / "cloudtrail" / "labels.json").read_bytes())["labels"]
     by_key = {(lab["file"], lab["index"]): lab["expected_rules"] for lab in labels}

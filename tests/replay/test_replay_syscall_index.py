@@ -5,7 +5,7 @@ import pytest
 
 from scaptools.engine import Engine, load_rules
 from scaptools.format.reader import open_capture
-from scaptools.plugin.api import Registry
+from scaptools.plugin.registry import Registry
 from scaptools.state import State, tracked_events
 
 RULES = """

@@ -6,7 +6,7 @@ import subprocess
 from scaptools.engine import Engine, load_rules
 from scaptools.fields.container import container_plugin
 from scaptools.format.reader import open_capture
-from scaptools.plugin.api import Registry
+from scaptools.plugin.registry import Registry
 from scaptools.state import tracked_events
 
 RULE = """
