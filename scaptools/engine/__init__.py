@@ -27,21 +27,26 @@ warning; other values then meet every rule) and
 ``ignored_index_values``: values whose events are dropped unless
 ``Engine(enable_all=True)`` (Falco ``-A``).
 
-Pipeline (docs/design.md §7): ``loader`` (YAML -> info structs with positions) ->
-``collector`` (define/append/override in order) -> ``ruleset`` (lists, macros,
-conditions compiled by ``compiler`` to Python, outputs by ``output``).
+Layout (docs/design.md §7): ``condition/`` is the condition language (``lexer``,
+``parser``, ``tree``, ``values``, ``transformers``, ``compiler``: condition tree ->
+Python function, ``index``). ``rules/`` holds the rules-file stages in Falco's
+names: ``reader`` (YAML -> info structs with positions) -> ``collector``
+(define/append/override in order) -> ``compiler`` (lists, macros, conditions,
+outputs: the ``Ruleset``), driven by ``load`` (``load_rules``). ``engine``
+evaluates events, ``output`` renders outputs and alerts, ``diagnostics`` holds
+the coded load errors and warnings.
 """
 from __future__ import annotations
 
-from ..errors import Location, RuleError
-from .compiler import CompileError, Compiler
-from .diagnostics import Diagnostic, LoadResult
-from .engine import Engine
-from .lexer import LexError
-from .load import load_rules
-from .output import Alert, format_json, format_text
-from .parser import parse_condition
-from .ruleset import CompiledRule, Ruleset
+from scaptools.engine.condition.compiler import CompileError, Compiler
+from scaptools.engine.condition.lexer import LexError
+from scaptools.engine.condition.parser import parse_condition
+from scaptools.engine.diagnostics import Diagnostic, LoadResult
+from scaptools.engine.engine import Engine
+from scaptools.engine.output import Alert, format_json, format_text
+from scaptools.engine.rules.compiler import CompiledRule, Ruleset
+from scaptools.engine.rules.load import load_rules
+from scaptools.errors import Location, RuleError
 
 __all__ = ["load_rules", "LoadResult", "Diagnostic", "Engine", "Alert", "format_text",
            "format_json", "compile_filter", "parse_condition", "Ruleset", "CompiledRule"]

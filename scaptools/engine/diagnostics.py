@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import Location, RuleError
+from scaptools.errors import Location, RuleError
 
 # Error codes (§12).
 LOAD_ERR_YAML_PARSE = "LOAD_ERR_YAML_PARSE"
@@ -108,7 +108,7 @@ class LoadResult:
 
     errors: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
-    ruleset: object = None  # engine.ruleset.Ruleset
+    ruleset: object = None  # engine.rules.compiler.Ruleset
     files: list[str] = field(default_factory=list)
 
     @property

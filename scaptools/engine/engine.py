@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import socket
 
-from ..errors import RuleError
-from .infos import PRIORITIES, parse_priority
-from .output import Alert
+from scaptools.engine.output import Alert
+from scaptools.engine.rules.infos import PRIORITIES, parse_priority
+from scaptools.errors import RuleError
 
 _EMPTY = ()
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from .lexer import LexError
-from .parser import Parser
-from .transformers import TransformError, compile_operand
+from scaptools.engine.condition.lexer import LexError
+from scaptools.engine.condition.parser import Parser
+from scaptools.engine.condition.transformers import TransformError, compile_operand
 
 NA = "<NA>"
 _PLAIN = re.compile(r'[^"\\\x00-\x1f]*')  # nothing to escape in a text line

@@ -71,7 +71,7 @@ def compile_filter(text: str, registry=None):
 def type_names(text: str) -> frozenset | None:
     """The ``evt.type`` values a syscall event needs for ``text`` to hold (None: any)."""
     from ..engine import parse_condition
-    from ..engine.index import index_values
+    from scaptools.engine.condition.index import index_values
     try:
         return index_values(parse_condition(text), "evt.type", TYPE_NAMES)
     except Exception:  # no gate: every event is tested by the condition itself

@@ -6,8 +6,8 @@ import textwrap
 import pytest
 
 from scaptools.engine import Engine, load_rules
-from scaptools.engine.infos import ExceptionInfo
-from scaptools.engine.textual import add_exceptions, substitute_lists, list_pattern
+from scaptools.engine.rules.infos import ExceptionInfo
+from scaptools.engine.rules.textual import add_exceptions, substitute_lists, list_pattern
 
 
 def load(text, fieldsets):

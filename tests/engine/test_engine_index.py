@@ -6,8 +6,8 @@ import itertools
 import pytest
 
 from scaptools.engine import Engine, load_rules
-from scaptools.engine.index import drop_index_checks, index_values
-from scaptools.engine.parser import parse_condition
+from scaptools.engine.condition.index import drop_index_checks, index_values
+from scaptools.engine.condition.parser import parse_condition
 
 CONDITIONS = [
     "ct.name = A",

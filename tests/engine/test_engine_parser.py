@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from scaptools.engine import parse_condition
-from scaptools.engine.lexer import LexError
-from scaptools.engine.tree import Check, FieldRef, ListValue
+from scaptools.engine.condition.lexer import LexError
+from scaptools.engine.condition.tree import Check, FieldRef, ListValue
 
 PARSES = [
     ("not a and b or c", "((not a and b) or c)"),

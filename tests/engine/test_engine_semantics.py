@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaptools.engine import compile_filter, parse_condition
-from scaptools.engine.tree import And, Check, ListValue, Not, Or
+from scaptools.engine.condition.tree import And, Check, ListValue, Not, Or
 
 WORDS = ["a", "ab", "b", "ba", ""]
 STR_OPS = ["=", "!=", "contains", "startswith", "endswith", "in", "exists"]

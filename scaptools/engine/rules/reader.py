@@ -9,14 +9,15 @@ import re
 
 import yaml
 
-from .diagnostics import (LOAD_DEPRECATED_ITEM, LOAD_ERR_YAML_PARSE, LOAD_ERR_YAML_VALIDATE,
-                          LOAD_INVALID_LIST_NAME, LOAD_INVALID_MACRO_NAME, LOAD_UNKNOWN_ITEM,
-                          LOAD_UNKNOWN_KEY, Context, fail)
-from .infos import ListInfo, MacroInfo
-from .plugin_reqs import read_plugin_requirements
-from .rule_reader import read_rule
-from .yamlnodes import ItemReader, compose_documents, is_null, location
-from ..errors import Location
+from scaptools.engine.diagnostics import (LOAD_DEPRECATED_ITEM, LOAD_ERR_YAML_PARSE,
+                                          LOAD_ERR_YAML_VALIDATE, LOAD_INVALID_LIST_NAME,
+                                          LOAD_INVALID_MACRO_NAME, LOAD_UNKNOWN_ITEM,
+                                          LOAD_UNKNOWN_KEY, Context, fail)
+from scaptools.engine.rules.infos import ListInfo, MacroInfo
+from scaptools.engine.rules.plugin_reqs import read_plugin_requirements
+from scaptools.engine.rules.rule_reader import read_rule
+from scaptools.engine.rules.yamlnodes import ItemReader, compose_documents, is_null, location
+from scaptools.errors import Location
 
 ENGINE_VERSION = (0, 63, 0)  # §2.1: satisfies both upstream files
 KIND_KEYS = ("required_engine_version", "required_plugin_versions", "list", "macro", "rule")
@@ -30,7 +31,7 @@ RE_MACRO_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*\Z")
 RE_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)\Z")
 
 
-class FileLoader:
+class FileReader:
     """Reads one rules file into a collector; raises ``LoadFailed`` at the first error."""
 
     def __init__(self, path: str, text: str, collector, result):
@@ -39,7 +40,7 @@ class FileLoader:
         self.col = collector
         self.res = result
 
-    def load(self) -> None:
+    def read(self) -> None:
         try:
             docs = compose_documents(self.text)
         except yaml.MarkedYAMLError as exc:

@@ -1,4 +1,4 @@
-"""Info structs produced by the loader and kept by the collector (docs/design.md §7).
+"""Info structs produced by the reader and kept by the collector (docs/design.md §7).
 
 Each carries a ``Context`` (file:line:col, item kind and name) so every later
 diagnostic can point back at the YAML text.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .diagnostics import Context
+from scaptools.engine.diagnostics import Context
 
 PRIORITIES = ("Emergency", "Alert", "Critical", "Error", "Warning", "Notice",
               "Informational", "Debug")  # docs/rules-language.md §9, most severe first

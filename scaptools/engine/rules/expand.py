@@ -2,11 +2,11 @@
 (parsed independently, expanded as subtrees, §5.6)."""
 from __future__ import annotations
 
-from .diagnostics import LOAD_ERR_COMPILE_CONDITION, LOAD_ERR_VALIDATE, fail
-from .lexer import LexError
-from .parser import parse_condition
-from .textual import list_pattern, substitute_lists
-from .tree import And, MacroRef, Not, Or
+from scaptools.engine.condition.lexer import LexError
+from scaptools.engine.condition.parser import parse_condition
+from scaptools.engine.condition.tree import And, MacroRef, Not, Or
+from scaptools.engine.diagnostics import LOAD_ERR_COMPILE_CONDITION, LOAD_ERR_VALIDATE, fail
+from scaptools.engine.rules.textual import list_pattern, substitute_lists
 
 _PATTERNS: dict = {}
 

@@ -1,6 +1,6 @@
 """Recursive-descent parser for conditions (docs/rules-language.md §4.2).
 
-``parse_condition(text)`` returns a tree of ``engine.tree`` nodes or raises
+``parse_condition(text)`` returns a tree of ``condition.tree`` nodes or raises
 ``LexError`` with Falco's message. The grammar, tie-breaking and quirks
 (Q1: ``or(`` takes the group as the operand directly) follow §4.2; the
 modifier look-ahead follows §4.4.
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import sys
 
-from .tree import And, Check, Computed, FieldRef, ListValue, Literal, MacroRef, Not, Or, Transform
-from .lexer import (BLANKS, LIST_OPS, MODIFIERS, NOT_BLANKS, NUM_OPS, RE_ARG_BARE, RE_BARE,
-                    RE_FIELD, RE_IDENT, RE_NUMBER, SYM_OPS, TRANSFORMERS, WORD_OPS, LexError,
-                    scan_quoted)
+from scaptools.engine.condition.lexer import (BLANKS, LIST_OPS, MODIFIERS, NOT_BLANKS, NUM_OPS,
+                                              RE_ARG_BARE, RE_BARE, RE_FIELD, RE_IDENT, RE_NUMBER,
+                                              SYM_OPS, TRANSFORMERS, WORD_OPS, LexError,
+                                              scan_quoted)
+from scaptools.engine.condition.tree import (And, Check, Computed, FieldRef, ListValue, Literal,
+                                             MacroRef, Not, Or, Transform)
 
 MAX_DEPTH = 1000  # Falco's limit for conditions (§4.2)
 _OPS_TEXT = ", ".join(("exists",) + NUM_OPS + SYM_OPS + WORD_OPS + LIST_OPS)

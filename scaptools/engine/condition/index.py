@@ -10,7 +10,7 @@ values (``FieldSet.index_universe``) to be represented.
 """
 from __future__ import annotations
 
-from .tree import And, Check, FieldRef, ListValue, Not, Or
+from scaptools.engine.condition.tree import And, Check, FieldRef, ListValue, Not, Or
 
 
 def index_values(tree, field: str | None, universe=None) -> frozenset | None:

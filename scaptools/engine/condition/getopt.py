@@ -1,7 +1,7 @@
 """The ``getopt`` transformer (docs/rules-language.md §4.5): getopt(3)-style option scan."""
 from __future__ import annotations
 
-from .transformers import Operand, TransformError
+from scaptools.engine.condition.transformers import Operand, TransformError
 
 
 def scan_options(args, optstring: str) -> list[tuple[str, str]]:

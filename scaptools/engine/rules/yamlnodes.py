@@ -1,15 +1,15 @@
 """Reading YAML as Falco does: scalars as raw text, positions for every node.
 
 PyYAML's constructors would turn ``on`` into True and ``1.10`` into 1.1
-(docs/rules-language.md §1.2), so the loader works on the composed node graph
+(docs/rules-language.md §1.2), so the reader works on the composed node graph
 (``yaml.compose_all``) and decodes scalars explicitly here.
 """
 from __future__ import annotations
 
 import yaml
 
-from ..errors import Location
-from .diagnostics import LOAD_ERR_YAML_VALIDATE, Context, fail
+from scaptools.engine.diagnostics import LOAD_ERR_YAML_VALIDATE, Context, fail
+from scaptools.errors import Location
 
 try:  # libyaml is much faster on big rules files
     _Loader = yaml.CSafeLoader

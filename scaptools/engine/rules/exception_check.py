@@ -1,10 +1,11 @@
 """Validation of one rule exception against the rule source's fields (docs/rules-language.md §2.6)."""
 from __future__ import annotations
 
-from .diagnostics import LOAD_ERR_VALIDATE, fail
-from .lexer import LIST_OPS, MODIFIERS, NUM_OPS, SYM_OPS, WORD_OPS, LexError
-from .parser import Parser
-from .tree import FieldRef, Transform
+from scaptools.engine.condition.lexer import (LIST_OPS, MODIFIERS, NUM_OPS, SYM_OPS, WORD_OPS,
+                                              LexError)
+from scaptools.engine.condition.parser import Parser
+from scaptools.engine.condition.tree import FieldRef, Transform
+from scaptools.engine.diagnostics import LOAD_ERR_VALIDATE, fail
 
 BINARY_OPS = set(NUM_OPS + SYM_OPS + WORD_OPS + LIST_OPS)
 MODIFIABLE = set(SYM_OPS + WORD_OPS)

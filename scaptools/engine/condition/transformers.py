@@ -11,10 +11,10 @@ import binascii
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import FieldError
-from ..fields.base import ARG_NONE, ARG_REQUIRED
-from .tree import FieldRef, Literal, Transform
-from .values import ascii_lower, family
+from scaptools.engine.condition.tree import FieldRef, Literal, Transform
+from scaptools.engine.condition.values import ascii_lower, family
+from scaptools.errors import FieldError
+from scaptools.fields.base import ARG_NONE, ARG_REQUIRED
 
 SINGLE = ("tolower", "toupper", "b64", "basename", "len")
 
@@ -175,6 +175,6 @@ def _multi(node: Transform, fieldset) -> Operand:
             s.join(str(x) for x in (v if isinstance(v, list) else [v]))
         return Operand(fn, "string", False, text, fields, True)
     if node.name == "getopt":
-        from .getopt_tr import getopt_operand
+        from scaptools.engine.condition.getopt import getopt_operand
         return getopt_operand(node, fns, fields, text)
     raise TransformError(f"unknown transformer '{node.name}'")

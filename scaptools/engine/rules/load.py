@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import Location
-from .collector import Collector
-from .diagnostics import LOAD_ERR_VALIDATE, Diagnostic, LoadFailed, LoadResult
-from .loader import FileLoader
-from .plugin_reqs import check_requirements
-from .ruleset import Ruleset, compile_collection
+from scaptools.engine.diagnostics import LOAD_ERR_VALIDATE, Diagnostic, LoadFailed, LoadResult
+from scaptools.engine.rules.collector import Collector
+from scaptools.engine.rules.compiler import Ruleset, compile_collection
+from scaptools.engine.rules.plugin_reqs import check_requirements
+from scaptools.engine.rules.reader import FileReader
+from scaptools.errors import Location
 
 LOAD_ERR_FILE_READ = "LOAD_ERR_FILE_READ"
 
@@ -54,7 +54,7 @@ def load_rules(sources, fieldsets, *, plugin_versions=None, strict=False) -> Loa
             if text is None:
                 text = _read(name)
             result.texts[name] = text
-            FileLoader(name, text, col, result).load()
+            FileReader(name, text, col, result).read()
             compile_warnings = []
             result.ruleset = compile_collection(col, fieldset_of, compile_warnings)
         except LoadFailed as exc:

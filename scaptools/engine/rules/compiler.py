@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .compiler import CompileError, Compiler
-from .diagnostics import (LOAD_ERR_COMPILE_CONDITION, LOAD_ERR_COMPILE_OUTPUT, LOAD_ERR_VALIDATE,
-                          LOAD_NO_EVTTYPE, LOAD_UNKNOWN_FILTER, LOAD_UNUSED_LIST,
-                          LOAD_UNUSED_MACRO, fail)
-from .expand import MacroExpander, compile_lists, parse_text
-from .index import drop_index_checks, index_values
-from .infos import PRIORITIES
-from .output import OutputError, OutputFormat
-from .textual import add_exceptions
+from scaptools.engine.condition.compiler import CompileError, Compiler
+from scaptools.engine.condition.index import drop_index_checks, index_values
+from scaptools.engine.diagnostics import (LOAD_ERR_COMPILE_CONDITION, LOAD_ERR_COMPILE_OUTPUT,
+                                          LOAD_ERR_VALIDATE, LOAD_NO_EVTTYPE, LOAD_UNKNOWN_FILTER,
+                                          LOAD_UNUSED_LIST, LOAD_UNUSED_MACRO, fail)
+from scaptools.engine.output import OutputError, OutputFormat
+from scaptools.engine.rules.expand import MacroExpander, compile_lists, parse_text
+from scaptools.engine.rules.infos import PRIORITIES
+from scaptools.engine.rules.textual import add_exceptions
 
 SKIPPABLE = ("nonexistent field", "invalid formatting token", "unknown event type",
              "unknown filter:")  # §12 skip-if-unknown-filter

@@ -7,10 +7,11 @@ fields. Every define/append/override takes the next load-order position
 """
 from __future__ import annotations
 
-from .diagnostics import (LOAD_APPEND_NO_VALUES, LOAD_ERR_VALIDATE,
-                          LOAD_EXCEPTION_NAME_NOT_UNIQUE, LOAD_UNKNOWN_SOURCE, fail)
-from .exception_check import validate_exception
-from .infos import ListInfo, MacroInfo, RuleInfo, RuleUpdate
+from scaptools.engine.diagnostics import (LOAD_APPEND_NO_VALUES, LOAD_ERR_VALIDATE,
+                                          LOAD_EXCEPTION_NAME_NOT_UNIQUE, LOAD_UNKNOWN_SOURCE,
+                                          fail)
+from scaptools.engine.rules.exception_check import validate_exception
+from scaptools.engine.rules.infos import ListInfo, MacroInfo, RuleInfo, RuleUpdate
 
 
 class Collector:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from .diagnostics import LOAD_ERR_VALIDATE, LOAD_ERR_YAML_VALIDATE, fail
-from .yamlnodes import ItemReader
+from scaptools.engine.diagnostics import LOAD_ERR_VALIDATE, LOAD_ERR_YAML_VALIDATE, fail
+from scaptools.engine.rules.yamlnodes import ItemReader
 
 RE_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)\Z")
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .lexer import RE_FIELD
-from .transformers import Operand, TransformError, compile_operand
-from .tree import And, Check, Computed, ListValue, MacroRef, Not, Or
-from .values import (ALLOWED_OPS, FAMILY_TEXT, PathMatcher, ConstantError, ascii_lower,
-                     compile_regex, convert, family, glob_regex, hex_bytes)
+from scaptools.engine.condition.lexer import RE_FIELD
+from scaptools.engine.condition.transformers import Operand, TransformError, compile_operand
+from scaptools.engine.condition.tree import And, Check, Computed, ListValue, MacroRef, Not, Or
+from scaptools.engine.condition.values import (ALLOWED_OPS, FAMILY_TEXT, ConstantError,
+                                               PathMatcher, ascii_lower, compile_regex, convert,
+                                               family, glob_regex, hex_bytes)
 
 DEPRECATED_FIELDS = ("evt.dir", "evt.latency", "evt.latency.s", "evt.latency.ns",
                      "evt.latency.human", "evt.wait_latency")  # §12 LOAD_DEPRECATED_ITEM

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import yaml
 
-from .diagnostics import LOAD_DEPRECATED_ITEM, LOAD_ERR_YAML_VALIDATE, Context, fail
-from .infos import ExceptionInfo, RuleInfo, RuleUpdate, parse_priority
-from .yamlnodes import ItemReader, is_null, location
+from scaptools.engine.diagnostics import LOAD_DEPRECATED_ITEM, LOAD_ERR_YAML_VALIDATE, Context, fail
+from scaptools.engine.rules.infos import ExceptionInfo, RuleInfo, RuleUpdate, parse_priority
+from scaptools.engine.rules.yamlnodes import ItemReader, is_null, location
 
 RULE_APPEND = ("condition", "output", "desc", "tags", "exceptions")
 RULE_REPLACE = ("condition", "output", "desc", "priority", "capture", "capture_duration", "tags",
@@ -14,37 +14,37 @@ OVERRIDABLE = set(RULE_APPEND) | set(RULE_REPLACE)
 BOOL_KEYS = ("enabled", "capture", "warn_evttypes", "skip-if-unknown-filter")
 
 
-def read_rule(loader, r: ItemReader) -> None:
+def read_rule(reader, r: ItemReader) -> None:
     """Dispatch one rule item: override, legacy append, legacy enable, or definition."""
-    ops = loader.override_ops(r, RULE_APPEND, RULE_REPLACE)
+    ops = reader.override_ops(r, RULE_APPEND, RULE_REPLACE)
     if ops is not None:
         if r.boolean("append"):
-            raise loader.append_and_override(r)
+            raise reader.append_and_override(r)
         check_override_keys(r, ops)
-        values = decode_values(loader, r, [k for k in r.map if k in OVERRIDABLE or k == "source"],
+        values = decode_values(reader, r, [k for k in r.map if k in OVERRIDABLE or k == "source"],
                                update=True)
-        loader.col.rule_update(RuleUpdate(r.ctx.item_name, r.ctx, values, ops,
+        reader.col.rule_update(RuleUpdate(r.ctx.item_name, r.ctx, values, ops,
                                           r.ctx_of("condition"), r.ctx_of("output")))
         return
     if r.boolean("append"):
-        loader.res.warn(LOAD_DEPRECATED_ITEM, "The 'append' key is deprecated. Use 'override' "
+        reader.res.warn(LOAD_DEPRECATED_ITEM, "The 'append' key is deprecated. Use 'override' "
                         "with 'append' instead.", r.ctx)
         keys = [k for k in ("condition", "exceptions", "source") if r.has(k)]
-        values = decode_values(loader, r, keys, update=True)
+        values = decode_values(reader, r, keys, update=True)
         ops = {k: "append" for k in values if k != "source"}
-        loader.col.rule_update(RuleUpdate(r.ctx.item_name, r.ctx, values, ops,
+        reader.col.rule_update(RuleUpdate(r.ctx.item_name, r.ctx, values, ops,
                                           r.ctx_of("condition"), legacy=True))
         return
     if not any(r.has(k) for k in ("condition", "output", "desc", "priority")):
         enabled = r.boolean("enabled")
         if enabled is None:
             raise fail(LOAD_ERR_YAML_VALIDATE, "Item has no mapping for key 'condition'", r.ctx)
-        loader.res.warn(LOAD_DEPRECATED_ITEM, "The standalone 'enabled' key usage is deprecated. "
+        reader.res.warn(LOAD_DEPRECATED_ITEM, "The standalone 'enabled' key usage is deprecated. "
                         "Use 'override' with 'replace' instead.", r.ctx)
-        loader.col.rule_update(RuleUpdate(r.ctx.item_name, r.ctx, {"enabled": enabled},
+        reader.col.rule_update(RuleUpdate(r.ctx.item_name, r.ctx, {"enabled": enabled},
                                           {"enabled": "replace"}, legacy=True))
         return
-    loader.col.rule_define(define_rule(loader, r))
+    reader.col.rule_define(define_rule(reader, r))
 
 
 def check_override_keys(r: ItemReader, ops: dict) -> None:
@@ -59,12 +59,12 @@ def check_override_keys(r: ItemReader, ops: dict) -> None:
                        "under 'override' is defined.", r.ctx_of(key))
 
 
-def define_rule(loader, r: ItemReader) -> RuleInfo:
+def define_rule(reader, r: ItemReader) -> RuleInfo:
     """A full rule definition: required keys first, then the optional ones (§2.5)."""
     info = RuleInfo(r.ctx.item_name, r.ctx, r.ctx_of("condition"), r.ctx_of("output"))
     for key in ("condition", "output", "desc", "priority"):
         r.scalar(key, non_empty=key != "desc")
-    values = decode_values(loader, r, [k for k in r.map if k != "rule"], update=False)
+    values = decode_values(reader, r, [k for k in r.map if k != "rule"], update=False)
     info.condition = values["condition"]
     info.output = values["output"].strip()
     info.desc = values["desc"]
@@ -80,7 +80,7 @@ def define_rule(loader, r: ItemReader) -> RuleInfo:
     return info
 
 
-def decode_values(loader, r: ItemReader, keys, update: bool) -> dict:
+def decode_values(reader, r: ItemReader, keys, update: bool) -> dict:
     """Decode the given keys of a rule item into Python values."""
     values = {}
     for key in keys:
@@ -98,7 +98,7 @@ def decode_values(loader, r: ItemReader, keys, update: bool) -> dict:
         elif key == "tags":
             values[key] = r.strings(key)
         elif key == "exceptions":
-            values[key] = read_exceptions(loader.path, r)
+            values[key] = read_exceptions(reader.path, r)
     if "output" in values and values["output"] is not None:
         values["output"] = values["output"].strip()
     return values
