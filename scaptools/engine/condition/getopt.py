@@ -1,8 +1,6 @@
 """The ``getopt`` transformer (docs/rules-language.md §4.5): getopt(3)-style option scan."""
 from __future__ import annotations
 
-from scaptools.engine.condition.transformers import Operand, TransformError
-
 
 def scan_options(args, optstring: str) -> list[tuple[str, str]]:
     """(option, value) pairs found in ``args`` (a list of strings) per ``optstring``."""
@@ -32,22 +30,11 @@ def scan_options(args, optstring: str) -> list[tuple[str, str]]:
     return out
 
 
-def getopt_operand(node, fns, fields, text) -> Operand:
-    if len(fns) != 2:
-        raise TransformError("transformer 'getopt' requires two arguments")
-    args_fn, opt_fn = fns
-    selector = node.arg
-    if selector is not None and len(selector) != 1:
-        raise TransformError("transformer 'getopt' selector must be one character")
-
-    def run(ev):
-        args, optstring = args_fn(ev), opt_fn(ev)
-        if args is None or optstring is None:
-            return None
-        pairs = scan_options(args if isinstance(args, list) else [args], optstring)
-        if selector is None:
-            return [f"-{o}{v}" for o, v in pairs] or None
-        found = [v for o, v in pairs if o == selector]
-        return found[-1] if found else None
-
-    return Operand(run, "string", selector is None, text, fields, True)
+def getopt_value(args, optstring: str, selector: str | None):
+    """The transformer's value: every ``-<opt><value>`` found (no selector) or the last
+    value of option ``selector``; None when nothing is found."""
+    pairs = scan_options(args if isinstance(args, list) else [args], optstring)
+    if selector is None:
+        return [f"-{o}{v}" for o, v in pairs] or None
+    found = [v for o, v in pairs if o == selector]
+    return found[-1] if found else None

@@ -11,6 +11,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Callable
 
+from scaptools.engine.condition.getopt import getopt_value
 from scaptools.engine.condition.tree import FieldRef, Literal, Transform
 from scaptools.engine.condition.values import ascii_lower, family
 from scaptools.errors import FieldError
@@ -175,6 +176,22 @@ def _multi(node: Transform, fieldset) -> Operand:
             s.join(str(x) for x in (v if isinstance(v, list) else [v]))
         return Operand(fn, "string", False, text, fields, True)
     if node.name == "getopt":
-        from scaptools.engine.condition.getopt import getopt_operand
-        return getopt_operand(node, fns, fields, text)
+        return _getopt(node, fns, fields, text)
     raise TransformError(f"unknown transformer '{node.name}'")
+
+
+def _getopt(node: Transform, fns, fields, text: str) -> Operand:
+    if len(fns) != 2:
+        raise TransformError("transformer 'getopt' requires two arguments")
+    args_fn, opt_fn = fns
+    selector = node.arg
+    if selector is not None and len(selector) != 1:
+        raise TransformError("transformer 'getopt' selector must be one character")
+
+    def run(ev):
+        args, optstring = args_fn(ev), opt_fn(ev)
+        if args is None or optstring is None:
+            return None
+        return getopt_value(args, optstring, selector)
+
+    return Operand(run, "string", selector is None, text, fields, True)
