@@ -7,7 +7,6 @@ with a ``PluginError`` naming it.
 """
 from __future__ import annotations
 
-import re
 from importlib.metadata import entry_points
 
 from scaptools.errors import PluginError
@@ -16,9 +15,9 @@ from scaptools.plugin.api import (API_VERSION, ENTRY_POINT_GROUP, SYSCALL_SOURCE
                                   Plugin, SourcePlugin, extract_sources_of, is_extractor,
                                   is_source)
 from scaptools.plugin.fieldsets import build_fieldset, common_sources
+from scaptools.plugin.versions import compatible, parse_version
 
 CONTAINER_COMPAT = "0.4.0"  # container.* fields built into the syscall field set
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
 class Registry:
@@ -140,18 +139,10 @@ class Registry:
         return self._fieldsets[source]
 
 
-def parse_version(text: str, plugin: str, what: str = "version") -> tuple[int, int, int]:
-    """``"x.y.z"`` -> a tuple; anything else is a ``PluginError``."""
-    m = _SEMVER.match(str(text))
-    if not m:
-        raise PluginError(f"invalid {what} '{text}' (expected x.y.z)", plugin)
-    return int(m[1]), int(m[2]), int(m[3])
-
-
 def _check_api_version(plugin: Plugin) -> None:
     """The plugin's required API must have our major and not exceed our minor (docs/plugin-api.md §2.13)."""
     want = parse_version(plugin.required_api_version, plugin.name, "required API version")
     have = parse_version(API_VERSION, "scaptools")
-    if want[0] != have[0] or want[1:] > have[1:]:
+    if not compatible(have, want):
         raise PluginError(f"requires plugin API {plugin.required_api_version}, "
                           f"but scaptools provides {API_VERSION}", plugin.name)

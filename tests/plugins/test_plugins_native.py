@@ -9,7 +9,8 @@ import pytest
 
 from scaptools.errors import PluginError
 from scaptools.format.reader import open_capture
-from scaptools.plugin.native.legacy import compatible, load_native_plugin, parse_api_version
+from scaptools.plugin.native.legacy import load_native_plugin
+from scaptools.plugin.versions import compatible, parse_library_version, parse_semver
 from scaptools.plugin.falco_config import read_falco_config, registry_from_config
 
 from ..conftest import missing_oracle
@@ -38,12 +39,21 @@ def registry(ctmini, tmp_path_factory):
 
 
 def test_version_rules():
-    assert parse_api_version("3.10.0-rc1", "p") == (3, 10, 0)
+    assert parse_library_version("3.10.0-rc1", "p") == (3, 10, 0)
     with pytest.raises(PluginError):
-        parse_api_version("3.10", "p")
+        parse_library_version("3.10", "p")
     assert compatible((0, 3, 0), (0, 2, 0)) and compatible((0, 3, 0), (0, 3, 0))
     assert not compatible((0, 3, 0), (0, 3, 1)) and not compatible((0, 3, 0), (1, 0, 0))
     assert compatible((3, 12, 0), (3, 10, 5)) and not compatible((3, 12, 0), (3, 13, 0))
+
+
+def test_one_semver_reading():
+    """Whole strings for Python plugins and rules files, a prefix for C libraries."""
+    assert parse_semver("0.17.1") == (0, 17, 1)
+    assert parse_semver("0.17.1-rc1") is None and parse_semver("0.17") is None
+    assert parse_semver("0.17.1-rc1", prefix=True) == (0, 17, 1)
+    assert parse_semver("v0.17.1", prefix=True) is None
+    assert compatible((0, 17, 1), (0, 9, 0)) and not compatible((0, 17, 1), (1, 0, 0))
 
 
 def test_identity(registry):

@@ -1,15 +1,13 @@
 """``required_plugin_versions`` (docs/rules-language.md §2.2): decoding and checking."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import yaml
 
 from scaptools.engine.diagnostics import LOAD_ERR_VALIDATE, LOAD_ERR_YAML_VALIDATE, fail
 from scaptools.engine.rules.yamlnodes import ItemReader
-
-RE_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)\Z")
+from scaptools.plugin.versions import compatible, parse_semver
 
 
 @dataclass(frozen=True)
@@ -51,11 +49,11 @@ def read_plugin_requirements(r: ItemReader) -> list[PluginRequirement]:
 def read_choice(e: ItemReader) -> tuple:
     name = e.scalar("name")
     version = e.scalar("version")
-    m = RE_SEMVER.match(version)
-    if m is None:
+    parsed = parse_semver(version)
+    if parsed is None:
         raise fail(LOAD_ERR_VALIDATE, f"Invalid required version '{version}' for plugin "
                    f"'{name}'", e.ctx)
-    return name, tuple(int(g) for g in m.groups())
+    return name, parsed
 
 
 def check_requirements(reqs, loaded: dict) -> str | None:
@@ -64,9 +62,8 @@ def check_requirements(reqs, loaded: dict) -> str | None:
         for name, version in req.choices:
             if name not in loaded:
                 continue
-            m = RE_SEMVER.match(str(loaded[name]))
-            have = tuple(int(g) for g in m.groups()) if m else (0, 0, 0)
-            if have[0] != version[0] or have < version:
+            have = parse_semver(str(loaded[name])) or (0, 0, 0)
+            if not compatible(have, version):
                 return (f"Plugin '{name}' version '{loaded[name]}' is not compatible with "
                         f"required plugin version '{'.'.join(map(str, version))}'")
             break

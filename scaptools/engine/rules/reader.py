@@ -18,6 +18,7 @@ from scaptools.engine.rules.plugin_reqs import read_plugin_requirements
 from scaptools.engine.rules.rule_reader import read_rule
 from scaptools.engine.rules.yamlnodes import ItemReader, compose_documents, is_null, location
 from scaptools.errors import Location
+from scaptools.plugin.versions import compatible, parse_semver
 
 ENGINE_VERSION = (0, 63, 0)  # §2.1: satisfies both upstream files
 KIND_KEYS = ("required_engine_version", "required_plugin_versions", "list", "macro", "rule")
@@ -28,7 +29,6 @@ RULE_KEYS = {"rule", "condition", "output", "desc", "priority", "source", "enabl
              "skip-if-unknown-filter", "append", "override"}
 RE_LIST_NAME = re.compile(r"[^()\"'\s=,]+\Z")
 RE_MACRO_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*\Z")
-RE_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)\Z")
 
 
 class FileReader:
@@ -95,12 +95,11 @@ class FileReader:
         if text.isdigit():
             req = (0, int(text), 0)
         else:
-            m = RE_SEMVER.match(text)
-            if m is None:
+            req = parse_semver(text)
+            if req is None:
                 raise fail(LOAD_ERR_YAML_VALIDATE, f"Unable to parse engine version '{text}' as "
                            "a semver string. Expected \"x.y.z\" semver format.", r.ctx)
-            req = tuple(int(g) for g in m.groups())
-        if req[0] != ENGINE_VERSION[0] or req > ENGINE_VERSION:
+        if not compatible(ENGINE_VERSION, req):
             own = ".".join(map(str, ENGINE_VERSION))
             raise fail("LOAD_ERR_VALIDATE", f"Rules require engine version "
                        f"{'.'.join(map(str, req))}, but engine version is {own}", r.ctx)

@@ -18,6 +18,7 @@ from scaptools.errors import PluginError
 from scaptools.plugin.native.abi3 import text as _text
 from scaptools.plugin.native.extract3 import Extraction
 from scaptools.plugin.api import SYSCALL_SOURCE, Checkpoint, PluginEvent, SourcePlugin
+from scaptools.plugin.versions import parse_library_version, version_text
 
 _SOURCING = ("plugin_open", "plugin_close", "plugin_next_batch")
 
@@ -58,18 +59,13 @@ def _capabilities(lib, name: str) -> tuple[bool, bool]:
     return sourcing, extraction
 
 
-def _parse_version(text: str, name: str) -> str:
-    from scaptools.plugin.native.legacy import parse_api_version
-    return ".".join(map(str, parse_api_version(text, name)))
-
-
 class _Native3:
     """Identity, state, init and teardown shared by every API 3.x plugin."""
 
     def __init__(self, lib, name: str, required: tuple):
         self.lib = lib
         self.name = name
-        self.version = _parse_version(_text(lib.get_version()), name)
+        self.version = version_text(parse_library_version(_text(lib.get_version()), name))
         self.desc = _text(lib.get_description())
         self.contact = _text(lib.get_contact())
         self.native_api = ".".join(map(str, required))

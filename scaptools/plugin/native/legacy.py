@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import ctypes as C
 import json
-import re
 import threading
 import time
 
 from scaptools.errors import FieldError, PluginError
 from scaptools.fields.base import ARG_REQUIRED, FieldInfo
 from scaptools.plugin.api import Checkpoint, ExtractorPlugin, PluginEvent, SourcePlugin
+from scaptools.plugin.versions import compatible, parse_library_version, version_text
 
 RC_SUCCESS, RC_FAILURE, RC_TIMEOUT, RC_EOF = 0, 1, -1, 2  # §2.1
 TYPE_SOURCE, TYPE_EXTRACTOR = 1, 2  # §3.1
 FTYPES = {"string": 9, "uint64": 8}  # §3.6
 LEGACY_API = (0, 3, 0)
-_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 _NO_TS = 0xFFFFFFFFFFFFFFFF
 
 
@@ -72,21 +71,6 @@ def _text(raw) -> str:
     return raw.decode("utf-8", "replace") if raw is not None else ""
 
 
-def parse_api_version(text: str, name: str) -> tuple[int, int, int]:
-    """``sscanf("%u.%u.%u")`` semantics: trailing text is ignored (§1)."""
-    m = _VERSION.match(text or "")
-    if not m:
-        raise PluginError(f"invalid version string '{text}'", name)
-    return int(m[1]), int(m[2]), int(m[3])
-
-
-def compatible(framework: tuple, required: tuple) -> bool:
-    """Same major; the plugin's minor not newer; patch counts only for equal minors (§1)."""
-    if framework[0] != required[0] or required[1] > framework[1]:
-        return False
-    return required[1] < framework[1] or required[2] <= framework[2]
-
-
 class _Library:
     """The symbols of one shared object, typed."""
 
@@ -119,7 +103,7 @@ def load_native_plugin(path: str, name: str = ""):
     lib = _Library(path)
     label = name or path
     lib.require(["plugin_get_required_api_version"], label)
-    required = parse_api_version(_text(lib.get_required_api_version()), label)
+    required = parse_library_version(_text(lib.get_required_api_version()), label)
     if required[0] == 3:
         if not compatible(native3_abi.FRAMEWORK_API, required):
             raise PluginError(f"{path}: plugin requires API {'.'.join(map(str, required))}, "
@@ -170,8 +154,7 @@ class _LegacyBase(ExtractorPlugin):
     def __init__(self, lib: _Library):
         self.lib = lib
         self.name = _text(lib.get_name())
-        self.version = ".".join(map(str, parse_api_version(_text(lib.get_version()),
-                                                           self.name)))
+        self.version = version_text(parse_library_version(_text(lib.get_version()), self.name))
         self.desc = _text(lib.get_description())
         self.fields = read_fields(lib, self.name)
         self.state = None
@@ -293,5 +276,4 @@ class LegacySourcePlugin(_LegacyBase, SourcePlugin):
             self.lib.close(self.state, handle)
 
 
-__all__ = ["load_native_plugin", "LegacySourcePlugin", "LegacyExtractorPlugin", "compatible",
-           "parse_api_version"]
+__all__ = ["load_native_plugin", "LegacySourcePlugin", "LegacyExtractorPlugin"]
