@@ -242,8 +242,8 @@ def _with_progress(events, path, stream, every: int = 50_000):
 
 def alert_formatter(options: dict) -> Callable:
     """``alert -> line`` in Falco's text or JSON format, per the options (§10)."""
-    from scaptools.engine.output import dumps_sorted, format_json, format_text
-    iso = as_bool(options["time_format_iso_8601"])
+    from scaptools.engine.output import Clock, dumps_sorted, format_json, format_text
+    iso, clock = as_bool(options["time_format_iso_8601"]), Clock()
     if as_bool(options["json_output"]):
         include_output = as_bool(options["json_include_output_property"])
         include_tags = as_bool(options["json_include_tags_property"])
@@ -251,7 +251,7 @@ def alert_formatter(options: dict) -> Callable:
 
         def fmt(alert):
             text = format_json(alert, include_output=include_output, include_tags=include_tags,
-                               iso8601=iso, include_message=include_message)
+                               iso8601=iso, include_message=include_message, clock=clock)
             if with_fields:
                 return text
             obj = json.loads(text)  # Falco's json_include_output_fields_property: false
@@ -259,7 +259,7 @@ def alert_formatter(options: dict) -> Callable:
             return dumps_sorted(obj)
         with_fields = as_bool(options.get("json_include_output_fields_property", True))
         return fmt
-    return (lambda alert: format_text(alert, True)) if iso else format_text
+    return lambda alert: format_text(alert, iso, clock)
 
 
 def as_bool(value) -> bool:

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from scaptools.engine import Engine, format_json, format_text, load_rules
-from scaptools.engine.output import Alert, OutputError, OutputFormat
+from scaptools.engine.output import Alert, Clock, OutputError, OutputFormat
 from scaptools.errors import RuleError
 
 REC = {"eventName": "ConsoleLogin", "userIdentity": {"type": "IAMUser", "userName": "alice"},
@@ -213,10 +213,28 @@ def test_pad9_tag_pads_numbers_in_text(ct_event):
 def test_local_time_uses_the_current_utc_offset(monkeypatch, now, expected):
     """§10: the offset in effect when formatting applies, even to a date with another one.
     The wall clock is pinned, so the expectation does not depend on the day the test runs."""
-    from scaptools.engine import output
     monkeypatch.setenv("TZ", "Europe/Berlin")
     time.tzset()
-    monkeypatch.setattr(output, "_wall", lambda: now)
+    clock = Clock(wall=lambda: now)
     winter = 1609502400 * 10**9  # 2021-01-01T12:00:00Z
-    assert format_text(Alert("R", "Notice", winter, "m", {}, "s", [], "h")).startswith(
-        f"{expected}.000000000: ")
+    alert = Alert("R", "Notice", winter, "m", {}, "s", [], "h")
+    assert format_text(alert, clock=clock).startswith(f"{expected}.000000000: ")
+
+
+def test_clocks_keep_their_own_state(monkeypatch):
+    """Two clocks used in turn (two runs in one process) do not share what they keep, and a
+    clock notices a change of zone (time.tzset) within the same wall-clock second."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        summer, winter = Clock(wall=lambda: 1625140800), Clock(wall=lambda: 1610712000)
+        noon = 1609502400 * 10**9  # 2021-01-01T12:00:00Z
+        for _ in range(2):
+            assert summer.local(noon) == "14:00:00.000000000"
+            assert winter.local(noon) == "13:00:00.000000000"
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()
+        assert summer.local(noon) == "12:00:00.000000000"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaptools.engine.output import dumps_sorted, time_iso, time_local
+from scaptools.engine.output import Clock, dumps_sorted
 
 scalars = st.one_of(st.text(), st.characters(), st.integers(-2**70, 2**70), st.none(),
                     st.booleans(), st.floats(allow_nan=True, allow_infinity=True))
@@ -39,7 +39,7 @@ def test_odd_values_take_the_json_module():
 def test_iso_time_text_equals_strftime(ts):
     sec, ns = divmod(ts, 10**9)
     want = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns:09d}Z"
-    assert time_iso(ts, "Z") == want
+    assert Clock().iso(ts, "Z") == want
 
 
 JANUARY, JULY = 1610712000, 1626350400  # 2021-01-15 and 2021-07-15, 12:00:00Z
@@ -53,15 +53,14 @@ JANUARY, JULY = 1610712000, 1626350400  # 2021-01-15 and 2021-07-15, 12:00:00Z
 ])
 def test_local_time_text_equals_strftime(monkeypatch, zone, now, offset):
     """The wall clock is pinned: the offsets of the zone at that date are written out."""
-    from scaptools.engine import output
     monkeypatch.setenv("TZ", zone)
     time.tzset()
-    monkeypatch.setattr(output, "_wall", lambda: now)
+    clock = Clock(wall=lambda: now)
     try:
         for ts in (0, 1_647_388_807_123_456_789, 2**64 - 1, 86_399 * 10**9):
             sec, ns = divmod(ts, 10**9)
             want = time.strftime("%H:%M:%S", time.gmtime(sec + offset)) + f".{ns:09d}"
-            assert time_local(ts) == want
+            assert clock.local(ts) == want
     finally:
         monkeypatch.undo()
         time.tzset()

@@ -8,8 +8,6 @@ from scaptools.engine.condition.tree import And, MacroRef, Not, Or
 from scaptools.engine.diagnostics import LOAD_ERR_COMPILE_CONDITION, LOAD_ERR_VALIDATE, fail
 from scaptools.engine.rules.textual import list_pattern, substitute_lists
 
-_PATTERNS: dict = {}
-
 
 def parse_text(text: str, ctx):
     """Parse a condition; a syntax error is LOAD_ERR_COMPILE_CONDITION at ``ctx``."""
@@ -34,10 +32,7 @@ class ListTable:
                     items.extend(other.items)
                 else:
                     items.append(item)
-            pattern = _PATTERNS.get(info.name)
-            if pattern is None:
-                pattern = _PATTERNS[info.name] = list_pattern(info.name)
-            self.entries.append((info.name, items, pattern))
+            self.entries.append((info.name, items, list_pattern(info.name)))
 
     def substitute(self, text: str) -> str:
         used = set()
