@@ -96,7 +96,7 @@ def open_plugin(name: str, open_params, init_config, config_path):
     registry = Registry.from_entry_points([name])
     plugin = registry.by_name.get(name)
     if plugin is None and entry is not None and entry.library_path:  # a Falco plugin library
-        from scaptools.plugin.native.legacy import load_native_plugin
+        from scaptools.plugin.native import load_native_plugin
         plugin = load_native_plugin(entry.library_path, name)
     if plugin is None or not hasattr(plugin, "open"):
         raise PluginError("no source plugin of this name is installed", name)

@@ -98,7 +98,7 @@ def _instantiate(entry: PluginConfig, installed: dict) -> Plugin:
             raise PluginError(f"cannot load entry point: {exc}", entry.name) from exc
     if entry.library_path and os.path.isfile(entry.library_path):
         try:
-            from scaptools.plugin.native.legacy import load_native_plugin
+            from scaptools.plugin.native import load_native_plugin
         except ImportError:
             raise PluginError(f"cannot load {entry.library_path}: native (C ABI) plugins are "
                               "not supported in this build", entry.name) from None

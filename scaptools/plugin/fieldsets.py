@@ -15,7 +15,7 @@ from scaptools.plugin.api import SYSCALL_SOURCE, ExtractorPlugin, extract_source
 
 
 def build_fieldset(registry, source: str) -> FieldSet | None:
-    """The field set of ``source`` for the plugins of ``registry``; ``None`` if the source is unknown."""
+    """The field set of ``source`` with the plugins of ``registry``; ``None`` if unknown."""
     from scaptools.fields.generic import add_generic_fields
     if source == SYSCALL_SOURCE:
         from scaptools.fields.syscall import syscall_fieldset

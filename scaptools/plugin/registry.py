@@ -89,7 +89,8 @@ class Registry:
             if not isinstance(info, FieldInfo) or not info.name:
                 raise PluginError(f"invalid field declaration {info!r}", plugin.name)
             if info.type not in FIELD_TYPES:
-                raise PluginError(f"field '{info.name}' has unknown type '{info.type}'", plugin.name)
+                raise PluginError(f"field '{info.name}' has unknown type '{info.type}'",
+                                  plugin.name)
             if info.name in names or info.name in GENERIC_NAMES:
                 raise PluginError(f"field '{info.name}' is declared twice", plugin.name)
             names.add(info.name)
@@ -109,11 +110,12 @@ class Registry:
         return [p for p in self.by_name.values() if is_extractor(p)]
 
     def sources(self) -> list[str]:
-        """Known event sources: ``syscall`` plus every loaded source plugin's (docs/rules-language.md §11)."""
+        """Known event sources: ``syscall`` plus every loaded source plugin's
+        (docs/rules-language.md §11)."""
         return [SYSCALL_SOURCE] + sorted({p.event_source for p in self.by_id.values()})
 
     def source_of(self, plugin_id: int) -> str | None:
-        """The event source of plugin events with this id; ``None`` when no such plugin is loaded."""
+        """The event source of plugin events with this id; ``None`` without such a plugin."""
         return getattr(self.by_id.get(plugin_id), "event_source", None)
 
     def source_plugin(self, source: str) -> SourcePlugin | None:
@@ -140,7 +142,8 @@ class Registry:
 
 
 def _check_api_version(plugin: Plugin) -> None:
-    """The plugin's required API must have our major and not exceed our minor (docs/plugin-api.md §2.13)."""
+    """The plugin's required API must have our major and not exceed our minor.patch
+    (docs/plugin-api.md §2.13)."""
     want = parse_version(plugin.required_api_version, plugin.name, "required API version")
     have = parse_version(API_VERSION, "scaptools")
     if not compatible(have, want):

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from scaptools.plugin.native import abi3 as abi
+from scaptools.plugin.native import api3_abi as abi
 from scaptools.errors import FieldError, PluginError
 from scaptools.events.event import Event
 from scaptools.format.reader import open_capture
-from scaptools.plugin.native.legacy import load_native_plugin
+from scaptools.plugin.native import load_native_plugin
 from scaptools.plugin.api import Checkpoint, PluginEvent, SourcePlugin
 from scaptools.plugin.falco_config import read_falco_config, registry_from_config
 from scaptools.plugin.registry import Registry

@@ -9,7 +9,7 @@ import pytest
 
 from scaptools.errors import PluginError
 from scaptools.format.reader import open_capture
-from scaptools.plugin.native.legacy import load_native_plugin
+from scaptools.plugin.native import load_native_plugin
 from scaptools.plugin.versions import compatible, parse_library_version, parse_semver
 from scaptools.plugin.falco_config import read_falco_config, registry_from_config
 

@@ -1,32 +1,34 @@
 """Falco plugins of the API 3.x (docs/plugin-api.md §2), loaded through ctypes.
 
 The framework declares API 3.12.0 and always passes the complete 3.12 input
-structs (``native3_abi``). A library with the sourcing and/or extraction
+structs (``api3_abi``). A library with the sourcing and/or extraction
 capability becomes an ordinary ``SourcePlugin``/``ExtractorPlugin``; parsing,
 async events and capture listening are not served, so a library offering only
 those is refused.
 """
 from __future__ import annotations
 
-import ctypes as C
 import json
 import threading
 import time
+from ctypes import POINTER, byref, c_char_p, c_int32, c_uint32, c_void_p, cast, pointer, string_at
 
-from scaptools.plugin.native import abi3 as A
 from scaptools.errors import PluginError
-from scaptools.plugin.native.abi3 import text as _text
-from scaptools.plugin.native.extract3 import Extraction
 from scaptools.plugin.api import SYSCALL_SOURCE, Checkpoint, PluginEvent, SourcePlugin
+from scaptools.plugin.native.api3_abi import (OWNERS, PAYLOAD_OFFSET, PLUGINEVENT, REQUIRED,
+                                              SIGNATURES, TABLES, U64_MAX, EventHeader,
+                                              EventInput, InitInput, callback_address)
+from scaptools.plugin.native.api3_extract import Extraction
+from scaptools.plugin.native.library import RC_EOF, RC_FAILURE, RC_SUCCESS, RC_TIMEOUT, c_text
 from scaptools.plugin.versions import parse_library_version, version_text
 
 _SOURCING = ("plugin_open", "plugin_close", "plugin_next_batch")
 
 
-def load_v3(lib, label: str, required: tuple):
+def load_api3(lib, label: str, required: tuple):
     """The plugin object for an API 3.x library whose required version was accepted."""
-    lib.require(A.REQUIRED, label)
-    name = _text(lib.get_name()) or label
+    lib.require(REQUIRED, label)
+    name = c_text(lib.get_name()) or label
     sourcing, extraction = _capabilities(lib, name)
     cls = {(True, True): Native3SourceExtractor, (True, False): Native3Source,
            (False, True): Native3Extractor}[(sourcing, extraction)]
@@ -35,7 +37,7 @@ def load_v3(lib, label: str, required: tuple):
 
 def _capabilities(lib, name: str) -> tuple[bool, bool]:
     """Sourcing and extraction, detected from the symbols (§2.3)."""
-    has = {sym: getattr(lib, sym[len("plugin_"):]) is not None for sym in A.SIGNATURES}
+    has = {sym: getattr(lib, sym[len("plugin_"):]) is not None for sym in SIGNATURES}
     broken = []
     count = sum(has[s] for s in _SOURCING)
     if 0 < count < 3:
@@ -65,13 +67,13 @@ class _Native3:
     def __init__(self, lib, name: str, required: tuple):
         self.lib = lib
         self.name = name
-        self.version = version_text(parse_library_version(_text(lib.get_version()), name))
-        self.desc = _text(lib.get_description())
-        self.contact = _text(lib.get_contact())
+        self.version = version_text(parse_library_version(c_text(lib.get_version()), name))
+        self.desc = c_text(lib.get_description())
+        self.contact = c_text(lib.get_contact())
         self.native_api = ".".join(map(str, required))
         self.state = None
         self.lock = threading.Lock()  # calls on one state are serialised (§4.10)
-        self.owner = A.OWNERS.new(name)
+        self.owner = OWNERS.new(name)
         self._keep = []  # inputs the plugin may still reference (§4.6, §4.7)
         self.event_types = None
 
@@ -80,13 +82,13 @@ class _Native3:
         if self.state is not None:
             self.close()
         text = _checked_config(self.lib, config or "", self.name)
-        init_input = A.InitInput(text.encode(), self.owner, A.address("get_owner_last_error"),
-                                 C.pointer(A.TABLES), A.address("log_fn"))
+        init_input = InitInput(text.encode(), self.owner, callback_address("get_owner_last_error"),
+                                 pointer(TABLES), callback_address("log_fn"))
         self._keep = [init_input]
-        rc = C.c_int32(A.RC_FAILURE)  # preset (§4.13)
-        state = self.lib.init(C.byref(init_input), C.byref(rc))
-        if rc.value != A.RC_SUCCESS:
-            error = _text(self.lib.get_last_error(state)) if state else ""
+        rc = c_int32(RC_FAILURE)  # preset (§4.13)
+        state = self.lib.init(byref(init_input), byref(rc))
+        if rc.value != RC_SUCCESS:
+            error = c_text(self.lib.get_last_error(state)) if state else ""
             if state:
                 self.lib.destroy(state)
             raise PluginError(f"init failed: {error or f'rc {rc.value}'}", self.name)
@@ -98,7 +100,7 @@ class _Native3:
             self.init("")
 
     def last_error(self) -> str:
-        return _text(self.lib.get_last_error(self.state)) if self.state else ""
+        return c_text(self.lib.get_last_error(self.state)) if self.state else ""
 
     def close(self) -> None:
         if self.state is not None:
@@ -111,8 +113,8 @@ def _checked_config(lib, config: str, name: str) -> str:
     satisfy it, or the plugin is refused (§2.6 step 7)."""
     if lib.get_init_schema is None:
         return config
-    kind = C.c_int32(0)
-    schema = _text(lib.get_init_schema(C.byref(kind)))
+    kind = c_int32(0)
+    schema = c_text(lib.get_init_schema(byref(kind)))
     if kind.value not in (0, 1):
         raise PluginError(f"plugin_get_init_schema: unknown schema type {kind.value}", name)
     if kind.value != 1 or not schema:
@@ -134,8 +136,8 @@ def _event_types(lib, state) -> set[int] | None:
     """The extraction event types T; ``None`` when the plugin leaves them open (§2.9)."""
     if lib.get_extract_event_types is None:
         return None
-    n = C.c_uint32(0)
-    types = lib.get_extract_event_types(C.byref(n), state)
+    n = c_uint32(0)
+    types = lib.get_extract_event_types(byref(n), state)
     return {types[i] for i in range(n.value)} if types and n.value else None
 
 
@@ -153,7 +155,7 @@ class Native3Source(_Native3, SourcePlugin):
     def __init__(self, lib, name, required):
         super().__init__(lib, name, required)
         self.id = int(lib.get_id()) if lib.get_id is not None else 0
-        self.event_source = _text(lib.get_event_source()) if lib.get_event_source else ""
+        self.event_source = c_text(lib.get_event_source()) if lib.get_event_source else ""
         if bool(self.id) != bool(self.event_source):
             raise PluginError(f"{lib.path}: broken plugin: plugin_get_id and "
                               "plugin_get_event_source must both be set or both be empty", name)
@@ -169,11 +171,11 @@ class Native3Source(_Native3, SourcePlugin):
         text = ""
         if self.lib.event_to_string is not None and event.plugin_id == self.id:
             self._ensure_state()
-            raw = C.c_char_p(event.raw)
-            evt_in = A.EventInput(C.cast(raw, C.c_void_p).value, event.num or 0,
+            raw = c_char_p(event.raw)
+            evt_in = EventInput(cast(raw, c_void_p).value, event.num or 0,
                                   self.event_source.encode())
             with self.lock:
-                text = _text(self.lib.event_to_string(self.state, C.byref(evt_in)))
+                text = c_text(self.lib.event_to_string(self.state, byref(evt_in)))
         if text:
             return text
         head = payload[:50]
@@ -184,9 +186,9 @@ class Native3Source(_Native3, SourcePlugin):
     def open(self, params: str):
         """Events of ``next_batch`` until EOF; TIMEOUT polls again after a short sleep (§2.6)."""
         self._ensure_state()
-        rc = C.c_int32(A.RC_FAILURE)
-        handle = self.lib.open(self.state, (params or "").encode(), C.byref(rc))
-        if rc.value != A.RC_SUCCESS:
+        rc = c_int32(RC_FAILURE)
+        handle = self.lib.open(self.state, (params or "").encode(), byref(rc))
+        if rc.value != RC_SUCCESS:
             error = self.last_error()
             if handle:
                 self.lib.close(self.state, handle)
@@ -194,24 +196,24 @@ class Native3Source(_Native3, SourcePlugin):
         return self._events(handle)
 
     def _events(self, handle):
-        count, batch = C.c_uint32(0), C.POINTER(C.c_void_p)()
+        count, batch = c_uint32(0), POINTER(c_void_p)()
         try:
             while True:
                 with self.lock:
-                    rc = self.lib.next_batch(self.state, handle, C.byref(count), C.byref(batch))
+                    rc = self.lib.next_batch(self.state, handle, byref(count), byref(batch))
                     n = count.value if batch else 0
                     copies = [_copy_event(batch[i], self.name) for i in range(n)]
-                if rc == A.RC_SUCCESS and not copies:
+                if rc == RC_SUCCESS and not copies:
                     raise PluginError("unexpected 0 size event returned by plugin", self.name)
                 for data in copies:  # delivered before the rc takes effect (§2.6)
                     yield self._fix(data)
-                if rc == A.RC_EOF:
+                if rc == RC_EOF:
                     yield Checkpoint(info="eof")
                     return
-                if rc == A.RC_TIMEOUT:
+                if rc == RC_TIMEOUT:
                     if not copies:
                         time.sleep(0.01)
-                elif rc != A.RC_SUCCESS:
+                elif rc != RC_SUCCESS:
                     raise PluginError(f"next_batch failed: {self.last_error() or f'rc {rc}'}",
                                       self.name)
         finally:
@@ -219,28 +221,28 @@ class Native3Source(_Native3, SourcePlugin):
 
     def _fix(self, data: bytes) -> PluginEvent:
         """The §2.5 checks and fix-ups, on our copy of one event."""
-        hdr = A.EventHeader.from_buffer_copy(data)
-        if hdr.type != A.PLUGINEVENT or hdr.nparams != 2:
+        hdr = EventHeader.from_buffer_copy(data)
+        if hdr.type != PLUGINEVENT or hdr.nparams != 2:
             raise PluginError(f"malformed event of type {hdr.type} with {hdr.nparams} params "
                               "(a plugin event is expected)", self.name)
         lens = memoryview(data)[26:34].cast("I")
-        if lens[0] != 4 or A.PAYLOAD_OFFSET + lens[1] > len(data):
+        if lens[0] != 4 or PAYLOAD_OFFSET + lens[1] > len(data):
             raise PluginError("malformed plugin event: bad parameter lengths", self.name)
         plugin_id = int.from_bytes(data[34:38], "little")
         if plugin_id not in (0, self.id):
             raise PluginError(f"event with plugin id {plugin_id}, expected {self.id}", self.name)
-        ts = time.time_ns() if hdr.ts == A.U64_MAX else hdr.ts
-        return PluginEvent(ts, data[A.PAYLOAD_OFFSET:A.PAYLOAD_OFFSET + lens[1]])
+        ts = time.time_ns() if hdr.ts == U64_MAX else hdr.ts
+        return PluginEvent(ts, data[PAYLOAD_OFFSET:PAYLOAD_OFFSET + lens[1]])
 
 
-def _copy_event(address: int, name: str) -> bytes:
+def _copy_event(at: int, name: str) -> bytes:
     """The bytes of one event of a batch, copied at once (§4.4)."""
-    if not address:
+    if not at:
         raise PluginError("next_batch returned a NULL event", name)
-    size = A.EventHeader.from_address(address).len
-    if size < A.PAYLOAD_OFFSET:
+    size = EventHeader.from_address(at).len
+    if size < PAYLOAD_OFFSET:
         raise PluginError(f"malformed event: length {size}", name)
-    return C.string_at(address, size)
+    return string_at(at, size)
 
 
 class Native3SourceExtractor(Native3Source, Extraction):
@@ -251,4 +253,4 @@ class Native3SourceExtractor(Native3Source, Extraction):
         self.init_extraction()
 
 
-__all__ = ["load_v3", "Native3Extractor", "Native3Source", "Native3SourceExtractor"]
+__all__ = ["load_api3", "Native3Extractor", "Native3Source", "Native3SourceExtractor"]

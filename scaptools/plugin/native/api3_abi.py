@@ -6,57 +6,59 @@ are created once per process and never released: plugins may keep them (§4.7).
 """
 from __future__ import annotations
 
-import ctypes as C
 import logging
 import threading
+from ctypes import (CFUNCTYPE, POINTER, Structure, Union, addressof, c_char_p, c_int, c_int32,
+                    c_uint16, c_uint32, c_uint64, c_void_p, cast, create_string_buffer)
 
-RC_SUCCESS, RC_FAILURE, RC_TIMEOUT, RC_EOF, RC_NOT_SUPPORTED = 0, 1, -1, 2, 3  # §2.1
+from scaptools.plugin.native.library import RC_FAILURE
+
 FRAMEWORK_API = (3, 12, 0)
 PAYLOAD_OFFSET = 38
 PLUGINEVENT = 322
 FTYPES = {"string": 9, "uint64": 8, "reltime": 20, "abstime": 21, "bool": 25, "ipaddr": 40,
           "ipnet": 41}
 U64_MAX = 0xFFFFFFFFFFFFFFFF
-_LOG = logging.getLogger("scaptools.plugin.api.native.legacy")
+_LOG = logging.getLogger("scaptools.plugin.native")
 _SEVERITY = {1: logging.CRITICAL, 2: logging.CRITICAL, 3: logging.ERROR, 4: logging.WARNING,
              5: logging.INFO, 6: logging.INFO, 7: logging.DEBUG, 8: logging.DEBUG}
 
 
-class EventHeader(C.Structure):
+class EventHeader(Structure):
     """``ss_plugin_event``: the packed 26-byte scap event header (§2.4.1)."""
     _pack_ = 1
-    _fields_ = [("ts", C.c_uint64), ("tid", C.c_uint64), ("len", C.c_uint32),
-                ("type", C.c_uint16), ("nparams", C.c_uint32)]
+    _fields_ = [("ts", c_uint64), ("tid", c_uint64), ("len", c_uint32),
+                ("type", c_uint16), ("nparams", c_uint32)]
 
 
-class EventInput(C.Structure):
+class EventInput(Structure):
     """``ss_plugin_event_input`` (§2.4.2)."""
-    _fields_ = [("evt", C.c_void_p), ("evtnum", C.c_uint64), ("evtsrc", C.c_char_p)]
+    _fields_ = [("evt", c_void_p), ("evtnum", c_uint64), ("evtsrc", c_char_p)]
 
 
-class ByteBuffer(C.Structure):
-    _fields_ = [("len", C.c_uint32), ("ptr", C.c_void_p)]
+class ByteBuffer(Structure):
+    _fields_ = [("len", c_uint32), ("ptr", c_void_p)]
 
 
-class ValueOffsets(C.Structure):
-    _fields_ = [("start", C.POINTER(C.c_uint32)), ("length", C.POINTER(C.c_uint32))]
+class ValueOffsets(Structure):
+    _fields_ = [("start", POINTER(c_uint32)), ("length", POINTER(c_uint32))]
 
 
-class ResultUnion(C.Union):
-    _fields_ = [("str", C.POINTER(C.c_char_p)), ("u64", C.POINTER(C.c_uint64)),
-                ("u32", C.POINTER(C.c_uint32)), ("boolean", C.POINTER(C.c_uint32)),
-                ("buf", C.POINTER(ByteBuffer))]
+class ResultUnion(Union):
+    _fields_ = [("str", POINTER(c_char_p)), ("u64", POINTER(c_uint64)),
+                ("u32", POINTER(c_uint32)), ("boolean", POINTER(c_uint32)),
+                ("buf", POINTER(ByteBuffer))]
 
 
-class ExtractField(C.Structure):
+class ExtractField(Structure):
     """``ss_plugin_extract_field``: one request and its results (§2.4.3, 64 bytes)."""
-    _fields_ = [("res", ResultUnion), ("res_len", C.c_uint64), ("field_id", C.c_uint32),
-                ("field", C.c_char_p), ("arg_key", C.c_char_p), ("arg_index", C.c_uint64),
-                ("arg_present", C.c_uint32), ("ftype", C.c_uint32), ("flist", C.c_uint32)]
+    _fields_ = [("res", ResultUnion), ("res_len", c_uint64), ("field_id", c_uint32),
+                ("field", c_char_p), ("arg_key", c_char_p), ("arg_index", c_uint64),
+                ("arg_present", c_uint32), ("ftype", c_uint32), ("flist", c_uint32)]
 
 
 def _vtable(name: str, size: int):
-    return type(name, (C.Structure,), {"_fields_": [(f"f{i}", C.c_void_p) for i in range(size)]})
+    return type(name, (Structure,), {"_fields_": [(f"f{i}", c_void_p) for i in range(size)]})
 
 
 FieldsVtable = _vtable("FieldsVtable", 3)
@@ -65,46 +67,46 @@ ReaderVtableExt = _vtable("ReaderVtableExt", 6)
 WriterVtable = _vtable("WriterVtable", 6)
 
 
-class FieldExtractInput(C.Structure):
+class FieldExtractInput(Structure):
     """``ss_plugin_field_extract_input`` (§2.4.3, 80 bytes)."""
-    _fields_ = [("owner", C.c_void_p), ("get_owner_last_error", C.c_void_p),
-                ("num_fields", C.c_uint32), ("fields", C.POINTER(ExtractField)),
-                ("table_reader", ReaderVtable), ("table_reader_ext", C.c_void_p),
-                ("value_offsets", C.c_void_p)]
+    _fields_ = [("owner", c_void_p), ("get_owner_last_error", c_void_p),
+                ("num_fields", c_uint32), ("fields", POINTER(ExtractField)),
+                ("table_reader", ReaderVtable), ("table_reader_ext", c_void_p),
+                ("value_offsets", c_void_p)]
 
 
-class InitTablesInput(C.Structure):
+class InitTablesInput(Structure):
     """``ss_plugin_init_tables_input`` (§2.4.5, 72 bytes)."""
-    _fields_ = [("list_tables", C.c_void_p), ("get_table", C.c_void_p), ("add_table", C.c_void_p),
-                ("fields", FieldsVtable), ("fields_ext", C.c_void_p), ("reader_ext", C.c_void_p),
-                ("writer_ext", C.c_void_p)]
+    _fields_ = [("list_tables", c_void_p), ("get_table", c_void_p), ("add_table", c_void_p),
+                ("fields", FieldsVtable), ("fields_ext", c_void_p), ("reader_ext", c_void_p),
+                ("writer_ext", c_void_p)]
 
 
-class InitInput(C.Structure):
+class InitInput(Structure):
     """``ss_plugin_init_input`` (§2.4.4, 40 bytes)."""
-    _fields_ = [("config", C.c_char_p), ("owner", C.c_void_p),
-                ("get_owner_last_error", C.c_void_p), ("tables", C.POINTER(InitTablesInput)),
-                ("log_fn", C.c_void_p)]
+    _fields_ = [("config", c_char_p), ("owner", c_void_p),
+                ("get_owner_last_error", c_void_p), ("tables", POINTER(InitTablesInput)),
+                ("log_fn", c_void_p)]
 
 
-_P, _S, _U32, _I32 = C.c_void_p, C.c_char_p, C.c_uint32, C.c_int32
+_P, _S, _U32, _I32 = c_void_p, c_char_p, c_uint32, c_int32
 SIGNATURES = {  # symbol -> (restype, argtypes) (§2.2); all declared before any call (§4.2)
     "plugin_get_required_api_version": (_S, []),
     "plugin_get_version": (_S, []), "plugin_get_name": (_S, []),
     "plugin_get_description": (_S, []), "plugin_get_contact": (_S, []),
-    "plugin_get_init_schema": (_S, [C.POINTER(_I32)]),
-    "plugin_init": (_P, [C.POINTER(InitInput), C.POINTER(_I32)]),
+    "plugin_get_init_schema": (_S, [POINTER(_I32)]),
+    "plugin_init": (_P, [POINTER(InitInput), POINTER(_I32)]),
     "plugin_destroy": (None, [_P]),
     "plugin_get_last_error": (_S, [_P]),
     "plugin_get_id": (_U32, []), "plugin_get_event_source": (_S, []),
-    "plugin_open": (_P, [_P, _S, C.POINTER(_I32)]),
+    "plugin_open": (_P, [_P, _S, POINTER(_I32)]),
     "plugin_close": (None, [_P, _P]),
-    "plugin_next_batch": (_I32, [_P, _P, C.POINTER(_U32), C.POINTER(C.POINTER(_P))]),
-    "plugin_event_to_string": (_S, [_P, C.POINTER(EventInput)]),
+    "plugin_next_batch": (_I32, [_P, _P, POINTER(_U32), POINTER(POINTER(_P))]),
+    "plugin_event_to_string": (_S, [_P, POINTER(EventInput)]),
     "plugin_get_fields": (_S, []),
-    "plugin_extract_fields": (_I32, [_P, C.POINTER(EventInput), C.POINTER(FieldExtractInput)]),
+    "plugin_extract_fields": (_I32, [_P, POINTER(EventInput), POINTER(FieldExtractInput)]),
     "plugin_get_extract_event_sources": (_S, []),
-    "plugin_get_extract_event_types": (C.POINTER(C.c_uint16), [C.POINTER(_U32), _P]),
+    "plugin_get_extract_event_types": (POINTER(c_uint16), [POINTER(_U32), _P]),
     "plugin_parse_event": (_I32, [_P, _P, _P]),
     "plugin_get_async_events": (_S, []),
     "plugin_set_async_event_handler": (_I32, [_P, _P, _P]),
@@ -113,11 +115,6 @@ SIGNATURES = {  # symbol -> (restype, argtypes) (§2.2); all declared before any
 REQUIRED = ["plugin_get_required_api_version", "plugin_get_version", "plugin_get_name",
             "plugin_get_description", "plugin_get_contact", "plugin_init", "plugin_destroy",
             "plugin_get_last_error"]
-
-
-def text(raw) -> str:
-    """A returned C string, decoded (``None``, a NULL, is empty) (§4.3)."""
-    return raw.decode("utf-8", "replace") if raw is not None else ""
 
 
 # -- host callbacks ----------------------------------------------------------------------
@@ -138,7 +135,7 @@ class Owners:
 
 OWNERS = Owners()
 # The only host errors are the refusals of the table stubs: one constant message.
-NO_TABLES = C.create_string_buffer(b"this framework provides no state tables to plugins")
+NO_TABLES = create_string_buffer(b"this framework provides no state tables to plugins")
 
 
 def _guarded(proto, failure):
@@ -153,12 +150,12 @@ def _guarded(proto, failure):
     return wrap
 
 
-@_guarded(C.CFUNCTYPE(C.c_void_p, C.c_void_p), None)
+@_guarded(CFUNCTYPE(c_void_p, c_void_p), None)
 def _owner_last_error(owner):
-    return C.addressof(NO_TABLES)
+    return addressof(NO_TABLES)
 
 
-@_guarded(C.CFUNCTYPE(None, C.c_void_p, C.c_char_p, C.c_char_p, C.c_int), None)
+@_guarded(CFUNCTYPE(None, c_void_p, c_char_p, c_char_p, c_int), None)
 def _log(owner, component, msg, severity):
     name = component.decode("utf-8", "replace") if component else OWNERS.names.get(owner, "")
     _LOG.log(_SEVERITY.get(severity, logging.INFO), "[%s] %s", name,
@@ -170,14 +167,14 @@ def _count_zero(n_out) -> None:
         n_out[0] = 0
 
 
-_VP, _CI, _U64 = C.c_void_p, C.c_int, C.c_uint64
+_VP, _CI, _U64 = c_void_p, c_int, c_uint64
 _STUBS = [  # (name, restype, argtypes, body) of every table callback: all refuse (§2.10)
-    ("list_tables", _VP, [_VP, C.POINTER(_U32)], lambda o, n: _count_zero(n)),
-    ("get_table", _VP, [_VP, C.c_char_p, _CI], lambda *a: None),
+    ("list_tables", _VP, [_VP, POINTER(_U32)], lambda o, n: _count_zero(n)),
+    ("get_table", _VP, [_VP, c_char_p, _CI], lambda *a: None),
     ("add_table", _CI, [_VP, _VP], lambda *a: RC_FAILURE),
-    ("list_table_fields", _VP, [_VP, C.POINTER(_U32)], lambda t, n: _count_zero(n)),
-    ("get_table_field", _VP, [_VP, C.c_char_p, _CI], lambda *a: None),
-    ("add_table_field", _VP, [_VP, C.c_char_p, _CI], lambda *a: None),
+    ("list_table_fields", _VP, [_VP, POINTER(_U32)], lambda t, n: _count_zero(n)),
+    ("get_table_field", _VP, [_VP, c_char_p, _CI], lambda *a: None),
+    ("add_table_field", _VP, [_VP, c_char_p, _CI], lambda *a: None),
     ("get_table_name", _VP, [_VP], lambda *a: None),
     ("get_table_size", _U64, [_VP], lambda *a: U64_MAX),
     ("get_table_entry", _VP, [_VP, _VP], lambda *a: None),
@@ -192,18 +189,19 @@ _STUBS = [  # (name, restype, argtypes, body) of every table callback: all refus
     ("write_entry_field", _CI, [_VP, _VP, _VP, _VP], lambda *a: RC_FAILURE),
 ]
 _FAILURE_OF = {_VP: None, _CI: RC_FAILURE, _U64: U64_MAX, _U32: 0, None: None}
-CALLBACKS = {name: _guarded(C.CFUNCTYPE(res, *args), _FAILURE_OF[res])(body)
+CALLBACKS = {name: _guarded(CFUNCTYPE(res, *args), _FAILURE_OF[res])(body)
              for name, res, args, body in _STUBS}
 CALLBACKS["get_owner_last_error"] = _owner_last_error
 CALLBACKS["log_fn"] = _log
 
 
-def address(name: str) -> int:
-    return C.cast(CALLBACKS[name], C.c_void_p).value
+def callback_address(name: str) -> int:
+    """The C address of one host callback (they live as long as the process)."""
+    return cast(CALLBACKS[name], c_void_p).value
 
 
 def _fill(struct, names):
-    return struct(*(address(n) for n in names))
+    return struct(*(callback_address(n) for n in names))
 
 
 _FIELDS = ["list_table_fields", "get_table_field", "add_table_field"]
@@ -215,6 +213,6 @@ FIELDS_EXT = _fill(FieldsVtable, _FIELDS)
 READER_EXT = _fill(ReaderVtableExt, _READER)
 WRITER_EXT = _fill(WriterVtable, _WRITER)
 READER = _fill(ReaderVtable, _READER[:4])
-TABLES = InitTablesInput(address("list_tables"), address("get_table"), address("add_table"),
-                         _fill(FieldsVtable, _FIELDS), C.addressof(FIELDS_EXT),
-                         C.addressof(READER_EXT), C.addressof(WRITER_EXT))
+TABLES = InitTablesInput(*(callback_address(n) for n in ("list_tables", "get_table", "add_table")),
+                         _fill(FieldsVtable, _FIELDS), addressof(FIELDS_EXT),
+                         addressof(READER_EXT), addressof(WRITER_EXT))

@@ -6,22 +6,24 @@
 """
 from __future__ import annotations
 
-import ctypes as C
 import ipaddress
 import json
+from ctypes import addressof, byref, c_char_p, c_void_p, cast, pointer, string_at
 
-from scaptools.plugin.native import abi3 as A
 from scaptools.errors import FieldError, PluginError
 from scaptools.events.event import params_fit, raise_damaged
 from scaptools.fields.base import ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED, FieldInfo
-from scaptools.plugin.native.abi3 import text as _text
 from scaptools.plugin.api import ExtractorPlugin
+from scaptools.plugin.native.api3_abi import (FTYPES, PLUGINEVENT, READER, READER_EXT, U64_MAX,
+                                              EventInput, ExtractField, FieldExtractInput,
+                                              callback_address)
+from scaptools.plugin.native.library import RC_SUCCESS, c_text
 
 
 def read_fields(lib, name: str) -> tuple[list[FieldInfo], dict]:
     """The ``get_fields`` JSON: ``FieldInfo``s and, by name, (id, ftype, list, index, key)."""
     try:
-        items = json.loads(_text(lib.get_fields()))
+        items = json.loads(c_text(lib.get_fields()))
     except ValueError as exc:
         raise PluginError(f"plugin_get_fields: invalid JSON: {exc}", name) from exc
     if not isinstance(items, list) or not items:
@@ -41,7 +43,7 @@ def _field(item, plugin: str):
     if not isinstance(fname, str) or not fname:
         raise PluginError(f"plugin_get_fields: field without a name: {item!r}", plugin)
     where = f"plugin_get_fields: field '{fname}'"
-    if item.get("type") not in A.FTYPES:
+    if item.get("type") not in FTYPES:
         raise PluginError(f"{where}: invalid type {item.get('type')!r}", plugin)
     if not isinstance(item.get("desc"), str) or not item["desc"]:
         raise PluginError(f"{where}: missing description", plugin)
@@ -59,7 +61,7 @@ def _field(item, plugin: str):
     info = FieldInfo(fname, item["type"], is_list=is_list, arg=kind,
                      arg_kind="index" if index and not key else "key", desc=item["desc"],
                      provider=plugin, tags=tags)
-    return info, (A.FTYPES[item["type"]], is_list, index, key)
+    return info, (FTYPES[item["type"]], is_list, index, key)
 
 
 def _flag(obj: dict, key: str, where: str, plugin: str) -> bool:
@@ -73,10 +75,10 @@ def _ip(res, i):
     buf = res.buf[i]
     if buf.len not in (4, 16) or not buf.ptr:
         return None
-    return str(ipaddress.ip_address(C.string_at(buf.ptr, buf.len)))
+    return str(ipaddress.ip_address(string_at(buf.ptr, buf.len)))
 
 
-_READERS = {9: lambda r, i: _text(r.str[i]), 8: lambda r, i: int(r.u64[i]),
+_READERS = {9: lambda r, i: c_text(r.str[i]), 8: lambda r, i: int(r.u64[i]),
             20: lambda r, i: int(r.u64[i]), 21: lambda r, i: int(r.u64[i]),
             25: lambda r, i: r.boolean[i] != 0, 40: _ip, 41: _ip}
 
@@ -84,12 +86,12 @@ _READERS = {9: lambda r, i: _text(r.str[i]), 8: lambda r, i: int(r.u64[i]),
 def _argument(field: str, arg: str | None, index: bool, key: bool):
     """(arg_key, arg_index) as libsinsp sends them (§2.7, §2.8)."""
     if arg is None:
-        return None, A.U64_MAX
-    if index and arg.isdigit() and (arg == "0" or arg[0] != "0") and int(arg) <= A.U64_MAX:
+        return None, U64_MAX
+    if index and arg.isdigit() and (arg == "0" or arg[0] != "0") and int(arg) <= U64_MAX:
         return (arg.encode() if key else None), int(arg)
     if not key:
         raise FieldError(f"field '{field}' has an invalid index argument: {arg}")
-    return arg.encode(), A.U64_MAX
+    return arg.encode(), U64_MAX
 
 
 class Extraction(ExtractorPlugin):
@@ -99,7 +101,7 @@ class Extraction(ExtractorPlugin):
         self.fields, self._specs = read_fields(self.lib, self.name)
         sources = []
         if self.lib.get_extract_event_sources is not None:
-            text = _text(self.lib.get_extract_event_sources())
+            text = c_text(self.lib.get_extract_event_sources())
             try:
                 sources = json.loads(text) if text else []
             except ValueError as exc:
@@ -122,29 +124,29 @@ class Extraction(ExtractorPlugin):
             raise FieldError(f"filter_check called with nonexistent field {field}")
         fid, ftype, is_list, index, key = self._specs[field]
         arg_key, arg_index = _argument(field, arg, index, key)
-        req = A.ExtractField(field_id=fid, field=field.encode(), arg_key=arg_key,
+        req = ExtractField(field_id=fid, field=field.encode(), arg_key=arg_key,
                              arg_index=arg_index, arg_present=arg is not None, ftype=ftype,
                              flist=1 if is_list else 0)
-        inp = A.FieldExtractInput(self.owner, A.address("get_owner_last_error"), 1,
-                                  C.pointer(req), A.READER, C.addressof(A.READER_EXT), None)
-        evt_in = A.EventInput(None, 0, (source or "").encode())
+        inp = FieldExtractInput(self.owner, callback_address("get_owner_last_error"), 1,
+                                  pointer(req), READER, addressof(READER_EXT), None)
+        evt_in = EventInput(None, 0, (source or "").encode())
         read, counter = _READERS[ftype], [0]
 
         def extract(event):
-            if event.type != A.PLUGINEVENT or not self._offers(event.type):
+            if event.type != PLUGINEVENT or not self._offers(event.type):
                 return None
             if not params_fit(event):  # the plugin would read past the end of the event
                 raise_damaged(event)
             self._ensure_state()
             counter[0] += 1
-            raw = C.c_char_p(event.raw)  # points into the bytes; kept alive by this frame
+            raw = c_char_p(event.raw)  # points into the bytes; kept alive by this frame
             with self.lock:
-                evt_in.evt = C.cast(raw, C.c_void_p).value
+                evt_in.evt = cast(raw, c_void_p).value
                 evt_in.evtnum = event.num or counter[0]
                 req.res_len = 0
                 req.res.u64 = None
-                rc = self.lib.extract_fields(self.state, C.byref(evt_in), C.byref(inp))
-                if rc != A.RC_SUCCESS or not req.res_len:
+                rc = self.lib.extract_fields(self.state, byref(evt_in), byref(inp))
+                if rc != RC_SUCCESS or not req.res_len:
                     return None
                 # results live until the next call on this state: copy them now (§4.5)
                 values = [read(req.res, i) for i in range(req.res_len)]
