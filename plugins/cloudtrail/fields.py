@@ -12,9 +12,9 @@ import re
 from scaptools.errors import FieldError
 from scaptools.fields.base import ARG_OPTIONAL, FieldInfo
 
-from scaptools_plugins.json.fast import UNSET, parsed
+from scaptools_plugins.json.shared import UNSET, parsed
 
-from . import compute as c
+from . import compute
 from .record import MISSING, as_string, get, json_text, string_at
 from .record import record as _record_trimmed
 
@@ -92,25 +92,25 @@ _BOOLS = {
                                         "whether the session credentials come from the console"),
 }
 _COMPUTED = {  # name -> (type, description, fn(rec) or None for a special case)
-    "ct.shortsrc": ("string", "the service without .amazonaws.com", c.shortsrc),
-    "ct.user": ("string", "the user that made the call", c.ct_user),
+    "ct.shortsrc": ("string", "the service without .amazonaws.com", compute.shortsrc),
+    "ct.user": ("string", "the user that made the call", compute.ct_user),
     "ct.originaluser": ("string", "the user or assumed-role session that made the call",
-                        c.ct_originaluser),
+                        compute.ct_originaluser),
     "ct.user.accountid": ("string", "the account of the caller", None),
     "ct.info": ("string", "a summary of the event", None),
     "ct.request.documentname": ("string", "never extracted upstream [quirk 1]", None),
     "ct.resources": ("string", "the resources of the event as JSON texts", None),
-    "s3.uri": ("string", "s3://bucket/key of the request", c.s3_uri),
-    "s3.bytes": ("uint64", "bytes transferred in and out", c.s3_bytes),
+    "s3.uri": ("string", "s3://bucket/key of the request", compute.s3_uri),
+    "s3.bytes": ("uint64", "bytes transferred in and out", compute.s3_bytes),
     "s3.bytes.in": ("uint64", "bytes transferred in",
-                    lambda rec: c.s3_bytes(rec, ("bytesTransferredIn",))),
+                    lambda rec: compute.s3_bytes(rec, ("bytesTransferredIn",))),
     "s3.bytes.out": ("uint64", "bytes transferred out",
-                     lambda rec: c.s3_bytes(rec, ("bytesTransferredOut",))),
-    "s3.cnt.get": ("uint64", "1 for GetObject", lambda rec: c.s3_count(rec, "GetObject")),
-    "s3.cnt.put": ("uint64", "1 for PutObject", lambda rec: c.s3_count(rec, "PutObject")),
+                     lambda rec: compute.s3_bytes(rec, ("bytesTransferredOut",))),
+    "s3.cnt.get": ("uint64", "1 for GetObject", lambda rec: compute.s3_count(rec, "GetObject")),
+    "s3.cnt.put": ("uint64", "1 for PutObject", lambda rec: compute.s3_count(rec, "PutObject")),
     "s3.cnt.other": ("uint64", "1 for calls other than GetObject and PutObject",
-                     lambda rec: c.s3_count(rec, None)),
-    "ec2.name": ("string", "the Name tag of the instance", c.ec2_name),
+                     lambda rec: compute.s3_count(rec, None)),
+    "ec2.name": ("string", "the Name tag of the instance", compute.ec2_name),
     "ec2.imageid": ("string", "the first image ID (deprecated, use ec2.imageids)", None),
     "ec2.imageids": ("string", "the image IDs of the instances", None),
 }
@@ -156,6 +156,8 @@ def record(event):
     only a payload that is not JSON takes the slower road (NUL-padded payloads, §7.1)."""
     rec = parsed(event)
     return rec if rec is not None else _record_trimmed(event)
+
+
 NAMES = frozenset(ORDER)
 
 _EVENT_KEY = b'"eventName"'
@@ -177,28 +179,21 @@ def ct_name(event):
     if m is not None:
         value = m.group(1)
         if value is not None and raw.find(_EVENT_KEY, m.end()) < 0:
-            name = _NAME_TEXT.get(value)
-            if name is not None:
-                return name
             try:
-                name = value.decode("utf-8")
+                return value.decode("utf-8")
             except UnicodeDecodeError:
                 pass
-            else:
-                if len(_NAME_TEXT) < 4096:  # API names repeat: decode each once
-                    _NAME_TEXT[value] = name
-                return name
     return string_at(record(event), ("eventName",))
 
 
 # the first `"eventName":` and, when it is a string without escapes, its value
 _first_name = re.compile(rb'"eventName":(?:"([^"\\]*)")?').search
-_NAME_TEXT: dict = {}
 ct_name.index_key = "ct.name"
 
 
 def make_extractor(name: str, arg: str | None):
-    """The extractor closure for ``name[arg]``; ``FieldError`` for an unknown field or bad argument."""
+    """The extractor closure for ``name[arg]``; ``FieldError`` for an unknown field or a bad
+    argument."""
     if name not in NAMES:
         raise FieldError(f"filter_check called with nonexistent field {name}")
     if name == "ec2.imageids":
@@ -214,7 +209,7 @@ def make_extractor(name: str, arg: str | None):
         return _json_text(_JSON_TEXTS[name][0])
     if name in _BOOLS:
         key = _BOOLS[name][0]
-        return lambda event: c.bool_text(record(event), key)
+        return lambda event: compute.bool_text(record(event), key)
     fn = _COMPUTED[name][2]
     if fn is not None:
         return lambda event: fn(record(event))
@@ -265,11 +260,11 @@ def _index_arg(name: str, arg: str | None) -> int | None:
 
 
 def _imageids(index):
-    return lambda event: c.ec2_imageids(record(event), index)
+    return lambda event: compute.ec2_imageids(record(event), index)
 
 
 def _imageid(event):
-    ids = c.ec2_imageids(record(event), 0)
+    ids = compute.ec2_imageids(record(event), 0)
     return ids[0] if ids else None
 
 
@@ -308,7 +303,7 @@ def _info_field(event):
         return None
     error_present = get(rec, ("errorCode",)) is not MISSING
     host = as_string(get(rec, ("requestParameters", "Host")))
-    return c.info(rec, error_present, host)
+    return compute.info(rec, error_present, host)
 
 
 _SPECIAL = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import orjson
 
-from scaptools_plugins.json.rawjson import resolve
+from scaptools_plugins.json.shared import compact, resolve
 
 MISSING = object()
 _NUL = b"\x00"
@@ -67,7 +67,6 @@ def string_at(rec, path: tuple):
 
 def json_text(event, path: tuple):
     """The value at ``path`` as compact JSON text with its original literals, or ``None``."""
-    from scaptools_plugins.json.rawjson import compact
     doc = raw_payload(event)
     span = resolve(doc, list(path))
     if span is None:
