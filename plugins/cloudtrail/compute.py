@@ -1,4 +1,5 @@
-"""Computed CloudTrail fields: users, ``ct.info``, S3 and EC2 values (docs/cloudtrail-plugin.md §5, §7.3-7.5)."""
+"""Computed CloudTrail fields: users, ``ct.info``, S3 and EC2 values
+(docs/cloudtrail-plugin.md §5, §7.3-7.5)."""
 from __future__ import annotations
 
 from .record import MISSING, as_string, get, num
@@ -8,7 +9,8 @@ _NAME_BY_TYPE = {"Root": ("userName",), "IAMUser": ("userName",), "AWSService": 
 
 
 def user_and_fallback(rec):
-    """``ct.user`` (§7.3) and, when absent, upstream's fallback text for ``evt.plugininfo`` (§5)."""
+    """``ct.user`` (§7.3) and, when absent, upstream's fallback text for ``evt.plugininfo``
+    (§5)."""
     ident = rec.get("userIdentity") if type(rec) is dict else None
     utype = ident.get("type") if type(ident) is dict else None
     if type(utype) is not str:
@@ -29,7 +31,8 @@ def ct_user(rec):
 
 
 def ct_originaluser(rec):
-    """``ct.originaluser`` (§7.3): the assumed-role session name, else ``userIdentity.userName``."""
+    """``ct.originaluser`` (§7.3): the assumed-role session name, else
+    ``userIdentity.userName``."""
     if rec is None:
         return None
     ident = get(rec, ("userIdentity",))
@@ -59,7 +62,8 @@ def shortsrc(rec):
 
 
 def bool_text(rec, key: str):
-    """``"true"`` only for a JSON ``true``, ``"false"`` otherwise, absent when missing (§7.2 #37/38/52)."""
+    """``"true"`` only for a JSON ``true``, ``"false"`` otherwise, absent when missing
+    (§7.2 #37/38/52)."""
     if rec is None:
         return None
     value = get(rec, (key,))
@@ -93,7 +97,8 @@ def s3_bytes(rec, which=("bytesTransferredIn", "bytesTransferredOut")):
 
 
 def s3_count(rec, wanted):
-    """``s3.cnt.get``/``put``: 1 for that event name, else absent; ``other`` the reverse (§7.2 #64-66)."""
+    """``s3.cnt.get``/``put``: 1 for that event name, else absent; ``other`` the reverse
+    (§7.2 #64-66)."""
     if rec is None:
         return None
     name = get(rec, ("eventName",))

@@ -53,7 +53,8 @@ def get(rec, path: tuple):
 
 
 def as_string(value):
-    """The general string rule: absent stays absent, a JSON string is itself, anything else ``""``."""
+    """The general string rule: absent stays absent, a JSON string is itself, anything
+    else ``""``."""
     if value is MISSING:
         return None
     return value if isinstance(value, str) else ""

@@ -1,4 +1,5 @@
-"""S3 scans: which objects to read and how to download them (docs/cloudtrail-plugin.md §3.2, §4.1-4.3).
+"""S3 scans: which objects to read and how to download them
+(docs/cloudtrail-plugin.md §3.2, §4.1-4.3).
 
 ``list_log_keys`` follows the §4.2 algorithm: an ``AWSLogs`` account directory
 becomes ``<prefix>CloudTrail/``; an ``AWSLogs`` (or organization) directory

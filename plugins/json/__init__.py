@@ -1,4 +1,5 @@
-"""The ``json`` extractor plugin: ``json.value[/ptr]``, ``json.obj``, ``json.rawtime`` (docs/json-plugin.md).
+"""The ``json`` extractor plugin: ``json.value[/ptr]``, ``json.obj``, ``json.rawtime``
+(docs/json-plugin.md).
 
 It has no event source and declares no extraction sources, so its fields are
 offered on every plugin source (docs/json-plugin.md §1.1; not on ``syscall``, the

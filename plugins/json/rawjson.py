@@ -84,7 +84,8 @@ def go_atoi(token: str) -> int | None:
 
 
 def pointer_tokens(pointer: str) -> list[str]:
-    """Reference tokens of a pointer; the leading ``/`` is optional (docs/json-plugin.md §4 step 4-5)."""
+    """Reference tokens of a pointer; the leading ``/`` is optional
+    (docs/json-plugin.md §4 steps 4-5)."""
     if pointer.startswith("/"):
         pointer = pointer[1:]
     return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")]
@@ -115,7 +116,8 @@ def compact(text: bytes) -> bytes:
 
 
 def render(doc: bytes, span: tuple[int, int]) -> str:
-    """A string value decoded; anything else as compact JSON text (docs/json-plugin.md §4 step 6)."""
+    """A string value decoded; anything else as compact JSON text
+    (docs/json-plugin.md §4 step 6)."""
     text = doc[span[0]:span[1]]
     if text[:1] == b'"':
         if b"\\" not in text:

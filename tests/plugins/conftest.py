@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def split_records(text: bytes) -> list[bytes]:
-    """Every object directly inside the top-level object (docs/cloudtrail-plugin.md §3.4 step 2)."""
+    """Every object directly inside the top-level object
+    (docs/cloudtrail-plugin.md §3.4 step 2)."""
     out, depth, start, in_str, esc = [], 0, 0, False, False
     for i, b in enumerate(text):
         if in_str:

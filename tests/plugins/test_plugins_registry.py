@@ -1,4 +1,5 @@
-"""Registry validation, Falco configuration, generic evt.* fields (docs/plugin-api.md §2.9, rules §11)."""
+"""Registry validation, Falco configuration, generic evt.* fields
+(docs/plugin-api.md §2.9, docs/rules-language.md §11)."""
 from __future__ import annotations
 
 import pytest
@@ -68,6 +69,7 @@ def test_dummy_plugins_route_and_extract():
     ({"id": 0}, "invalid plugin id"),
     ({"event_source": "syscall"}, "invalid event source"),
     ({"version": "1.0"}, "invalid version"),
+    ({"version": "1.0.0-rc1"}, "invalid version"),
     ({"required_api_version": "2.0.0"}, "requires plugin API 2.0.0"),
     ({"required_api_version": "1.9.0"}, "requires plugin API 1.9.0"),
     ({"fields": [FieldInfo("json.obj")]}, "'json.obj' .*overlapping for source 'dummy_src'"),
@@ -84,6 +86,17 @@ def test_registration_errors_name_the_plugin(attrs, message):
         reg.register(plugin)
     assert info.value.plugin == plugin.name
     assert str(info.value).startswith(f"plugin '{plugin.name}'")
+
+
+def test_public_names_of_the_plugin_package():
+    """``scaptools.plugin`` exports the author's contract, the registry and the Falco config."""
+    import scaptools.plugin as package
+    from scaptools.plugin import api, falco_config, registry
+    homes = {name: next(m for m in (api, registry, falco_config) if hasattr(m, name))
+             for name in package.__all__}
+    assert all(getattr(package, name) is getattr(homes[name], name) for name in package.__all__)
+    assert {"SourcePlugin", "ExtractorPlugin", "PluginEvent", "Checkpoint", "Registry",
+            "registry_from_config"} <= set(package.__all__)
 
 
 def test_extractor_clash_on_a_shared_source():
