@@ -8,12 +8,30 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 from scaptools.engine.output import Alert
 from scaptools.engine.rules.infos import PRIORITIES, parse_priority
 from scaptools.errors import RuleError
 
 _EMPTY = ()
+
+
+class Candidate(NamedTuple):
+    """A rule as dispatch tests it: its condition and its alert maker."""
+
+    test: Callable  # fn(event) -> truthy
+    make: Callable  # fn(event) -> Alert
+
+
+@dataclass(frozen=True)
+class SourceRules:
+    """The selected rules of one event source, grouped for dispatch."""
+
+    key: Callable | None  # extractor of the source's index field; None: no index
+    by_key: dict  # index value -> candidates, in index order
+    default: tuple  # candidates for any other value (every rule when there is no index)
 
 
 class Engine:
@@ -40,28 +58,30 @@ class Engine:
         self.enable_all = enable_all
         self.hostname = hostname or os.environ.get("FALCO_HOSTNAME") or socket.gethostname()
         self.rules = select_rules(ruleset.rules, self.min_priority, tags, skip_tags, disabled)
-        self._dispatch = {src: self._build(src) for src in {r.source for r in self.rules}}
+        self._matchers = {src: self._matcher(self._build(src))
+                          for src in {r.source for r in self.rules}}
 
-    def _build(self, source: str):
+    def _build(self, source: str) -> SourceRules:
         rules = [r for r in self.rules if r.source == source]
         fieldset = self.ruleset.fieldsets.get(source)
         field = getattr(fieldset, "index_field", None)
         make = {id(r): self._maker(r) for r in rules}  # rule -> fn(event) -> Alert
         if field is None or fieldset.lookup(field) is None:
-            return None, {}, tuple((r.match, make[id(r)]) for r in rules)
-        default = tuple((r.match, make[id(r)]) for r in rules if r.index_values is None)
+            return SourceRules(None, {}, tuple(Candidate(r.match, make[id(r)]) for r in rules))
+        default = tuple(Candidate(r.match, make[id(r)]) for r in rules if r.index_values is None)
         keys = {k for r in rules if r.index_values is not None for k in r.index_values}
         universe = getattr(fieldset, "index_universe", None)
         if universe is not None:  # sets may be complements: a value outside the universe
             keys |= set(universe)  # (or missing) must meet every rule
-            default = tuple((r.match, make[id(r)]) for r in rules)
-        table = {k: tuple((r.match if r.index_values is None else r.match_indexed, make[id(r)])
-                          for r in rules if r.index_values is None or k in r.index_values)
-                 for k in keys}
+            default = tuple(Candidate(r.match, make[id(r)]) for r in rules)
+        by_key = {k: tuple(Candidate(r.match if r.index_values is None else r.match_indexed,
+                                     make[id(r)])
+                           for r in rules if r.index_values is None or k in r.index_values)
+                  for k in keys}
         if not self.enable_all:
             for key in getattr(fieldset, "ignored_index_values", ()):
-                table[key] = _EMPTY
-        return fieldset.extractor(field), table, default
+                by_key[key] = _EMPTY
+        return SourceRules(fieldset.extractor(field), by_key, default)
 
     def rules_for(self, source: str) -> list:
         """The selected rules of ``source``, in evaluation order."""
@@ -69,34 +89,25 @@ class Engine:
 
     def process(self, event, source: str) -> list:
         """Alerts raised by ``event`` of event source ``source`` (§7)."""
-        entry = self._dispatch.get(source)
-        if entry is None:
-            return []
-        key_fn, table, default = entry
-        rules = table.get(key_fn(event), default) if key_fn is not None else default
-        alerts = []
-        for match, make in rules:
-            if match(event):
-                alerts.append(make(event))
-                if self.first:
-                    break
-        return alerts
+        match = self._matchers.get(source)
+        return (match(event) or []) if match is not None else []
 
     def matcher(self, source: str):
-        """``fn(event) -> alerts`` for events of ``source``: ``process`` with the per-source
-        lookups done once (the replay loop calls it for every event). Returns a
-        (possibly empty) sequence; never the same list twice."""
-        entry = self._dispatch.get(source)
-        if entry is None:
-            return lambda event: _EMPTY
-        key_fn, table, default = entry
-        get, first = table.get, self.first
-        if key_fn is None:
-            key_fn, get = _none, lambda key, default: default
+        """``fn(event) -> alerts`` for events of ``source``: ``process`` without the lookup
+        of the source (the replay loop calls it for every event). Returns a (possibly
+        empty) sequence; never the same list twice."""
+        return self._matchers.get(source, _no_alerts)
+
+    def _matcher(self, entry: SourceRules):
+        """The one evaluation loop (§7): the candidates of the event's index value, in
+        index order; the first alert only unless ``rule_matching`` is ``all``."""
+        key, get, default, first = entry.key, entry.by_key.get, entry.default, self.first
+        if key is None:
+            key, get = _none, lambda value, default: default
 
         def match(event):
             alerts = _EMPTY
-            for test, make in get(key_fn(event), default):
+            for test, make in get(key(event), default):
                 if test(event):
                     if first:
                         return [make(event)]
@@ -123,6 +134,10 @@ class Engine:
 
 def _none(event):
     return None
+
+
+def _no_alerts(event):
+    return _EMPTY
 
 
 def _priority_number(value) -> int:

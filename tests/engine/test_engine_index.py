@@ -59,6 +59,27 @@ def test_indexed_engine_equals_brute_force(ct_fieldsets, ct_event):
         brute = [r.name for r in res.ruleset.rules if r.match(ev)]
         assert [a.rule for a in engine.process(ev, "aws_cloudtrail")] == brute, rec
         assert [a.rule for a in first.process(ev, "aws_cloudtrail")] == brute[:1], rec
+        assert [a.rule for a in engine.matcher("aws_cloudtrail")(ev)] == brute, rec
+        assert [a.rule for a in first.matcher("aws_cloudtrail")(ev)] == brute[:1], rec
+
+
+def test_process_and_matcher_agree_without_index(ct_fieldset, ct_event):
+    """Both entry points share one loop: with or without an index, first or all, and for a
+    source that has no rule (an empty result, a fresh list from ``process``)."""
+    del ct_fieldset.index_field
+    text = "".join(f"- rule: R{i}\n  desc: d\n  condition: {c}\n  output: o\n  priority: INFO\n"
+                   f"  source: aws_cloudtrail\n" for i, c in enumerate(CONDITIONS))
+    res = load_rules([("r.yaml", text)], lambda s: ct_fieldset)
+    ev = ct_event({"eventName": "A", "awsRegion": "r1"})
+    for matching in ("first", "all"):
+        engine = Engine(res.ruleset, rule_matching=matching)
+        got = engine.process(ev, "aws_cloudtrail")
+        assert got and [a.rule for a in engine.matcher("aws_cloudtrail")(ev)] == \
+            [a.rule for a in got]
+        assert got is not engine.process(ev, "aws_cloudtrail")
+        missing = engine.process(ev, "other")
+        assert missing == [] and missing is not engine.process(ev, "other")
+        assert list(engine.matcher("other")(ev)) == []
 
 
 def test_without_index_field_every_rule_is_tested(ct_fieldset, ct_event):
