@@ -4,9 +4,9 @@ Large logs are generated here: CloudTrail-shaped records with unique eventIDs,
 one second apart, gzip level 1. The recordings run through the CLI in a
 subprocess; the peak memory of a run is the parent's peak RSS (wait4) plus
 the peak RSS (VmHWM, read from /proc while it lives) of each helper process it
-forks. Sizes: 60,000 and 240,000 records (about 70 and 280 MB of JSON,
-8 and 32 MB of gzip), not 100 and 400 MB of gzip, to keep the file under a
-minute on two cores; the memory stays flat well before the smaller size.
+forks. Sizes: 80,000 and 320,000 records (about 95 and 375 MB of JSON,
+8 and 33 MB of gzip), not 100 and 400 MB of gzip, to keep the file under a
+minute on two cores; the memory is flat from the smaller size on.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from scaptools_plugins.cloudtrail import dedupe, heads, inflate, logfile, pieces
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 
 SCAP = [sys.executable, "-c", "from scaptools.cli.main import main; main()"]
-SMALL, LARGE = 60_000, 240_000
+SMALL, LARGE = 80_000, 320_000
 TEMPLATE = (
     '{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROA{key}:{user}",'
     '"arn":"arn:aws:sts::123456789012:assumed-role/{role}/{user}","accountId":"123456789012",'
