@@ -123,7 +123,7 @@ class CloudTrailStream:
         self._seen_units: dict[str, str] = {}  # name -> version recorded by an earlier run
         self._seen = _Seen()
         self._gen = None
-        self._early = None  # (path, data, heads helper) of a first file started at open
+        self._early = None  # (path, spool.Body, heads helper) of a first file started at open
         if not params:
             raise PluginError("cloudtrail plugin error: missing input directory argument", PLUGIN)
         if params.startswith("s3://"):
