@@ -97,3 +97,7 @@ class FieldError(RuleError):
 
 class RecordError(ScapError):
     """Recording failed (source unreachable, output not writable)."""
+
+
+class OptionError(ScapError):
+    """An option value that cannot be read (e.g. a time given to ``scap slice``)."""

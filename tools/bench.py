@@ -226,7 +226,7 @@ def bench_v1_1m(ctx: Context) -> list[Result]:
 # Read + write: the library's convert of a capture, reporting its own time.
 CONVERT = """
 import sys, time
-from scaptools.cli.convert import convert
+from scaptools.ops.convert import convert
 t, c = time.perf_counter(), time.process_time()
 n = convert(sys.argv[1], sys.argv[2], gzip=sys.argv[3] == "gz")
 print(n, time.perf_counter() - t, time.process_time() - c)
@@ -313,7 +313,7 @@ WORKLOADS["replay-100k"] = bench_replay_100k
 # -- record workloads (recording engineer) -------------------------------------------------
 RECORD = """
 import resource, sys, time
-from scaptools.record import Recorder, RecordOptions
+from scaptools.record.recorder import Recorder, RecordOptions
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 t, c = time.perf_counter(), time.process_time()
 stream = open_source(parse_init_config(sys.argv[3]), sys.argv[1])

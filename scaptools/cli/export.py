@@ -1,25 +1,15 @@
-"""``scap export``: write a capture for Wireshark (pcapng) or as JSON lines.
-
-``--format wireshark`` writes layout A of docs/wireshark-export.md (a ``.pcapng`` that
-Wireshark/tshark 4.0 dissect, not readable by Falco or sysdig); ``--format jsonl``
-writes one JSON object per event. ``--lua-path`` prints where the bundled Lua
+"""``scap export``: write a capture for Wireshark (pcapng) or as JSON lines
+(``scaptools.ops.export``); ``--lua-path`` prints where the bundled Lua
 postdissector is, for opening native ``.scap`` files in Wireshark.
 """
 from __future__ import annotations
 
 import sys
-from importlib import resources
 
 import click
 
-from ..errors import ScapError
-
-FORMATS = ("wireshark", "jsonl")
-
-
-def lua_path() -> str:
-    """Filesystem path of the bundled ``falcoplugin.lua``."""
-    return str(resources.files("scaptools.export").joinpath("falcoplugin.lua"))
+from scaptools.export import lua_path
+from scaptools.ops.export import FORMATS, export_file, guess_format
 
 
 @click.command("export", short_help="Write a capture for Wireshark (pcapng) or as JSON lines.")
@@ -50,7 +40,7 @@ def export_command(file, out, fmt, window, show_lua):
     if fmt == "wireshark" and out.lower().endswith((".scap", ".scap.gz")):
         click.echo(f"warning: {out} will be a Wireshark pcapng that Falco and sysdig cannot "
                    "read; prefer the .pcapng extension", err=True)
-    stats = run_export(file, out, fmt, window)
+    stats = export_file(file, out, fmt, window, progress=_progress)
     click.echo(f"{'stdout' if out == '-' else out}: {stats.summary()}", err=True)
 
 
@@ -70,51 +60,3 @@ def _progress(items, every: int = 8192):
     finally:
         if count >= every:
             sys.stderr.write("\r\033[K")
-
-
-def _new_state():
-    """A fresh process/fd state for the JSON lines export, if the state module exists."""
-    try:
-        from ..state import State
-    except ImportError:
-        return None
-    return State()
-
-
-def guess_format(out: str) -> str:
-    """The export format implied by the output file name."""
-    return "jsonl" if out.lower().endswith((".jsonl", ".json", ".ndjson")) else "wireshark"
-
-
-def run_export(file: str, out: str, fmt: str, window: int = 4096):
-    """Read ``file`` and write ``out`` in ``fmt``; returns the exporter's stats.
-
-    Raises ``ScapError`` for a bad capture (after writing every event before the
-    fault) and when the output cannot be written.
-    """
-    from ..format.reader import open_capture
-    from ..export.jsonl import export_jsonl
-    from ..export.wireshark import export_wireshark
-
-    source = sys.stdin.buffer if file == "-" else file
-    try:
-        sink = sys.stdout.buffer if out == "-" else open(out, "wb")
-    except OSError as exc:
-        raise ScapError(f"{out}: cannot write: {exc.strerror}") from exc
-    try:
-        with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
-            if fmt == "jsonl":
-                items = (item for _, item in reader.blocks())
-                return export_jsonl(_progress(items), sink, state=_new_state())
-            return export_wireshark(_progress(reader), sink, source=reader.path or "",
-                                    window=window)
-    except BrokenPipeError:
-        raise
-    except OSError as exc:  # reading errors are ScapErrors already; this is the output
-        raise ScapError(f"{out}: cannot write: {exc.strerror or exc}") from exc
-    finally:
-        if sink is not sys.stdout.buffer:
-            try:
-                sink.close()
-            except OSError:
-                pass

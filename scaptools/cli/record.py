@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import PluginError, RecordError
+from scaptools.record.source import source_plugin
 
 if TYPE_CHECKING:  # imported when the command runs, after the source is open
     from scaptools.record.recorder import Recorder
@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # imported when the command runs, after the source is open
 def record_command(out, plugin_name, open_params, init_config, config_path, gzip_, max_events,
                    duration, rotate_size, rotate_events, sort, state_path):
     """Record the events of a source plugin (e.g. CloudTrail logs) into a capture."""
-    plugin, params = open_plugin(plugin_name, open_params, init_config, config_path)
+    plugin, params = source_plugin(plugin_name, open_params, init_config, config_path)
     stream = plugin.open(params)  # a source may start reading here, beside the imports below
     from scaptools.record.recorder import Recorder, RecordOptions
     if hasattr(stream, "on_problem"):
@@ -63,7 +63,7 @@ def record_command(out, plugin_name, open_params, init_config, config_path, gzip
     finally:
         if opts.progress is not None:
             sys.stderr.write("\r\x1b[K")
-    for line in summary_lines(summary):
+    for line in summary.lines():
         click.echo(line, err=True)
 
 
@@ -81,64 +81,6 @@ def show_progress(recorder: Recorder) -> None:
                if hasattr(st, "objects_done") else "")
     sys.stderr.write(f"\r{objects}events {s.events:,} ({rate:,.0f}/s)\x1b[K")
     sys.stderr.flush()
-
-
-def open_plugin(name: str, open_params, init_config, config_path):
-    """The initialised source plugin and its open params (``-c`` entry as default)."""
-    from scaptools.plugin.falco_config import plugin_configs, read_falco_config
-    from scaptools.plugin.registry import Registry
-    entry = None
-    if config_path:
-        entries = [e for e in plugin_configs(read_falco_config(config_path)) if e.name == name]
-        if not entries:
-            raise PluginError(f"{config_path}: no plugins entry for this plugin", name)
-        entry = entries[0]
-    registry = Registry.from_entry_points([name])
-    plugin = registry.by_name.get(name)
-    if plugin is None and entry is not None and entry.library_path:  # a Falco plugin library
-        from scaptools.plugin.native import load_native_plugin
-        plugin = load_native_plugin(entry.library_path, name)
-    if plugin is None or not hasattr(plugin, "open"):
-        raise PluginError("no source plugin of this name is installed", name)
-    if init_config is None and entry is not None:
-        init_config = entry.init_config
-    plugin.init(init_config or "")
-    params = open_params if open_params is not None else (entry.open_params if entry else "")
-    if not params:
-        raise RecordError("nothing to record: give --open PARAMS (or open_params in -c)")
-    return plugin, params
-
-
-def summary_lines(s) -> list[str]:
-    """The end-of-run summary (stderr)."""
-    rate = s.events / s.elapsed if s.elapsed > 0 else 0.0
-    lines = [f"recorded {s.events} events into {', '.join(s.files) or '-'} in "
-             f"{s.elapsed:.2f} s ({rate:,.0f} events/s)"
-             + (f", stopped: {s.stopped_by}" if s.stopped_by else "")]
-    st = s.stats
-    if st is not None and hasattr(st, "objects_listed"):
-        lines.append(f"objects: {st.objects_listed} listed, {st.objects_done} read, "
-                     f"{st.objects_malformed} malformed, {st.objects_failed} failed"
-                     + (f", {st.already} recorded by an earlier run (skipped)"
-                        if getattr(st, "already", 0) else "")
-                     + (f"; SQS messages: {st.messages}" if st.messages else ""))
-        lines.append(f"records: {st.records} read, {st.bad_records} skipped (bad), "
-                     f"{st.duplicates} duplicates dropped, {st.untimed} without eventTime"
-                     + (f"; duplicate check: {st.dedupe_forgotten} keys dropped within "
-                        "their hour (too many records)"
-                        if getattr(st, "dedupe_forgotten", 0) else ""))
-        lines.append(f"errors: {st.problems} reported, {st.retries} retries, "
-                     f"{s.ack_failures} acknowledgements failed")
-    if s.events == 0 and not s.resumed:
-        lines.append("warning: no events: sysdig cannot read a capture without events")
-    if s.first_ts is not None:
-        lines.append(f"time span: {_iso(s.first_ts)} .. {_iso(s.last_ts)}")
-    return lines
-
-
-def _iso(ns: int) -> str:
-    secs, frac = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
 
 
 class StopOnSignals:

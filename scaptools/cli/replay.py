@@ -11,7 +11,8 @@ import sys
 
 import click
 
-from scaptools.plugin.api import is_extractor, is_source
+from scaptools.errors import OptionError
+from scaptools.ops.listing import field_lines, plugin_lines
 from scaptools.plugin.falco_config import read_falco_config, registry_from_config
 
 
@@ -110,21 +111,11 @@ def validate_command(ctx, rules, config_path):
 def list_fields_command(source, config_path):
     """List the fields of every event source (or of one) with type and description."""
     _, registry = _registry(config_path)
-    sources = [source] if source else registry.sources()
-    for name in sources:
-        fs = registry.fieldset(name)
-        if fs is None:
-            raise click.BadParameter(f"unknown event source '{name}' "
-                                     f"(known: {', '.join(registry.sources())})",
-                                     param_hint="--source")
-        click.echo(f"Event source: {name}")
-        for info in fs:
-            if "hidden" in info.tags:  # a plugin field kept out of listings (docs/plugin-api.md §2.7)
-                continue
-            kind = f"{info.type} list" if info.is_list else info.type
-            arg = {"required": " [arg required]", "optional": " [arg optional]"}.get(info.arg, "")
-            click.echo(f"  {info.name:<42} {kind:<12} {info.desc}{arg}")
-        click.echo("")
+    try:
+        for line in field_lines(registry, source):
+            click.echo(line)
+    except OptionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--source") from None
 
 
 @click.command("list-plugins", short_help="List the loaded plugins.")
@@ -133,15 +124,5 @@ def list_fields_command(source, config_path):
 def list_plugins_command(config_path):
     """List every loaded plugin: name, version, capabilities, id, source, field count."""
     _, registry = _registry(config_path)
-    for name, plugin in sorted(registry.by_name.items()):
-        caps = []
-        if is_source(plugin):
-            caps.append(f"source (id {plugin.id}, event source {plugin.event_source})")
-        if is_extractor(plugin):
-            sources = ", ".join(plugin.extract_sources) or (
-                plugin.event_source if is_source(plugin) else "all plugin sources")
-            caps.append(f"extractor ({len(plugin.fields)} fields; sources: {sources})")
-        click.echo(f"{name} {plugin.version}")
-        click.echo(f"  {plugin.desc}")
-        for cap in caps:
-            click.echo(f"  {cap}")
+    for line in plugin_lines(registry):
+        click.echo(line)

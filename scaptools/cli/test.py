@@ -25,8 +25,8 @@ import click
 @click.option("-q", "--quiet", is_flag=True, help="Print failures and the summary only.")
 def test_command(paths, update, junit, mutate, quiet):
     """Run the regression specs found under PATHS."""
-    from ..testing.runner import Replayer, format_result, run_spec
-    from ..testing.spec import find_specs, load_spec
+    from scaptools.testing.runner import Replayer, format_result, run_spec
+    from scaptools.testing.spec import find_specs, load_spec
 
     if not paths:
         paths = ("captures",) if Path("captures").is_dir() else (".",)
@@ -43,6 +43,7 @@ def test_command(paths, update, junit, mutate, quiet):
     summary = f"{len(results)} specs: {len(results) - len(failed)} passed, {len(failed)} failed"
     click.echo(summary + (f", {updated} golden files updated" if updated else ""))
     if junit:
+        from scaptools.testing.junit import write_junit
         write_junit(Path(junit), results)
     survivors = 0
     if mutate and not failed:
@@ -53,25 +54,7 @@ def test_command(paths, update, junit, mutate, quiet):
 
 
 def _run_mutations(specs, replayer) -> int:
-    from ..testing.mutate import format_report, run_mutations
+    from scaptools.testing.mutate import format_report, run_mutations
     report = run_mutations(specs, replayer=replayer)
     click.echo("\n".join(format_report(report)))
     return len(report.survived)
-
-
-def write_junit(path: Path, results) -> None:
-    """A JUnit XML report: one test case per spec, the diff as failure text."""
-    import xml.etree.ElementTree as ET
-    failures = sum(r.status == "fail" for r in results)
-    errors = sum(r.status == "error" for r in results)
-    suite = ET.Element("testsuite", name="scap test", tests=str(len(results)),
-                       failures=str(failures), errors=str(errors))
-    for result in results:
-        case = ET.SubElement(suite, "testcase", classname="scaptest",
-                             name=result.spec.path.as_posix(), time=f"{result.seconds:.3f}")
-        if result.status in ("fail", "error"):
-            tag = "failure" if result.status == "fail" else "error"
-            node = ET.SubElement(case, tag, message=f"{result.spec.name}: alerts differ"
-                                 if tag == "failure" else f"{result.spec.name}: error")
-            node.text = "\n".join(result.diff)
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

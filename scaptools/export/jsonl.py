@@ -27,7 +27,8 @@ from typing import BinaryIO, Callable, Iterable
 import orjson
 
 from ..events.event import NO_TID, PLUGINEVENT
-from . import ExportStats, SourceNames
+from .sources import SourceNames
+from .stats import ExportStats
 
 
 @dataclass

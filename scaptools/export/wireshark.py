@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable
 
 from ..events.event import PLUGINEVENT
-from . import ExportStats, SourceNames
-from . import pcapng
+from .pcapng import (EPB_MAX_CAPLEN, enhanced_packet, exported_pdu_info, exported_pdu_tags,
+                     interface_description, section_header, sysdig_event)
+from .sources import SourceNames
+from .stats import ExportStats
 
 DEFAULT_WINDOW = 4096        # events held back to restore timestamp order
 WINDOW_BYTES = 64 << 20      # ... but never more than this many event bytes
@@ -112,7 +114,7 @@ class WiresharkWriter:
         if event.type == PLUGINEVENT:
             self._emit_plugin(event)
         else:
-            self.out.write(pcapng.sysdig_event(event.cpu, event.raw, event.type))
+            self.out.write(sysdig_event(event.cpu, event.raw, event.type))
             self.stats.syscall += 1
 
     def _emit_plugin(self, event) -> None:
@@ -124,11 +126,11 @@ class WiresharkWriter:
         comments = [f"pluginevent num={event.num} plugin_id={plugin.id} source={plugin.name} "
                     f"cpu={event.cpu} tid={event.tid}"]
         data = tags + payload
-        if len(data) > pcapng.EPB_MAX_CAPLEN:
-            comments.append(f"payload truncated: {pcapng.EPB_MAX_CAPLEN - len(tags)} of "
+        if len(data) > EPB_MAX_CAPLEN:
+            comments.append(f"payload truncated: {EPB_MAX_CAPLEN - len(tags)} of "
                             f"{len(payload)} bytes kept (Wireshark 4.0 reads at most "
-                            f"{pcapng.EPB_MAX_CAPLEN} bytes per packet)")
-        blk, truncated = pcapng.enhanced_packet(plugin.interface, event.ts, data, comments)
+                            f"{EPB_MAX_CAPLEN} bytes per packet)")
+        blk, truncated = enhanced_packet(plugin.interface, event.ts, data, comments)
         self.out.write(blk)
         self.stats.truncated += truncated
         self.stats.plugin += 1
@@ -140,7 +142,7 @@ class WiresharkWriter:
         if plugin is None:
             plugin = _PluginInterface(plugin_id, self.sources(plugin_id), len(self._interfaces))
             self._interfaces[plugin_id] = plugin
-            self.out.write(pcapng.interface_description(
+            self.out.write(interface_description(
                 plugin.name, f"Falco plugin events, plugin id {plugin_id}"))
         return plugin
 
@@ -150,7 +152,7 @@ class WiresharkWriter:
         counts = counts.encode("utf-8")[:COUNTS_RESERVED].ljust(COUNTS_RESERVED, b"\0")
         comments = [f"exported from {self.source or 'a capture'} by scaptools (layout for "
                     "Wireshark; Falco and sysdig cannot read this file)", counts]
-        shb = pcapng.section_header(comments, APPLICATION.format(version=_version()))
+        shb = section_header(comments, APPLICATION.format(version=_version()))
         if not final:
             self._shb_len = len(shb)
             self.out.write(shb)
@@ -178,9 +180,9 @@ class _PluginInterface:
         prefix = self._prefix.get(dissector)
         if prefix is None:
             # the tags without their 4-byte end tag, which exported_pdu_info adds
-            prefix = pcapng.exported_pdu_tags(dissector, self.name)[:-4]
+            prefix = exported_pdu_tags(dissector, self.name)[:-4]
             self._prefix[dissector] = prefix
-        return prefix + pcapng.exported_pdu_info(info)
+        return prefix + exported_pdu_info(info)
 
 
 def info_text(record) -> str:

@@ -29,13 +29,14 @@ import operator
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from scaptools.errors import FormatError, RecordError
 from scaptools.events.event import Event
 from scaptools.format.writer import CaptureWriter
 from scaptools.plugin.api import Checkpoint
 from scaptools.record.state import RecordState, output_path
+from scaptools.record.summary import RecordSummary
 
 TICK_EVENTS = 4096  # events written between looks at the clock (--duration, progress)
 _TS = operator.itemgetter(0)
@@ -56,19 +57,6 @@ class RecordOptions:
     sort: bool = False
     state_path: str | None = None
     progress: object = None  # called with the Recorder every PROGRESS_INTERVAL seconds
-
-
-@dataclass
-class RecordSummary:
-    files: list = field(default_factory=list)
-    events: int = 0
-    first_ts: int | None = None
-    last_ts: int | None = None
-    elapsed: float = 0.0
-    ack_failures: int = 0
-    stats: object = None
-    stopped_by: str = ""
-    resumed: bool = False  # a --state run that continued an earlier one
 
 
 class Output:

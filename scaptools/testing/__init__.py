@@ -3,7 +3,7 @@
 Public names (imported lazily, so that the pytest plugin stays cheap to load):
 ``load_spec``, ``find_specs``, ``Spec``, ``SpecError``, ``AlertRecord``
 (``spec.py``); ``Replayer``, ``run_spec``, ``SpecResult`` (``runner.py``);
-``run_mutations`` (``mutate.py``).
+``run_mutations`` (``mutate.py``); ``write_junit`` (``junit.py``).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import importlib
 
 _EXPORTS = {"load_spec": "spec", "find_specs": "spec", "Spec": "spec", "SpecError": "spec",
             "AlertRecord": "spec", "Replayer": "runner", "run_spec": "runner",
-            "SpecResult": "runner", "run_mutations": "mutate"}
+            "SpecResult": "runner", "run_mutations": "mutate", "write_junit": "junit"}
 __all__ = sorted(_EXPORTS)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import struct
 
-from scaptools.cli.export import lua_path
+from scaptools.export import lua_path
 from scaptools.events.event import PLUGINEVENT
 
 from .conftest import EXAMPLE, EXAMPLE_LOG, read_events, tshark_rows

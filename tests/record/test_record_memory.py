@@ -398,10 +398,9 @@ def test_record_memory_local_large_plain_file_is_read_in_chunks(tmp_path):
 
 
 def test_record_memory_summary_names_dedupe_keys_dropped_early():
-    from scaptools.cli.record import summary_lines
-    from scaptools.record.recorder import RecordSummary
+    from scaptools.record.summary import RecordSummary
     from scaptools_plugins.cloudtrail.source import SourceStats
-    quiet = summary_lines(RecordSummary(events=1, stats=SourceStats()))
+    quiet = RecordSummary(events=1, stats=SourceStats()).lines()
     assert not any("duplicate check" in line for line in quiet)
-    busy = summary_lines(RecordSummary(events=1, stats=SourceStats(dedupe_forgotten=16384)))
+    busy = RecordSummary(events=1, stats=SourceStats(dedupe_forgotten=16384)).lines()
     assert any("duplicate check: 16384 keys dropped within their hour" in line for line in busy)
