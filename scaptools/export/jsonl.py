@@ -41,10 +41,33 @@ class JsonlStats(ExportStats):
         return [f"{self.undecoded} with undecoded parameters"] if self.undecoded else []
 
 
+class IsoTime:
+    """``ts -> "2022-03-16T08:00:00.000000000Z"`` (UTC), the date and time of each
+    second formatted once: an export's events mostly share their second."""
+
+    __slots__ = ("_second", "_text")
+
+    def __init__(self):
+        self._second = None
+        self._text = ""
+
+    def __call__(self, ts: int) -> str:
+        seconds, nanos = divmod(ts, 1_000_000_000)
+        if seconds != self._second:
+            self._second = seconds
+            self._text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        return f"{self._text}.{nanos:09d}Z"
+
+
+def iso_time(ts: int) -> str:
+    """``2022-03-16T08:00:00.000000000Z`` for a ns timestamp (UTC)."""
+    return IsoTime()(ts)
+
+
 def event_object(event, sources: Callable[[int], str], stats: JsonlStats | None = None,
-                 state=None) -> dict:
-    """The JSON object of one event (see the module docstring)."""
-    obj = {"num": event.num, "ts": event.ts, "time": iso_time(event.ts), "cpu": event.cpu,
+                 state=None, iso: Callable[[int], str] = iso_time) -> dict:
+    """The JSON object of one event (see the module docstring); ``iso`` formats its time."""
+    obj = {"num": event.num, "ts": event.ts, "time": iso(event.ts), "cpu": event.cpu,
            "tid": -1 if event.tid == NO_TID else event.tid, "type": event.type,
            "name": event.name}
     if event.type == PLUGINEVENT:
@@ -117,18 +140,6 @@ def jsonable(value):
     return str(value)
 
 
-_last_second = [None, ""]
-
-
-def iso_time(ts: int) -> str:
-    """``2022-03-16T08:00:00.000000000Z`` for a ns timestamp (UTC)."""
-    seconds, nanos = divmod(ts, 1_000_000_000)
-    if _last_second[0] != seconds:
-        _last_second[0] = seconds
-        _last_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    return f"{_last_second[1]}.{nanos:09d}Z"
-
-
 def export_jsonl(events: Iterable, out: BinaryIO, *, sources: Callable[[int], str] | None = None,
                  state=None) -> JsonlStats:
     """Write one JSON object per line to the binary file ``out``; return the counts.
@@ -138,14 +149,14 @@ def export_jsonl(events: Iterable, out: BinaryIO, *, sources: Callable[[int], st
     """
     sources = sources or SourceNames()
     stats = JsonlStats()
-    dumps, write = orjson.dumps, out.write
+    dumps, write, iso = orjson.dumps, out.write, IsoTime()
     try:
         for event in events:
             if not hasattr(event, "ts"):  # a metadata block
                 if state is not None:
                     state.seed(event)
                 continue
-            write(dumps(event_object(event, sources, stats, state)) + b"\n")
+            write(dumps(event_object(event, sources, stats, state, iso)) + b"\n")
     finally:  # a truncated capture still gives every complete event
         out.flush()
     return stats
