@@ -13,9 +13,9 @@ import struct
 
 import orjson
 
-PLUGINEVENT = 322
-HEADER = 26
-_LENS = struct.Struct("<II")
+from scaptools.format.layout import PARAM_LENGTHS_AT, PLUGIN_LENGTHS, PLUGINEVENT, param_data_at
+
+_LENS = PLUGIN_LENGTHS
 _loads = orjson.loads
 UNSET = object()  # the event's payload has not been parsed yet
 
@@ -28,10 +28,10 @@ def payload_bounds(event):
         return None
     raw = event.raw
     try:
-        first, size = _LENS.unpack_from(raw, HEADER)
+        first, size = _LENS.unpack_from(raw, PARAM_LENGTHS_AT)
     except struct.error:
         return None
-    start = HEADER + 4 * nparams + first
+    start = param_data_at(nparams, large=True) + first
     end = min(start + size, len(raw))
     if start > end:
         return None

@@ -12,13 +12,15 @@ from __future__ import annotations
 import struct
 
 from ..errors import DamagedEvent
-from .table import EVENTS, EVENT_NAMES, EVENT_DIRECTIONS, LARGE_PAYLOAD
+from ..format.constants import NO_TID
+from ..format.layout import (EVENT_HEADER, EVENT_HEADER_SIZE, LARGE_PAYLOAD_TYPES,
+                             PARAM_LENGTHS_AT, PLUGINEVENT, lengths_struct, param_data_at)
+from .table import EVENTS, EVENT_NAMES, EVENT_DIRECTIONS
 
-HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams (docs/format.md §9.2)
-HEADER_SIZE = HEADER.size  # 26
-PLUGINEVENT = 322
-NO_TID = 0xFFFFFFFFFFFFFFFF
-_U32 = struct.Struct("<I")
+__all__ = ["Event", "NO_TID", "PLUGINEVENT", "split_params", "param_fault", "params_fit",
+           "check_params", "raise_damaged", "damaged_error", "parse_json"]
+
+_U32 = struct.Struct("<I")  # the plugin id parameter (docs/format.md §10.3)
 
 
 class Event:
@@ -90,11 +92,10 @@ class Event:
     def from_params(cls, type: int, params: list[bytes], ts: int = 0, tid: int = NO_TID,
                     cpu: int = 0, num: int = 0, flags: int = 0) -> "Event":
         """Build an event from already encoded parameter values."""
-        width = 4 if type in LARGE_PAYLOAD else 2
-        lens = struct.pack(f"<{len(params)}{'I' if width == 4 else 'H'}",
-                           *(len(p) for p in params))
-        total = HEADER_SIZE + len(lens) + sum(len(p) for p in params)
-        raw = HEADER.pack(ts, tid, total, type, len(params)) + lens + b"".join(params)
+        lens = lengths_struct(len(params), type in LARGE_PAYLOAD_TYPES).pack(
+            *(len(p) for p in params))
+        total = EVENT_HEADER_SIZE + len(lens) + sum(len(p) for p in params)
+        raw = EVENT_HEADER.pack(ts, tid, total, type, len(params)) + lens + b"".join(params)
         return cls(num, ts, cpu, tid, type, len(params), raw, flags)
 
     @classmethod
@@ -179,12 +180,12 @@ def split_params(raw: bytes, type: int, nparams: int) -> list[bytes] | None:
     ``None`` when the length array or a parameter runs past the end of the event
     (``param_fault`` says which).
     """
-    width, code = (4, "I") if type in LARGE_PAYLOAD else (2, "H")
-    pos = HEADER_SIZE + width * nparams
+    large = type in LARGE_PAYLOAD_TYPES
+    pos = param_data_at(nparams, large)
     if nparams <= 0 or pos > len(raw):
         return [] if nparams <= 0 else None
     out = []
-    for n in struct.unpack_from(f"<{nparams}{code}", raw, HEADER_SIZE):
+    for n in lengths_struct(nparams, large).unpack_from(raw, PARAM_LENGTHS_AT):
         out.append(raw[pos:pos + n])
         pos += n
     return out if pos <= len(raw) else None
@@ -193,12 +194,12 @@ def split_params(raw: bytes, type: int, nparams: int) -> list[bytes] | None:
 def param_fault(raw: bytes, type: int, nparams: int) -> str | None:
     """What runs past the end of a v2 event (its length array or its first parameter
     that does not fit), or ``None`` when every parameter fits (§9.3)."""
-    width, code = (4, "I") if type in LARGE_PAYLOAD else (2, "H")
-    pos, size = HEADER_SIZE + width * nparams, len(raw)
+    large = type in LARGE_PAYLOAD_TYPES
+    pos, size = param_data_at(nparams, large), len(raw)
     if pos > size:
         return f"its {nparams} parameter lengths do not fit its {size} bytes"
     infos = EVENTS[type]["params"] if type < len(EVENTS) else []
-    for index, n in enumerate(struct.unpack_from(f"<{nparams}{code}", raw, HEADER_SIZE)):
+    for index, n in enumerate(lengths_struct(nparams, large).unpack_from(raw, PARAM_LENGTHS_AT)):
         if pos + n > size:
             name = f" ({infos[index]['name']})" if index < len(infos) else ""
             return (f"parameter {index + 1}{name} has length {n} but only {size - pos} "
@@ -211,12 +212,14 @@ def params_fit(event) -> bool:
     """Whether every parameter of ``event`` fits inside it: ``param_fault`` is None
     (one unpack for the usual events)."""
     raw, nparams = event.raw, event.nparams
-    if nparams <= 32 and event.type not in LARGE_PAYLOAD and 26 + 2 * nparams <= len(raw):
-        return 26 + 2 * nparams + sum(_LENS[nparams].unpack_from(raw, 26)) <= len(raw)
+    if nparams <= 32 and event.type not in LARGE_PAYLOAD_TYPES:
+        start = param_data_at(nparams)
+        if start <= len(raw):
+            return start + sum(_LENS[nparams].unpack_from(raw, PARAM_LENGTHS_AT)) <= len(raw)
     return param_fault(raw, event.type, nparams) is None
 
 
-_LENS = [struct.Struct(f"<{n}H") for n in range(33)]
+_LENS = [lengths_struct(n) for n in range(33)]
 
 
 def check_params(event) -> None:

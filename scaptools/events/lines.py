@@ -19,7 +19,7 @@ _NS = 1_000_000_000
 INTERNAL = frozenset(e["id"] for e in EVENTS if "EC_INTERNAL" in e["category_bits"])
 # container metadata events feed the state; sysdig never prints them (docs/format.md §10.3)
 STATE_ONLY = frozenset(e["id"] for e in EVENTS if e["name"] == "container")
-GENERIC = (0, 1)
+GENERIC = (0, 1)  # generic events: evt.type is the syscall named by their first parameter
 
 
 def is_internal(event) -> bool:

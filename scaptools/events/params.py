@@ -14,6 +14,7 @@ import ipaddress
 import struct
 from typing import NamedTuple
 
+from ..format.layout import LARGE_PAYLOAD_TYPES, PARAM_LENGTHS_AT, lengths_struct, param_data_at
 from .table import EVENTS, TABLE
 
 # Fixed-size numeric types -> struct format (docs/format.md §10.2).
@@ -171,8 +172,8 @@ def decode_params(event) -> dict:
         decoders = _DECODERS[etype] = _build_decoders(etype)
     raw, nparams = event.raw, event.nparams
     if 0 < nparams <= _MAX_DIRECT and etype not in _LARGE:
-        pos = 26 + 2 * nparams
-        lens = _LENS[nparams].unpack_from(raw, 26) if pos <= len(raw) else None
+        pos = param_data_at(nparams)
+        lens = _LENS[nparams].unpack_from(raw, PARAM_LENGTHS_AT) if pos <= len(raw) else None
         if lens is not None and pos + sum(lens) <= len(raw):
             return _decode_direct(raw, pos, lens, decoders)
     out = {}
@@ -206,8 +207,8 @@ def params_of(event) -> dict:
 
 _DECODERS: dict[int, list] = {}
 _MAX_DIRECT = 32
-_LENS = [struct.Struct(f"<{n}H") for n in range(_MAX_DIRECT + 1)]
-_LARGE = frozenset(e["id"] for e in EVENTS if e["large_payload"])
+_LENS = [lengths_struct(n) for n in range(_MAX_DIRECT + 1)]
+_LARGE = LARGE_PAYLOAD_TYPES
 
 
 def _build_decoders(event_type: int) -> list:

@@ -15,6 +15,7 @@ import posixpath
 import struct
 from importlib import resources
 
+from ..format.layout import PARAM_LENGTHS_AT, param_data_at
 from .params import (AF_INET, AF_INET6, AF_UNIX, DYNAMIC_TABLES, NUMERIC, decode_fdlist,
                      decode_sockaddr, decode_socktuple, param_infos)
 from .table import EVENT_NAMES, TABLE
@@ -44,22 +45,20 @@ def event_type_name(event) -> str:
     etype = event.type
     if etype > 1:
         return EVENT_NAMES[etype] if etype < len(EVENT_NAMES) else "unknown"
-    nparams = event.nparams
-    raw = event.raw
-    # generic events: param 0 is the u16 syscall id, right after the u16 length array
-    if nparams and len(raw) >= 28 + 2 * nparams and raw[26] == 2 and raw[27] == 0:
-        return SYSCALL_NAMES.get(_U16.unpack_from(raw, 26 + 2 * nparams)[0], "<unknown>")
-    return event.name
+    code = syscall_code(event)
+    return SYSCALL_NAMES.get(code, "<unknown>") if code is not None else event.name
 
 
 def syscall_code(event) -> int | None:
-    """The PPM_SC code of a generic event (its first parameter), or ``None``."""
+    """The PPM_SC code of a generic event (its first parameter, a u16 right after the
+    length array), or ``None``."""
     raw, nparams = event.raw, event.nparams
-    if event.type > 1 or not nparams or len(raw) < 28 + 2 * nparams:
+    if event.type > 1 or not nparams:
         return None
-    if raw[26] != 2 or raw[27] != 0:
+    start = param_data_at(nparams)
+    if len(raw) < start + _U16.size or _U16.unpack_from(raw, PARAM_LENGTHS_AT)[0] != _U16.size:
         return None
-    return _U16.unpack_from(raw, 26 + 2 * nparams)[0]
+    return _U16.unpack_from(raw, start)[0]
 
 
 def sanitize(text: str) -> str:
@@ -254,7 +253,7 @@ def _render_sockaddr(data: bytes) -> str:
 
 def _render_socktuple(data: bytes) -> str:
     st = decode_socktuple(data)
-    if st.family == AF_UNIX:
+    if st.family == AF_UNIX and isinstance(st.sip, int):  # else too short for the pair
         return f"{st.sip:x}->{st.dip:x} {sanitize(st.path)}"
     if st.family in (AF_INET, AF_INET6) and st.sip != "":
         sip, dip = _unmap(st.sip), _unmap(st.dip)

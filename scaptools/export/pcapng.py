@@ -9,13 +9,13 @@ from __future__ import annotations
 import struct
 
 from ..events.table import LARGE_PAYLOAD
+# the section header and sysdig's event blocks (0x216, 0x221 for large-payload types) are
+# those of the capture format (docs/format.md §3, §9.1)
+from ..format.constants import BLOCK_EV_V2, BLOCK_EV_V2_LARGE, BLOCK_SHB, SHB_MAGIC
+from ..format.layout import BLOCK_HEADER, BLOCK_TRAILER, SHB_HEAD
 
-BLOCK_SHB = 0x0A0D0D0A
 BLOCK_IDB = 0x00000001
 BLOCK_EPB = 0x00000006
-BLOCK_EV_V2 = 0x216          # sysdig event, v2 header, u16 lengths (docs/format.md §9.1)
-BLOCK_EV_V2_LARGE = 0x221    # the same with u32 lengths (large-payload types)
-BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 LINKTYPE_WIRESHARK_UPPER_PDU = 252   # §2.2 IDB
 EPB_MAX_CAPLEN = 262144              # §2.4: a larger EPB stops Wireshark 4.0 reading the file
@@ -33,8 +33,6 @@ EXP_PDU_DISSECTOR_NAME = 12
 EXP_PDU_COL_PROTO = 33
 EXP_PDU_COL_INFO = 36
 
-_HEAD = struct.Struct("<II")
-_U32 = struct.Struct("<I")
 
 
 def pad4(n: int) -> int:
@@ -45,8 +43,8 @@ def pad4(n: int) -> int:
 def block(block_type: int, body: bytes) -> bytes:
     """Frame ``body`` as a pcapng block: header, body, zero padding, trailer."""
     total = 12 + len(body) + pad4(len(body))
-    return b"".join((_HEAD.pack(block_type, total), body, b"\0" * pad4(len(body)),
-                     _U32.pack(total)))
+    return b"".join((BLOCK_HEADER.pack(block_type, total), body, b"\0" * pad4(len(body)),
+                     BLOCK_TRAILER.pack(total)))
 
 
 def option(code: int, value: bytes) -> bytes:
@@ -66,7 +64,7 @@ def section_header(comments: list[str | bytes] = (), application: str = "") -> b
     opts = [(OPT_COMMENT, c if isinstance(c, bytes) else c.encode("utf-8")) for c in comments]
     if application:
         opts.append((SHB_USERAPPL, application.encode("utf-8")))
-    body = struct.pack("<IHHq", BYTE_ORDER_MAGIC, 1, 0, -1) + options(opts)
+    body = SHB_HEAD.pack(SHB_MAGIC, 1, 0, -1) + options(opts)
     return block(BLOCK_SHB, body)
 
 

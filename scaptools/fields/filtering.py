@@ -15,13 +15,11 @@ gate as ``match.types`` (event type ids; ``None`` = any) and ``match.names`` (th
 from __future__ import annotations
 
 from ..errors import RuleError
+from ..events.lines import GENERIC
 from ..events.render import SYSCALL_NAMES, event_type_name
 from ..events.table import EVENT_NAMES
+from ..format.layout import PLUGINEVENT
 from .syscall import TYPE_NAMES, syscall_fieldset
-
-PLUGINEVENT = 322
-GENERIC = (0, 1)  # generic events: evt.type is the syscall named by their first parameter
-# every value event_type_name can give (the universe of negated evt.type checks)
 
 
 def compile_filter(text: str, registry=None):

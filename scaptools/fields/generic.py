@@ -15,6 +15,7 @@ import os
 import socket
 import time
 
+from ..format.layout import ASYNCEVENT
 from .base import FieldInfo, FieldSet
 
 _NS = 1_000_000_000
@@ -108,7 +109,7 @@ def _source_fields(registry, source):
         _simple("evt.source", "string", "event source name", lambda ev: source),
         _simple("evt.type", "string", "event type name", lambda ev: ev.name),
         _simple("evt.is_async", "bool", "whether the event is asynchronous",
-                lambda ev: ev.type == 402),
+                lambda ev: ev.type == ASYNCEVENT),
         _simple("evt.asynctype", "string", "asynchronous event name (async events only)",
                 _asynctype),
         _simple("evt.hostname", "string", "host name of the machine running the engine",
@@ -126,7 +127,7 @@ def _source_fields(registry, source):
 
 
 def _asynctype(ev):
-    if ev.type != 402:
+    if ev.type != ASYNCEVENT:
         return None
     params = ev.params
     value = params.get("name")

@@ -16,22 +16,25 @@ from ..errors import FormatError
 from ..events.event import Event
 from ..events.table import EVENT_NPARAMS, LARGE_PAYLOAD
 from . import constants as C
+from . import layout
 from . import schema as S
 
 
 @lru_cache(maxsize=None)
 def header_struct(order: str, v2: bool) -> struct.Struct:
-    """The event header (§9.2) as a ``struct``, derived from the schema."""
-    return struct.Struct(S.struct_format(S.event_header(order, v2)))
+    """The event header (§9.2) as a ``struct``, from the layout tables."""
+    table = layout.EVENT_HEADER_FIELDS if v2 else layout.EVENT_HEADER_V1_FIELDS
+    return layout.layout_struct(table, order=order)
 
 
 @lru_cache(maxsize=None)
 def prefix_struct(order: str, flags: bool) -> struct.Struct:
-    """cpuid [+ dump flags] in front of the event (§9.1), derived from the schema."""
-    return struct.Struct(S.struct_format(S.event_prefix(order, flags)))
+    """cpuid [+ dump flags] in front of the event (§9.1), from the layout tables."""
+    table = layout.EVENT_PREFIX_FIELDS + (layout.EVENT_FLAGS_FIELDS if flags else ())
+    return layout.layout_struct(table, order=order)
 
 
-HEADER = header_struct("<", True)  # the v2 little-endian header of Event.raw
+HEADER = layout.EVENT_HEADER  # the v2 little-endian header of Event.raw
 
 
 class Block:
@@ -69,9 +72,10 @@ class Block:
 
     def raw(self) -> bytes:
         """The whole block as stored: header, body, trailer."""
-        total = len(self.body) + 12
-        u32 = struct.Struct(self.order + "I")
-        return (u32.pack(self.type) + u32.pack(total) + self.body + u32.pack(total))
+        total = len(self.body) + layout.BLOCK_FRAME_SIZE
+        head = layout.layout_struct(layout.BLOCK_HEADER_FIELDS, order=self.order)
+        tail = layout.layout_struct(layout.BLOCK_TRAILER_FIELDS, order=self.order)
+        return head.pack(self.type, total) + self.body + tail.pack(total)
 
     def little_endian(self) -> "Block":
         """This block in little-endian order (rebuilt through the schema if needed)."""
@@ -109,32 +113,31 @@ def event_from_v2_block(btype: int, body: bytes, order: str) -> Event:
     """
     pre = prefix_struct(order, btype in C.FLAGS_BLOCKS)
     prefix = pre.size
-    if len(body) < prefix + C.EVENT_HEADER_V2:
+    if len(body) < prefix + layout.EVENT_HEADER_SIZE:
         raise FormatError("event block too short for an event header")
     cpu, flags = (pre.unpack_from(body) + (0,))[:2]
     ts, tid, elen, etype, nparams = header_struct(order, True).unpack_from(body, prefix)
-    width = 4 if etype in LARGE_PAYLOAD else 2
-    if elen < C.EVENT_HEADER_V2 or prefix + elen > len(body):
+    large = etype in LARGE_PAYLOAD
+    if elen < layout.EVENT_HEADER_SIZE or prefix + elen > len(body):
         raise FormatError(f"event length {elen} does not fit its block")
-    if C.EVENT_HEADER_V2 + width * nparams > elen:
+    if layout.param_data_at(nparams, large) > elen:
         raise FormatError(f"{nparams} parameter lengths do not fit event length {elen}")
     raw = body[prefix:prefix + elen]
     if order != "<":
-        raw = _swap_v2(raw, order, etype, nparams, width)
+        raw = _swap_v2(raw, order, etype, nparams, large)
     return Event(0, ts, cpu, tid, etype, nparams, raw, flags)
 
 
-def _swap_v2(raw: bytes, order: str, etype: int, nparams: int, width: int) -> bytes:
+def _swap_v2(raw: bytes, order: str, etype: int, nparams: int, large: bool) -> bytes:
     """Rewrite a big-endian v2 event header and length array little-endian.
 
     Parameter values are kept as stored (no big-endian capture is known, §1.2).
     """
     ts, tid, elen, _, _ = header_struct(order, True).unpack_from(raw)
-    code = "I" if width == 4 else "H"
-    lens = struct.unpack_from(f"{order}{nparams}{code}", raw, C.EVENT_HEADER_V2)
-    start = C.EVENT_HEADER_V2 + width * nparams
-    return (HEADER.pack(ts, tid, elen, etype, nparams) + struct.pack(f"<{nparams}{code}", *lens)
-            + raw[start:])
+    little = layout.lengths_struct(nparams, large)
+    lens = struct.unpack_from(order + little.format[1:], raw, layout.PARAM_LENGTHS_AT)
+    start = layout.param_data_at(nparams, large)
+    return HEADER.pack(ts, tid, elen, etype, nparams) + little.pack(*lens) + raw[start:]
 
 
 def event_from_v1(btype: int, body: bytes, order: str) -> Event:
@@ -145,44 +148,50 @@ def event_from_v1(btype: int, body: bytes, order: str) -> Event:
     """
     pre = prefix_struct(order, btype == C.BLOCK_EVF)
     prefix = pre.size
-    if len(body) < prefix + C.EVENT_HEADER_V1:
+    if len(body) < prefix + layout.EVENT_HEADER_V1_SIZE:
         raise FormatError("event block too short for a v1 event header")
     cpu, flags = (pre.unpack_from(body) + (0,))[:2]
     ts, tid, elen, etype = header_struct(order, False).unpack_from(body, prefix)
     if etype in C.V1_LEN_QUIRK:
-        elen -= 3  # old writers stored len 3 bytes too large for these (§9.4)
-    if elen < C.EVENT_HEADER_V1 or prefix + elen > len(body):
+        elen -= C.V1_LEN_EXCESS  # old writers stored len 3 bytes too large for these (§9.4)
+    if elen < layout.EVENT_HEADER_V1_SIZE or prefix + elen > len(body):
         raise FormatError(f"v1 event length {elen} does not fit its block")
-    rest = body[prefix + C.EVENT_HEADER_V1:prefix + elen]
+    rest = body[prefix + layout.EVENT_HEADER_V1_SIZE:prefix + elen]
     nparams = v1_nparams(rest, etype, order)
     if order != "<" and nparams:
-        lens = struct.unpack_from(f"{order}{nparams}H", rest)
-        rest = struct.pack(f"<{nparams}H", *lens) + rest[2 * nparams:]
-    raw = HEADER.pack(ts, tid, elen + 4, etype, nparams) + rest
+        little = layout.lengths_struct(nparams)
+        lens = struct.unpack_from(order + little.format[1:], rest)
+        rest = little.pack(*lens) + rest[little.size:]
+    raw = HEADER.pack(ts, tid, elen + _V2_GROWTH, etype, nparams) + rest
     return Event(0, ts, cpu, tid, etype, nparams, raw, flags)
 
 
-_U16_ARRAYS = [struct.Struct(f"<{n}H") for n in range(64)]
-_V1_COUNTS: dict[int, int] = {}  # event type -> the parameter count last found (§9.4)
+_LENGTHS = layout.SHORT_LENGTHS
+_V2_GROWTH = layout.EVENT_HEADER_SIZE - layout.EVENT_HEADER_V1_SIZE  # the nparams field
 
 
-def v1_event_at(buf: bytes, pos: int, elen: int, etype: int, ts: int, tid: int, cpu: int):
+def v1_event_at(buf: bytes, pos: int, elen: int, etype: int, ts: int, tid: int, cpu: int,
+                counts: dict):
     """Fast path for a little-endian ``0x204`` block at ``pos`` (§9.4).
 
     Returns the v2 ``Event`` or None to leave the block to the slow path. At most
     one count can make the lengths add up (a larger count needs 2 more bytes per
-    length and never less data), so remembering the last count per type is safe.
+    length and never less data), so remembering the last count per type in
+    ``counts`` (the reader's) is safe.
     """
-    start, size = pos + 32, elen - C.EVENT_HEADER_V1  # lengths start after the header
-    n = _V1_COUNTS.get(etype)
-    if n is None or 2 * n > size or 2 * n + sum(_U16_ARRAYS[n].unpack_from(buf, start)) != size:
-        if etype >= len(EVENT_NPARAMS) or EVENT_NPARAMS[etype] >= len(_U16_ARRAYS):
+    start = pos + layout.V1_LENGTHS_AT
+    size = elen - layout.EVENT_HEADER_V1_SIZE
+    n = counts.get(etype)
+    lengths = _LENGTHS[n] if n is not None else None
+    if lengths is None or lengths.size > size \
+            or lengths.size + sum(lengths.unpack_from(buf, start)) != size:
+        if etype >= len(EVENT_NPARAMS) or EVENT_NPARAMS[etype] >= len(_LENGTHS) - 1:
             return None
         n = v1_nparams(buf[start:start + size], etype)
         if not n and size:
             return None  # no count fits: the slow path keeps it opaque
-        _V1_COUNTS[etype] = n
-    raw = HEADER.pack(ts, tid, elen + 4, etype, n) + buf[start:start + size]
+        counts[etype] = n
+    raw = HEADER.pack(ts, tid, elen + _V2_GROWTH, etype, n) + buf[start:start + size]
     return Event(0, ts, cpu, tid, etype, n, raw)
 
 
@@ -192,9 +201,10 @@ def v1_nparams(rest: bytes, etype: int, order: str = "<") -> int:
     if etype >= len(EVENT_NPARAMS):
         return 0
     for n in range(EVENT_NPARAMS[etype], -1, -1):
-        if 2 * n > len(rest):
+        little = layout.lengths_struct(n)
+        if little.size > len(rest):
             continue
-        lens = struct.unpack_from(f"{order}{n}H", rest)
-        if 2 * n + sum(lens) == len(rest):
+        lens = struct.unpack_from(order + little.format[1:], rest)
+        if little.size + sum(lens) == len(rest):
             return n
     return 0

@@ -61,6 +61,7 @@ EVENT_BLOCKS_V1 = frozenset({BLOCK_EV, BLOCK_EV_INT, BLOCK_EVF})
 EVENT_BLOCKS_V2 = frozenset({BLOCK_EV_V2, BLOCK_EVF_V2, BLOCK_EV_V2_LARGE, BLOCK_EVF_V2_LARGE})
 EVENT_BLOCKS = EVENT_BLOCKS_V1 | EVENT_BLOCKS_V2
 FLAGS_BLOCKS = frozenset({BLOCK_EVF, BLOCK_EVF_V2, BLOCK_EVF_V2_LARGE})
+LARGE_EVENT_BLOCKS = frozenset({BLOCK_EV_V2_LARGE, BLOCK_EVF_V2_LARGE})  # u32 lengths
 
 FDL_BLOCKS = frozenset({BLOCK_FDL, BLOCK_FDL_INT, BLOCK_FDL_V2})
 IL_BLOCKS = frozenset({BLOCK_IL, BLOCK_IL_INT, BLOCK_IL_V2})
@@ -80,13 +81,12 @@ BLOCK_NAMES = {
     BLOCK_EV_V2_LARGE: "EV_V2_LARGE", BLOCK_EVF_V2_LARGE: "EVF_V2_LARGE",
 }
 
-# Event header sizes (§9.2)
-EVENT_HEADER_V1 = 22
-EVENT_HEADER_V2 = 26
+# Event header sizes and offsets: layout.py (§9.2)
 # libscap's limit for non-LARGE event blocks after the 8-byte block header (§9.3)
 NON_LARGE_MAX = 65536
 # Event types whose v1 `len` is 3 bytes too large (§9.4): notification, infra
 V1_LEN_QUIRK = frozenset({280, 286})
+V1_LEN_EXCESS = 3
 NO_TID = 0xFFFFFFFFFFFFFFFF
 
 # FD types (§6)

@@ -9,47 +9,54 @@ because a per-event branch on the kind costs several percent.
 """
 from __future__ import annotations
 
-import struct
-
 from ..events.event import Event
 from . import constants as C
-from . import schema as S
+from . import layout
 from .blocks import v1_event_at
 
 
 class Formats:
-    """The fast-path structs of one byte order, derived from the schema."""
+    """The fast-path structs of one byte order, from the layout tables."""
 
     def __init__(self, order: str):
-        hdr = S.block_header(order)
-        self.header = struct.Struct(S.struct_format(hdr))
+        self.header = layout.layout_struct(layout.BLOCK_HEADER_FIELDS, order=order)
         # block header + cpuid + v2 event header: the whole fast path in one unpack
-        self.event = struct.Struct(S.struct_format(hdr, S.event_prefix(order, False),
-                                                   S.event_header(order, True)))
-        self.u32 = struct.Struct(S.struct_format(S.block_trailer(order)))
+        self.event = layout.layout_struct(layout.BLOCK_HEADER_FIELDS, layout.EVENT_PREFIX_FIELDS,
+                                          layout.EVENT_HEADER_FIELDS, order=order)
+        self.u32 = layout.layout_struct(layout.BLOCK_TRAILER_FIELDS, order=order)
 
 
 FORMATS = {"<": Formats("<"), ">": Formats(">")}
 _QUIRK = C.V1_LEN_QUIRK
+_HEAD = layout.EVENT_BLOCK_AND_HEADER.size  # what one unpack reads
+_EVENT_AT = layout.EVENT_AT  # the event inside its block
+_MIN_EVENT = layout.PARAM_LENGTHS_AT  # v2 header: the u16 lengths follow
+_MIN_V1_EVENT = layout.EVENT_HEADER_V1_SIZE
+_OVERHEAD = layout.EVENT_BLOCK_OVERHEAD
+_LENGTH = layout.LENGTH_SIZE
+_EV_V2, _EV_V2_LARGE, _EV_V1 = C.BLOCK_EV_V2, C.BLOCK_EV_V2_LARGE, C.BLOCK_EV
 
 
-def fast_events(buf: bytes, base: int, pos: int, num: int):
+def fast_events(buf: bytes, base: int, pos: int, num: int, v1_counts: dict):
     """Yield the events of consecutive well-formed little-endian event blocks
     (``0x216``, ``0x221`` and v1 ``0x204``) from ``buf[pos:]``, each with the offset
     of its block (``base`` is the stream offset of ``buf[0]``).
 
     Returns ``(pos, num, large_blocks, v1_blocks)`` at the first block it leaves
-    to the slow path (or at the end of the buffer).
+    to the slow path (or at the end of the buffer). ``v1_counts`` is the reader's
+    memory of v1 parameter counts (see ``blocks.v1_event_at``).
     """
     end, large, v1, new = len(buf), 0, 0, object.__new__
     unpack, u32 = FORMATS["<"].event.unpack_from, FORMATS["<"].u32.unpack_from
-    while pos + 36 <= end:
+    head, at, least, width, overhead = _HEAD, _EVENT_AT, _MIN_EVENT, _LENGTH, _OVERHEAD
+    ev_v2, ev_v2_large, ev_v1 = _EV_V2, _EV_V2_LARGE, _EV_V1
+    while pos + head <= end:
         btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
         nxt = pos + total
-        if ((btype == 0x216 or btype == 0x221) and nxt <= end
-                and 26 + 2 * nparams <= elen <= total - 14 and not total & 3
+        if ((btype == ev_v2 or btype == ev_v2_large) and nxt <= end
+                and least + width * nparams <= elen <= total - overhead and not total & 3
                 and u32(buf, nxt - 4)[0] == total):
-            if btype != 0x216:
+            if btype != ev_v2:
                 large += 1
             num += 1
             ev = new(Event)  # fields set inline: much cheaper than Event.__init__
@@ -59,11 +66,11 @@ def fast_events(buf: bytes, base: int, pos: int, num: int):
             ev.tid = tid
             ev.type = etype
             ev.nparams = nparams
-            ev.raw = buf[pos + 10:pos + 10 + elen]
+            ev.raw = buf[pos + at:pos + at + elen]
             ev._offset = base + pos
             yield ev
-        elif btype == 0x204 and (ev := _v1(buf, pos, nxt, end, total, elen, etype, ts, tid,
-                                           cpu)):
+        elif btype == ev_v1 and (ev := _v1(buf, pos, nxt, end, total, elen, etype, ts, tid,
+                                           cpu, v1_counts)):
             num += 1
             v1 += 1
             ev.num = num
@@ -75,26 +82,26 @@ def fast_events(buf: bytes, base: int, pos: int, num: int):
     return pos, num, large, v1
 
 
-def fast_blocks(buf: bytes, base: int, pos: int, num: int):
+def fast_blocks(buf: bytes, base: int, pos: int, num: int, v1_counts: dict):
     """:func:`fast_events`, yielding ``(offset, event)`` pairs.
 
     :func:`fast_events` takes one whole block per event and stops at the first block
     it does not take, so each offset is the previous one plus that block's length.
     """
     u32 = FORMATS["<"].u32.unpack_from
-    events = fast_events(buf, base, pos, num)
+    events = fast_events(buf, base, pos, num, v1_counts)
     while True:
         try:
             ev = next(events)
         except StopIteration as done:
             return done.value
         yield base + pos, ev
-        pos += u32(buf, pos + 4)[0]
+        pos += u32(buf, pos + layout.BLOCK_LENGTH_AT)[0]
 
 
-def _v1(buf, pos, nxt, end, total, elen, etype, ts, tid, cpu):
+def _v1(buf, pos, nxt, end, total, elen, etype, ts, tid, cpu, counts):
     """The v1 event of a complete, well-framed ``0x204`` block, or None (§2, §9.4)."""
-    if (nxt <= end and 22 <= elen <= total - 14 and not total & 3 and etype not in _QUIRK
-            and FORMATS["<"].u32.unpack_from(buf, nxt - 4)[0] == total):
-        return v1_event_at(buf, pos, elen, etype, ts, tid, cpu)
+    if (nxt <= end and _MIN_V1_EVENT <= elen <= total - _OVERHEAD and not total & 3
+            and etype not in _QUIRK and FORMATS["<"].u32.unpack_from(buf, nxt - 4)[0] == total):
+        return v1_event_at(buf, pos, elen, etype, ts, tid, cpu, counts)
     return None

@@ -15,7 +15,6 @@ gets the file's name when it leaves the reader's ``with`` block.
 """
 from __future__ import annotations
 
-import struct
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,11 +22,15 @@ from dataclasses import dataclass, field
 from ..errors import DamagedEvent, FormatError, TruncatedCapture
 from ..events.event import Event
 from . import constants as C
+from . import layout
 from .blocks import Block, event_from_v1, event_from_v2_block
 from .fastpath import FORMATS, fast_blocks, fast_events
+from .ranges import length_fault, section_order, size_fault
 from .streams import open_source
 
 CHUNK = 1 << 20  # decompressed bytes added to the buffer per refill
+_FAST = layout.EVENT_BLOCK_AND_HEADER.size  # bytes the fast path looks at first
+_FRAME, _HEADER = layout.BLOCK_FRAME_SIZE, layout.BLOCK_HEADER_SIZE
 
 
 @dataclass
@@ -69,6 +72,7 @@ class CaptureReader:
         self._started = False
         self._next = None  # (chunk, position) read ahead by _split
         self._warned: set[int] = set()
+        self._v1_counts: dict[int, int] = {}  # event type -> v1 parameter count (§9.4)
 
     # -- public -------------------------------------------------------------
     def __iter__(self):
@@ -103,7 +107,7 @@ class CaptureReader:
         fast = True
         try:
             while True:
-                buf, base, pos = self._refill(buf, base, pos, 36)
+                buf, base, pos = self._refill(buf, base, pos, _FAST)
                 if pos >= len(buf):
                     self._finish(base + pos)
                     return
@@ -112,13 +116,14 @@ class CaptureReader:
                 end = len(buf)
                 if fast:  # event blocks (§9.1-§9.3)
                     walk = fast_blocks if with_blocks else fast_events
-                    pos, num, large, v1 = yield from walk(buf, base, pos, num)
+                    pos, num, large, v1 = yield from walk(buf, base, pos, num,
+                                                          self._v1_counts)
                     fast_large += large
                     fast_v1 += v1
                 self.events_read = num
-                if end - pos < 36:  # ran out of buffered bytes: refill before the slow path
-                    buf, base, pos = self._refill(buf, base, pos, 36)
-                    if len(buf) - pos >= 36 or pos >= len(buf):
+                if end - pos < _FAST:  # ran out of buffered bytes: refill before the slow path
+                    buf, base, pos = self._refill(buf, base, pos, _FAST)
+                    if len(buf) - pos >= _FAST or pos >= len(buf):
                         continue
                 buf, base, pos, offset, item = self._slow_block(buf, base, pos)
                 if isinstance(item, Event):
@@ -172,27 +177,28 @@ class CaptureReader:
         all of it; the rest of ``data`` is kept for the next refill."""
         if self.section is None or self.section.order != "<":
             return None
-        start = head + data[:max(0, 8 - len(head))]
-        if len(start) < 8:
+        start = head + data[:max(0, _HEADER - len(head))]
+        if len(start) < _HEADER:
             return None
-        missing = FORMATS["<"].u32.unpack_from(start, 4)[0] - len(head)
+        missing = FORMATS["<"].u32.unpack_from(start, layout.BLOCK_LENGTH_AT)[0] - len(head)
         if missing <= 0 or missing >= len(data):
             return None
         self._next = (data, missing)
         return head + data[:missing]
 
     def _check_start(self, buf: bytes, pos: int) -> None:
-        if len(buf) - pos < 12 or struct.unpack_from("<I", buf, pos)[0] != C.BLOCK_SHB:
+        if len(buf) - pos < _FRAME or \
+                layout.BLOCK_TRAILER.unpack_from(buf, pos)[0] != C.BLOCK_SHB:
             raise FormatError("not a scap capture: it does not start with a section header "
                               "block (0x0a0d0d0a)", self.path, 0)
 
     def _slow_block(self, buf: bytes, base: int, pos: int):
         """Read one block of any type; returns ``(buf, base, pos, offset, item)``."""
-        buf, base, pos = self._refill(buf, base, pos, 12)
+        buf, base, pos = self._refill(buf, base, pos, _FRAME)
         offset = base + pos
-        if len(buf) - pos < 8:
+        if len(buf) - pos < _HEADER:
             self._cut(offset, None, f"capture ends inside a block header "
-                      f"({len(buf) - pos} of 8 bytes)")
+                      f"({len(buf) - pos} of {_HEADER} bytes)")
         order = self._order_at(buf, pos, offset)
         btype, total = FORMATS[order].header.unpack_from(buf, pos)
         self._check_length(btype, total, offset)
@@ -200,36 +206,27 @@ class CaptureReader:
         if len(buf) - pos < total:
             self._cut(offset, btype, f"capture ends inside a block ({len(buf) - pos} of "
                       f"{total} bytes)")
-        trailer = FORMATS[order].u32.unpack_from(buf, pos + total - 4)[0]
+        end = pos + total - layout.BLOCK_TRAILER_SIZE
+        trailer = FORMATS[order].u32.unpack_from(buf, end)[0]
         if trailer != total:
             raise FormatError(f"block length {total} != trailer {trailer}", self.path,
                               offset, btype)
-        body = buf[pos + 8:pos + total - 4]
+        body = buf[pos + _HEADER:end]
         self.block_counts[btype] += 1
         item = self._make_item(btype, body, order, offset)
         return buf, base, pos + total, offset, item
 
     def _order_at(self, buf: bytes, pos: int, offset: int) -> str:
         """Byte order for the block at ``pos``: an SHB carries its own (§3)."""
-        if buf[pos:pos + 4] == b"\x0a\x0d\x0d\x0a" and len(buf) - pos >= 12:
-            magic = buf[pos + 8:pos + 12]
-            if magic == C.SHB_MAGIC_LE:
-                return "<"
-            if magic == C.SHB_MAGIC_BE:
-                return ">"
-            raise FormatError(f"bad byte-order magic {magic.hex()} in section header",
-                              self.path, offset, C.BLOCK_SHB)
+        order = section_order(buf[pos:pos + _FRAME], self.path, offset)
+        if order is not None:
+            return order
         return self.section.order if self.section else "<"
 
     def _check_length(self, btype: int, total: int, offset: int) -> None:
-        if total < 12 or total & 3:
-            raise FormatError(f"bad block length {total} (must be >= 12 and a multiple "
-                              f"of 4)", self.path, offset, btype)
-        if btype in C.EVENT_BLOCKS and btype not in (C.BLOCK_EV_V2_LARGE,
-                                                     C.BLOCK_EVF_V2_LARGE):
-            if total - 8 > C.NON_LARGE_MAX:  # libscap's non-large buffer limit (§9.3)
-                raise FormatError(f"event block length {total} exceeds the 65536-byte "
-                                  f"limit of non-large event blocks", self.path, offset, btype)
+        fault = length_fault(total) or size_fault(btype, total)
+        if fault is not None:
+            raise FormatError(fault, self.path, offset, btype)
 
     def _make_item(self, btype: int, body: bytes, order: str, offset: int):
         if btype == C.BLOCK_SHB:
@@ -254,15 +251,16 @@ class CaptureReader:
 
     def _new_section(self, body: bytes, order: str, offset: int) -> Block:
         blk = Block(C.BLOCK_SHB, body, order, offset, self.path)
-        if len(body) < 16:
-            raise FormatError("section header body shorter than 16 bytes", self.path,
+        head = layout.layout_struct(layout.SHB_HEAD_FIELDS, order=order)
+        if len(body) < head.size:
+            raise FormatError(f"section header body shorter than {head.size} bytes", self.path,
                               offset, C.BLOCK_SHB)
-        magic, major, minor = struct.unpack_from(order + "IHH", body)
+        magic, major, minor, _ = head.unpack_from(body)
         if major != C.SHB_MAJOR:
             raise FormatError(f"unsupported format version {major}.{minor}", self.path,
                               offset, C.BLOCK_SHB)
         options = []
-        if len(body) > 16:
+        if len(body) > head.size:
             options = list(blk.parsed.options)
         self.section = Section(major, minor, order, offset, options)
         self.sections.append(self.section)

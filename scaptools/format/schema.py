@@ -18,8 +18,9 @@ from construct import (
 )
 
 from . import constants as C
+from . import layout
 
-LARGE_PAYLOAD_TYPES = (322, 324, 402)  # EF_LARGE_PAYLOAD in event_table.json (§9.3)
+_CODES = {"B": "u8", "H": "u16", "h": "i16", "I": "u32", "i": "i32", "Q": "u64", "q": "i64"}
 
 
 @lru_cache(maxsize=None)
@@ -32,6 +33,12 @@ def ints(order: str) -> SimpleNamespace:
         u32=Int32ul if little else Int32ub, i32=Int32sl if little else Int32sb,
         u64=Int64ul if little else Int64ub, i64=Int64sl if little else Int64sb,
     )
+
+
+def fixed(order: str, table) -> list:
+    """The constructs of a fixed header table of :mod:`.layout` (name, struct code)."""
+    i = ints(order)
+    return [name / getattr(i, _CODES[code]) for name, code in table]
 
 
 def str16(order: str):
@@ -58,24 +65,24 @@ def struct_format(*structs) -> str:
 @lru_cache(maxsize=None)
 def block_header(order: str):
     """The 8 bytes in front of every block."""
-    i = ints(order)
-    return Struct("block_type" / i.u32, "total_length" / i.u32)
+    return Struct(*fixed(order, layout.BLOCK_HEADER_FIELDS))
 
 
 @lru_cache(maxsize=None)
 def block_trailer(order: str):
     """The 4 bytes that end every block: the total length again."""
-    return Struct("trailer" / ints(order).u32)
+    return Struct(*fixed(order, layout.BLOCK_TRAILER_FIELDS))
 
 
 @lru_cache(maxsize=None)
 def block(order: str, block_type: int):
     """A whole block of the given type: header, body, padding, trailer (§2)."""
-    i = ints(order)
+    type_field, length_field = fixed(order, layout.BLOCK_HEADER_FIELDS)
     return Struct(
-        "block_type" / Const(block_type, i.u32),
-        "total_length" / i.u32,
-        "body" / FixedSized(this.total_length - 12, block_body(order, block_type)),
+        type_field.name / Const(block_type, type_field.subcon),
+        length_field,
+        "body" / FixedSized(this.total_length - layout.BLOCK_FRAME_SIZE,
+                            block_body(order, block_type)),
         *block_trailer(order).subcons,
         Check(this.trailer == this.total_length),
     )
@@ -94,12 +101,10 @@ def shb_option(order: str):
 @lru_cache(maxsize=None)
 def section_header(order: str):
     """SHB body: magic, version, section length, options (§3)."""
-    i = ints(order)
+    magic, *version = fixed(order, layout.SHB_HEAD_FIELDS)
     return Struct(
-        "magic" / Const(C.SHB_MAGIC, i.u32),
-        "major" / i.u16,
-        "minor" / i.u16,
-        "section_length" / i.i64,
+        magic.name / Const(C.SHB_MAGIC, magic.subcon),
+        *version,
         "options" / GreedyRange(shb_option(order)),
         "rest" / GreedyBytes,
     )
@@ -261,24 +266,24 @@ def user_list(order: str, v2: bool):
 @lru_cache(maxsize=None)
 def event_header(order: str, v2: bool = True):
     """The event header: 22 bytes (v1) or 26 bytes with ``nparams`` (v2) (§9.2)."""
-    i = ints(order)
-    fields = ["ts" / i.u64, "tid" / i.u64, "len" / i.u32, "type" / i.u16]
-    if v2:
-        fields.append("nparams" / i.u32)
-    return Struct(*fields)
+    return Struct(*fixed(order, layout.EVENT_HEADER_FIELDS if v2
+                         else layout.EVENT_HEADER_V1_FIELDS))
 
 
 @lru_cache(maxsize=None)
 def event_prefix(order: str, flags: bool):
     """What comes before the event in an event block: cpuid and maybe dump flags (§9.1)."""
-    i = ints(order)
-    return Struct("cpu" / i.u16, "flags" / i.u32) if flags else Struct("cpu" / i.u16)
+    table = layout.EVENT_PREFIX_FIELDS + (layout.EVENT_FLAGS_FIELDS if flags else ())
+    return Struct(*fixed(order, table))
 
 
 def is_large(type_expr):
     """True for the large-payload event types (u32 parameter lengths, §9.3)."""
-    a, b, c = LARGE_PAYLOAD_TYPES
-    return (type_expr == a) | (type_expr == b) | (type_expr == c)
+    first, *rest = sorted(layout.LARGE_PAYLOAD_TYPES)
+    expr = type_expr == first
+    for etype in rest:
+        expr = expr | (type_expr == etype)
+    return expr
 
 
 @lru_cache(maxsize=None)
@@ -286,10 +291,14 @@ def event_v2(order: str):
     """A v2 event: header, lengths (u32 for large-payload types, else u16), data (§9.3)."""
     i = ints(order)
     large = is_large(this.type)
+    short, wide = layout.LENGTH_SIZE, layout.LARGE_LENGTH_SIZE
+    length = getattr(i, _CODES[layout.LENGTH_CODE])
+    large_length = getattr(i, _CODES[layout.LARGE_LENGTH_CODE])
     return Struct(
         *event_header(order, True).subcons,
-        "lengths" / Array(this.nparams, IfThenElse(large, i.u32, i.u16)),
-        "data" / Bytes(this.len - C.EVENT_HEADER_V2 - this.nparams * (2 + 2 * large)),
+        "lengths" / Array(this.nparams, IfThenElse(large, large_length, length)),
+        "data" / Bytes(this.len - layout.EVENT_HEADER_SIZE
+                       - this.nparams * (short + (wide - short) * large)),
     )
 
 
@@ -297,11 +306,15 @@ def event_v2(order: str):
 def event_v1(order: str):
     """A v1 event: 22-byte header, then lengths and data with ``nparams`` unknown (§9.4).
 
-    For ``notification``/``infra`` (280, 286) the stored ``len`` is 3 bytes too large.
+    For ``notification``/``infra`` (``V1_LEN_QUIRK``) the stored ``len`` is 3 bytes too large.
     """
-    quirk = (this.type == 280) | (this.type == 286)
+    first, *rest = sorted(C.V1_LEN_QUIRK)
+    quirk = this.type == first
+    for etype in rest:
+        quirk = quirk | (this.type == etype)
     return Struct(*event_header(order, False).subcons,
-                  "rest" / Bytes(this.len - C.EVENT_HEADER_V1 - 3 * quirk))
+                  "rest" / Bytes(this.len - layout.EVENT_HEADER_V1_SIZE
+                                 - C.V1_LEN_EXCESS * quirk))
 
 
 @lru_cache(maxsize=None)

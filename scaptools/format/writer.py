@@ -33,17 +33,17 @@ import zlib
 from typing import TYPE_CHECKING
 
 from ..errors import FormatError
-from ..events.table import LARGE_PAYLOAD
 from . import constants as C
+from . import layout
 
 if TYPE_CHECKING:
     from .blocks import Block
 
-_U32 = struct.Struct("<I")
-# block type, total length, cpuid (§2, §9.1). The writer's formats are written out so
-# that recording does not import construct; tests/format checks them against the schema.
-_EVENT_PREFIX = struct.Struct("<IIH")
-_SHB_BODY = struct.Struct("<IHHq")  # magic, major, minor, section length (§3)
+_U32 = layout.BLOCK_TRAILER
+# block type, total length, cpuid (§2, §9.1); from the layout tables, which do not
+# import construct (recording does not need it); tests/format checks them against the schema
+_EVENT_PREFIX = layout.EVENT_BLOCK_HEAD
+_SHB_BODY = layout.SHB_HEAD  # magic, major, minor, section length (§3)
 _PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
 # fsync errors of descriptors with nothing to sync (pipes, terminals, /dev/null)
 _NOT_SYNCABLE = frozenset({errno.EINVAL, errno.EROFS, errno.ENOTSUP})
@@ -55,11 +55,14 @@ BATCH_EVENTS = 2048  # plugin events packed per chunk by write_plugin_events
 # event header ts, tid, len, type, nparams (§9.2), the two u32 lengths and the
 # plugin id (§10.3). _JOINED[p] also holds the previous block's p padding bytes
 # and trailer, so one pack per event frames a whole run of blocks.
-_PLUGIN_HEAD = "IIHQQIHIIII"
-_FIRST_HEAD = struct.Struct("<" + _PLUGIN_HEAD)
-_JOINED = tuple(struct.Struct(f"<{p}xI" + _PLUGIN_HEAD) for p in range(4))
-_TAIL = tuple(struct.Struct(f"<{p}xI") for p in range(4))
-_PLUGINEVENT, _NO_TID = 322, 0xFFFFFFFFFFFFFFFF  # pluginevent, no thread (§10.3)
+_FIRST_HEAD = layout.PLUGIN_BLOCK_HEAD
+_PLUGIN_HEAD = layout.codes(layout.PLUGIN_BLOCK_HEAD_FIELDS)
+_TRAILER = layout.codes(layout.BLOCK_TRAILER_FIELDS)
+_JOINED = tuple(struct.Struct(f"<{p}x{_TRAILER}{_PLUGIN_HEAD}") for p in range(4))
+_TAIL = tuple(struct.Struct(f"<{p}x{_TRAILER}") for p in range(4))
+# the event's length without its payload, its block's length without payload and padding
+_PLUGIN_EVENT = layout.PLUGIN_HEAD_LEN
+_PLUGIN_BLOCK = _FIRST_HEAD.size + layout.BLOCK_TRAILER_SIZE
 
 
 def frame(block_type: int, body: bytes) -> bytes:
@@ -81,13 +84,14 @@ def event_block(event) -> bytes:
     non-large event exceeds libscap's 64 KiB block limit.
     """
     raw = event.raw
-    if len(raw) < 26 or _U32.unpack_from(raw, 16)[0] != len(raw):
+    if len(raw) < layout.EVENT_HEADER_SIZE or \
+            _U32.unpack_from(raw, layout.EVENT_LEN_AT)[0] != len(raw):
         raise FormatError(f"event {event.num}: its header length does not match its "
                           f"{len(raw)} bytes (§9.2)")
-    large = event.type in LARGE_PAYLOAD
-    pad = _PAD[(len(raw) + 2) & 3]
-    total = 14 + len(raw) + len(pad)
-    if not large and total - 8 > C.NON_LARGE_MAX:
+    large = event.type in layout.LARGE_PAYLOAD_TYPES
+    pad = _PAD[(len(raw) + layout.EVENT_AT) & 3]
+    total = layout.EVENT_BLOCK_OVERHEAD + len(raw) + len(pad)
+    if not large and total - layout.BLOCK_HEADER_SIZE > C.NON_LARGE_MAX:
         raise FormatError(f"event {event.num} ({len(raw)} bytes) is too large for a "
                           f"non-large event block")
     btype = C.BLOCK_EV_V2_LARGE if large else C.BLOCK_EV_V2
@@ -106,17 +110,19 @@ def plugin_blocks(plugin_id: int, items, path: str | None = None) -> bytes:
     append = parts.append
     joined = [s.pack for s in _JOINED]
     btype, prev_pad, prev_total = C.BLOCK_EV_V2_LARGE, -1, 0
+    head, block, etype, no_tid = _PLUGIN_EVENT, _PLUGIN_BLOCK, layout.PLUGINEVENT, C.NO_TID
+    nparams, id_size = layout.PLUGIN_NPARAMS, layout.LARGE_LENGTH_SIZE
     try:
         for ts, payload in items:
             n = len(payload)
-            pad = (-n) & 3  # the event is 38 + n bytes, its block body 40 + n + pad
-            total = 52 + n + pad
+            pad = (-n) & 3  # _PLUGIN_BLOCK is a multiple of 4: n decides the padding
+            total = block + n + pad
             if prev_pad < 0:
-                append(_FIRST_HEAD.pack(btype, total, 0, ts, _NO_TID, 38 + n, _PLUGINEVENT,
-                                        2, 4, n, plugin_id))
+                append(_FIRST_HEAD.pack(btype, total, 0, ts, no_tid, head + n, etype,
+                                        nparams, id_size, n, plugin_id))
             else:
-                append(joined[prev_pad](prev_total, btype, total, 0, ts, _NO_TID, 38 + n,
-                                        _PLUGINEVENT, 2, 4, n, plugin_id))
+                append(joined[prev_pad](prev_total, btype, total, 0, ts, no_tid, head + n,
+                                        etype, nparams, id_size, n, plugin_id))
             append(payload)
             prev_pad, prev_total = pad, total
     except struct.error as exc:  # ts or plugin id that does not fit its field (§9.2)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from scaptools.errors import FormatError, RecordError
 from scaptools.events.event import Event
+from scaptools.format.layout import plugin_block_size
 from scaptools.format.writer import CaptureWriter
 from scaptools.plugin.api import Checkpoint
 from scaptools.record.state import RecordState, output_path
@@ -40,7 +41,6 @@ from scaptools.record.summary import RecordSummary
 
 TICK_EVENTS = 4096  # events written between looks at the clock (--duration, progress)
 _TS = operator.itemgetter(0)
-_HEAD_LEN = 38  # a pluginevent's bytes before its payload (docs/format.md §10.3)
 COMMIT_INTERVAL = 0.5  # seconds between commits while checkpoints keep coming
 PROGRESS_INTERVAL = 0.5
 plugin_event = Event.plugin  # (ts, plugin_id, payload): tid -1, cpu 0
@@ -130,7 +130,7 @@ class Output:
                 self.open()
                 start, count, size = i, 0, self._bytes
             count += 1
-            size += 12 + ((_HEAD_LEN + len(payload) + 5) & ~3)
+            size += plugin_block_size(len(payload))
         self._segment(plugin_id, items[start:], size)
 
     def _segment(self, plugin_id: int, items: list, size: int) -> None:

@@ -18,13 +18,12 @@ from typing import Callable, Iterable
 
 from scaptools.errors import RuleError
 from scaptools.events.event import raise_damaged
+from scaptools.format.layout import (ASYNCEVENT, LARGE_LENGTH_SIZE, PARAM_LENGTHS_AT,
+                                     PLUGIN_ID_AT, PLUGIN_LENGTHS, PLUGINEVENT, param_data_at)
 from scaptools.plugin.api import SYSCALL_SOURCE
 from scaptools.plugin.registry import Registry
 
-PLUGINEVENT, ASYNCEVENT = 322, 402
-_PLUGIN_ID_AT = 26 + 2 * 4  # header + two u32 lengths (docs/format.md §9.2)
 _U32 = struct.Struct("<I")
-_LENS = struct.Struct("<II")  # the two u32 parameter lengths of a plugin event
 RULE_SUFFIXES = (".yaml", ".yml")
 
 # Falco configuration keys replay understands, with Falco's defaults
@@ -113,7 +112,8 @@ def replay_events(events: Iterable, engine, registry: Registry,
                   on_alert: Callable, stats: ReplayStats | None = None) -> ReplayStats:
     """Feed ``events`` to ``engine`` routed by source; call ``on_alert(alert)`` for each alert."""
     stats = stats or ReplayStats()
-    unpack, lens, route_of = _U32.unpack_from, _LENS.unpack_from, _router(engine, registry)
+    unpack, lens = _U32.unpack_from, PLUGIN_LENGTHS.unpack_from
+    route_of = _router(engine, registry)
     routes: dict = {}  # plugin id -> [source, match, count], or None: unknown (skipped)
     counts: dict[str, int] = {}
     by_rule, by_priority = stats.alerts_by_rule, stats.alerts_by_priority
@@ -124,12 +124,12 @@ def replay_events(events: Iterable, engine, registry: Registry,
         n += 1
         if ev.type == PLUGINEVENT:
             raw, pid = ev.raw, -1
-            if ev.nparams == 2 and len(raw) >= _PLUGIN_ID_AT:
-                first, size = lens(raw, 26)
-                if _PLUGIN_ID_AT + first + size > len(raw):
+            if ev.nparams == 2 and len(raw) >= PLUGIN_ID_AT:
+                first, size = lens(raw, PARAM_LENGTHS_AT)
+                if PLUGIN_ID_AT + first + size > len(raw):
                     raise_damaged(ev)  # extractors would read past the end of the event
                 if first == 4:  # plugin id: the first u32 parameter (docs/format.md §9.2)
-                    pid = unpack(raw, _PLUGIN_ID_AT)[0]
+                    pid = unpack(raw, PLUGIN_ID_AT)[0]
             route = routes.get(pid, _UNSEEN)
             if route is _UNSEEN:
                 source = registry.source_of(pid)
@@ -191,9 +191,10 @@ def _router(engine, registry):
 
 def _async_source(ev, registry: Registry) -> str:
     """Async events carry a plugin id; 0 means ``syscall`` (docs/plugin-api.md §2.9)."""
-    if ev.nparams and 30 + 4 * ev.nparams > len(ev.raw):
+    start = param_data_at(ev.nparams, large=True)  # the plugin id: the first parameter
+    if ev.nparams and start + LARGE_LENGTH_SIZE > len(ev.raw):
         raise_damaged(ev)  # its plugin id would run past the end of the event
-    pid = _U32.unpack_from(ev.raw, 26 + 4 * ev.nparams)[0] if ev.nparams else 0
+    pid = _U32.unpack_from(ev.raw, start)[0] if ev.nparams else 0
     return registry.source_of(pid) or SYSCALL_SOURCE if pid else SYSCALL_SOURCE
 
 

@@ -15,23 +15,20 @@ worker reads it whole and evaluates the events whose number is ``k`` modulo
 from __future__ import annotations
 
 import heapq
-import mmap
 import os
 import pickle
-import struct
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from scaptools.errors import FormatError, RuleError
-from scaptools.format.constants import BLOCK_SHB, EVENT_BLOCKS, SHB_MAGIC_LE
+from scaptools.format.constants import BLOCK_SHB, EVENT_BLOCKS, GZIP_MAGIC
+from scaptools.format.layout import SHB_MIN_SIZE
+from scaptools.format.ranges import section_order, walk_blocks
 
-_BLOCK = struct.Struct("<II")  # block type, total length (§2)
-_U32 = struct.Struct("<I")
-_GZIP = b"\x1f\x8b"
-_WINDOW = 1 << 24  # bytes of the file mapped at a time while planning (counted in RSS)
 _COPY = 1 << 20
 
 
@@ -54,7 +51,7 @@ def plan(path: str, jobs: int) -> Share:
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            cuts = None if fh.read(2) == _GZIP else _cuts(fh, size, jobs)
+            cuts = None if fh.read(2) == GZIP_MAGIC else _cuts(fh, size, jobs)
     except OSError:  # unreadable: the readers report it
         return share
     if cuts is None:
@@ -70,55 +67,35 @@ def plan(path: str, jobs: int) -> Share:
 def _cuts(fh, size: int, jobs: int):
     """``(first event offset, [(cut offset, events before)])`` or None (§2-§3, §9.1).
 
-    Walks the block headers up to the last cut through a read-only mapping of
-    the file, one window of ``_WINDOW`` bytes at a time (unmapped when done, so
-    the pages walked do not stay in the process's memory): one little-endian
-    section, every length sane (>= 12, a multiple of 4, inside the file, equal
-    to its trailer)."""
+    Walks the block headers up to the last cut (``format.ranges.walk_blocks``): one
+    little-endian section, every block's frame sane."""
     fh.seek(0)
-    first = fh.read(28)
-    if len(first) < 28 or _BLOCK.unpack_from(first, 0)[0] != BLOCK_SHB \
-            or first[8:12] != SHB_MAGIC_LE:
+    first = fh.read(SHB_MIN_SIZE)
+    try:
+        if len(first) < SHB_MIN_SIZE or section_order(first) != "<":
+            return None
+    except FormatError:
         return None
     targets = [size * k // jobs for k in range(1, jobs)]
-    points, head, num, pos = [], None, 0, 0
-    unpack, u32, events = _BLOCK.unpack_from, _U32.unpack_from, EVENT_BLOCKS
-    while targets:
-        base = pos - pos % mmap.ALLOCATIONGRANULARITY
-        length = min(size - base, _WINDOW)
-        if length <= pos - base:
-            return None
-        with mmap.mmap(fh.fileno(), length, access=mmap.ACCESS_READ, offset=base) as view:
-            stop = base + length
-            while targets:
-                if size - pos < 12:
-                    return None
-                if pos + 8 > stop:
-                    break  # the next window
-                btype, total = unpack(view, pos - base)
-                if total < 12 or total & 3 or pos + total > size:
-                    return None
-                if pos + total > stop:
-                    if total > _WINDOW // 2:  # a block longer than a window: read its trailer
-                        fh.seek(pos + total - 4)
-                        if u32(fh.read(4))[0] != total:
-                            return None
-                    else:
-                        break  # the next window holds the whole block
-                elif u32(view, pos + total - 4 - base)[0] != total:
-                    return None
-                if btype == BLOCK_SHB and pos:
+    points, head, num = [], None, 0
+    try:
+        with closing(walk_blocks(fh, size, path=fh.name)) as blocks:
+            for block in blocks:
+                if block.type == BLOCK_SHB and block.offset:
                     return None  # a second section: byte order and metadata may change
-                if btype in events:
+                if block.type in EVENT_BLOCKS:
                     if head is None:
-                        head = pos
-                    elif pos >= targets[0]:
-                        points.append((pos, num))
-                        del targets[0]
-                        continue  # the same block may also be the next cut's
+                        head = block.offset
+                    else:  # the same block may also be the next cut's
+                        while targets and block.offset >= targets[0]:
+                            points.append((block.offset, num))
+                            del targets[0]
                     num += 1
-                pos += total
-    if head is None or len({p[0] for p in points}) != len(points):
+                if not targets:
+                    break
+    except FormatError:
+        return None
+    if targets or head is None or len({p[0] for p in points}) != len(points):
         return None  # too few events to give every worker its own range
     return head, points
 
@@ -218,7 +195,7 @@ def _early(paths: list, jobs: int, ctx):
         return None
     try:
         with open(path, "rb") as fh:
-            if fh.read(2) == _GZIP:
+            if fh.read(2) == GZIP_MAGIC:
                 return None
             size = os.fstat(fh.fileno()).st_size
     except OSError:

@@ -32,7 +32,8 @@ Memory stays bounded: a thread is dropped on the event after its ``procexit``
 """
 from __future__ import annotations
 
-from ..events.event import NO_TID
+from ..format.constants import NO_TID
+from ..format.layout import PLUGINEVENT
 from ..events.params import params_of
 from . import parsers as P
 from .seed import seed_block
@@ -120,7 +121,7 @@ class State:
         # a fresh per-event dict: update() comes before any field of the event is read
         cache = event.cache = {"fd_new": False}
         tid = event.tid
-        if tid == NO_TID or event.type == 322 or tid == 0 or tid >= 1 << 62:
+        if tid == NO_TID or event.type == PLUGINEVENT or tid == 0 or tid >= 1 << 62:
             handler = HANDLERS.get((event.name, event.direction))
             # only the user, group and container parsers work without a thread
             if handler in _THREADLESS and (tid == NO_TID or event.name == "container"):

@@ -16,7 +16,8 @@ import struct
 
 from ..events.event import raise_damaged
 from ..events.params import decode_params
-from ..events.table import EVENTS, LARGE_PAYLOAD
+from ..events.table import EVENTS
+from ..format.layout import LARGE_PAYLOAD_TYPES, PARAM_LENGTHS_AT, PLUGINEVENT, param_data_at
 from .fds import FD_PENDING_OTHER, FdInfo
 from . import parsers as P
 from .plans import NO_CREATE, SWITCH, fd_param, memory_layout, plan, update_memory
@@ -47,7 +48,7 @@ def fast_plans() -> list:
         elif handler is not None or creates:
             plans.append(None)
             continue
-        if etype in LARGE_PAYLOAD:  # _fd_param reads no fd from u32 length arrays
+        if etype in LARGE_PAYLOAD_TYPES:  # _fd_param reads no fd from u32 length arrays
             fd_index = None
         layout = memory_layout(etype) if memory else None
         if layout is not None:  # (memory, count, length struct, sizes, value struct, attrs)
@@ -66,6 +67,9 @@ _CLOSE_ENTERS = frozenset(e["id"] for e in EVENTS if e["name"] == "close"
                           and e["direction"] == "enter" and e["params"]
                           and e["params"][0]["name"] == "fd")
 _LENS2 = struct.Struct("<HH")
+_AT = PARAM_LENGTHS_AT  # the length array; parameter i's low length byte is at _AT + 2 * i
+_ONE = param_data_at(1)  # where the data of a one-parameter event starts
+_TWO = param_data_at(2)
 
 
 def close_exit(state, thread, event) -> bool:
@@ -73,21 +77,24 @@ def close_exit(state, thread, event) -> bool:
     of the closed fd. False (nothing done) when a parameter is not the plain 8-byte
     value; ``State.update`` then decodes the event."""
     raw, nparams = event.raw, event.nparams
-    if nparams == 1 and len(raw) >= 36 and raw[26] == 8 and raw[27] == 0:
+    size = _FD.size
+    if nparams == 1 and len(raw) >= _ONE + size and raw[_AT] == size and raw[_AT + 1] == 0:
         fd = None  # the exit's own fd parameter is absent
-    elif nparams == 2 and len(raw) >= 46 and _LENS2.unpack_from(raw, 26) == (8, 8):
-        fd = _FD.unpack_from(raw, 38)[0]
+    elif nparams == 2 and len(raw) >= _TWO + 2 * size and \
+            _LENS2.unpack_from(raw, _AT) == (size, size):
+        fd = _FD.unpack_from(raw, _TWO + size)[0]
     else:
         return False
-    res = _FD.unpack_from(raw, 26 + 2 * nparams)[0]
+    res = _FD.unpack_from(raw, param_data_at(nparams))[0]
     if res < 0:
         return True
     last = thread.last_enter
     if last is not None and last.type in _CLOSE_ENTERS and last.nparams:
         lraw = last.raw  # the enter event's fd wins (parsers._enter_params)
-        if last.nparams != 1 or len(lraw) < 36 or lraw[26] != 8 or lraw[27] != 0:
+        if last.nparams != 1 or len(lraw) < _ONE + size or lraw[_AT] != size \
+                or lraw[_AT + 1] != 0:
             return False
-        fd = _FD.unpack_from(lraw, 28)[0]
+        fd = _FD.unpack_from(lraw, _ONE)[0]
     if fd is not None:
         state.schedule_fd_removal(thread.fdtable, fd)
     return True
@@ -110,6 +117,7 @@ def track(reader, state, only=None):
     update = state.update
     unpack_fd = _FD.unpack_from
     limit, close_marker, open_marker, switch_marker = _TID_LIMIT, _CLOSE, _OPEN, SWITCH
+    plugin_type, at, fd_size = PLUGINEVENT, PARAM_LENGTHS_AT, _FD.size
     started = state.first_ts is not None
     for event in reader:
         if len(metadata) != seeded:
@@ -119,7 +127,7 @@ def track(reader, state, only=None):
         etype = event.type
         plan = plans[etype] if etype < nplans else None
         if plan is None or not started:
-            if etype != 322:  # plugin events have no thread state
+            if etype != plugin_type:  # plugin events have no thread state
                 update(event)
                 started = state.first_ts is not None
             if only is None or etype in only:
@@ -154,10 +162,11 @@ def track(reader, state, only=None):
             if fd_index == 0:
                 raw = event.raw
                 nparams = event.nparams
-                if nparams and raw[26] == 8 and raw[27] == 0:
-                    if 34 + 2 * nparams > len(raw):
+                if nparams and raw[at] == fd_size and raw[at + 1] == 0:
+                    start = at + 2 * nparams  # the data after the u16 lengths
+                    if start + fd_size > len(raw):
                         raise_damaged(event)  # the fd runs past the end of the event
-                    num = unpack_fd(raw, 26 + 2 * nparams)[0]
+                    num = unpack_fd(raw, start)[0]
             elif fd_index is not None:
                 num = fd_param(event, fd_index)
             thread.lastevent_fd = num
@@ -196,10 +205,10 @@ def track(reader, state, only=None):
             nparams = event.nparams
             raw = event.raw
             if count is not None and count <= nparams <= 32 and \
-                    memory[2].unpack_from(raw, 26) == memory[3] and \
-                    26 + 2 * nparams + memory[4].size <= len(raw):
+                    memory[2].unpack_from(raw, at) == memory[3] and \
+                    at + 2 * nparams + memory[4].size <= len(raw):
                 main = thread if thread.pid == tid else get_thread(thread.pid) or thread
-                for value, (attr, vm) in zip(memory[4].unpack_from(raw, 26 + 2 * nparams),
+                for value, (attr, vm) in zip(memory[4].unpack_from(raw, at + 2 * nparams),
                                              memory[5]):
                     setattr(main if vm else thread, attr, value)
             else:  # other sizes, or counters past the end of the event (DamagedEvent)

@@ -14,7 +14,8 @@ import struct
 
 from ..events.event import check_params, raise_damaged
 from ..events.params import NUMERIC
-from ..events.table import EVENTS, LARGE_PAYLOAD
+from ..events.table import EVENTS
+from ..format.layout import LARGE_PAYLOAD_TYPES, PARAM_LENGTHS_AT, lengths_struct, param_data_at
 from . import parsers as P
 from .containers import on_container
 from .procs import on_clone_exit, on_execve_exit
@@ -91,7 +92,7 @@ def plan(etype: int) -> tuple:
     return entry
 
 
-_LENS = [struct.Struct(f"<{n}H") for n in range(33)]
+_LENS = [lengths_struct(n) for n in range(33)]
 _MEMORY = {"vm_size": "vmsize_kb", "vm_rss": "vmrss_kb", "vm_swap": "vmswap_kb",
            "pgft_maj": "pfmajor", "pgft_min": "pfminor"}
 _NUM = {"PT_UINT32": struct.Struct("<I"),
@@ -130,15 +131,16 @@ def update_memory(state, thread, event, memory) -> None:
     read straight from the v2 layout without decoding the other parameters; memory
     belongs to the process: the ``vm*`` counters go to its main thread."""
     nparams = event.nparams
-    if nparams > 32 or event.type in LARGE_PAYLOAD:
+    if nparams > 32 or event.type in LARGE_PAYLOAD_TYPES:
         return
     raw = event.raw
     layout = _LAYOUTS.get(event.type)
     if layout is not None and nparams >= layout[0] \
-            and _LENS[layout[0]].unpack_from(raw, 26) == layout[1] \
-            and 26 + 2 * nparams + layout[2].size <= len(raw):
+            and _LENS[layout[0]].unpack_from(raw, PARAM_LENGTHS_AT) == layout[1] \
+            and param_data_at(nparams) + layout[2].size <= len(raw):
         main = None
-        for value, (attr, vm) in zip(layout[2].unpack_from(raw, 26 + 2 * nparams), layout[3]):
+        for value, (attr, vm) in zip(layout[2].unpack_from(raw, param_data_at(nparams)),
+                                     layout[3]):
             if vm:
                 main = main or state.threads.get(thread.pid) or thread
                 setattr(main, attr, value)
@@ -146,8 +148,8 @@ def update_memory(state, thread, event, memory) -> None:
                 setattr(thread, attr, value)
         return
     check_params(event)  # every offset below is inside the event
-    lens = _LENS[nparams].unpack_from(raw, 26)
-    offsets, pos = [], 26 + 2 * nparams
+    lens = _LENS[nparams].unpack_from(raw, PARAM_LENGTHS_AT)
+    offsets, pos = [], param_data_at(nparams)
     for n in lens:
         offsets.append(pos)
         pos += n
@@ -164,14 +166,14 @@ def update_memory(state, thread, event, memory) -> None:
 def fd_param(event, index):
     """The enter event's ``fd`` parameter, read straight from the v2 layout (§9.3)."""
     nparams = event.nparams
-    if index is None or index >= nparams or event.type in LARGE_PAYLOAD:
+    if index is None or index >= nparams or event.type in LARGE_PAYLOAD_TYPES:
         return None
     raw = event.raw
-    lens = _LENS[index + 1].unpack_from(raw, 26) if index < 32 else ()
-    if not lens or lens[index] != 8:
+    lens = _LENS[index + 1].unpack_from(raw, PARAM_LENGTHS_AT) if index < 32 else ()
+    if not lens or lens[index] != _FD_STRUCT.size:
         return None
-    start = 26 + 2 * nparams + sum(lens[:index])
-    if start + 8 > len(raw):
+    start = param_data_at(nparams) + sum(lens[:index])
+    if start + _FD_STRUCT.size > len(raw):
         raise_damaged(event)
     return _FD_STRUCT.unpack_from(raw, start)[0]
 

@@ -174,8 +174,10 @@ def test_event_blocks_every_kind(order, btype):
         assert list(parsed.body.event.lengths) == [4, 5]
 
 
-def test_fast_path_formats_come_from_the_schema():
+def test_fast_path_formats_equal_the_schema():
     from scaptools.format.fastpath import FORMATS
-    assert FORMATS["<"].event.format == "<LLHQQLHL"  # block header, cpuid, event header
-    assert FORMATS[">"].event.format == ">LLHQQLHL"
-    assert FORMATS["<"].event.size == 8 + 2 + 26
+    for order in "<>":  # block header, cpuid, event header
+        schema = S.struct_format(S.block_header(order), S.event_prefix(order, False),
+                                 S.event_header(order, True))
+        assert FORMATS[order].event.format == schema.replace("L", "I")
+        assert FORMATS[order].event.size == 8 + 2 + 26

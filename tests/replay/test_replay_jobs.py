@@ -132,14 +132,14 @@ def test_cuts_do_not_depend_on_the_mapped_window(tmp_path, monkeypatch, jobs):
     longer than half a window: the cuts are those of a walk over one big window."""
     import mmap
 
-    import scaptools.replay.parallel as jobs_module
+    import scaptools.format.ranges as ranges_module
     path = tmp_path / "sizes.scap"
     with CaptureWriter(path) as writer:
         for n in range(300):
             payload = b'{"eventName":"E%d","pad":"%s"}' % (n, b"x" * (37 * n % 9000))
             writer.write(Event.plugin(1_000 + n, 2, payload))
     want = plan(str(path), jobs)
-    monkeypatch.setattr(jobs_module, "_WINDOW", 2 * mmap.ALLOCATIONGRANULARITY)
+    monkeypatch.setattr(ranges_module, "WINDOW", 2 * mmap.ALLOCATIONGRANULARITY)
     got = plan(str(path), jobs)
     assert want.ranges is not None and len(want.ranges) == jobs
     assert (got.head, got.ranges) == (want.head, want.ranges)

@@ -11,11 +11,11 @@ import threading
 from ctypes import (CFUNCTYPE, POINTER, Structure, Union, addressof, c_char_p, c_int, c_int32,
                     c_uint16, c_uint32, c_uint64, c_void_p, cast, create_string_buffer)
 
+from scaptools.format.layout import PLUGIN_HEAD_LEN, PLUGINEVENT
 from scaptools.plugin.native.library import RC_FAILURE
 
 FRAMEWORK_API = (3, 12, 0)
-PAYLOAD_OFFSET = 38
-PLUGINEVENT = 322
+PAYLOAD_OFFSET = PLUGIN_HEAD_LEN
 FTYPES = {"string": 9, "uint64": 8, "reltime": 20, "abstime": 21, "bool": 25, "ipaddr": 40,
           "ipnet": 41}
 U64_MAX = 0xFFFFFFFFFFFFFFFF
