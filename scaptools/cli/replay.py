@@ -13,12 +13,8 @@ import click
 
 from scaptools.errors import OptionError
 from scaptools.ops.listing import field_lines, plugin_lines
-from scaptools.plugin.falco_config import read_falco_config, registry_from_config
-
-
-def _registry(config_path):
-    config = read_falco_config(config_path) if config_path else {}
-    return config, registry_from_config(config)
+from scaptools.replay.config import (alert_formatter, config_rules, load_ruleset, make_engine,
+                                     merged_options, read_config)
 
 
 def _print_errors(result) -> None:
@@ -46,10 +42,12 @@ def _print_errors(result) -> None:
 def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabled, enable_all,
                    json_output, min_priority, show_stats, jobs):
     """Replay capture FILES (``-`` reads stdin) through the rules given with -r; print alerts."""
-    from scaptools.replay.loop import (alert_formatter, load_ruleset, make_engine, merged_options,
-                                       replay_files, replay_parallel)
-    config, registry = _registry(config_path)
-    rules = rules or _config_rules(config)
+    from scaptools.replay.loop import replay_files
+    from scaptools.replay.parallel import can_split, replay_parallel
+    config, registry = read_config(config_path)
+    rules = rules or config_rules(config)
+    if not rules:
+        raise click.UsageError("no rules: give -r RULES or a -c config with rules_files")
     options = merged_options(config, overrides)
     if json_output:
         options["json_output"] = True
@@ -62,7 +60,7 @@ def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabl
                          enable_all=enable_all)
     fmt = alert_formatter(options)
     write = sys.stdout.write
-    if jobs > 1 and ("-" in files or "syscall" in result.ruleset.sources()):
+    if jobs > 1 and not can_split(files, result.ruleset.sources()):
         click.echo("replay: -j needs capture files and no syscall rules (thread state is "
                    "sequential); using one process", err=True)
         jobs = 1
@@ -79,15 +77,6 @@ def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabl
             click.echo(line, err=True)
 
 
-def _config_rules(config: dict) -> tuple:
-    """Falco's ``rules_files`` (or older ``rules_file``) when ``-r`` is not given."""
-    value = config.get("rules_files", config.get("rules_file")) or []
-    rules = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
-    if not rules:
-        raise click.UsageError("no rules: give -r RULES or a -c config with rules_files")
-    return rules
-
-
 @click.command("validate", short_help="Load and compile rules only (Falco -V).")
 @click.option("-r", "rules", multiple=True, required=True, type=click.Path(exists=True),
               help="Rules file or directory (repeatable).")
@@ -96,8 +85,7 @@ def _config_rules(config: dict) -> tuple:
 @click.pass_context
 def validate_command(ctx, rules, config_path):
     """Load and compile the rules, print every error and warning; exit 1 on error."""
-    from scaptools.replay.loop import load_ruleset
-    _, registry = _registry(config_path)
+    _, registry = read_config(config_path)
     result = load_ruleset(rules, registry)
     for line in result.summary():  # per-file state, then every error and warning (§12)
         click.echo(line)
@@ -110,7 +98,7 @@ def validate_command(ctx, rules, config_path):
               help="Falco configuration file (which plugins are loaded).")
 def list_fields_command(source, config_path):
     """List the fields of every event source (or of one) with type and description."""
-    _, registry = _registry(config_path)
+    _, registry = read_config(config_path)
     try:
         for line in field_lines(registry, source):
             click.echo(line)
@@ -123,6 +111,6 @@ def list_fields_command(source, config_path):
               help="Falco configuration file (which plugins are loaded).")
 def list_plugins_command(config_path):
     """List every loaded plugin: name, version, capabilities, id, source, field count."""
-    _, registry = _registry(config_path)
+    _, registry = read_config(config_path)
     for line in plugin_lines(registry):
         click.echo(line)

@@ -10,7 +10,8 @@ concatenated in order. A capture that cannot be cut safely (gzip, a second
 section, big-endian, a bad block before a cut) is shared the slow way: every
 worker reads it whole and evaluates the events whose number is ``k`` modulo
 ``N``; those alerts are merged by event number. Rule sets with state (the
-``syscall`` source) must not use either: the CLI falls back to one process.
+``syscall`` source) must not use either (``can_split``): the CLI falls back to one
+process.
 """
 from __future__ import annotations
 
@@ -22,25 +23,44 @@ import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from scaptools.errors import FormatError, RuleError
 from scaptools.format.constants import BLOCK_SHB, EVENT_BLOCKS, GZIP_MAGIC
 from scaptools.format.layout import SHB_MIN_SIZE
 from scaptools.format.ranges import section_order, walk_blocks
+from scaptools.format.reader import open_capture
+from scaptools.plugin.api import SYSCALL_SOURCE
+from scaptools.replay.loop import replay_events
+from scaptools.replay.stats import ReplayStats
 
 _COPY = 1 << 20
 
 
+class Range(NamedTuple):
+    """Worker ``k``'s bytes ``[start, end)`` of a capture, and the events before ``start``."""
+
+    start: int
+    end: int
+    before: int
+
+
 @dataclass
 class Share:
-    """What worker ``k`` reads of one capture: ``ranges`` = ``[(start, end, events before)]``
-    per worker (byte offsets; the prefix ``[0, head)`` is read by every worker), or
-    ``None`` for the modulo share."""
+    """What worker ``k`` reads of one capture: ``ranges[k]`` (the prefix ``[0, head)``,
+    section header and metadata, is read by every worker), or ``ranges`` None for
+    the modulo share."""
 
     path: str
     head: int = 0
-    ranges: list | None = None
+    ranges: list[Range] | None = None
+
+
+def can_split(paths, sources) -> bool:
+    """Whether ``-j`` can share the replay of ``paths`` through rules of ``sources``:
+    capture files (standard input cannot be read twice) and no syscall rules (thread
+    state is rebuilt event by event, in order)."""
+    return "-" not in paths and SYSCALL_SOURCE not in sources
 
 
 def plan(path: str, jobs: int) -> Share:
@@ -60,7 +80,7 @@ def plan(path: str, jobs: int) -> Share:
     starts = [head] + [p[0] for p in points]
     counts = [0] + [p[1] for p in points]
     ends = starts[1:] + [size]
-    share.head, share.ranges = head, list(zip(starts, ends, counts))
+    share.head, share.ranges = head, list(map(Range, starts, ends, counts))
     return share
 
 
@@ -163,7 +183,7 @@ def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable):
         if early is not None:
             if not shares[0].ranges:  # cannot be cut after all: worker 0 reads it whole
                 size = os.path.getsize(shares[0].path)
-                shares[0].ranges = [(0, size, 0)] + [(size, size, 0)] * (jobs - 1)
+                shares[0].ranges = [Range(0, size, 0)] + [Range(size, size, 0)] * (jobs - 1)
             early[2].put(shares)
         workers += [ctx.Process(target=_worker, args=(build, shares, k, jobs, folder))
                     for k in range(len(workers), jobs)]
@@ -182,7 +202,9 @@ def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable):
             raise RuleError(f"parallel replay: {error}", code="LOAD_ERR_VALIDATE")
         for share, files in zip(shares, outs):
             (_concatenate if share.ranges else _merge)(files, write)
-        total = _merged_stats(pickle.loads(p.read_bytes()) for p in stats)
+        total = ReplayStats()
+        for part in stats:
+            total.add(pickle.loads(part.read_bytes()))
     total.seconds = time.perf_counter() - start
     return total
 
@@ -237,18 +259,6 @@ def _merge(outs: list, write: Callable) -> None:
             fh.close()
 
 
-def _merged_stats(parts):
-    from scaptools.replay.loop import ReplayStats
-    total = ReplayStats()
-    for part in parts:
-        total.events += part.events
-        total.skipped += part.skipped
-        total.by_source.update(part.by_source)
-        total.alerts_by_rule.update(part.alerts_by_rule)
-        total.alerts_by_priority.update(part.alerts_by_priority)
-    return total
-
-
 def _worker(build, shares, k: int, jobs: int, folder: Path, early=None) -> None:
     """Worker ``k``: its range (or modulo share) of every capture, one output file each.
 
@@ -256,7 +266,6 @@ def _worker(build, shares, k: int, jobs: int, folder: Path, early=None) -> None:
     index = 0
     try:
         engine, registry, fmt = build()
-        from scaptools.replay.loop import ReplayStats
         stats = ReplayStats()
         if early is not None:
             with (folder / "0-0.txt").open("w", encoding="utf-8", newline="") as fh:
@@ -281,14 +290,12 @@ def _worker(build, shares, k: int, jobs: int, folder: Path, early=None) -> None:
 
 def _replay_early(early, engine, registry, fmt, fh, stats) -> list:
     """Worker 0 on the first capture from its start; returns the plan of every capture."""
-    from scaptools.format.reader import open_capture
-    from scaptools.replay.loop import replay_events
     path, until, queue = early
     plans = []
 
     def wait() -> int:
         plans.append(queue.get())
-        return plans[0][0].ranges[0][1]
+        return plans[0][0].ranges[0].end
     stream = RangeFile(path, 0, 0, None, until=until, wait=wait)
     registry.first_ts = None  # set from this capture's first event
     try:
@@ -301,8 +308,6 @@ def _replay_early(early, engine, registry, fmt, fh, stats) -> list:
 
 
 def _replay_range(share: Share, k: int, engine, registry, fmt, fh, stats) -> None:
-    from scaptools.format.reader import open_capture
-    from scaptools.replay.loop import replay_events
     start, end, before = share.ranges[k]
     if start >= end:
         return  # the capture is read whole by worker 0
@@ -327,8 +332,7 @@ def _renumbered(events, before: int):
 
 
 def _first_ts(share: Share) -> int | None:
-    from scaptools.format.reader import open_capture
-    stream = RangeFile(share.path, share.head, share.head, share.ranges[0][1])
+    stream = RangeFile(share.path, share.head, share.head, share.ranges[0].end)
     try:
         with open_capture(stream, path=share.path) as reader:
             for ev in reader:
@@ -339,8 +343,6 @@ def _first_ts(share: Share) -> int | None:
 
 
 def _replay_modulo(share: Share, k: int, jobs: int, engine, registry, fmt, fh, stats) -> None:
-    from scaptools.format.reader import open_capture
-    from scaptools.replay.loop import replay_events
     registry.first_ts = None
     current = [0, 0]
 

@@ -92,7 +92,8 @@ class Replayer:
     def replay(self, capture, sources, *, options=None, tags=(), skip_tags=(), disabled=(),
                enable_all=False, min_priority=None) -> list[AlertRecord]:
         """The alerts raised by replaying ``capture`` through the rules ``sources``."""
-        from scaptools.replay.loop import make_engine, merged_options, replay_files
+        from scaptools.replay.config import make_engine, merged_options
+        from scaptools.replay.loop import replay_files
         opts = merged_options(None, [f"{k}={_option_text(v)}" for k, v in (options or {}).items()])
         if min_priority:
             opts["priority"] = min_priority

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from scaptools.cli.main import cli
 from scaptools.errors import RuleError
-from scaptools.replay.loop import _with_progress, merged_options, parse_option, rule_files
+from scaptools.replay.config import merged_options, parse_option, rule_files
+from scaptools.replay.loop import _with_progress
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -124,7 +124,8 @@ def test_labelled_records_give_the_expected_alerts(labelled_files, upstream_rule
     """Every record of shared/cloudtrail, replayed with every upstream rule enabled."""
     from scaptools.format.reader import open_capture
     from scaptools.plugin.registry import Registry
-    from scaptools.replay.loop import load_ruleset, make_engine, merged_options, replay_events
+    from scaptools.replay.config import load_ruleset, make_engine, merged_options
+    from scaptools.replay.loop import replay_events
     labels = orjson.loads((shared / "cloudtrail" / "labels.json").read_bytes())["labels"]
     by_key = {(lab["file"], lab["index"]): lab["expected_rules"] for lab in labels}
     order = [(f, i, raw) for f, recs in labelled_files.items() for i, raw in enumerate(recs)]
