@@ -35,8 +35,7 @@ import time
 
 import msgspec
 
-from . import logfile as L
-from . import pieces as P
+from . import cutting, logfile
 from .inflate import Feed
 
 HELPER_MIN = 1 << 20  # compressed bytes from which a file gets a helper
@@ -104,14 +103,14 @@ def _serve(source, fd: int) -> None:
             signal.signal(sig, how)
         except (ValueError, OSError):
             pass
-    feed = Feed(source, P.CHUNK)
-    for found in P._pieces(feed.get, P._HEADS.decode):
+    feed = Feed(source, cutting.CHUNK)
+    for found in cutting.cut_pieces(feed.get, cutting.HEADS.decode):
         if found is None:
             _send(fd, _FAILED, b"")
             return
         heads, view, newline = found
         times = [h.eventTime for h in heads]
-        stamps = L.stamps_of(times)
+        stamps = logfile.stamps_of(times)
         _send(fd, _PIECE, view)
         _send(fd, _HEADS, _ENCODE.encode((stamps, None if stamps is not None else times,
                                           [h.eventID for h in heads], newline)))
@@ -153,7 +152,7 @@ class Helper:
                 return
             try:
                 stamps, times, ids, newline = _DECODE.decode(heads[1])
-                raws = P._RAWS.decode(item[1])  # Raw views keep the piece alive
+                raws = cutting.RAWS.decode(item[1])  # Raw views keep the piece alive
                 n = len(raws)
                 if n != len(ids) or n != len(stamps if stamps is not None else times):
                     raise ValueError("a piece and its heads differ")

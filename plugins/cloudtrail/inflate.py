@@ -18,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from . import logfile as L
+from . import logfile
 from .spool import Body, is_gzip
 
 PART_MAX = 1 << 22  # text inflated by one call at most
@@ -58,12 +58,12 @@ def _gunzip(chunks):
         while data:
             if d is None:  # the next member, or zero padding
                 rest, data = bytes(rest) + bytes(data), b""
-                if not padding and rest.startswith(L.GZIP_MAGIC):
-                    d, data, rest = L._inflate_lib.decompressobj(47), rest, b""
-                elif rest.strip(b"\0") and not (rest == L.GZIP_MAGIC[:1] and not padding):
+                if not padding and rest.startswith(logfile.GZIP_MAGIC):
+                    d, data, rest = logfile._inflate_lib.decompressobj(47), rest, b""
+                elif rest.strip(b"\0") and not (rest == logfile.GZIP_MAGIC[:1] and not padding):
                     yield FAILED
                     return
-                elif rest != L.GZIP_MAGIC[:1]:
+                elif rest != logfile.GZIP_MAGIC[:1]:
                     padding, rest = True, b""
                 continue
             part = d.decompress(data, PART_MAX)

@@ -191,16 +191,9 @@ def inflate(data: bytes, log: LogFile) -> bytes:
     return b"".join(parts)
 
 
-def decode_log(data: bytes, name: str, streamed: bool = True) -> LogFile:
-    """Split one log file into records; never raises for bad content (see module doc).
-
-    ``streamed``: a large gzip file is decoded while it inflates (pieces.py).
-    """
-    if streamed and streamable(data):
-        from .pieces import decode_streamed
-        log = decode_streamed(data, name)  # inflating beside the decoding (pieces.py)
-        if log is not None:
-            return log
+def decode_log(data: bytes, name: str) -> LogFile:
+    """Split one log file into records, as a whole; never raises for bad content (see
+    module doc). A large file is decoded while it inflates by pieces.py instead."""
     log = LogFile(name)
     text = inflate(data, log)
     try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from . import logfile as L
+from . import logfile
 from . import s3 as s3mod
 
 RECORDS_START = b'{"Records":['  # how a log file that can be decoded piece by piece starts
@@ -63,14 +63,14 @@ class Body:
 def is_gzip(source) -> bool:
     """True for gzip bytes or a gzip Body."""
     head = source.head(2) if source.__class__ is Body else source[:2]
-    return head == L.GZIP_MAGIC
+    return head == logfile.GZIP_MAGIC
 
 
 def streamable(head: bytes, size: int) -> bool:
     """``logfile.streamable`` of a file of ``size`` bytes that starts with ``head``."""
-    if head.startswith(L.GZIP_MAGIC):
-        return size >= L.STREAM_MIN
-    return size >= L.PLAIN_STREAM_MIN and head.startswith(RECORDS_START)
+    if head.startswith(logfile.GZIP_MAGIC):
+        return size >= logfile.STREAM_MIN
+    return size >= logfile.PLAIN_STREAM_MIN and head.startswith(RECORDS_START)
 
 
 def open_body(path: str) -> Body | None:
@@ -91,7 +91,7 @@ def local_log(path: str):
     if body is not None:
         return body
     with open(path, "rb") as fh:
-        return L.decode_log(fh.read(), path)
+        return logfile.decode_log(fh.read(), path)
 
 
 def s3_log(client, bucket: str, key: str, name: str, on_retry=None):
@@ -108,12 +108,12 @@ def s3_log(client, bucket: str, key: str, name: str, on_retry=None):
         raise
     if got.__class__ is bytes:
         spool.close()
-        return L.decode_log(got, name)
+        return logfile.decode_log(got, name)
     body = Body(got, got.tell())
     if streamable(body.head(len(RECORDS_START)), body.size):
         return body
     try:
-        return L.decode_log(body.read(), name)
+        return logfile.decode_log(body.read(), name)
     finally:
         body.close()
 
@@ -126,7 +126,7 @@ class _Spool:
         self.file = None
 
     def __call__(self, size):
-        if size is not None and size < min(L.STREAM_MIN, L.PLAIN_STREAM_MIN):
+        if size is not None and size < min(logfile.STREAM_MIN, logfile.PLAIN_STREAM_MIN):
             return None
         if self.file is None:
             self.file = tempfile.TemporaryFile(prefix="scap-record-")
@@ -137,18 +137,18 @@ class _Spool:
             self.file.close()
 
 
-def whole(source, name: str) -> L.LogFile:
+def whole(source, name: str) -> logfile.LogFile:
     """A log file (bytes or Body) decoded as a whole (not piece by piece): the way
     of a file that is not clean. A Body is read whole for it (see the module doc)."""
     if source.__class__ is not Body:
-        return L.decode_log(source, name, streamed=False)
+        return logfile.decode_log(source, name)
     try:
         data = source.read()
     except OSError as exc:
-        log = L.LogFile(name)
+        log = logfile.LogFile(name)
         log.problems.append(f"{name}: cannot read: {exc}")
         return log
-    return L.decode_log(data, name, streamed=False)
+    return logfile.decode_log(data, name)
 
 
 def close(source) -> None:

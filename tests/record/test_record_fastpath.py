@@ -125,11 +125,11 @@ def test_record_batch_path_writes_the_same_bytes(logset, tmp_path, opts):
 @pytest.fixture
 def small_pieces(monkeypatch):
     """Decode every gzip file piece by piece, in pieces of a few records."""
-    from scaptools_plugins.cloudtrail import pieces
+    from scaptools_plugins.cloudtrail import cutting, pieces
     monkeypatch.setattr(logfile, "STREAM_MIN", 0)
     monkeypatch.setattr(logfile, "PLAIN_STREAM_MIN", 0)
-    monkeypatch.setattr(pieces, "CHUNK", 64)
-    monkeypatch.setattr(pieces, "PIECE", 1500)
+    monkeypatch.setattr(cutting, "CHUNK", 64)
+    monkeypatch.setattr(cutting, "PIECE", 1500)
     return pieces
 
 
@@ -299,7 +299,8 @@ def test_record_parts_with_heads_helper_equal_whole(heads_helper, case, packed):
     data = gzip.compress(text) if packed else text
     data += b"garbage" if case == "garbage" else b""
     whole = slow_decode(data, "f.json.gz")
-    streamed = logfile.decode_log(data, "f.json.gz")
+    from scaptools_plugins.cloudtrail import pieces
+    streamed = pieces.decode(data, "f.json.gz")
     same_log(streamed, whole)
     assert len(whole.records) == (79 if case == "not a record" else 80)
 

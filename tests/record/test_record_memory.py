@@ -27,7 +27,7 @@ import zlib
 import pytest
 
 from scaptools.format.reader import open_capture
-from scaptools_plugins.cloudtrail import dedupe, heads, inflate, logfile, pieces, spool
+from scaptools_plugins.cloudtrail import cutting, dedupe, heads, inflate, logfile, pieces, spool
 from scaptools_plugins.cloudtrail.source import open_source, parse_init_config
 
 SCAP = [sys.executable, "-c", "from scaptools.cli.main import main; main()"]
@@ -249,7 +249,7 @@ def test_record_memory_waits_end_when_nobody_takes(monkeypatch, tmp_path):
     path = tmp_path / "full.json.gz"
     write_log(path, 20000)
     body = spool.open_body(str(path))
-    feed = inflate.Feed(body, pieces.CHUNK)
+    feed = inflate.Feed(body, cutting.CHUNK)
     helper = heads.start(body)
     deadline = time.monotonic() + 30
     while not (feed.queue.full() and helper.frames.full()):  # both wait on a full queue
