@@ -14,15 +14,21 @@ import time
 from ctypes import POINTER, byref, c_char_p, c_int32, c_uint32, c_void_p, cast, pointer, string_at
 
 from scaptools.errors import PluginError
+from scaptools.format.layout import (PARAM_LENGTHS_AT, PLUGIN_HEAD_LEN, PLUGIN_ID_AT,
+                                      PLUGIN_NPARAMS, PLUGIN_PARAMS_FIELDS, PLUGINEVENT,
+                                      layout_struct)
 from scaptools.plugin.api import SYSCALL_SOURCE, Checkpoint, PluginEvent, SourcePlugin
-from scaptools.plugin.native.api3_abi import (OWNERS, PAYLOAD_OFFSET, PLUGINEVENT, REQUIRED,
-                                              SIGNATURES, TABLES, U64_MAX, EventHeader,
-                                              EventInput, InitInput, callback_address)
+from scaptools.plugin.native.api3_abi import (OWNERS, REQUIRED, SIGNATURES, TABLES, U64_MAX,
+                                              EventHeader, EventInput, InitInput,
+                                              callback_address)
 from scaptools.plugin.native.api3_extract import Extraction
 from scaptools.plugin.native.library import RC_EOF, RC_FAILURE, RC_SUCCESS, RC_TIMEOUT, c_text
 from scaptools.plugin.versions import parse_library_version, version_text
 
 _SOURCING = ("plugin_open", "plugin_close", "plugin_next_batch")
+# a plugin event's two parameter lengths, in host byte order as the plugin wrote them
+_LENGTHS = layout_struct(PLUGIN_PARAMS_FIELDS[:2], order="=")
+_ID_SIZE = PLUGIN_HEAD_LEN - PLUGIN_ID_AT  # the plugin id parameter: a u32
 
 
 def load_api3(lib, label: str, required: tuple):
@@ -222,17 +228,17 @@ class Native3Source(_Native3, SourcePlugin):
     def _fix(self, data: bytes) -> PluginEvent:
         """The §2.5 checks and fix-ups, on our copy of one event."""
         hdr = EventHeader.from_buffer_copy(data)
-        if hdr.type != PLUGINEVENT or hdr.nparams != 2:
+        if hdr.type != PLUGINEVENT or hdr.nparams != PLUGIN_NPARAMS:
             raise PluginError(f"malformed event of type {hdr.type} with {hdr.nparams} params "
                               "(a plugin event is expected)", self.name)
-        lens = memoryview(data)[26:34].cast("I")
-        if lens[0] != 4 or PAYLOAD_OFFSET + lens[1] > len(data):
+        id_length, size = _LENGTHS.unpack_from(data, PARAM_LENGTHS_AT)
+        if id_length != _ID_SIZE or PLUGIN_HEAD_LEN + size > len(data):
             raise PluginError("malformed plugin event: bad parameter lengths", self.name)
-        plugin_id = int.from_bytes(data[34:38], "little")
+        plugin_id = int.from_bytes(data[PLUGIN_ID_AT:PLUGIN_HEAD_LEN], "little")
         if plugin_id not in (0, self.id):
             raise PluginError(f"event with plugin id {plugin_id}, expected {self.id}", self.name)
         ts = time.time_ns() if hdr.ts == U64_MAX else hdr.ts
-        return PluginEvent(ts, data[PAYLOAD_OFFSET:PAYLOAD_OFFSET + lens[1]])
+        return PluginEvent(ts, data[PLUGIN_HEAD_LEN:PLUGIN_HEAD_LEN + size])
 
 
 def _copy_event(at: int, name: str) -> bytes:
@@ -240,7 +246,7 @@ def _copy_event(at: int, name: str) -> bytes:
     if not at:
         raise PluginError("next_batch returned a NULL event", name)
     size = EventHeader.from_address(at).len
-    if size < PAYLOAD_OFFSET:
+    if size < PLUGIN_HEAD_LEN:
         raise PluginError(f"malformed event: length {size}", name)
     return string_at(at, size)
 

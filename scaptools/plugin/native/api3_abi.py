@@ -11,11 +11,10 @@ import threading
 from ctypes import (CFUNCTYPE, POINTER, Structure, Union, addressof, c_char_p, c_int, c_int32,
                     c_uint16, c_uint32, c_uint64, c_void_p, cast, create_string_buffer)
 
-from scaptools.format.layout import PLUGIN_HEAD_LEN, PLUGINEVENT
+from scaptools.format.layout import EVENT_HEADER_FIELDS
 from scaptools.plugin.native.library import RC_FAILURE
 
 FRAMEWORK_API = (3, 12, 0)
-PAYLOAD_OFFSET = PLUGIN_HEAD_LEN
 FTYPES = {"string": 9, "uint64": 8, "reltime": 20, "abstime": 21, "bool": 25, "ipaddr": 40,
           "ipnet": 41}
 U64_MAX = 0xFFFFFFFFFFFFFFFF
@@ -24,11 +23,14 @@ _SEVERITY = {1: logging.CRITICAL, 2: logging.CRITICAL, 3: logging.ERROR, 4: logg
              5: logging.INFO, 6: logging.INFO, 7: logging.DEBUG, 8: logging.DEBUG}
 
 
+_CTYPES = {"Q": c_uint64, "I": c_uint32, "H": c_uint16}
+
+
 class EventHeader(Structure):
-    """``ss_plugin_event``: the packed 26-byte scap event header (§2.4.1)."""
+    """``ss_plugin_event``: the packed scap event header (§2.4.1), in host byte order,
+    built from the one header table of ``format/layout.py``."""
     _pack_ = 1
-    _fields_ = [("ts", c_uint64), ("tid", c_uint64), ("len", c_uint32),
-                ("type", c_uint16), ("nparams", c_uint32)]
+    _fields_ = [(name, _CTYPES[code]) for name, code in EVENT_HEADER_FIELDS]
 
 
 class EventInput(Structure):

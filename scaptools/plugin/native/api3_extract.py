@@ -13,10 +13,10 @@ from ctypes import addressof, byref, c_char_p, c_void_p, cast, pointer, string_a
 from scaptools.errors import FieldError, PluginError
 from scaptools.events.event import params_fit, raise_damaged
 from scaptools.fields.base import ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED, FieldInfo
+from scaptools.format.layout import PLUGINEVENT
 from scaptools.plugin.api import ExtractorPlugin
-from scaptools.plugin.native.api3_abi import (FTYPES, PLUGINEVENT, READER, READER_EXT, U64_MAX,
-                                              EventInput, ExtractField, FieldExtractInput,
-                                              callback_address)
+from scaptools.plugin.native.api3_abi import (FTYPES, READER, READER_EXT, U64_MAX, EventInput,
+                                              ExtractField, FieldExtractInput, callback_address)
 from scaptools.plugin.native.library import RC_SUCCESS, c_text
 
 
