@@ -8,7 +8,7 @@ A source may also offer ``batches()``: the same stream as lists of
 other sources are grouped into such lists here (``_grouped``).
 A commit, in this order: the capture is flushed and fsynced; then (with
 ``--state``) a journal line naming the committed position and the units before
-it is appended and fsynced (record_state.py); only then are the pending
+it is appended and fsynced (``record/state.py``); only then are the pending
 checkpoints acknowledged (an SQS message is deleted). A process that dies
 anywhere in between loses nothing: see docs/recording.md for each point.
 Commits happen at a checkpoint at most every ``COMMIT_INTERVAL`` seconds, when
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from scaptools.errors import FormatError, RecordError
 from scaptools.events.event import Event
 from scaptools.format.layout import plugin_block_size
-from scaptools.format.writer import CaptureWriter
+from scaptools.format.writer import CaptureWriter, section_header
 from scaptools.plugin.api import Checkpoint
 from scaptools.record.state import RecordState, output_path
 from scaptools.record.summary import RecordSummary
@@ -43,6 +43,7 @@ TICK_EVENTS = 4096  # events written between looks at the clock (--duration, pro
 _TS = operator.itemgetter(0)
 COMMIT_INTERVAL = 0.5  # seconds between commits while checkpoints keep coming
 PROGRESS_INTERVAL = 0.5
+_SECTION_SIZE = len(section_header())  # the bytes of a new file before its first event
 plugin_event = Event.plugin  # (ts, plugin_id, payload): tid -1, cpu 0
 
 
@@ -60,10 +61,7 @@ class RecordOptions:
 
 
 class Output:
-    """The current capture file, rotation and commit positions.
-
-    ``write`` is the writer's own method when there is no rotation (fast path).
-    """
+    """The current capture file, rotation and commit positions."""
 
     def __init__(self, opts: RecordOptions, index: int = 0):
         self.opts = opts
@@ -71,7 +69,6 @@ class Output:
         self.index = index
         self.files: list[str] = []
         self.writer = None
-        self.write = None
         self._earlier = 0  # events of this file written by an earlier run
         self._bytes = 0  # capture bytes (before gzip) in this file, for --rotate-size
 
@@ -90,12 +87,10 @@ class Output:
         section without events is ever left behind (sysdig rejects those).
         """
         path = self.path
-        self._earlier, self._bytes = append_to or (0, 28)  # 28: the section header block
+        self._earlier, self._bytes = append_to or (0, _SECTION_SIZE)
         self._append = bool(append_to)
         if not self._append:
             self._start()
-        fast = not (self.rotating or self._append)
-        self.write = self.writer.write_plugin_events if fast else self._slow_write
         if path not in self.files:
             self.files.append(path)
 
@@ -113,32 +108,39 @@ class Output:
         self.writer = CaptureWriter(self._fh, gzip=self.opts.gzip, background=True,
                                     truncate=not self._append, path=path)
 
-    def _slow_write(self, plugin_id: int, items: list) -> None:
-        """Writing with rotation, or into a resumed file: cut ``items`` where files change.
+    def write(self, plugin_id: int, items: list) -> None:
+        """Append plugin events for ``(ts, payload)`` items; with rotation, the next file
+        starts at the first event the current one has no room for. A resumed file gets
+        its new section with its first event."""
+        while True:
+            take, size = self._room(items)
+            if take:
+                if self.writer is None:
+                    self._start()
+                self.writer.write_plugin_events(plugin_id, items[:take] if take < len(items)
+                                                else items)
+                self._bytes = size
+            if take == len(items):
+                return
+            items = items[take:]
+            self.close()
+            self.index += 1
+            self.open()
 
-        A file takes an event while it is empty or below both limits (checked
-        before each event, as its size grows by each event block, §2).
-        """
-        opts, start = self.opts, 0
-        max_events, max_bytes = opts.rotate_events or 0, opts.rotate_size or 0
+    def _room(self, items: list) -> tuple[int, int]:
+        """How many of ``items`` the current file takes, and its size after them.
+
+        A file takes an event while it is empty or below both limits (checked before
+        each event, as its size grows by each event block, §2)."""
+        max_events, max_bytes = self.opts.rotate_events or 0, self.opts.rotate_size or 0
         count, size = self.events_in_file, self._bytes
-        for i, (_, payload) in enumerate(items):
-            if count and (count >= max_events > 0 or size >= max_bytes > 0):
-                self._segment(plugin_id, items[start:i], size)
-                self.close()
-                self.index += 1
-                self.open()
-                start, count, size = i, 0, self._bytes
-            count += 1
-            size += plugin_block_size(len(payload))
-        self._segment(plugin_id, items[start:], size)
-
-    def _segment(self, plugin_id: int, items: list, size: int) -> None:
-        if items:
-            if self.writer is None:
-                self._start()
-            self.writer.write_plugin_events(plugin_id, items)
-        self._bytes = size
+        take = min(len(items), max(max_events - count, 0)) if max_events else len(items)
+        if max_bytes:
+            for i, (_, payload) in enumerate(items[:take]):
+                if (count or i) and size >= max_bytes:
+                    return i, size
+                size += plugin_block_size(len(payload))
+        return take, size
 
     def commit(self) -> tuple[int, int, int]:
         """Flush + fsync; returns (index, events, size on disk) of the current file."""
