@@ -42,8 +42,7 @@ def _print_errors(result) -> None:
 def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabled, enable_all,
                    json_output, min_priority, show_stats, jobs):
     """Replay capture FILES (``-`` reads stdin) through the rules given with -r; print alerts."""
-    from scaptools.replay.loop import replay_files
-    from scaptools.replay.parallel import can_split, replay_parallel
+    from scaptools.replay.parallel import can_split
     config, registry = read_config(config_path)
     rules = rules or config_rules(config)
     if not rules:
@@ -58,12 +57,21 @@ def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabl
         _print_errors(result)
     engine = make_engine(result, options, tags=tags, skip_tags=skip_tags, disabled=disabled,
                          enable_all=enable_all)
-    fmt = alert_formatter(options)
-    write = sys.stdout.write
     if jobs > 1 and not can_split(files, result.ruleset.sources()):
         click.echo("replay: -j needs capture files and no syscall rules (thread state is "
                    "sequential); using one process", err=True)
         jobs = 1
+    stats = _replay(files, jobs, engine, registry, alert_formatter(options))
+    if show_stats:
+        for line in stats.lines():
+            click.echo(line, err=True)
+
+
+def _replay(files, jobs: int, engine, registry, fmt):
+    """Alerts to stdout, from ``jobs`` processes or one; returns the statistics."""
+    from scaptools.replay.loop import replay_files
+    from scaptools.replay.parallel import replay_parallel
+    write = sys.stdout.write
     if jobs > 1:
         sys.stdout.flush()  # forked workers must not inherit buffered output
         stats = replay_parallel(list(files), jobs, lambda: (engine, registry, fmt), write)
@@ -72,9 +80,7 @@ def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabl
         stats = replay_files(files, engine, registry, lambda alert: write(fmt(alert) + "\n"),
                              progress=progress)
     sys.stdout.flush()
-    if show_stats:
-        for line in stats.lines():
-            click.echo(line, err=True)
+    return stats
 
 
 @click.command("validate", short_help="Load and compile rules only (Falco -V).")

@@ -175,43 +175,69 @@ def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable):
     ctx = multiprocessing.get_context("fork")  # workers inherit the loaded engine
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="scap-replay-") as tmp:
-        folder, early, workers = Path(tmp), _early(paths, jobs, ctx), []
-        if early is not None:  # worker 0 starts on the first capture while the rest is planned
-            workers.append(ctx.Process(target=_worker, args=(build, None, 0, jobs, folder, early)))
-            workers[0].start()
-        shares = [plan(path, jobs) if str(path) != "-" else Share(str(path)) for path in paths]
-        if early is not None:
-            if not shares[0].ranges:  # cannot be cut after all: worker 0 reads it whole
-                size = os.path.getsize(shares[0].path)
-                shares[0].ranges = [Range(0, size, 0)] + [Range(size, size, 0)] * (jobs - 1)
-            early[2].put(shares)
-        workers += [ctx.Process(target=_worker, args=(build, shares, k, jobs, folder))
-                    for k in range(len(workers), jobs)]
-        for proc in workers[1 if early is not None else 0:]:
-            proc.start()
-        for proc in workers:
-            proc.join()
-        outs = [[folder / f"{index}-{k}.txt" for k in range(jobs)] for index in range(len(shares))]
-        faults = [folder / f"{k}.fault" for k in range(jobs)]
-        if any(p.exists() for p in faults):
-            _fail_like_one_process(shares, outs, faults, write)
-        errors = [folder / f"{k}.err" for k in range(jobs)]
-        stats = [folder / f"{k}.stats" for k in range(jobs)]
-        if any(p.exitcode != 0 for p in workers) or not all(p.exists() for p in stats):
-            error = next((e.read_text() for e in errors if e.exists()), "worker failed")
-            raise RuleError(f"parallel replay: {error}", code="LOAD_ERR_VALIDATE")
-        for share, files in zip(shares, outs):
-            (_concatenate if share.ranges else _merge)(files, write)
-        total = ReplayStats()
-        for part in stats:
-            total.add(pickle.loads(part.read_bytes()))
+        folder = Path(tmp)
+        shares, workers = _run_workers(paths, jobs, build, folder, ctx)
+        total = _collect(shares, workers, folder, write)
     total.seconds = time.perf_counter() - start
     return total
 
 
-def _early(paths: list, jobs: int, ctx):
-    """``(path, first cut target, queue)`` when the first capture is a plain file that
-    worker 0 can start on before it is planned (bytes before the target are its own)."""
+def _run_workers(paths: list, jobs: int, build: Callable, folder: Path, ctx) -> tuple[list, list]:
+    """Plan every capture and run the workers to their end; returns the shares and the
+    (ended) worker processes. Worker 0 starts on the first capture while the rest is
+    planned, when it can (``_early``)."""
+    early, workers = _early(paths, jobs, ctx), []
+    if early is not None:
+        workers.append(ctx.Process(target=_worker, args=(build, None, 0, jobs, folder, early)))
+        workers[0].start()
+    shares = [plan(path, jobs) if str(path) != "-" else Share(str(path)) for path in paths]
+    if early is not None:
+        if not shares[0].ranges:  # cannot be cut after all: worker 0 reads it whole
+            size = os.path.getsize(shares[0].path)
+            shares[0].ranges = [Range(0, size, 0)] + [Range(size, size, 0)] * (jobs - 1)
+        early.queue.put(shares)
+    workers += [ctx.Process(target=_worker, args=(build, shares, k, jobs, folder))
+                for k in range(len(workers), jobs)]
+    for proc in workers[1 if early is not None else 0:]:
+        proc.start()
+    for proc in workers:
+        proc.join()
+    return shares, workers
+
+
+def _collect(shares: list, workers: list, folder: Path, write: Callable) -> ReplayStats:
+    """Write the workers' alerts in event order and sum their statistics; raise a bad
+    capture's error as one process would, or a worker's error."""
+    jobs = len(workers)
+    outs = [[folder / f"{index}-{k}.txt" for k in range(jobs)] for index in range(len(shares))]
+    faults = [folder / f"{k}.fault" for k in range(jobs)]
+    if any(p.exists() for p in faults):
+        _fail_like_one_process(shares, outs, faults, write)
+    errors = [folder / f"{k}.err" for k in range(jobs)]
+    stats = [folder / f"{k}.stats" for k in range(jobs)]
+    if any(p.exitcode != 0 for p in workers) or not all(p.exists() for p in stats):
+        error = next((e.read_text() for e in errors if e.exists()), "worker failed")
+        raise RuleError(f"parallel replay: {error}", code="LOAD_ERR_VALIDATE")
+    for share, files in zip(shares, outs):
+        (_concatenate if share.ranges else _merge)(files, write)
+    total = ReplayStats()
+    for part in stats:
+        total.add(pickle.loads(part.read_bytes()))
+    return total
+
+
+class Early(NamedTuple):
+    """Worker 0's early start on the first capture: its path, the bytes before the
+    first cut (its own whatever the plan), the queue that brings the plan."""
+
+    path: str
+    until: int
+    queue: object
+
+
+def _early(paths: list, jobs: int, ctx) -> Early | None:
+    """An ``Early`` start when the first capture is a plain file that worker 0 can
+    start on before it is planned (bytes before the first cut target are its own)."""
     path = str(paths[0]) if paths else "-"
     if path == "-" or not os.path.isfile(path):
         return None
@@ -222,7 +248,7 @@ def _early(paths: list, jobs: int, ctx):
             size = os.fstat(fh.fileno()).st_size
     except OSError:
         return None
-    return path, size // jobs, ctx.Queue()
+    return Early(path, size // jobs, ctx.Queue())
 
 
 def _fail_like_one_process(shares: list, outs: list, faults: list, write: Callable) -> None:
@@ -288,7 +314,7 @@ def _worker(build, shares, k: int, jobs: int, folder: Path, early=None) -> None:
         raise SystemExit(1) from None
 
 
-def _replay_early(early, engine, registry, fmt, fh, stats) -> list:
+def _replay_early(early: Early, engine, registry, fmt, fh, stats) -> list:
     """Worker 0 on the first capture from its start; returns the plan of every capture."""
     path, until, queue = early
     plans = []
