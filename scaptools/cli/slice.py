@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from scaptools.errors import OptionError
-from scaptools.ops.slice import cut
+from scaptools.ops.slice import cut, event_filter
 
 
 @click.command("slice", short_help="Cut a capture by time and filter, keeping its state.")
@@ -18,11 +18,7 @@ from scaptools.ops.slice import cut
 @click.option("-z", "compress", is_flag=True, help="gzip the output.")
 def slice_command(file, filter_words, out, start, end, compress):
     """Write the events of FILE between START and END (and matching FILTER) to OUT."""
-    selector = None
-    if filter_words:
-        from scaptools.fields.filtering import compile_filter
-        from scaptools.cli.print_ import _registry
-        selector = compile_filter(" ".join(filter_words), _registry())
+    selector = event_filter(" ".join(filter_words)) if filter_words else None
     try:
         written = cut(file, out, start, end, selector, compress)
     except OptionError as exc:

@@ -47,6 +47,23 @@ def parse_time(text: str, first_ts: int) -> int:
     return int(when.timestamp()) * 10**9 + when.microsecond * 1000
 
 
+def event_filter(text: str) -> Callable:
+    """``fn(event) -> bool`` for a filter condition over the syscall fields and the
+    fields of the installed plugins (when no plugin loads, plugin events match nothing).
+
+    Raises RuleError when no event source accepts ``text``."""
+    from scaptools.fields.filtering import compile_filter
+    return compile_filter(text, _installed_plugins())
+
+
+def _installed_plugins():
+    from scaptools.plugin.registry import Registry
+    try:
+        return Registry.from_entry_points()
+    except Exception:  # no plugin loads: the filter works on syscall events only
+        return None
+
+
 def cut(path, out, start: str | None = None, end: str | None = None,
         selector: Callable | None = None, compress: bool = False) -> int:
     """Write the events of ``path`` from ``start`` to ``end`` (times as in the module
