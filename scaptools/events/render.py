@@ -15,7 +15,7 @@ import posixpath
 import struct
 from importlib import resources
 
-from ..format.layout import PARAM_LENGTHS_AT, param_data_at
+from ..format.layout import LENGTH_SIZE, PARAM_LENGTHS_AT
 from .params import (AF_INET, AF_INET6, AF_UNIX, DYNAMIC_TABLES, NUMERIC, decode_fdlist,
                      decode_sockaddr, decode_socktuple, param_infos)
 from .table import EVENT_NAMES, TABLE
@@ -30,6 +30,7 @@ SYSCALL_CATEGORIES = {int(k): v for k, v in json.loads(
     resources.files(__package__).joinpath("data/syscall_categories.json").read_text()).items()}
 AT_FDCWD = -100  # PPM_AT_FDCWD
 _U16 = struct.Struct("<H")
+_AT, _WIDTH = PARAM_LENGTHS_AT, LENGTH_SIZE  # the u16 length array (docs/format.md §9.3)
 MAX_BUF_LEN = 80  # sysdig's default cut of byte buffers in evt.args (without -v)
 _SIGNED = {1: "<b", 2: "<h", 4: "<i", 8: "<q"}
 _SIGNALS = ("SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGKILL SIGUSR1 "
@@ -45,8 +46,12 @@ def event_type_name(event) -> str:
     etype = event.type
     if etype > 1:
         return EVENT_NAMES[etype] if etype < len(EVENT_NAMES) else "unknown"
-    code = syscall_code(event)
-    return SYSCALL_NAMES.get(code, "<unknown>") if code is not None else event.name
+    # generic events: param 0 is the u16 syscall id, right after the u16 length array
+    raw, nparams = event.raw, event.nparams
+    start = _AT + _WIDTH * nparams
+    if nparams and len(raw) >= start + 2 and raw[_AT] == 2 and raw[_AT + 1] == 0:
+        return SYSCALL_NAMES.get(_U16.unpack_from(raw, start)[0], "<unknown>")
+    return event.name
 
 
 def syscall_code(event) -> int | None:
@@ -55,8 +60,8 @@ def syscall_code(event) -> int | None:
     raw, nparams = event.raw, event.nparams
     if event.type > 1 or not nparams:
         return None
-    start = param_data_at(nparams)
-    if len(raw) < start + _U16.size or _U16.unpack_from(raw, PARAM_LENGTHS_AT)[0] != _U16.size:
+    start = _AT + _WIDTH * nparams
+    if len(raw) < start + 2 or raw[_AT] != 2 or raw[_AT + 1] != 0:
         return None
     return _U16.unpack_from(raw, start)[0]
 

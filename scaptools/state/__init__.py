@@ -32,20 +32,14 @@ Memory stays bounded: a thread is dropped on the event after its ``procexit``
 """
 from __future__ import annotations
 
-from ..format.constants import NO_TID
-from ..format.layout import PLUGINEVENT
-from ..events.params import params_of
-from . import parsers as P
-from .seed import seed_block
-from .fast import track
-from .plans import (HANDLERS, NO_CREATE as _NO_CREATE, PLANS as _PLANS, SWITCH as _SWITCH,
-                    THREADLESS as _THREADLESS, fd_param as _fd_param, plan as _plan,
-                    update_memory as _update_memory)
-from .threads import ThreadInfo, thread_from_entry
 from .fds import FdInfo, fd_from_list_entry
+from .seed import seed_block
+from .threads import ThreadInfo, thread_from_entry
+from .tracker import Feed, track
 
 __all__ = ["State", "ThreadInfo", "FdInfo", "current_state", "set_current_state",
            "tracked_events"]
+
 
 class State:
     """Threads (with their fd tables), users and groups of one capture."""
@@ -59,9 +53,12 @@ class State:
         self.max_threads = max_threads
         self.first_ts: int | None = None  # of the first event (evt.reltime)
         self.last_shown_ts: int | None = None  # set by printers (evt.deltatime)
-        self._remove: list[int] = []
-        self._fd_remove: list[tuple[dict, int]] = []
-        self._cpu_switch: dict[int, int] = {}  # cpu -> time of its last switch event
+        self.removals: list[int] = []  # threads the previous event ended
+        self.fd_removals: list[tuple[dict, int]] = []  # fds the previous event closed
+        self.cpu_switch: dict[int, int] = {}  # cpu -> time of its last switch event
+        self.shortcuts = True  # raw-layout reads (False: parsers only, see tracker.py)
+        self._feed = Feed()
+        self._loop = None  # tracker.track over _feed, started by update()
 
     # -- seeding ------------------------------------------------------------
     def seed(self, block) -> None:
@@ -111,115 +108,39 @@ class State:
     def group_name(self, gid: int) -> str | None:
         return self.groups.get(gid)
 
-    # -- events -----------------------------------------------------------------
+    # -- events ---------------------------------------------------------------------
     def update(self, event) -> ThreadInfo | None:
-        """Apply ``event`` to the tables; fill ``event.cache`` (see the module doc)."""
-        if self._remove or self._fd_remove:
-            self.flush_removals()
-        if self.first_ts is None:
-            self.first_ts = event.ts
-        # a fresh per-event dict: update() comes before any field of the event is read
-        cache = event.cache = {"fd_new": False}
-        tid = event.tid
-        if tid == NO_TID or event.type == PLUGINEVENT or tid == 0 or tid >= 1 << 62:
-            handler = HANDLERS.get((event.name, event.direction))
-            # only the user, group and container parsers work without a thread
-            if handler in _THREADLESS and (tid == NO_TID or event.name == "container"):
-                handler(self, None, event, params_of(event))
-            elif event.type in _NO_CREATE and event.name == "switch":
-                self._switch(None, event, cache)
-            cache["thread"] = cache["fd"] = None
-            return None
-        thread = self.threads.get(tid)
-        if thread is None and event.type in _NO_CREATE:
-            if event.name == "switch":
-                self._switch(None, event, cache)
-            cache["thread"] = cache["fd"] = None
-            return None
-        if thread is None:
-            thread = self.add(ThreadInfo(tid, comm="<NA>", exe="<NA>", uid=0xFFFFFFFF,
-                                         gid=0xFFFFFFFF, ptid=-1, fdlimit=-1))
-            thread._dummy = True
-        self._apply(thread, event, cache)
-        return thread
+        """Apply ``event`` to the tables; fill ``event.cache`` (see the module doc).
 
-    def _apply(self, thread: ThreadInfo, event, cache: dict) -> None:
-        etype = event.type
-        plan = _PLANS.get(etype) or _plan(etype)
-        handler, fd_index, memory, creates, uses_fd, skip, enter = plan
-        if skip:  # scheduler/internal events leave the thread's syscall context alone
-            if memory:
-                _update_memory(self, thread, event, memory)
-            if handler is _SWITCH:
-                self._switch(thread, event, cache)
-            cache["latency"] = thread.last_latency
-            cache["thread"], cache["fd"] = thread, None
-            return
-        thread.in_call = enter
-        if enter:
-            thread.last_enter = event
-            thread.lastevent_fd = _fd_param(event, fd_index)
-            thread.last_latency = 0
-        elif thread.last_enter is not None and thread.last_enter.type == etype - 1:
-            thread.last_latency = event.ts - thread.last_enter.ts
-        else:
-            thread.lastevent_fd = None
-        cache["thread"] = thread
-        fd = _working_fd(thread, event) if uses_fd else None
-        if memory:
-            _update_memory(self, thread, event, memory)
-        if handler is not None or creates:
-            # an fd-creating enter event needs no parameters (see _created_fd)
-            params = params_of(event) if handler is not None or not enter else None
-            if handler is not None:
-                before = fd.name if fd is not None else None
-                shown = handler(self, thread, event, params)
-                if shown is not None:
-                    fd = shown
-                elif fd is not None and before is not None and fd.name != before:
-                    cache["fd_new"] = True  # fd.name_changed
-            if creates:
-                fd = self._created_fd(thread, event, params, cache)
-        cache["fd"] = fd
+        The event goes through the loop of ``tracked_events`` (``tracker.track``).
+        Returns the event's thread (None for none).
+        """
+        if self._loop is None:
+            self._loop = track(self._feed, self, plugins=True, shortcuts=self.shortcuts)
+        self._feed.queue.append(event)
+        try:
+            next(self._loop)
+        except BaseException:  # the loop ended with the error: a fresh one next time
+            self._loop = None
+            self._feed.queue.clear()
+            raise
+        return event._cache["thread"]
 
-    def _switch(self, thread: ThreadInfo | None, event, cache: dict) -> None:
-        """CPU time: the outgoing thread ran since the previous switch on this CPU."""
-        last = self._cpu_switch.get(event.cpu)
-        self._cpu_switch[event.cpu] = event.ts
-        cache["exectime"] = event.ts - last if last is not None else 0
-        if thread is not None:
-            thread.totexectime += cache["exectime"]
-
-    def _created_fd(self, thread, event, params, cache):
-        if event.direction == ">":
-            return FdInfo(-1, P.pending_type(event.name))
-        newfd = params.get("fd", params.get("fd2", params.get("res")))
-        if isinstance(newfd, int) and newfd >= 0:
-            thread.lastevent_fd = newfd
-            created = thread.fd(newfd)
-            cache["fd_new"] = event.name in P.OPENS or bool(created is not None and created.name)
-            return created
-        if isinstance(newfd, int) and event.name in P.OPENS:
-            # a failed open: sysdig still shows the path it tried, as fd -1
-            name = params.get("name") or ""
-            path = P.join_paths(thread.cwd, name) if name else ""
-            return FdInfo(-1, P.FD_PENDING_FILE, path)
-        return None
-
+    # -- removals (libsinsp drops a thread or fd after the event that ends it) ----------
     def flush_removals(self) -> None:
         """Drop the threads and fds that the previous event ended (see ``update``)."""
-        for tid in self._remove:
+        for tid in self.removals:
             self.threads.pop(tid, None)
-        self._remove.clear()
-        for table, num in self._fd_remove:
+        self.removals.clear()
+        for table, num in self.fd_removals:
             table.pop(num, None)
-        self._fd_remove.clear()
+        self.fd_removals.clear()
 
     def schedule_removal(self, tid: int) -> None:
-        self._remove.append(tid)
+        self.removals.append(tid)
 
     def schedule_fd_removal(self, table: dict, num: int) -> None:
-        self._fd_remove.append((table, num))
+        self.fd_removals.append((table, num))
 
     def _evict(self) -> None:
         """Drop the oldest quarter of the threads (bounded memory)."""
@@ -232,25 +153,12 @@ def tracked_events(reader, state: State | None = None, *, only=None):
 
     Metadata blocks are taken from ``reader.metadata`` as they appear (they come
     before the events they describe), so the reader's fast event path is used.
-    Events are applied as ``state.update`` does, common cases inlined (``fast.py``).
     ``only`` (a set of event type ids): yield just those events; all of them still
     update the state (a printer's filter gate).
     """
     state = state if state is not None else State()
     set_current_state(state)
-    return track(reader, state, only)
-
-
-def _working_fd(thread: ThreadInfo, event):
-    """The fd an fd-using event works on (from its enter event's ``fd`` parameter)."""
-    num = thread.lastevent_fd
-    if num is not None and num >= 0:
-        # an fd the capture never described: sysdig shows it as type unknown
-        return thread.fd(num) or FdInfo(num, P.pending_type("unknown fd"))
-    if num is None and event.direction == "<" and thread.last_enter is not None \
-            and thread.last_enter.type == event.type - 1:
-        return FdInfo(-1, P.pending_type("unknown fd"))  # its enter event stored no fd
-    return None
+    return track(reader, state, only, shortcuts=state.shortcuts)
 
 
 _CURRENT: list[State | None] = [None]

@@ -240,7 +240,7 @@ def on_pipe_exit(state, thread, event, params):
             thread.fdtable[fd] = FdInfo(fd, FD_FIFO, "", ino=ino)
 
 
-def _simple_fd(ftype: int, name: str = ""):
+def simple_fd(ftype: int, name: str = ""):
     def handler(state, thread, event, params):
         res = _res(params)
         if res is not None and res >= 0:

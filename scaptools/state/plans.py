@@ -1,9 +1,9 @@
-"""Per event type: which parser runs and where its fd and memory parameters are.
+"""Per event type: what applying an event of that type to the state involves.
 
-``plan(etype)`` is computed once per event type from the event table
-(docs/format.md §10.1): the parser (``HANDLERS``), the position of the enter
-event's ``fd`` parameter, the memory counters the event carries, and the flags
-(creates an fd, works on an fd, never creates its thread, enter or exit).
+``PLANS[etype]`` is a :class:`Plan` computed once, at import, from the event
+table (docs/format.md §10.1): the parser (``HANDLERS``), the position of the
+enter event's ``fd`` parameter, the memory counters the event carries, and the
+flags (creates an fd, works on an fd, never creates its thread, enter or exit).
 ``fd_param`` and ``update_memory`` read those parameters straight from the v2
 layout (§9.3) without decoding the others; a parameter they need that runs past
 the end of its event raises ``DamagedEvent``.
@@ -11,13 +11,19 @@ the end of its event raises ``DamagedEvent``.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from ..events.event import check_params, raise_damaged
 from ..events.params import NUMERIC
 from ..events.table import EVENTS
 from ..format.layout import LARGE_PAYLOAD_TYPES, PARAM_LENGTHS_AT, lengths_struct, param_data_at
-from . import parsers as P
 from .containers import on_container
+from .fds import FD_EVENT, FD_EVENTPOLL, FD_INOTIFY, FD_SIGNALFD, FD_TIMERFD
+from .parsers import (on_accept_exit, on_bind_exit, on_chdir_exit, on_close_exit,
+                      on_connect_exit, on_datagram, on_dup_exit, on_fchdir_exit,
+                      on_group_added, on_open_exit, on_pipe_exit, on_procexit,
+                      on_setgid_exit, on_setuid_exit, on_socket_exit, on_user_added,
+                      pending_type, simple_fd)
 from .procs import on_clone_exit, on_execve_exit
 
 CREATES_FD = frozenset(e["id"] for e in EVENTS if "EF_CREATES_FD" in e["flags"])
@@ -34,99 +40,149 @@ NO_CREATE = frozenset(e["id"] for e in EVENTS if "EF_SKIPPARSERESET" in e["flags
 
 # (event name, direction) -> handler; direction '<' = exit (docs/format.md §10.1)
 HANDLERS = {
-    ("open", "<"): P.on_open_exit, ("openat", "<"): P.on_open_exit,
-    ("openat2", "<"): P.on_open_exit, ("creat", "<"): P.on_open_exit,
-    ("open_by_handle_at", "<"): P.on_open_exit,
-    ("socket", "<"): P.on_socket_exit, ("connect", "<"): P.on_connect_exit,
-    ("bind", "<"): P.on_bind_exit,
-    ("sendto", "<"): P.on_datagram, ("sendmsg", "<"): P.on_datagram,
-    ("recvfrom", "<"): P.on_datagram, ("recvmsg", "<"): P.on_datagram,
-    ("accept", "<"): P.on_accept_exit,
-    ("accept4", "<"): P.on_accept_exit, ("close", "<"): P.on_close_exit,
-    ("dup", "<"): P.on_dup_exit, ("dup2", "<"): P.on_dup_exit, ("dup3", "<"): P.on_dup_exit,
-    ("pipe", "<"): P.on_pipe_exit, ("pipe2", "<"): P.on_pipe_exit,
-    ("eventfd", "<"): P._simple_fd(P.FD_EVENT), ("eventfd2", "<"): P._simple_fd(P.FD_EVENT),
-    ("signalfd", "<"): P._simple_fd(P.FD_SIGNALFD),
-    ("signalfd4", "<"): P._simple_fd(P.FD_SIGNALFD),
-    ("timerfd_create", "<"): P._simple_fd(P.FD_TIMERFD),
-    ("inotify_init", "<"): P._simple_fd(P.FD_INOTIFY),
-    ("inotify_init1", "<"): P._simple_fd(P.FD_INOTIFY),
-    ("epoll_create", "<"): P._simple_fd(P.FD_EVENTPOLL),
-    ("epoll_create1", "<"): P._simple_fd(P.FD_EVENTPOLL),
-    ("chdir", "<"): P.on_chdir_exit, ("fchdir", "<"): P.on_fchdir_exit,
-    ("setuid", "<"): P.on_setuid_exit, ("setgid", "<"): P.on_setgid_exit,
+    ("open", "<"): on_open_exit, ("openat", "<"): on_open_exit,
+    ("openat2", "<"): on_open_exit, ("creat", "<"): on_open_exit,
+    ("open_by_handle_at", "<"): on_open_exit,
+    ("socket", "<"): on_socket_exit, ("connect", "<"): on_connect_exit,
+    ("bind", "<"): on_bind_exit,
+    ("sendto", "<"): on_datagram, ("sendmsg", "<"): on_datagram,
+    ("recvfrom", "<"): on_datagram, ("recvmsg", "<"): on_datagram,
+    ("accept", "<"): on_accept_exit,
+    ("accept4", "<"): on_accept_exit, ("close", "<"): on_close_exit,
+    ("dup", "<"): on_dup_exit, ("dup2", "<"): on_dup_exit, ("dup3", "<"): on_dup_exit,
+    ("pipe", "<"): on_pipe_exit, ("pipe2", "<"): on_pipe_exit,
+    ("eventfd", "<"): simple_fd(FD_EVENT), ("eventfd2", "<"): simple_fd(FD_EVENT),
+    ("signalfd", "<"): simple_fd(FD_SIGNALFD),
+    ("signalfd4", "<"): simple_fd(FD_SIGNALFD),
+    ("timerfd_create", "<"): simple_fd(FD_TIMERFD),
+    ("inotify_init", "<"): simple_fd(FD_INOTIFY),
+    ("inotify_init1", "<"): simple_fd(FD_INOTIFY),
+    ("epoll_create", "<"): simple_fd(FD_EVENTPOLL),
+    ("epoll_create1", "<"): simple_fd(FD_EVENTPOLL),
+    ("chdir", "<"): on_chdir_exit, ("fchdir", "<"): on_fchdir_exit,
+    ("setuid", "<"): on_setuid_exit, ("setgid", "<"): on_setgid_exit,
     ("clone", "<"): on_clone_exit, ("fork", "<"): on_clone_exit, ("vfork", "<"): on_clone_exit,
     ("clone3", "<"): on_clone_exit, ("execve", "<"): on_execve_exit,
-    ("execveat", "<"): on_execve_exit, ("procexit", ">"): P.on_procexit,
-    ("useradded", ">"): P.on_user_added, ("groupadded", ">"): P.on_group_added,
+    ("execveat", "<"): on_execve_exit, ("procexit", ">"): on_procexit,
+    ("useradded", ">"): on_user_added, ("groupadded", ">"): on_group_added,
     ("container", ">"): on_container,
 }
-THREADLESS = frozenset((P.on_user_added, P.on_group_added, on_container))
+THREADLESS = frozenset((on_user_added, on_group_added, on_container))
+SWITCH = object()  # the handler of switch events: the tracker's own (CPU time)
 
-
-PLANS: dict[int, tuple] = {}
-SWITCH = object()
-_FD_STRUCT = struct.Struct("<q")
-
-
-def plan(etype: int) -> tuple:
-    """What ``State._apply`` has to do for an event type (computed once per type)."""
-    entry = PLANS.get(etype)
-    if entry is None:
-        info = EVENTS[etype] if etype < len(EVENTS) else {"name": "", "params": [],
-                                                           "direction": "enter"}
-        direction = ">" if info["direction"] == "enter" else "<"
-        # clone exits carry the parent's counters at clone time: libsinsp ignores them
-        memory = () if info["name"] in ("clone", "fork", "vfork", "clone3") else tuple(
-            (i, _MEMORY[p["name"]], _NUM[p["type"]]) for i, p in enumerate(info["params"])
-            if p["name"] in _MEMORY and p["type"] in _NUM)
-        fd_index = next((i for i, p in enumerate(info["params"])
-                         if p["name"] == "fd" and p["type"] == "PT_FD"), None)
-        handler = HANDLERS.get((info["name"], direction))
-        if info["name"] == "switch":
-            handler = SWITCH  # a marker: switch events are handled by State._switch
-        if memory:
-            _LAYOUTS[etype] = _memory_layout(info["params"], memory)
-        entry = PLANS[etype] = (handler, fd_index, memory, etype in CREATES_FD,
-                                etype in FD_EVENTS, etype in NO_CREATE, direction == ">")
-    return entry
-
-
+_FD_STRUCT = struct.Struct("<q")  # a PT_FD parameter (§10.2)
 _LENS = [lengths_struct(n) for n in range(33)]
+_DATA_STARTS = [param_data_at(n) for n in range(33)]  # where the data of n parameters starts
 _MEMORY = {"vm_size": "vmsize_kb", "vm_rss": "vmrss_kb", "vm_swap": "vmswap_kb",
            "pgft_maj": "pfmajor", "pgft_min": "pfminor"}
 _NUM = {"PT_UINT32": struct.Struct("<I"),
         "PT_UINT64": struct.Struct("<Q")}
 
 
-def _memory_layout(params: list, memory: tuple):
-    """``(count, sizes, struct, attrs)`` reading every memory counter of an event type in
-    one unpack when its first ``count`` parameters have their table sizes (``struct``
-    covers those parameters whole); None when a parameter before the last counter has
-    no fixed size."""
-    count = max(index for index, _, _ in memory) + 1
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """One memory counter parameter: its position, the thread attribute it sets, its
+    struct, and whether it belongs to the process (the ``vm*`` ones) or the thread."""
+
+    index: int
+    attr: str
+    value: struct.Struct
+    of_process: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryPlan:
+    """The memory counters of an event type (brk, mmap, switch, execve, ...).
+
+    ``one_unpack``: when the first ``count`` parameters have the sizes ``sizes`` (their
+    ``lengths`` read that way), ``values`` reads every counter in one unpack; None when
+    a parameter before the last counter has no fixed size.
+    """
+
+    counters: tuple  # of Counter
+    count: int = 0
+    lengths: struct.Struct | None = None
+    sizes: tuple = ()
+    values: struct.Struct | None = None
+
+    @property
+    def one_unpack(self) -> bool:
+        return self.values is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What applying one event type involves.
+
+    ``handler``: the parser (``HANDLERS``), ``SWITCH`` or None; ``fd_index``: where the
+    enter event's ``fd`` parameter is (None for none and for large-payload types);
+    ``memory``: a :class:`MemoryPlan` or None; ``creates``/``uses_fd``: the event creates
+    / works on an fd; ``skip``: scheduler and internal events, which leave the thread's
+    syscall context alone and never create their thread; ``enter``: an enter event;
+    ``pending``: the placeholder fd type of an fd-creating enter event; ``plain``: no
+    parser, no memory counters, no fd created (the thread's syscall context is all).
+    """
+
+    name: str
+    handler: object
+    fd_index: int | None
+    memory: MemoryPlan | None
+    creates: bool
+    uses_fd: bool
+    skip: bool
+    enter: bool
+    pending: int | None
+    plain: bool
+
+
+def _plan(etype: int, info: dict) -> Plan:
+    direction = ">" if info["direction"] == "enter" else "<"
+    name, params = info["name"], info["params"]
+    handler = SWITCH if name == "switch" else HANDLERS.get((name, direction))
+    fd_index = next((i for i, p in enumerate(params)
+                     if p["name"] == "fd" and p["type"] == "PT_FD"), None)
+    if etype in LARGE_PAYLOAD_TYPES:  # fd_param reads no fd from u32 length arrays
+        fd_index = None
+    creates, enter, memory = etype in CREATES_FD, direction == ">", _memory(name, params)
+    return Plan(name=name, handler=handler, fd_index=fd_index, memory=memory,
+                creates=creates, uses_fd=etype in FD_EVENTS, skip=etype in NO_CREATE,
+                enter=enter, pending=pending_type(name) if creates and enter else None,
+                plain=handler is None and memory is None and not creates)
+
+
+def _memory(name: str, params: list) -> MemoryPlan | None:
+    """The memory counters of an event type and their one-unpack read."""
+    if name in ("clone", "fork", "vfork", "clone3"):
+        return None  # clone exits carry the parent's counters at clone time: libsinsp ignores them
+    counters = tuple(Counter(i, _MEMORY[p["name"]], _NUM[p["type"]],
+                             _MEMORY[p["name"]].startswith("vm"))
+                     for i, p in enumerate(params) if p["name"] in _MEMORY and p["type"] in _NUM)
+    if not counters:
+        return None
+    count = counters[-1].index + 1
     fmt, sizes = "<", []
-    wanted = {index: attr for index, attr, _ in memory}
+    wanted = {c.index for c in counters}
     for index, info in enumerate(params[:count]):
         code = NUMERIC.get(info["type"])
         if code is None:
-            return None
+            return MemoryPlan(counters)
         size = struct.calcsize(code)
         sizes.append(size)
         fmt += code[1:] if index in wanted else f"{size}x"
-    return count, tuple(sizes), struct.Struct(fmt), tuple(
-        (attr, attr.startswith("vm")) for _, attr, _ in memory)
+    return MemoryPlan(counters, count, _LENS[count], tuple(sizes), struct.Struct(fmt))
 
 
-_LAYOUTS: dict[int, tuple | None] = {}
+PLANS: tuple[Plan, ...] = tuple(_plan(e["id"], e) for e in EVENTS)
+# event ids past the table: no parameters, no parser, an enter event
+UNKNOWN_PLAN = _plan(len(EVENTS), {"name": "", "params": [], "direction": "enter"})
 
 
-def memory_layout(etype: int):
-    """The one-unpack layout of an event type's memory counters (see _memory_layout)."""
-    return _LAYOUTS.get(etype)
+def plan_of(etype: int) -> Plan:
+    """The plan of an event type (``UNKNOWN_PLAN`` past the table)."""
+    return PLANS[etype] if etype < len(PLANS) else UNKNOWN_PLAN
 
 
-def update_memory(state, thread, event, memory) -> None:
+def update_memory(state, thread, event, memory: MemoryPlan) -> None:
     """Memory and page-fault counters (brk/mmap/munmap/switch/clone/execve, §10.1),
     read straight from the v2 layout without decoding the other parameters; memory
     belongs to the process: the ``vm*`` counters go to its main thread."""
@@ -134,19 +190,19 @@ def update_memory(state, thread, event, memory) -> None:
     if nparams > 32 or event.type in LARGE_PAYLOAD_TYPES:
         return
     raw = event.raw
-    layout = _LAYOUTS.get(event.type)
-    if layout is not None and nparams >= layout[0] \
-            and _LENS[layout[0]].unpack_from(raw, PARAM_LENGTHS_AT) == layout[1] \
-            and param_data_at(nparams) + layout[2].size <= len(raw):
-        main = None
-        for value, (attr, vm) in zip(layout[2].unpack_from(raw, param_data_at(nparams)),
-                                     layout[3]):
-            if vm:
-                main = main or state.threads.get(thread.pid) or thread
-                setattr(main, attr, value)
-            else:
-                setattr(thread, attr, value)
-        return
+    values = memory.values
+    if values is not None and nparams >= memory.count:
+        start = _DATA_STARTS[nparams]
+        if memory.lengths.unpack_from(raw, PARAM_LENGTHS_AT) == memory.sizes \
+                and start + values.size <= len(raw):
+            main = thread if thread.pid == thread.tid else None
+            for value, counter in zip(values.unpack_from(raw, start), memory.counters):
+                if counter.of_process:
+                    main = main or state.threads.get(thread.pid) or thread
+                    setattr(main, counter.attr, value)
+                else:
+                    setattr(thread, counter.attr, value)
+            return
     check_params(event)  # every offset below is inside the event
     lens = _LENS[nparams].unpack_from(raw, PARAM_LENGTHS_AT)
     offsets, pos = [], param_data_at(nparams)
@@ -154,13 +210,13 @@ def update_memory(state, thread, event, memory) -> None:
         offsets.append(pos)
         pos += n
     main = None
-    for index, attr, st in memory:
-        if index < nparams and lens[index] == st.size:
+    for counter in memory.counters:
+        if counter.index < nparams and lens[counter.index] == counter.value.size:
             target = thread
-            if attr.startswith("vm"):
+            if counter.of_process:
                 main = main or state.threads.get(thread.pid) or thread
                 target = main
-            setattr(target, attr, st.unpack_from(raw, offsets[index])[0])
+            setattr(target, counter.attr, counter.value.unpack_from(raw, offsets[counter.index])[0])
 
 
 def fd_param(event, index):
@@ -176,5 +232,3 @@ def fd_param(event, index):
     if start + _FD_STRUCT.size > len(raw):
         raise_damaged(event)
     return _FD_STRUCT.unpack_from(raw, start)[0]
-
-

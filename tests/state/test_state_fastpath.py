@@ -1,8 +1,10 @@
-"""``tracked_events`` (common cases inlined, state/fast.py) against ``State.update``.
+"""The state tracker's raw-layout shortcuts (state/tracker.py) against the parsers.
 
-Both paths must leave the same thread and fd tables and the same per-event
-cache, event by event: on every shared syscall capture (twice in a row, so the
-second pass meets a filled state) and on random event sequences.
+``tracked_events`` (the loop) runs with its shortcuts; the reference is a state
+that runs every parser on decoded parameters (``state.shortcuts = False``), fed
+through ``state.update``. Both must leave the same thread and fd tables and the
+same per-event cache, event by event: on every shared syscall capture (twice in
+a row, so the second pass meets a filled state) and on random event sequences.
 """
 from __future__ import annotations
 
@@ -44,6 +46,13 @@ def cache_view(cache):
             for k, v in cache.items()}
 
 
+def plain() -> State:
+    """A state whose update runs the parsers only (no raw-layout shortcut)."""
+    state = State()
+    state.shortcuts = False
+    return state
+
+
 def reference(events, state: State, reader=None, seeded=0):
     """The plain loop: seed new metadata, then ``state.update`` every syscall event."""
     for event in events:
@@ -65,14 +74,14 @@ def assert_same(fast_events, slow_events, fast: State, slow: State):
         count += 1
     assert {t: thread_view(x) for t, x in fast.threads.items()} == \
         {t: thread_view(x) for t, x in slow.threads.items()}
-    assert fast._cpu_switch == slow._cpu_switch and fast.first_ts == slow.first_ts
+    assert fast.cpu_switch == slow.cpu_switch and fast.first_ts == slow.first_ts
     return count
 
 
 @pytest.mark.parametrize("name", CAPTURES)
 def test_fast_path_matches_update_on_captures(shared, name):
     path = shared / "captures" / "libs-e2e" / name
-    fast, slow = State(), State()
+    fast, slow = State(), plain()
     for _ in range(2):  # the second pass runs on the state the first one left
         with open_capture(path) as ra, open_capture(path) as rb:
             count = assert_same(tracked_events(ra, fast), reference(rb, slow, rb), fast, slow)
@@ -121,8 +130,7 @@ class _Reader(list):
     metadata: list = []
 
 
-def _seeded() -> State:
-    state = State()
+def _seeded(state: State) -> State:
     state.add_thread({"tid": 5, "pid": 5, "comm": "a", "cwd": "/root"})
     state.add_thread({"tid": 6, "pid": 5, "comm": "a", "cwd": "/root"})
     state.add_fds(5, [{"fd": 3, "ino": 1, "type": 1, "name": "/etc/passwd"},
@@ -133,7 +141,7 @@ def _seeded() -> State:
 @settings(max_examples=200, deadline=None)
 @given(event_sequences())
 def test_fast_path_matches_update_on_random_events(events):
-    fast, slow = _seeded(), _seeded()
+    fast, slow = _seeded(State()), _seeded(plain())
     copies = [Event(e.num, e.ts, e.cpu, e.tid, e.type, e.nparams, e.raw) for e in events]
     assert_same(tracked_events(_Reader(events), fast), reference(copies, slow), fast, slow)
 

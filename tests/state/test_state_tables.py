@@ -115,3 +115,22 @@ def test_abspath_of_at_calls():
     for ev in (in_dir, in_cwd):
         state.update(ev)
     assert abspath(in_dir) == "/var/spool/junk" and abspath(in_cwd) == "/home/x"
+
+
+def test_update_goes_on_after_a_damaged_event():
+    """``state.update`` feeds the loop of ``tracked_events``; an event that raises ends
+    that loop, and the next update starts a fresh one on the same tables."""
+    import pytest
+
+    from scaptools.errors import DamagedEvent
+    from scaptools.format.layout import EVENT_HEADER, PARAM_LENGTHS_AT
+
+    state = State()
+    assert state.update(Event.from_params(4, [q(3)], ts=1, tid=10)).tid == 10  # close enter
+    size = PARAM_LENGTHS_AT + 2 + 2  # one u16 length of 8, but only 2 bytes of it
+    bad = Event(2, 2, 0, 10, 4, 1, EVENT_HEADER.pack(2, 10, size, 4, 1) + b"\x08\x00\x00\x00")
+    with pytest.raises(DamagedEvent):
+        state.update(bad)
+    thread = state.update(Event.from_params(6, [q(3), u32(9)], ts=3, tid=10))  # read enter
+    assert thread is state.thread(10) and thread.lastevent_fd == 3 and thread.in_call
+    assert state.first_ts == 1
