@@ -140,8 +140,11 @@ with CaptureWriter(sys.argv[1], gzip=sys.argv[2] == "gz") as w:
 @pytest.mark.parametrize("mode", ["plain", "gz"])
 def test_interrupted_writer_leaves_valid_capture(tmp_path, how, mode):
     out = tmp_path / "interrupted.scap"
+    # a shell that runs tests in the background ignores SIGINT, and Python keeps an
+    # inherited SIG_IGN: the writer is given the default disposition, as at a terminal
     proc = subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, str(out), mode, how],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout.readline().strip() == b"ready"
     if how != "raise":
         time.sleep(0.2)
