@@ -1,23 +1,27 @@
 """Shared helpers of the syscall field modules (evt, proc, thread, fd, user, group).
 
-Extractors find the event's thread and fd in ``event.cache`` (filled by
-``scaptools.state.State.update``) or, failing that, in the current state.
+Extractors find the event's state, thread and fd in ``event.cache``, filled by
+``scaptools.state.State.update`` (``tracked_events``): each event carries the
+state of its own capture, so captures tracked at the same time do not mix.
+An event no state has seen has none of them (its fields have no value).
 """
 from __future__ import annotations
 
-from ..state import current_state
 from .base import ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED, FieldInfo, FieldSet
 
 PROVIDER = "syscall"
 
 
+def event_state(ev):
+    """The ``State`` that tracked the event, or ``None``."""
+    cache = ev.cache
+    return cache.get("state") if cache is not None else None
+
+
 def event_thread(ev):
     """The ``ThreadInfo`` of the event's thread, or ``None``."""
     cache = ev.cache
-    if cache is not None and "thread" in cache:
-        return cache["thread"]
-    state = current_state()
-    return state.thread(ev.tid) if state is not None else None
+    return cache.get("thread") if cache is not None else None
 
 
 def event_fd(ev):
@@ -28,20 +32,18 @@ def event_fd(ev):
     return None
 
 
-def main_thread(thread):
-    """The main thread of ``thread``'s process (itself when unknown)."""
+def main_thread(state, thread):
+    """The main thread of ``thread``'s process in ``state`` (itself when unknown)."""
     if thread is None:
         return None
     if thread.pid == thread.tid:
         return thread
-    state = current_state()
     main = state.thread(thread.pid) if state is not None else None
     return main if main is not None else thread
 
 
-def parent_thread(thread):
+def parent_thread(state, thread):
     """The thread that created ``thread`` (its ``ptid``), or ``None`` (sysdig's parent)."""
-    state = current_state()
     if thread is None or state is None:
         return None
     return state.thread(thread.ptid)
@@ -84,7 +86,7 @@ def on_main(fn):
     """Wrap ``fn(main_thread)``; ``None`` without a thread."""
     def extract(ev):
         thread = event_thread(ev)
-        return fn(main_thread(thread)) if thread is not None else None
+        return fn(main_thread(event_state(ev), thread)) if thread is not None else None
     return extract
 
 
@@ -102,5 +104,5 @@ def on_fd(fn, pending: bool = False):
     return extract
 
 
-__all__ = ["ARG_NONE", "FieldAdder", "event_thread", "event_fd", "main_thread",
+__all__ = ["ARG_NONE", "FieldAdder", "event_state", "event_thread", "event_fd", "main_thread",
            "parent_thread", "on_thread", "on_main", "on_fd"]

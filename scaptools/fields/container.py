@@ -6,15 +6,14 @@ have no value (Falco's rules test them with ``exists``/``in``).
 """
 from __future__ import annotations
 
-from ..state import current_state
 from ..state.containers import container_value
-from .common import FieldAdder, event_thread
+from .common import FieldAdder, event_state, event_thread
 
 
 def _field(key: str):
     def extract(ev):
         thread = event_thread(ev)
-        return container_value(current_state(), thread, key) if thread is not None else None
+        return container_value(event_state(ev), thread, key) if thread is not None else None
     return extract
 
 

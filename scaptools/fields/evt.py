@@ -14,8 +14,7 @@ from ..events.params import param_index, param_infos
 from ..events.render import SYSCALL_CATEGORIES, syscall_code
 from ..events.render import MAX_BUF_LEN, ERRNO_NAMES, event_type_name, render_param
 from ..events.table import EVENTS
-from ..state import current_state
-from .common import FieldAdder, event_thread
+from .common import FieldAdder, event_state, event_thread
 from .generic import PAD9, _time_fields
 
 _NS = 1_000_000_000
@@ -105,7 +104,7 @@ def _arg_factory(raw: bool):
                 if value is None or isinstance(value, (int, str)):
                     return value
                 return render_param(ev, idx, None, None)[0]  # tuples, buffers: as text
-            state = current_state()
+            state = event_state(ev)
             text, resolved = render_param(ev, idx, state,
                                           state.buffer_limit if state is not None else MAX_BUF_LEN)
             return resolved if resolved and resolved != text else text
@@ -138,7 +137,7 @@ def _io_dir(ev):
 
 
 def _deltatime(ev):
-    state = current_state()
+    state = event_state(ev)
     prev = state.last_shown_ts if state is not None else None
     return ev.ts - prev if prev is not None else 0  # 0 for the first event shown
 
@@ -156,7 +155,7 @@ def _open_mode(ev, want: str):
 
 
 def _reltime(ev):
-    state = current_state()
+    state = event_state(ev)
     first = state.first_ts if state is not None and state.first_ts is not None else ev.ts
     return ev.ts - first
 
@@ -174,7 +173,7 @@ def _abspath(which: int):
                if p["type"] == "PT_FSRELPATH" and p.get("dirfd_param") is not None]
         if which >= len(rel) or rel[which] >= ev.nparams:
             return None
-        text, resolved = render_param(ev, rel[which], current_state(), None)
+        text, resolved = render_param(ev, rel[which], event_state(ev), None)
         return resolved or None
     return extract
 
@@ -194,7 +193,7 @@ def _human(ns: int) -> str:
 def _info(ev):
     """``evt.info``/``evt.args``: buffers cut at the state's ``buffer_limit`` (sysdig cuts
     them to 80 characters in text output, not in JSON)."""
-    state = current_state()
+    state = event_state(ev)
     return event_info(ev, state, state.buffer_limit if state is not None else MAX_BUF_LEN)
 
 

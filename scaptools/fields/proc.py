@@ -5,8 +5,8 @@ and user list blocks, docs/format.md §5 and §8, and kept current by events).
 """
 from __future__ import annotations
 
-from ..state import current_state
-from .common import FieldAdder, event_thread, main_thread, on_main, on_thread, parent_thread
+from .common import (FieldAdder, event_state, event_thread, main_thread, on_main, on_thread,
+                     parent_thread)
 
 
 def _cmdline(th) -> str:
@@ -17,9 +17,10 @@ def _ancestor(ev, level: int):
     thread = event_thread(ev)
     if thread is None:
         return None
-    cur = main_thread(thread)  # ancestors follow the processes' parents
+    state = event_state(ev)
+    cur = main_thread(state, thread)  # ancestors follow the processes' parents
     for _ in range(level):
-        cur = main_thread(parent_thread(cur))
+        cur = main_thread(state, parent_thread(state, cur))
         if cur is None:
             return None
     return cur
@@ -37,7 +38,7 @@ def _ancestor_field(attr: str):
 
 def _parent(attr):
     def extract(ev):
-        parent = parent_thread(event_thread(ev))
+        parent = parent_thread(event_state(ev), event_thread(ev))
         if parent is None:
             return None
         return attr(parent) if callable(attr) else getattr(parent, attr)
@@ -53,8 +54,8 @@ def _duration(ev):
 
 def _group_leader(attr):
     def extract(ev):
-        main = main_thread(event_thread(ev))
-        state = current_state()
+        state = event_state(ev)
+        main = main_thread(state, event_thread(ev))
         if main is None or state is None or main.vpgid < 0:
             return None
         for t in state.threads.values():
@@ -65,23 +66,31 @@ def _group_leader(attr):
 
 
 def _parent_duration(ev):
-    parent = main_thread(parent_thread(main_thread(event_thread(ev))))
+    state = event_state(ev)
+    parent = main_thread(state, parent_thread(state, main_thread(state, event_thread(ev))))
     if parent is None or not parent.clone_ts:
         return None
     return ev.ts - parent.clone_ts
 
 
-def _nthreads(th) -> int:
-    state = current_state()
+def _nthreads(ev):
+    thread = event_thread(ev)
+    if thread is None:
+        return None
+    state = event_state(ev)
     if state is None:
         return 1
-    return sum(1 for t in state.threads.values() if t.pid == th.pid)
+    main = main_thread(state, thread)
+    return sum(1 for t in state.threads.values() if t.pid == main.pid)
 
 
-def _nchilds(th) -> int:
+def _nchilds(ev):
     """Threads and processes this thread started, plus, for a main thread, the other
     threads of its process (libsinsp links listed threads to their main thread)."""
-    state = current_state()
+    th = event_thread(ev)
+    if th is None:
+        return None
+    state = event_state(ev)
     if state is None:
         return 0
     main = th.tid == th.pid
@@ -94,23 +103,24 @@ def _sname(ev):
     thread = event_thread(ev)
     if thread is None:
         return None
-    main = main_thread(thread)
-    best, cur, seen = main, parent_thread(main), {main.tid}
+    state = event_state(ev)
+    main = main_thread(state, thread)
+    best, cur, seen = main, parent_thread(state, main), {main.tid}
     while cur is not None and cur.tid not in seen and cur.sid == main.sid:
         seen.add(cur.tid)
-        best, cur = cur, parent_thread(main_thread(cur))
+        best, cur = cur, parent_thread(state, main_thread(state, cur))
     return best.comm
 
 
 def _loginshell(ev):
     """pid of the highest shell among the ancestors (sysdig's proc.loginshellid)."""
-    thread = event_thread(ev)
-    found, cur, seen = None, thread, set()
+    state = event_state(ev)
+    found, cur, seen = None, event_thread(ev), set()
     while cur is not None and cur.tid not in seen:
         seen.add(cur.tid)
         if cur.comm in SHELLS:
             found = cur.pid
-        cur = parent_thread(main_thread(cur))
+        cur = parent_thread(state, main_thread(state, cur))
     return found
 
 
@@ -124,7 +134,7 @@ def _vid(value: int):
 def _user(key):
     def extract(ev):
         thread = event_thread(ev)
-        state = current_state()
+        state = event_state(ev)
         if thread is None or state is None:
             return None
         user = state.users.get(thread.uid)
@@ -134,7 +144,7 @@ def _user(key):
 
 def _loginname(ev):
     thread = event_thread(ev)
-    state = current_state()
+    state = event_state(ev)
     if thread is None or state is None or thread.loginuid == 0xFFFFFFFF:
         return None
     user = state.users.get(thread.loginuid)
@@ -143,7 +153,7 @@ def _loginname(ev):
 
 def _group_name(ev):
     thread = event_thread(ev)
-    state = current_state()
+    state = event_state(ev)
     if thread is None or state is None:
         return None
     return state.groups.get(thread.gid)
@@ -165,8 +175,8 @@ def proc_fields() -> FieldAdder:
     a.simple("proc.exeline", "string", "exe and arguments",
              on_main(lambda t: t.exe + " " + " ".join(t.args)))
     a.simple("proc.cwd", "string", "current working directory", on_main(lambda t: t.cwd))
-    a.simple("proc.nthreads", "uint64", "threads of the process", on_main(_nthreads))
-    a.simple("proc.nchilds", "uint64", "child threads and processes", on_thread(_nchilds))
+    a.simple("proc.nthreads", "uint64", "threads of the process", _nthreads)
+    a.simple("proc.nchilds", "uint64", "child threads and processes", _nchilds)
     a.simple("proc.ppid", "int64", "parent process id", on_main(lambda t: t.ptid))
     a.simple("proc.pname", "string", "parent name", _parent("comm"))
     a.simple("proc.pcmdline", "string", "parent command line", _parent(_cmdline))

@@ -20,7 +20,7 @@ from scaptools.events.table import EVENTS
 from scaptools.format import constants
 from scaptools.format.reader import open_capture
 from scaptools.format.writer import CaptureWriter
-from scaptools.state import State, set_current_state
+from scaptools.state import State
 from scaptools.state.dump import calls_in_progress, state_blocks
 
 _KEEP = frozenset(e["id"] for e in EVENTS if {"EF_MODIFIES_STATE", "EF_CREATES_FD",
@@ -73,7 +73,6 @@ def cut(path, out, start: str | None = None, end: str | None = None,
     cannot be read and ScapError for a bad capture.
     """
     state = State()
-    set_current_state(state)
     carried, writer, bounds = [], None, None
     try:
         with open_capture(path) as reader:

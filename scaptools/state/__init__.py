@@ -8,15 +8,15 @@ API (used by ``scap print``, the syscall fields and ``scap replay``):
   ``add_group(...)``.
 - ``state.update(event)`` for every event, in file order, BEFORE reading fields of
   that event. It applies the event to the tables and stores, in ``event.cache``
-  (a dict), ``"thread"`` (the event's ``ThreadInfo`` or ``None``) and ``"fd"``
-  (the ``FdInfo`` the event works on, or ``None``).
+  (a dict), ``"state"`` (this state), ``"thread"`` (the event's ``ThreadInfo`` or
+  ``None``) and ``"fd"`` (the ``FdInfo`` the event works on, or ``None``). The
+  syscall field extractors read the state of an event from there, so several
+  captures can be tracked in one process at once, each with its own state.
 - ``state.thread(tid)``, ``state.user_name(uid)``, ``state.group_name(gid)``
   (also the resolver interface of ``scaptools.events.render``).
-- ``current_state()`` / ``set_current_state(state)``: the process-wide state that
-  the syscall field extractors read (threads, users, first timestamp).
 - ``tracked_events(reader, state=None, only=None)``: the events of an open ``CaptureReader``
   with the state seeded from its metadata blocks and updated before each event is
-  yielded (the state is made current); the one-line way to feed an engine::
+  yielded; the one-line way to feed an engine::
 
       with open_capture(path) as reader:
           for event in tracked_events(reader):
@@ -37,8 +37,7 @@ from .seed import seed_block
 from .threads import ThreadInfo, thread_from_entry
 from .tracker import Feed, track
 
-__all__ = ["State", "ThreadInfo", "FdInfo", "current_state", "set_current_state",
-           "tracked_events"]
+__all__ = ["State", "ThreadInfo", "FdInfo", "tracked_events"]
 
 
 class State:
@@ -157,16 +156,4 @@ def tracked_events(reader, state: State | None = None, *, only=None):
     update the state (a printer's filter gate).
     """
     state = state if state is not None else State()
-    set_current_state(state)
     return track(reader, state, only, shortcuts=state.shortcuts)
-
-
-_CURRENT: list[State | None] = [None]
-
-
-def current_state() -> State | None:
-    return _CURRENT[0]
-
-
-def set_current_state(state: State | None) -> None:
-    _CURRENT[0] = state

@@ -5,9 +5,10 @@ event it looks the event type's :class:`~scaptools.state.plans.Plan` up once and
 does what the plan says. Most events change nothing but their thread's syscall
 context (the last enter event, its ``fd`` parameter and the call latency,
 docs/format.md §10.1); the others run their parser on the decoded parameters
-(``_parse``). After it, ``event.cache`` (a dict) holds ``"thread"`` (the event's
-``ThreadInfo`` or None), ``"fd"`` (the ``FdInfo`` the event works on, or None)
-and ``"fd_new"``; switch events add ``"exectime"``, scheduler events ``"latency"``.
+(``_parse``). After it, ``event.cache`` (a dict) holds ``"state"`` (the state, for
+the field extractors), ``"thread"`` (the event's ``ThreadInfo`` or None), ``"fd"``
+(the ``FdInfo`` the event works on, or None) and ``"fd_new"``; switch events add
+``"exectime"``, scheduler events ``"latency"``.
 
 ``State.update(event)`` feeds the same loop one event at a time (``Feed``), so
 there is no second copy of it. The loop is long on purpose: it runs once per
@@ -46,7 +47,7 @@ _CLOSE_ENTERS = frozenset(e["id"] for e in EVENTS if e["name"] == "close"
 
 def _threadless(state, plan, event) -> None:
     """Events without a thread: plugin events, and tids 0, none or out of range."""
-    cache = event._cache = {"fd_new": False}
+    cache = event._cache = {"state": state, "fd_new": False}
     handler = plan.handler
     # only the user, group and container parsers work without a thread
     if handler in THREADLESS and (event.tid == NO_TID or plan.name == "container"):
@@ -160,12 +161,14 @@ def track(reader, state, only=None, *, plugins: bool = False, shortcuts: bool = 
         if thread is False:
             _threadless(state, plan, event)
         elif thread is None and plan.skip:  # looked up, never created
-            cache = event._cache = {"fd_new": False, "thread": None, "fd": None}
+            cache = event._cache = {"state": state, "fd_new": False, "thread": None,
+                                    "fd": None}
             if plan.handler is switch_marker:
                 switch(state, None, event, cache)
         elif plan.skip:  # scheduler/internal events leave the thread's syscall context alone
-            cache = event._cache = {"fd_new": False, "latency": thread.last_latency,
-                                    "thread": thread, "fd": None}
+            cache = event._cache = {"state": state, "fd_new": False,
+                                    "latency": thread.last_latency, "thread": thread,
+                                    "fd": None}
             if plan.memory is not None:
                 update_memory(state, thread, event, plan.memory)
             if plan.handler is switch_marker:
@@ -211,7 +214,7 @@ def track(reader, state, only=None, *, plugins: bool = False, shortcuts: bool = 
                     elif paired:  # its enter event stored no fd
                         fd = FdInfo(-1, unknown_fd)
             if plan.plain:
-                event._cache = {"fd_new": False, "thread": thread, "fd": fd}
+                event._cache = {"state": state, "fd_new": False, "thread": thread, "fd": fd}
             else:
                 _parse(state, thread, event, plan, fd, shortcuts)
         if only is None or etype in only:
@@ -221,7 +224,7 @@ def track(reader, state, only=None, *, plugins: bool = False, shortcuts: bool = 
 def _parse(state, thread, event, plan, fd, shortcuts: bool) -> None:
     """The rest of an event that is not plain: memory counters, its parser, the fd it
     creates (``fd``: the fd it works on, found by :func:`track`)."""
-    cache = event._cache = {"fd_new": False, "thread": thread}
+    cache = event._cache = {"state": state, "fd_new": False, "thread": thread}
     if plan.memory is not None:
         update_memory(state, thread, event, plan.memory)
     handler = plan.handler

@@ -79,9 +79,7 @@ def test_memory_stays_bounded():
 
 def test_container_events_and_cgroups():
     from scaptools.fields.syscall import syscall_fieldset
-    from scaptools.state import set_current_state
     state = State()
-    set_current_state(state)
     cid = "ab" * 32
     doc = ('{"container":{"id":"%s","name":"web","image":"nginx:1.25",'
            '"imagerepo":"nginx","imagetag":"1.25","type":0,"privileged":true}}' % cid)
@@ -103,9 +101,7 @@ def test_container_events_and_cgroups():
 
 def test_abspath_of_at_calls():
     from scaptools.fields.syscall import syscall_fieldset
-    from scaptools.state import set_current_state
     state = State()
-    set_current_state(state)
     state.add_thread({"tid": 5, "pid": 5, "comm": "rm", "cwd": "/home/u"})
     state.add_fds(5, [{"fd": 7, "ino": 1, "type": 2, "name": "/var/spool"}])
     abspath = syscall_fieldset().extractor("evt.abspath")
