@@ -78,7 +78,7 @@ def plugin_capture(tmp_path_factory) -> Path:
 def syscall_pair(tid, name, fd, ts_enter, ts_exit):
     i64, u32, u64 = (lambda v: struct.pack("<q", v)), (lambda v: struct.pack("<I", v)), \
         (lambda v: struct.pack("<Q", v))
-    path = f"/tmp/file{tid}".encode() + b"\0"
+    path = f"/srv/data/file{tid}".encode() + b"\0"
     if name == "openat":
         enter = (306, [i64(-100), path, u32(1), u32(0)])
         leave = (307, [i64(fd), i64(-100), path, u32(1), u32(0), u32(0x803), u64(0x1234)])
