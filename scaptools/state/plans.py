@@ -120,7 +120,7 @@ class Plan:
     / works on an fd; ``skip``: scheduler and internal events, which leave the thread's
     syscall context alone and never create their thread; ``enter``: an enter event;
     ``pending``: the placeholder fd type of an fd-creating enter event; ``plain``: no
-    parser, no memory counters, no fd created (the thread's syscall context is all).
+    parser and no fd created (the thread's syscall context and counters are all).
     """
 
     name: str
@@ -147,7 +147,7 @@ def _plan(etype: int, info: dict) -> Plan:
     return Plan(name=name, handler=handler, fd_index=fd_index, memory=memory,
                 creates=creates, uses_fd=etype in FD_EVENTS, skip=etype in NO_CREATE,
                 enter=enter, pending=pending_type(name) if creates and enter else None,
-                plain=handler is None and memory is None and not creates)
+                plain=handler is None and not creates)
 
 
 def _memory(name: str, params: list) -> MemoryPlan | None:

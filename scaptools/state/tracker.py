@@ -213,6 +213,20 @@ def track(reader, state, only=None, *, plugins: bool = False, shortcuts: bool = 
                             fd = thread.fdtable.get(num) or FdInfo(num, unknown_fd)
                     elif paired:  # its enter event stored no fd
                         fd = FdInfo(-1, unknown_fd)
+            memory = plan.memory
+            if memory is None:
+                pass
+            elif shortcuts and memory.values is not None and \
+                    memory.count <= event.nparams <= 32 and \
+                    memory.lengths.unpack_from(event.raw, at) == memory.sizes and \
+                    at + width * event.nparams + memory.values.size <= len(event.raw):
+                # plans.update_memory's one-unpack case, in place
+                main = thread if thread.pid == tid else get_thread(thread.pid) or thread
+                for value, counter in zip(memory.values.unpack_from(
+                        event.raw, at + width * event.nparams), memory.counters):
+                    setattr(main if counter.of_process else thread, counter.attr, value)
+            else:
+                update_memory(state, thread, event, memory)
             if plan.plain:
                 event._cache = {"state": state, "fd_new": False, "thread": thread, "fd": fd}
             else:
@@ -222,11 +236,9 @@ def track(reader, state, only=None, *, plugins: bool = False, shortcuts: bool = 
 
 
 def _parse(state, thread, event, plan, fd, shortcuts: bool) -> None:
-    """The rest of an event that is not plain: memory counters, its parser, the fd it
-    creates (``fd``: the fd it works on, found by :func:`track`)."""
+    """The rest of an event that is not plain: its parser and the fd it creates (``fd``:
+    the fd it works on, found by :func:`track`)."""
     cache = event._cache = {"state": state, "fd_new": False, "thread": thread}
-    if plan.memory is not None:
-        update_memory(state, thread, event, plan.memory)
     handler = plan.handler
     if handler is on_close_exit and shortcuts and close_exit(state, thread, event):
         handler = None  # done from the raw layout
