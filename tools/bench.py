@@ -424,8 +424,8 @@ PRINT_FILTER = "evt.type=open and fd.name contains /etc"
 # `scap print FILE FILTER`'s loop in one process: state tracking, the filter, default lines.
 PRINT_LOOP = """
 import sys, time
-from scaptools.events.lines import INTERNAL, default_line
-from scaptools.fields.filtering import compile_filter
+from scaptools.view.lines import INTERNAL, default_line
+from scaptools.view.filtering import compile_filter
 from scaptools.format.reader import open_capture
 from scaptools.state import State, tracked_events
 select = compile_filter(sys.argv[2])

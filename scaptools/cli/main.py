@@ -20,7 +20,7 @@ from ..errors import ScapError
 # command name -> "module:attribute" (module relative to scaptools.cli)
 COMMANDS = {
     "info": "info:info_command",
-    "print": "print_:print_command",
+    "print": "print:print_command",
     "convert": "convert:convert_command",
     "record": "record:record_command",
     "replay": "replay:replay_command",

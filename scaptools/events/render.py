@@ -41,6 +41,9 @@ _BUFFERS = frozenset(("PT_BYTEBUF", "PT_CHARBUF", "PT_CHARBUFARRAY"))
 L4_CHARS = {2: "t", 3: "u", 4: "i", 5: "r"}  # scap_l4_proto -> sysdig's fd type suffix
 
 
+GENERIC = (0, 1)  # generic events: evt.type is the syscall named by their first parameter
+
+
 def event_type_name(event) -> str:
     """``evt.type``: the table name, or the real syscall for generic events (§10.1)."""
     etype = event.type
@@ -293,3 +296,15 @@ def render_args(event, resolver=None, limit: int | None = MAX_BUF_LEN) -> str:
         else:
             out.append(f"{name}={text}")
     return " ".join(out)
+
+
+def event_info(event, resolver=None, limit: int | None = MAX_BUF_LEN) -> str:
+    """``evt.info`` for a syscall event: its arguments, each followed by a space.
+
+    Byte buffers are cut to ``limit`` characters in text output; JSON output
+    (``limit=None``) keeps them whole, as sysdig does.
+    """
+    if event.type in GENERIC:
+        return ""
+    args = render_args(event, resolver, limit)
+    return args + " " if args else ""

@@ -52,7 +52,7 @@ def event_filter(text: str) -> Callable:
     fields of the installed plugins (when no plugin loads, plugin events match nothing).
 
     Raises RuleError when no event source accepts ``text``."""
-    from scaptools.fields.filtering import compile_filter
+    from scaptools.view.filtering import compile_filter
     return compile_filter(text, _installed_plugins())
 
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaptools.events.event import Event
-from scaptools.events.lines import default_line, json_line
+from scaptools.view.lines import default_line, json_line
 from scaptools.events.params import decode_params
 from scaptools.events.render import render_args
 from scaptools.events.table import EVENTS

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from scaptools.engine import compile_filter as engine_filter
-from scaptools.fields.filtering import compile_filter, gate_types, type_names
+from scaptools.view.filtering import compile_filter, gate_types, type_names
 from scaptools.fields.syscall import syscall_fieldset
 from scaptools.format.reader import open_capture
 from scaptools.state import tracked_events

@@ -6,8 +6,8 @@ have no value (Falco's rules test them with ``exists``/``in``).
 """
 from __future__ import annotations
 
-from ..state.containers import container_value
-from .common import FieldAdder, event_state, event_thread
+from scaptools.state.containers import container_value
+from scaptools.fields.syscall.common import FieldAdder, event_state, event_thread
 
 
 def _field(key: str):

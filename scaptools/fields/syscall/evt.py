@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import socket
 
-from ..events.lines import event_info
-from ..events.params import param_index, param_infos
-from ..events.render import SYSCALL_CATEGORIES, syscall_code
-from ..events.render import MAX_BUF_LEN, ERRNO_NAMES, event_type_name, render_param
-from ..events.table import EVENTS
-from .common import FieldAdder, event_state, event_thread
-from .generic import PAD9, _time_fields
+from scaptools.events.params import param_index, param_infos
+from scaptools.events.render import (ERRNO_NAMES, MAX_BUF_LEN, SYSCALL_CATEGORIES, event_info,
+                                     event_type_name, render_param, syscall_code)
+from scaptools.events.table import EVENTS
+from scaptools.fields.generic import PAD9, _time_fields
+from scaptools.fields.syscall.common import FieldAdder, event_fd, event_state, event_thread
 
 _NS = 1_000_000_000
 CATEGORY = {e["id"]: e["category"] for e in EVENTS}
@@ -27,6 +26,7 @@ _WAIT = frozenset(i for i, flags in FLAGS.items() if "EF_WAITS" in flags)
 _OPENS = ("open", "openat", "openat2", "creat", "open_by_handle_at")
 PPM_O_RDONLY, PPM_O_WRONLY = 1, 2
 PPM_O_RDWR = 3
+_SYSLOG = ("/dev/log", "/run/systemd/journal/syslog")
 
 
 def _res(ev):
@@ -65,7 +65,7 @@ def _count_error(kind: str | None):
 
 
 def _error_kind(ev) -> str:
-    from .fd import error_kind
+    from scaptools.fields.syscall.fd import error_kind
     return error_kind(ev, CATEGORY.get(ev.type, ""))
 
 
@@ -86,7 +86,7 @@ def _category(ev):
     if code is not None:  # generic events: the category of the real syscall
         cat = SYSCALL_CATEGORIES.get(code, cat)
     if cat.startswith("EC_IO"):
-        from .fd import io_category
+        from scaptools.fields.syscall.fd import io_category
         return io_category(ev)
     if "EC_SCHEDULER" in BITS.get(ev.type, ()):
         return "scheduler"
@@ -120,7 +120,6 @@ def _buffer(ev):
 
 
 def _buflen(ev):
-    from .common import event_fd
     fd = event_fd(ev)
     if not CATEGORY.get(ev.type, "").startswith("EC_IO") or fd is None or fd.pending:
         return None
@@ -161,9 +160,8 @@ def _reltime(ev):
 
 
 def _is_syslog(ev):
-    from .common import event_fd
     fd = event_fd(ev)
-    return ev.type in _IO_WRITE and fd is not None and fd.name in ("/dev/log", "/run/systemd/journal/syslog")
+    return ev.type in _IO_WRITE and fd is not None and fd.name in _SYSLOG
 
 
 def _abspath(which: int):

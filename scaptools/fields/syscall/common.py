@@ -7,7 +7,7 @@ An event no state has seen has none of them (its fields have no value).
 """
 from __future__ import annotations
 
-from .base import ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED, FieldInfo, FieldSet
+from scaptools.fields.base import ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED, FieldInfo, FieldSet
 
 PROVIDER = "syscall"
 

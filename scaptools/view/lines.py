@@ -1,4 +1,4 @@
-"""sysdig's default one-line and ``-j`` renderings of an event.
+"""sysdig's default one-line and ``-j`` renderings of an event (``scap print``).
 
 Syscall events: ``NUM HH:MM:SS.nnnnnnnnn CPU PROC (TID) DIR TYPE ARGS`` with
 ``evt.args`` followed by a space per argument (the way sysdig 0.29.3 prints it).
@@ -12,14 +12,13 @@ import time
 
 import orjson
 
-from .render import MAX_BUF_LEN, event_type_name, render_args
-from .table import EVENTS
+from scaptools.events.render import event_info, event_type_name
+from scaptools.events.table import EVENTS
 
 _NS = 1_000_000_000
 INTERNAL = frozenset(e["id"] for e in EVENTS if "EC_INTERNAL" in e["category_bits"])
 # container metadata events feed the state; sysdig never prints them (docs/format.md §10.3)
 STATE_ONLY = frozenset(e["id"] for e in EVENTS if e["name"] == "container")
-GENERIC = (0, 1)  # generic events: evt.type is the syscall named by their first parameter
 
 
 def is_internal(event) -> bool:
@@ -38,18 +37,6 @@ def output_time(ts: int) -> str:
 
 def datetime_s(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts // _NS))
-
-
-def event_info(event, resolver=None, limit: int | None = MAX_BUF_LEN) -> str:
-    """``evt.info`` for a syscall event: its arguments, each followed by a space.
-
-    Byte buffers are cut to ``limit`` characters in text output; JSON output
-    (``limit=None``) keeps them whole, as sysdig does.
-    """
-    if event.type in GENERIC:
-        return ""
-    args = render_args(event, resolver, limit)
-    return args + " " if args else ""
 
 
 def thread_name(event) -> str | None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import posixpath
 
-from ..state.fds import (FD_PENDING_OTHER, FD_DIRECTORY, FD_FILE, FD_FILE_V2, FD_IPV4_SOCK, FD_IPV6_SOCK,
-                         FD_UNIX_SOCK, L4_NAMES)
-from .common import FieldAdder, event_fd, event_thread, on_fd
+from scaptools.state.fds import (FD_PENDING_OTHER, FD_DIRECTORY, FD_FILE, FD_FILE_V2, FD_IPV4_SOCK,
+                                 FD_IPV6_SOCK, FD_UNIX_SOCK, L4_NAMES)
+from scaptools.fields.syscall.common import FieldAdder, event_fd, event_thread, on_fd
 
 _FILES = (FD_FILE, FD_FILE_V2, FD_DIRECTORY)
 _SUBCAT = {FD_FILE: "file", FD_FILE_V2: "file", FD_DIRECTORY: "file", FD_IPV4_SOCK: "net",

@@ -6,13 +6,13 @@ syscall rules; the extractors read the state filled by
 """
 from __future__ import annotations
 
-from ..events.render import SYSCALL_NAMES
-from ..events.table import EVENT_NAMES
-from .base import FieldSet
-from .evt import evt_fields
-from .fd import fd_fields
-from .proc import proc_fields, thread_fields, user_fields
-from .container import container_fields
+from scaptools.events.render import SYSCALL_NAMES
+from scaptools.events.table import EVENT_NAMES
+from scaptools.fields.base import FieldSet
+from scaptools.fields.syscall.evt import evt_fields
+from scaptools.fields.syscall.fd import fd_fields
+from scaptools.fields.syscall.proc import proc_fields, thread_fields, user_fields
+from scaptools.fields.syscall.container import container_fields
 
 SYSCALL_SOURCE = "syscall"
 # every value evt.type can take: table names, real names of generic syscalls, unknown ids

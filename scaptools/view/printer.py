@@ -1,61 +1,74 @@
-"""``scap print FILE [FILTER] [-p FORMAT] [-j] [-n N] [-D]``: one line per event.
+"""``scap print``: one sysdig line per event of a capture.
 
-The default line and ``-j`` objects are sysdig's (see ``scaptools.events.lines``);
-thread, fd and user state is rebuilt while reading, so process names and fd
-names resolve as in sysdig. FILTER is a condition compiled by the rule engine;
-``-p`` takes a sysdig format string (``%field``, leading ``*`` = print lines
-whose fields are missing).
+The default line and ``-j`` objects are sysdig's (:mod:`.lines`); thread, fd and
+user state is rebuilt while reading, so process names and fd names resolve as
+in sysdig. A filter is a condition compiled by the rule engine (:mod:`.filtering`);
+a format is a sysdig ``-p`` string (:mod:`.formatting`: ``%field``, a leading
+``*`` prints lines whose fields are missing).
 """
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
-import click
+from scaptools.errors import FieldError
+from scaptools.events.render import event_type_name
+from scaptools.fields.syscall import syscall_fieldset
+from scaptools.format.layout import PLUGINEVENT
+from scaptools.format.reader import open_capture
+from scaptools.state import State, tracked_events
+from scaptools.view.filtering import compile_filter
+from scaptools.view.formatting import compile_format
+from scaptools.view.lines import INTERNAL, STATE_ONLY, PluginText, default_line, json_line
 
-from ..events.event import PLUGINEVENT
-from ..events.lines import INTERNAL, STATE_ONLY, PluginText, default_line, json_line
-from ..events.render import event_type_name
-from ..format.reader import open_capture
-from ..state import State, tracked_events
+
+@dataclass
+class PrintOptions:
+    """What to print: ``filter`` (a condition), ``fmt`` (a ``-p`` format), ``as_json``
+    (sysdig's ``-j``), ``count`` (stop after event number N), ``show_internal`` (``-D``)."""
+
+    filter: str = ""
+    fmt: str | None = None
+    as_json: bool = False
+    count: int | None = None
+    show_internal: bool = False
 
 
-def _registry():
+def installed_plugins():
+    """A registry of the installed plugins, or None when none loads (plugin events
+    then print as ``<NA>``)."""
     try:
         from scaptools.plugin.registry import Registry
         return Registry.from_entry_points()
-    except Exception:  # no plugins installed: plugin events print as <NA>
+    except Exception:  # no plugins installed
         return None
 
 
-@click.command("print", short_help="Print the events of a capture, sysdig-style.")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.argument("filter_words", nargs=-1, metavar="[FILTER]")
-@click.option("-p", "fmt", help="sysdig format string, e.g. '%evt.num %proc.name'.")
-@click.option("-j", "as_json", is_flag=True, help="JSON lines, like sysdig -j.")
-@click.option("-n", "count", type=click.IntRange(min=0), help="Stop after N events.")
-@click.option("-D", "show_internal", is_flag=True, help="Also print internal events.")
-def print_command(file, filter_words, fmt, as_json, count, show_internal):
-    """Print one line per event of FILE, optionally only those matching FILTER.
+def print_capture(source, options: PrintOptions, *, path: str | None = None, registry=None,
+                  write=None) -> None:
+    """Print the events of ``source`` (a path or a binary file object) with ``write``
+    (default: standard output), one line each.
 
-    FILTER is a Falco/sysdig condition, e.g. "evt.type=open and fd.name contains /etc".
+    Raises RuleError/FieldError for a filter or format that no event source accepts
+    (before reading), FormatError for a bad capture.
     """
-    registry = _registry()
     state = State()
-    if as_json:
+    if options.as_json:
         state.buffer_limit = None  # sysdig -j prints buffers whole
-    selector = _selector(" ".join(filter_words), registry) if filter_words else None
-    render = _renderer(fmt, as_json, registry, state)
-    hidden = STATE_ONLY if show_internal else INTERNAL | STATE_ONLY
-    source = sys.stdin.buffer if file == "-" else file
+    selector = compile_filter(options.filter, registry) if options.filter else None
+    render = renderer(options.fmt, options.as_json, registry, state)
+    hidden = STATE_ONLY if options.show_internal else INTERNAL | STATE_ONLY
     gate = getattr(selector, "types", None)
-    # without -n, events the filter's evt.type gate refuses are not even handed over
-    only = (gate | {PLUGINEVENT}) - hidden if gate is not None and count is None else None
-    with open_capture(source, path="<stdin>" if file == "-" else None) as reader:
+    # without a count, events the filter's evt.type gate refuses are not even handed over
+    only = (gate | {PLUGINEVENT}) - hidden if gate is not None and options.count is None \
+        else None
+    with open_capture(source, path=path) as reader:
         events = tracked_events(reader, state, only=only)
-        _print_events(events, state, selector, render, hidden, count)
+        print_events(events, state, selector, render, hidden, options.count,
+                     write or sys.stdout.write)
 
 
-def _print_events(events, state, selector, render, hidden, count) -> None:
+def print_events(events, state, selector, render, hidden, count, write) -> None:
     """Write ``render(event)`` for the events to show (not ``hidden``, accepted by
     ``selector``), up to event number ``count``."""
     if count is not None:
@@ -65,7 +78,6 @@ def _print_events(events, state, selector, render, hidden, count) -> None:
     names = getattr(selector, "names", None)
     if gate is not None:
         shown = (gate | {PLUGINEVENT}) - hidden
-    write = sys.stdout.write
     for event in events:
         etype = event.type
         if gate is not None:
@@ -91,26 +103,18 @@ def _up_to(events, count: int):
         yield event
 
 
-def _renderer(fmt, as_json: bool, registry, state):
+def renderer(fmt, as_json: bool, registry, state):
     """``fn(event) -> line | None``: the ``-p`` format, else sysdig's JSON or text line."""
     if fmt:
-        return _formatter(fmt, registry, as_json)
+        return format_renderer(fmt, registry, as_json)
     plugins = PluginText(registry)
     if as_json:
         return lambda event: json_line(event, state, plugins)
     return lambda event: default_line(event, state, plugins)
 
 
-def _selector(text: str, registry):
-    from ..fields.filtering import compile_filter
-    return compile_filter(text, registry)
-
-
-def _formatter(fmt: str, registry, as_json: bool = False):
+def format_renderer(fmt: str, registry, as_json: bool = False):
     """Compile FORMAT per event source; an error only if no source knows its fields."""
-    from ..errors import FieldError
-    from ..fields.formatting import compile_format
-    from ..fields.syscall import syscall_fieldset
     errors = []
 
     def build(fieldset):

@@ -14,17 +14,16 @@ gate as ``match.types`` (event type ids; ``None`` = any) and ``match.names`` (th
 """
 from __future__ import annotations
 
-from ..errors import RuleError
-from ..events.lines import GENERIC
-from ..events.render import SYSCALL_NAMES, event_type_name
-from ..events.table import EVENT_NAMES
-from ..format.layout import PLUGINEVENT
-from .syscall import TYPE_NAMES, syscall_fieldset
+from scaptools.errors import RuleError
+from scaptools.events.render import GENERIC, SYSCALL_NAMES, event_type_name
+from scaptools.events.table import EVENT_NAMES
+from scaptools.fields.syscall import TYPE_NAMES, syscall_fieldset
+from scaptools.format.layout import PLUGINEVENT
 
 
 def compile_filter(text: str, registry=None):
     """``fn(event) -> bool``; raises ``RuleError`` when no event source accepts ``text``."""
-    from ..engine import compile_filter as engine_compile
+    from scaptools.engine import compile_filter as engine_compile
 
     errors: list[RuleError] = []
 
@@ -68,7 +67,7 @@ def compile_filter(text: str, registry=None):
 
 def type_names(text: str) -> frozenset | None:
     """The ``evt.type`` values a syscall event needs for ``text`` to hold (None: any)."""
-    from ..engine import parse_condition
+    from scaptools.engine import parse_condition
     from scaptools.engine.condition.index import index_values
     try:
         return index_values(parse_condition(text), "evt.type", TYPE_NAMES)

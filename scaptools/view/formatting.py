@@ -9,8 +9,8 @@ import re
 
 import orjson
 
-from ..errors import FieldError
-from .generic import PAD9, TIME_STRING
+from scaptools.errors import FieldError
+from scaptools.fields.generic import PAD9, TIME_STRING
 
 _TOKEN = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)(\[[^\]]*\])?")
 

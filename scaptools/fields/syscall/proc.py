@@ -5,8 +5,8 @@ and user list blocks, docs/format.md §5 and §8, and kept current by events).
 """
 from __future__ import annotations
 
-from .common import (FieldAdder, event_state, event_thread, main_thread, on_main, on_thread,
-                     parent_thread)
+from scaptools.fields.syscall.common import (FieldAdder, event_state, event_thread, main_thread,
+                                             on_main, on_thread, parent_thread)
 
 
 def _cmdline(th) -> str:
