@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 
 from scaptools.engine import Engine, load_rules
-from scaptools.fields.syscall.container import container_plugin
+from scaptools.plugin.container import container_plugin
 from scaptools.format.reader import open_capture
 from scaptools.plugin.registry import Registry
 from scaptools.state import tracked_events

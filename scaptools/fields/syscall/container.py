@@ -33,27 +33,3 @@ def container_fields() -> FieldAdder:
     a.simple("k8s.pod.name", "string", "Kubernetes pod (no metadata)", lambda ev: None)
     return a
 
-
-def container_plugin():
-    """An extractor plugin named ``container`` for Falco's ``required_plugin_versions``.
-
-    falco_rules.yaml requires a ``container`` plugin (>= 0.4.0). Its fields are
-    served by the syscall field set above (host values), so this plugin only
-    answers the version check; register it with ``Registry.register``.
-    """
-    from scaptools.plugin.api import ExtractorPlugin
-
-    class ContainerPlugin(ExtractorPlugin):
-        name = "container"
-        version = "0.4.0"
-        desc = "container.* fields of syscall events (host values without metadata)"
-        extract_sources = ["syscall"]
-        fields = [info for info, _factory in container_fields().items]
-
-        def extract(self, event, field, arg):
-            for info, factory in container_fields().items:
-                if info.name == field:
-                    return factory(arg)(event)
-            return None
-
-    return ContainerPlugin()
