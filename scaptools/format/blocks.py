@@ -15,9 +15,9 @@ from construct import ConstructError
 from ..errors import FormatError
 from ..events.event import Event
 from ..events.table import EVENT_NPARAMS, LARGE_PAYLOAD
-from . import constants as C
+from . import constants
 from . import layout
-from . import schema as S
+from . import schema
 
 
 @lru_cache(maxsize=None)
@@ -54,11 +54,11 @@ class Block:
 
     @property
     def name(self) -> str:
-        return C.BLOCK_NAMES.get(self.type, f"unknown({self.type:#x})")
+        return constants.BLOCK_NAMES.get(self.type, f"unknown({self.type:#x})")
 
     @property
     def known(self) -> bool:
-        return self.type == C.BLOCK_SHB or self.type in C.METADATA_BLOCKS
+        return self.type == constants.BLOCK_SHB or self.type in constants.METADATA_BLOCKS
 
     @property
     def parsed(self):
@@ -84,7 +84,7 @@ class Block:
         if not self.known:
             raise FormatError("cannot convert an unknown block to little-endian", self.path,
                               self.offset, self.type)
-        body = S.block_body("<", self.type).build(self.parsed)
+        body = schema.block_body("<", self.type).build(self.parsed)
         return Block(self.type, body, "<", self.offset, self.path)
 
     def __repr__(self) -> str:
@@ -94,11 +94,11 @@ class Block:
 def parse_body(btype: int, body: bytes, order: str, offset: int = 0, path: str = "<stream>"):
     """Parse a block body with the compiled schema; errors come from the interpreted one."""
     try:
-        return S.compiled_body(order, btype).parse(body)
+        return schema.compiled_body(order, btype).parse(body)
     except Exception:  # the compiled parser drops paths: re-parse for a useful message
         pass
     try:
-        return S.block_body(order, btype).parse(body)
+        return schema.block_body(order, btype).parse(body)
     except ConstructError as exc:  # its message puts the schema path on a line of its own
         detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         raise FormatError(f"malformed block body: {detail}", path, offset, btype) from None
@@ -111,7 +111,7 @@ def event_from_v2_block(btype: int, body: bytes, order: str) -> Event:
 
     Raises FormatError if the event does not fit its block.
     """
-    pre = prefix_struct(order, btype in C.FLAGS_BLOCKS)
+    pre = prefix_struct(order, btype in constants.FLAGS_BLOCKS)
     prefix = pre.size
     if len(body) < prefix + layout.EVENT_HEADER_SIZE:
         raise FormatError("event block too short for an event header")
@@ -146,14 +146,14 @@ def event_from_v1(btype: int, body: bytes, order: str) -> Event:
     ``nparams`` is worked out from the event table; an event whose count cannot be
     found (or whose type is not in the table) is kept with ``nparams`` 0.
     """
-    pre = prefix_struct(order, btype == C.BLOCK_EVF)
+    pre = prefix_struct(order, btype == constants.BLOCK_EVF)
     prefix = pre.size
     if len(body) < prefix + layout.EVENT_HEADER_V1_SIZE:
         raise FormatError("event block too short for a v1 event header")
     cpu, flags = (pre.unpack_from(body) + (0,))[:2]
     ts, tid, elen, etype = header_struct(order, False).unpack_from(body, prefix)
-    if etype in C.V1_LEN_QUIRK:
-        elen -= C.V1_LEN_EXCESS  # old writers stored len 3 bytes too large for these (§9.4)
+    if etype in constants.V1_LEN_QUIRK:
+        elen -= constants.V1_LEN_EXCESS  # old writers stored len 3 bytes too large (§9.4)
     if elen < layout.EVENT_HEADER_V1_SIZE or prefix + elen > len(body):
         raise FormatError(f"v1 event length {elen} does not fit its block")
     rest = body[prefix + layout.EVENT_HEADER_V1_SIZE:prefix + elen]

@@ -10,7 +10,7 @@ because a per-event branch on the kind costs several percent.
 from __future__ import annotations
 
 from ..events.event import Event
-from . import constants as C
+from . import constants
 from . import layout
 from .blocks import v1_event_at
 
@@ -27,14 +27,15 @@ class Formats:
 
 
 FORMATS = {"<": Formats("<"), ">": Formats(">")}
-_QUIRK = C.V1_LEN_QUIRK
+_QUIRK = constants.V1_LEN_QUIRK
 _HEAD = layout.EVENT_BLOCK_AND_HEADER.size  # what one unpack reads
 _EVENT_AT = layout.EVENT_AT  # the event inside its block
 _MIN_EVENT = layout.PARAM_LENGTHS_AT  # v2 header: the u16 lengths follow
 _MIN_V1_EVENT = layout.EVENT_HEADER_V1_SIZE
 _OVERHEAD = layout.EVENT_BLOCK_OVERHEAD
 _LENGTH = layout.LENGTH_SIZE
-_EV_V2, _EV_V2_LARGE, _EV_V1 = C.BLOCK_EV_V2, C.BLOCK_EV_V2_LARGE, C.BLOCK_EV
+_EV_V2, _EV_V2_LARGE = constants.BLOCK_EV_V2, constants.BLOCK_EV_V2_LARGE
+_EV_V1 = constants.BLOCK_EV
 
 
 def fast_events(buf: bytes, base: int, pos: int, num: int, v1_counts: dict):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DamagedEvent, FormatError, TruncatedCapture
 from ..events.event import Event
-from . import constants as C
+from . import constants
 from . import layout
 from .blocks import Block, event_from_v1, event_from_v2_block
 from .fastpath import FORMATS, fast_blocks, fast_events
@@ -134,15 +134,15 @@ class CaptureReader:
                     self.events_read = num
                     yield (offset, item) if with_blocks else item
                     continue
-                if item.type == C.BLOCK_SHB:
+                if item.type == constants.BLOCK_SHB:
                     fast = self.section.order == "<"
                 if with_blocks:
                     yield offset, item
         finally:
             self.events_read = num
-            self.block_counts[C.BLOCK_EV_V2_LARGE] += fast_large
-            self.block_counts[C.BLOCK_EV] += fast_v1
-            self.block_counts[C.BLOCK_EV_V2] += num - slow - fast_large - fast_v1
+            self.block_counts[constants.BLOCK_EV_V2_LARGE] += fast_large
+            self.block_counts[constants.BLOCK_EV] += fast_v1
+            self.block_counts[constants.BLOCK_EV_V2] += num - slow - fast_large - fast_v1
 
     def _refill(self, buf: bytes, base: int, pos: int, need: int):
         """Make ``need`` bytes available at ``pos`` if the input has them.
@@ -188,7 +188,7 @@ class CaptureReader:
 
     def _check_start(self, buf: bytes, pos: int) -> None:
         if len(buf) - pos < _FRAME or \
-                layout.BLOCK_TRAILER.unpack_from(buf, pos)[0] != C.BLOCK_SHB:
+                layout.BLOCK_TRAILER.unpack_from(buf, pos)[0] != constants.BLOCK_SHB:
             raise FormatError("not a scap capture: it does not start with a section header "
                               "block (0x0a0d0d0a)", self.path, 0)
 
@@ -229,19 +229,19 @@ class CaptureReader:
             raise FormatError(fault, self.path, offset, btype)
 
     def _make_item(self, btype: int, body: bytes, order: str, offset: int):
-        if btype == C.BLOCK_SHB:
+        if btype == constants.BLOCK_SHB:
             return self._new_section(body, order, offset)
-        if btype in C.EVENT_BLOCKS:
+        if btype in constants.EVENT_BLOCKS:
             if self.section is None:
                 raise FormatError("event before the section header", self.path, offset, btype)
             try:
-                if btype in C.EVENT_BLOCKS_V2:
+                if btype in constants.EVENT_BLOCKS_V2:
                     return event_from_v2_block(btype, body, order)
                 return event_from_v1(btype, body, order)
             except FormatError as exc:
                 raise FormatError(exc.message, self.path, offset, btype) from None
         blk = Block(btype, body, order, offset, self.path)
-        if btype in C.METADATA_BLOCKS:
+        if btype in constants.METADATA_BLOCKS:
             self.metadata.append(blk)
         elif btype not in self._warned:  # unknown: skipped, warned once per type (§2)
             self._warned.add(btype)
@@ -250,15 +250,15 @@ class CaptureReader:
         return blk
 
     def _new_section(self, body: bytes, order: str, offset: int) -> Block:
-        blk = Block(C.BLOCK_SHB, body, order, offset, self.path)
+        blk = Block(constants.BLOCK_SHB, body, order, offset, self.path)
         head = layout.layout_struct(layout.SHB_HEAD_FIELDS, order=order)
         if len(body) < head.size:
             raise FormatError(f"section header body shorter than {head.size} bytes", self.path,
-                              offset, C.BLOCK_SHB)
+                              offset, constants.BLOCK_SHB)
         magic, major, minor, _ = head.unpack_from(body)
-        if major != C.SHB_MAJOR:
+        if major != constants.SHB_MAJOR:
             raise FormatError(f"unsupported format version {major}.{minor}", self.path,
-                              offset, C.BLOCK_SHB)
+                              offset, constants.BLOCK_SHB)
         options = []
         if len(body) > head.size:
             options = list(blk.parsed.options)

@@ -17,7 +17,7 @@ from construct import (
     Int64sl, Int64ub, Int64ul, Padding, Pass, Prefixed, Struct, Switch, len_, this,
 )
 
-from . import constants as C
+from . import constants
 from . import layout
 
 _CODES = {"B": "u8", "H": "u16", "h": "i16", "I": "u32", "i": "i32", "Q": "u64", "q": "i64"}
@@ -103,7 +103,7 @@ def section_header(order: str):
     """SHB body: magic, version, section length, options (§3)."""
     magic, *version = fixed(order, layout.SHB_HEAD_FIELDS)
     return Struct(
-        magic.name / Const(C.SHB_MAGIC, magic.subcon),
+        magic.name / Const(constants.SHB_MAGIC, magic.subcon),
         *version,
         "options" / GreedyRange(shb_option(order)),
         "rest" / GreedyBytes,
@@ -207,15 +207,15 @@ def fd_payloads(order: str) -> dict:
     """fd type -> payload construct (§6 table)."""
     i, s = ints(order), str16(order)
     named = Struct("name" / s)
-    out = {t: named for t in C.FD_NAMED_TYPES}
-    out[C.FD_IPV4_SOCK] = Struct("sip" / Bytes(4), "dip" / Bytes(4), "sport" / i.u16,
+    out = {t: named for t in constants.FD_NAMED_TYPES}
+    out[constants.FD_IPV4_SOCK] = Struct("sip" / Bytes(4), "dip" / Bytes(4), "sport" / i.u16,
                                  "dport" / i.u16, "l4proto" / i.u8)
-    out[C.FD_IPV6_SOCK] = Struct("sip" / Bytes(16), "dip" / Bytes(16), "sport" / i.u16,
+    out[constants.FD_IPV6_SOCK] = Struct("sip" / Bytes(16), "dip" / Bytes(16), "sport" / i.u16,
                                  "dport" / i.u16, "l4proto" / i.u8)
-    out[C.FD_IPV4_SERVSOCK] = Struct("ip" / Bytes(4), "port" / i.u16, "l4proto" / i.u8)
-    out[C.FD_IPV6_SERVSOCK] = Struct("ip" / Bytes(16), "port" / i.u16, "l4proto" / i.u8)
-    out[C.FD_UNIX_SOCK] = Struct("source" / i.u64, "destination" / i.u64, "name" / s)
-    out[C.FD_FILE_V2] = Struct("open_flags" / i.u32, "name" / s)  # v2 "dev" stays in extra
+    out[constants.FD_IPV4_SERVSOCK] = Struct("ip" / Bytes(4), "port" / i.u16, "l4proto" / i.u8)
+    out[constants.FD_IPV6_SERVSOCK] = Struct("ip" / Bytes(16), "port" / i.u16, "l4proto" / i.u8)
+    out[constants.FD_UNIX_SOCK] = Struct("source" / i.u64, "destination" / i.u64, "name" / s)
+    out[constants.FD_FILE_V2] = Struct("open_flags" / i.u32, "name" / s)  # v2 "dev" stays in extra
     return out
 
 
@@ -239,8 +239,9 @@ def interface_list(order: str, v2: bool):
     v4 = Struct("addr" / Bytes(4), "netmask" / Bytes(4), "bcast" / Bytes(4))
     v6 = Struct("addr" / Bytes(16), "netmask" / Bytes(16), "bcast" / Bytes(16))
     speed = ["linkspeed" / i.u64]
-    addrs = {C.IF_IPV4: Struct(*v4.subcons, *speed), C.IF_IPV6: Struct(*v6.subcons, *speed),
-             C.IF_IPV4_NOLINKSPEED: v4, C.IF_IPV6_NOLINKSPEED: v6}
+    addrs = {constants.IF_IPV4: Struct(*v4.subcons, *speed),
+             constants.IF_IPV6: Struct(*v6.subcons, *speed),
+             constants.IF_IPV4_NOLINKSPEED: v4, constants.IF_IPV6_NOLINKSPEED: v6}
     fields = ["type" / i.u16, "ifnamelen" / i.u16,
               "addrs" / Switch(this.type, addrs, default=Error),
               "ifname" / Bytes(this.ifnamelen)]
@@ -308,38 +309,38 @@ def event_v1(order: str):
 
     For ``notification``/``infra`` (``V1_LEN_QUIRK``) the stored ``len`` is 3 bytes too large.
     """
-    first, *rest = sorted(C.V1_LEN_QUIRK)
+    first, *rest = sorted(constants.V1_LEN_QUIRK)
     quirk = this.type == first
     for etype in rest:
         quirk = quirk | (this.type == etype)
     return Struct(*event_header(order, False).subcons,
                   "rest" / Bytes(this.len - layout.EVENT_HEADER_V1_SIZE
-                                 - C.V1_LEN_EXCESS * quirk))
+                                 - constants.V1_LEN_EXCESS * quirk))
 
 
 @lru_cache(maxsize=None)
 def event_block(order: str, block_type: int):
     """Body of an event block: cpuid, optional flags, the event, then ignored bytes (§9.1)."""
-    prefix = event_prefix(order, block_type in C.FLAGS_BLOCKS)
-    event = event_v2(order) if block_type in C.EVENT_BLOCKS_V2 else event_v1(order)
+    prefix = event_prefix(order, block_type in constants.FLAGS_BLOCKS)
+    event = event_v2(order) if block_type in constants.EVENT_BLOCKS_V2 else event_v1(order)
     return Struct(*prefix.subcons, "event" / event, "extra" / GreedyBytes)
 
 
 def block_body(order: str, block_type: int):
     """The body construct for a block type; unknown types are kept as raw bytes (§2)."""
-    if block_type == C.BLOCK_SHB:
+    if block_type == constants.BLOCK_SHB:
         return section_header(order)
-    if block_type in C.MI_BLOCKS:
+    if block_type in constants.MI_BLOCKS:
         return machine_info(order)
-    if block_type in C.PL_VERSIONS:
-        return process_list(order, C.PL_VERSIONS[block_type])
-    if block_type in C.FDL_BLOCKS:
-        return fd_list(order, block_type == C.BLOCK_FDL_V2)
-    if block_type in C.IL_BLOCKS:
-        return interface_list(order, block_type == C.BLOCK_IL_V2)
-    if block_type in C.UL_BLOCKS:
-        return user_list(order, block_type == C.BLOCK_UL_V2)
-    if block_type in C.EVENT_BLOCKS:
+    if block_type in constants.PL_VERSIONS:
+        return process_list(order, constants.PL_VERSIONS[block_type])
+    if block_type in constants.FDL_BLOCKS:
+        return fd_list(order, block_type == constants.BLOCK_FDL_V2)
+    if block_type in constants.IL_BLOCKS:
+        return interface_list(order, block_type == constants.BLOCK_IL_V2)
+    if block_type in constants.UL_BLOCKS:
+        return user_list(order, block_type == constants.BLOCK_UL_V2)
+    if block_type in constants.EVENT_BLOCKS:
         return event_block(order, block_type)
     return GreedyBytes
 

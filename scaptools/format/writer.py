@@ -33,7 +33,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from ..errors import FormatError
-from . import constants as C
+from . import constants
 from . import layout
 
 if TYPE_CHECKING:
@@ -74,7 +74,8 @@ def frame(block_type: int, body: bytes) -> bytes:
 
 def section_header() -> bytes:
     """The canonical SHB: magic, version 1.2, section length -1, no options (§3)."""
-    return frame(C.BLOCK_SHB, _SHB_BODY.pack(C.SHB_MAGIC, C.SHB_MAJOR, C.SHB_MINOR, -1))
+    body = _SHB_BODY.pack(constants.SHB_MAGIC, constants.SHB_MAJOR, constants.SHB_MINOR, -1)
+    return frame(constants.BLOCK_SHB, body)
 
 
 def event_block(event) -> bytes:
@@ -91,10 +92,10 @@ def event_block(event) -> bytes:
     large = event.type in layout.LARGE_PAYLOAD_TYPES
     pad = _PAD[(len(raw) + layout.EVENT_AT) & 3]
     total = layout.EVENT_BLOCK_OVERHEAD + len(raw) + len(pad)
-    if not large and total - layout.BLOCK_HEADER_SIZE > C.NON_LARGE_MAX:
+    if not large and total - layout.BLOCK_HEADER_SIZE > constants.NON_LARGE_MAX:
         raise FormatError(f"event {event.num} ({len(raw)} bytes) is too large for a "
                           f"non-large event block")
-    btype = C.BLOCK_EV_V2_LARGE if large else C.BLOCK_EV_V2
+    btype = constants.BLOCK_EV_V2_LARGE if large else constants.BLOCK_EV_V2
     try:
         return _EVENT_PREFIX.pack(btype, total, event.cpu) + raw + pad + _U32.pack(total)
     except struct.error:  # cpuid is a u16 (§9.1)
@@ -109,8 +110,8 @@ def plugin_blocks(plugin_id: int, items, path: str | None = None) -> bytes:
     parts = []
     append = parts.append
     joined = [s.pack for s in _JOINED]
-    btype, prev_pad, prev_total = C.BLOCK_EV_V2_LARGE, -1, 0
-    head, block, etype, no_tid = _PLUGIN_EVENT, _PLUGIN_BLOCK, layout.PLUGINEVENT, C.NO_TID
+    btype, prev_pad, prev_total = constants.BLOCK_EV_V2_LARGE, -1, 0
+    head, block, etype, no_tid = _PLUGIN_EVENT, _PLUGIN_BLOCK, layout.PLUGINEVENT, constants.NO_TID
     nparams, id_size = layout.PLUGIN_NPARAMS, layout.LARGE_LENGTH_SIZE
     try:
         for ts, payload in items:
@@ -179,7 +180,7 @@ class CaptureWriter:
 
         Raises FormatError after the first event (metadata must come first, §11 rule 3).
         """
-        if block.type == C.BLOCK_SHB or block.type not in C.METADATA_BLOCKS:
+        if block.type == constants.BLOCK_SHB or block.type not in constants.METADATA_BLOCKS:
             return
         if self._started_events:
             raise FormatError("metadata blocks must come before the first event", self.path)

@@ -13,13 +13,13 @@ import struct
 
 from construct import GreedyBytes, Struct
 
-from ..format import constants as C
-from ..format import schema as S
+from ..format import constants
+from ..format import schema
 from ..format.blocks import Block
 from .fds import (FD_FILE_V2, FD_IPV4_SERVSOCK, FD_IPV4_SOCK, FD_IPV6_SERVSOCK, FD_IPV6_SOCK,
                   FD_UNIX_SOCK)
 
-_PROC = Struct(*S.process_fields("<", 9), "extra" / GreedyBytes)
+_PROC = Struct(*schema.process_fields("<", 9), "extra" / GreedyBytes)
 _U32 = struct.Struct("<I")
 
 
@@ -110,7 +110,7 @@ def state_blocks(state) -> list[Block]:
     """Process list, fd lists (one per main thread) and user list blocks for ``state``."""
     threads = sorted(state.threads.values(),
                      key=lambda t: t.tid != t.pid)  # main threads first: they own the fds
-    blocks = [Block(C.BLOCK_PL_V9, b"".join(process_entry(t) for t in threads))]
+    blocks = [Block(constants.BLOCK_PL_V9, b"".join(process_entry(t) for t in threads))]
     seen = set()
     for t in threads:
         if id(t.fdtable) in seen:
@@ -118,11 +118,11 @@ def state_blocks(state) -> list[Block]:
         seen.add(id(t.fdtable))
         entries = [fd_entry(fd) for fd in t.fdtable.values()]
         body = struct.pack("<Q", _u(t.tid, 64)) + b"".join(e for e in entries if e)
-        blocks.append(Block(C.BLOCK_FDL_V2, body))
+        blocks.append(Block(constants.BLOCK_FDL_V2, body))
     users = [_prefixed(b"\0" + struct.pack("<II", _u(u["uid"], 32), _u(u["gid"], 32))
                        + _str16(u["name"])
                        + _str16(u["home"]) + _str16(u["shell"])) for u in state.users.values()]
     groups = [_prefixed(b"\1" + struct.pack("<I", _u(gid, 32)) + _str16(name))
               for gid, name in state.groups.items()]
-    blocks.append(Block(C.BLOCK_UL_V2, b"".join(users + groups)))
+    blocks.append(Block(constants.BLOCK_UL_V2, b"".join(users + groups)))
     return blocks

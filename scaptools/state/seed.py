@@ -5,7 +5,7 @@ containers); length-prefixed (v2/V9) entries are unwrapped from ``entry``.
 """
 from __future__ import annotations
 
-from ..format import constants as C
+from ..format import constants
 
 
 def _unwrap(entry):
@@ -35,13 +35,13 @@ def _fd_entry(raw) -> dict:
 def seed_block(state, block) -> None:
     """Apply one process/fd/user list block to ``state``; other blocks are ignored."""
     btype = block.type
-    if btype in C.PL_VERSIONS:
+    if btype in constants.PL_VERSIONS:
         for raw in block.parsed.entries:
             state.add_thread(_proc_entry(raw, block.order))
-    elif btype in C.FDL_BLOCKS:
+    elif btype in constants.FDL_BLOCKS:
         parsed = block.parsed
         state.add_fds(parsed.tid, [_fd_entry(e) for e in parsed.list.entries])
-    elif btype in C.UL_BLOCKS:
+    elif btype in constants.UL_BLOCKS:
         for raw in block.parsed.entries:
             _user_entry(state, _unwrap(raw))
 

@@ -134,7 +134,8 @@ def track(reader, state, only=None, *, plugins: bool = False, shortcuts: bool = 
     get_thread = state.threads.get
     removals, fd_removals = state.removals, state.fd_removals
     flush, add = state.flush_removals, state.add
-    plans, nplans, unknown, limit, plugin_type = PLANS, len(PLANS), UNKNOWN_PLAN, TID_LIMIT, PLUGINEVENT
+    plans, nplans, unknown = PLANS, len(PLANS), UNKNOWN_PLAN
+    limit, plugin_type = TID_LIMIT, PLUGINEVENT
     switch_marker, unknown_fd = SWITCH, _UNKNOWN_FD
     at, at_high, width, fd_size, unpack_fd = _AT, _AT + 1, LENGTH_SIZE, _FD.size, _FD.unpack_from
     first_fd = 0 if shortcuts else -1  # the fd_index read in place

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from scaptools.format import constants as C
+from scaptools.format import constants
 from scaptools.format.reader import open_capture
 
 SYSDIG_MAX_TYPE = 336  # sysdig 0.29.3 drops newer event ids (§10.1)
@@ -29,7 +29,7 @@ def read_events(path):
     """Events (streamed) with the block kind: versions 1.0/1.1 use v1 event blocks (§3)."""
     with open_capture(path) as reader:
         for ev in reader:
-            yield (C.BLOCK_EV if reader.section.minor < 2 else C.BLOCK_EV_V2), ev
+            yield (constants.BLOCK_EV if reader.section.minor < 2 else constants.BLOCK_EV_V2), ev
 
 
 def tshark_copy(path, tmp_path, reader):
@@ -77,8 +77,8 @@ def test_events_equal_tshark_records(shared, tshark_bin, tmp_path, name):
             assert ev.type == 322 and len(ev.raw) == int(flen)
             continue
         assert (ev.cpu, ev.tid, ev.type) == (int(cpu), int(tid), int(etype)), (ev, row)
-        if btype in C.EVENT_BLOCKS_V1:  # raw is the v2 form: 4 bytes of nparams more
-            quirk = 3 if ev.type in C.V1_LEN_QUIRK else 0
+        if btype in constants.EVENT_BLOCKS_V1:  # raw is the v2 form: 4 bytes of nparams more
+            quirk = 3 if ev.type in constants.V1_LEN_QUIRK else 0
             assert len(ev.raw) == int(elen) + 4 - quirk
         else:
             assert (ev.nparams, len(ev.raw)) == (int(nparams or 0), int(elen)), (ev, row)
@@ -89,7 +89,7 @@ def test_v1_events_split_exactly(shared):
     """v1 events get the parameter count whose lengths add up (§9.4)."""
     for path in (p for p in shared_captures(shared) if "100k" not in p.name):
         for btype, ev in read_events(path):
-            if btype in C.EVENT_BLOCKS_V1:
+            if btype in constants.EVENT_BLOCKS_V1:
                 assert 26 + 2 * ev.nparams + sum(map(len, ev.param_bytes)) == len(ev.raw)
 
 

@@ -11,14 +11,14 @@ import pytest
 from scaptools import open_capture as top_level_open
 from scaptools.errors import FormatError
 from scaptools.events.event import Event
-from scaptools.format import constants as C
+from scaptools.format import constants
 from scaptools.format.blocks import Block
 from scaptools.format.reader import open_capture
 from scaptools.format.writer import event_block, frame, section_header
 
 
 def shb(minor=2):
-    return frame(C.BLOCK_SHB, struct.pack("<IHHq", C.SHB_MAGIC, 1, minor, -1))
+    return frame(constants.BLOCK_SHB, struct.pack("<IHHq", constants.SHB_MAGIC, 1, minor, -1))
 
 
 def close_event(ts, fd=3):
@@ -47,10 +47,10 @@ def test_unknown_blocks_are_skipped_with_one_warning():
 
 def test_v1_blocks_become_v2_events():
     params = [struct.pack("<q", 3), b"/etc/passwd\0"]
-    data = shb(0) + v1_block(C.BLOCK_EV, 4, params[:1]) + \
-        v1_block(C.BLOCK_EV_INT, 4, params[:1], ts=6) + \
-        v1_block(C.BLOCK_EVF, 4, params[:1], ts=7, flags=1) + \
-        v1_block(C.BLOCK_EV, 280, [b"id\0", b"desc\0"], ts=8, extra_len=3)  # len quirk §9.4
+    quirk = v1_block(constants.BLOCK_EV, 280, [b"id\0", b"desc\0"], ts=8, extra_len=3)  # §9.4
+    data = shb(0) + v1_block(constants.BLOCK_EV, 4, params[:1]) + \
+        v1_block(constants.BLOCK_EV_INT, 4, params[:1], ts=6) + \
+        v1_block(constants.BLOCK_EVF, 4, params[:1], ts=7, flags=1) + quirk
     events = list(open_capture(io.BytesIO(data)))
     assert [(e.ts, e.type, e.nparams, e.cpu, e.flags) for e in events] == [
         (5, 4, 1, 2, 0), (6, 4, 1, 2, 0), (7, 4, 1, 2, 1), (8, 280, 2, 2, 0)]
@@ -62,7 +62,7 @@ def test_v1_blocks_become_v2_events():
 def test_v1_fewer_params_than_the_table():
     """An older producer wrote fewer parameters: the largest count that adds up wins."""
     params = [struct.pack("<q", 3), b"/srv/x\0", struct.pack("<I", 1)]  # open exit has 6 now
-    events = list(open_capture(io.BytesIO(shb(0) + v1_block(C.BLOCK_EV, 3, params))))
+    events = list(open_capture(io.BytesIO(shb(0) + v1_block(constants.BLOCK_EV, 3, params))))
     assert events[0].nparams == 3 and events[0].param_bytes == params
 
 
@@ -70,8 +70,8 @@ def test_flags_blocks_and_large_blocks():
     ev = close_event(9)
     body = struct.pack("<HI", 1, 1) + ev.raw
     plugin = Event.plugin(10, 7, b"payload")
-    data = (shb() + frame(C.BLOCK_EVF_V2, body) +
-            frame(C.BLOCK_EVF_V2_LARGE, struct.pack("<HI", 0, 1) + plugin.raw) +
+    data = (shb() + frame(constants.BLOCK_EVF_V2, body) +
+            frame(constants.BLOCK_EVF_V2_LARGE, struct.pack("<HI", 0, 1) + plugin.raw) +
             event_block(plugin))
     events = list(open_capture(io.BytesIO(data)))
     assert [(e.ts, e.flags) for e in events] == [(9, 1), (10, 1), (10, 0)]
@@ -94,13 +94,13 @@ def test_top_level_api_and_errors():
     data = section_header() + event_block(close_event(1))
     assert [e.ts for e in top_level_open(io.BytesIO(data))] == [1]
     with pytest.raises(FormatError, match="unsupported format version 2.0"):
-        list(open_capture(io.BytesIO(frame(C.BLOCK_SHB, struct.pack("<IHHq", C.SHB_MAGIC,
-                                                                       2, 0, -1)))))
+        head = struct.pack("<IHHq", constants.SHB_MAGIC, 2, 0, -1)
+        list(open_capture(io.BytesIO(frame(constants.BLOCK_SHB, head))))
     bad_trailer = bytearray(data)
     bad_trailer[-1] = 9
     with pytest.raises(FormatError, match=r"offset 0x1c: block 0x216: block length"):
         list(open_capture(io.BytesIO(bytes(bad_trailer)), path="t.scap"))
-    too_long = section_header() + frame(C.BLOCK_EV_V2, struct.pack("<H", 0) + bytes(70000))
+    too_long = section_header() + frame(constants.BLOCK_EV_V2, struct.pack("<H", 0) + bytes(70000))
     with pytest.raises(FormatError, match="65536"):
         list(open_capture(io.BytesIO(too_long)))
 
@@ -109,8 +109,8 @@ def test_top_level_api_and_errors():
 def test_blocks_larger_than_a_read_chunk(tmp_path, compress):
     """Blocks of several MB (big process lists, big plugin payloads) span many reads."""
     from scaptools.format.writer import CaptureWriter
-    entry = struct.pack("<qQB", 3, 1, C.FD_FILE) + struct.pack("<H", 1000) + b"x" * 1000
-    fdl = Block(C.BLOCK_FDL, struct.pack("<Q", 1) + entry * 3000)
+    entry = struct.pack("<qQB", 3, 1, constants.FD_FILE) + struct.pack("<H", 1000) + b"x" * 1000
+    fdl = Block(constants.BLOCK_FDL, struct.pack("<Q", 1) + entry * 3000)
     out = tmp_path / "big.scap"
     payload = bytes(range(256)) * 12000  # 3 MB
     with CaptureWriter(out, gzip=compress, metadata=[fdl]) as w:

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from scaptools.cli.main import cli
 from scaptools.errors import FormatError
 from scaptools.events.event import Event
-from scaptools.format import constants as C
-from scaptools.format import schema as S
+from scaptools.format import constants
+from scaptools.format import schema
 from scaptools.format.reader import open_capture
 from scaptools.format.writer import CaptureWriter
 
@@ -73,16 +73,17 @@ def test_canonical_layout(shared, tmp_path):
     CliRunner().invoke(cli, ["convert", str(shared / "captures/libs-e2e/curl_google.scap"),
                              "-w", str(out)])
     data = out.read_bytes()
-    assert data[:28] == struct.pack("<IIIHHqI", C.BLOCK_SHB, 28, C.SHB_MAGIC, 1, 2, -1, 28)
+    assert data[:28] == struct.pack("<IIIHHqI", constants.BLOCK_SHB, 28, constants.SHB_MAGIC, 1, 2,
+                                    -1, 28)
     pos, seen_event, types = 28, False, set()
     while pos < len(data):
         btype, total = struct.unpack_from("<II", data, pos)
         assert total % 4 == 0 and struct.unpack_from("<I", data, pos + total - 4)[0] == total
-        seen_event |= btype in C.EVENT_BLOCKS
-        assert seen_event == (btype in C.EVENT_BLOCKS)  # metadata only before events
+        seen_event |= btype in constants.EVENT_BLOCKS
+        assert seen_event == (btype in constants.EVENT_BLOCKS)  # metadata only before events
         types.add(btype)
         pos += total
-    assert types & C.EVENT_BLOCKS == {C.BLOCK_EV_V2}
+    assert types & constants.EVENT_BLOCKS == {constants.BLOCK_EV_V2}
 
 
 def test_large_payload_events_go_to_0x221(tmp_path):
@@ -91,7 +92,7 @@ def test_large_payload_events_go_to_0x221(tmp_path):
         w.write(Event.plugin(10, 2, b'{"x": 1}' * 20000))  # > 64 KiB: only 0x221 can hold it
         w.write(Event.from_params(3, [b"\x03\0\0\0\0\0\0\0"], ts=11, tid=5, cpu=1))
     data = buf.getvalue()
-    assert struct.unpack_from("<I", data, 28)[0] == C.BLOCK_EV_V2_LARGE
+    assert struct.unpack_from("<I", data, 28)[0] == constants.BLOCK_EV_V2_LARGE
     events = list(open_capture(io.BytesIO(data)))
     assert events[0].plugin_id == 2 and len(events[0].payload) == 160000
     assert (events[1].type, events[1].cpu, events[1].tid) == (3, 1, 5)
@@ -164,10 +165,10 @@ def test_big_endian_section_reads_like_little_endian(shared):
     pos, out = 0, []
     while pos < len(src):
         btype, total = struct.unpack_from("<II", src, pos)
-        parsed = S.block("<", btype).parse(src[pos:pos + total])
-        if btype in C.EVENT_BLOCKS_V2:  # parameter values stay as stored
+        parsed = schema.block("<", btype).parse(src[pos:pos + total])
+        if btype in constants.EVENT_BLOCKS_V2:  # parameter values stay as stored
             parsed.body.event.nparams = len(parsed.body.event.lengths)
-        out.append(S.block(">", btype).build(parsed))
+        out.append(schema.block(">", btype).build(parsed))
         pos += total
     big = b"".join(out)
     with open_capture(io.BytesIO(big)) as reader:
@@ -292,8 +293,8 @@ def test_background_writing_gives_the_same_bytes(tmp_path, monkeypatch, compress
     """background=True: the thread writes (and compresses) the same bytes, in order,
     members ending at each flush; flush() returns once they are in the file."""
     import random
-    from scaptools.format import writer as W
-    monkeypatch.setattr(W, "SYNC_BYTES", 1000)  # an fsync now and then on the way
+    from scaptools.format import writer as writer_module
+    monkeypatch.setattr(writer_module, "SYNC_BYTES", 1000)  # an fsync now and then on the way
     rng = random.Random(3)
     items = [(rng.randrange(2**63), rng.randbytes(rng.randrange(0, 3000))) for _ in range(900)]
     outs = []
@@ -338,18 +339,19 @@ def test_truncate_cuts_an_old_file_before_the_first_write(tmp_path, background):
 def test_written_out_formats_equal_the_schema():
     """The writer spells its struct formats out (no construct import when recording);
     the schema stays the source of truth (STYLE.md): the two must agree."""
-    from scaptools.format import writer as W
+    from scaptools.format import writer as writer_module
 
     def same(fmt: str) -> str:  # with "<" (standard sizes) L and I are both 4 bytes
         return fmt.replace("L", "I").replace("l", "i")
-    assert W._EVENT_PREFIX.format == same(S.struct_format(S.block_header("<"),
-                                                          S.event_prefix("<", False)))
-    body = S.section_header("<").build(dict(major=C.SHB_MAJOR, minor=C.SHB_MINOR,
-                                            section_length=-1, options=[], rest=b""))
-    assert W.section_header() == W.frame(C.BLOCK_SHB, body)
-    head = S.struct_format(S.block_header("<"), S.event_prefix("<", False),
-                           S.event_header("<", True))
-    assert W._FIRST_HEAD.format == same(head) + "III"  # two lengths, plugin id
+    prefix = schema.struct_format(schema.block_header("<"), schema.event_prefix("<", False))
+    assert writer_module._EVENT_PREFIX.format == same(prefix)
+    body = schema.section_header("<").build(dict(major=constants.SHB_MAJOR,
+                                                 minor=constants.SHB_MINOR, section_length=-1,
+                                                 options=[], rest=b""))
+    assert writer_module.section_header() == writer_module.frame(constants.BLOCK_SHB, body)
+    head = schema.struct_format(schema.block_header("<"), schema.event_prefix("<", False),
+                           schema.event_header("<", True))
+    assert writer_module._FIRST_HEAD.format == same(head) + "III"  # two lengths, plugin id
 
 
 def test_recording_does_not_import_construct():
