@@ -94,7 +94,7 @@ def make_syscall_capture(out: Path) -> None:
     the events are openat (2nd version, ids 306/307), open (3) and close (4/5)
     enter/exit pairs with parameters encoded as in the event table.
     """
-    from scaptools.format import constants as C
+    from scaptools.format import constants
     from scaptools.format.blocks import Block
     from scaptools.format.writer import CaptureWriter
     from scaptools.state.dump import process_entry
@@ -108,7 +108,7 @@ def make_syscall_capture(out: Path) -> None:
                         exepath="/usr/bin/python3.11", args=["dump.py"], cwd="/home/dev/", uid=1000)]
     ts = 1_710_400_000_000_000_000  # 2024-03-14T07:06:40Z
     with CaptureWriter(str(out)) as writer:
-        writer.write_metadata(Block(C.BLOCK_PL_V9, b"".join(process_entry(t) for t in procs)))
+        writer.write_metadata(Block(constants.BLOCK_PL_V9, b"".join(process_entry(t) for t in procs)))
         for step, (tid, call, path, res) in enumerate(SYSCALL_STORY):
             for event in syscall_pair(tid, call, path, res, ts + step * 1_000_000):
                 writer.write(event)

@@ -14,11 +14,9 @@ from scaptools.fields.base import FIELD_TYPES, FieldInfo, FieldSet
 from scaptools.plugin.api import (API_VERSION, ENTRY_POINT_GROUP, SYSCALL_SOURCE, ExtractorPlugin,
                                   Plugin, SourcePlugin, extract_sources_of, is_extractor,
                                   is_source)
+from scaptools.plugin.container import ContainerPlugin
 from scaptools.plugin.fieldsets import build_fieldset, common_sources
 from scaptools.plugin.versions import compatible, parse_version
-
-CONTAINER_COMPAT = "0.4.0"  # container.* fields built into the syscall field set
-
 
 class Registry:
     """The loaded plugins, by name and by id, and the field sets they make up."""
@@ -130,7 +128,7 @@ class Registry:
         out = {name: p.version for name, p in self.by_name.items()}
         syscall = self.fieldset(SYSCALL_SOURCE)
         if "container" not in out and syscall is not None and "container.id" in syscall:
-            out["container"] = CONTAINER_COMPAT
+            out["container"] = ContainerPlugin.version
         return out
 
     def fieldset(self, source: str) -> FieldSet | None:
