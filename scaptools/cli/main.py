@@ -73,9 +73,20 @@ def _module_exists(target: str) -> bool:
     return importlib.util.find_spec(f"{__package__}.{module}") is not None
 
 
+def _version(ctx, _param, value) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    from scaptools.core import describe
+    click.echo(f"scap, version {version('scaptools')}\n{describe()}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-@click.version_option(package_name="scaptools")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and whether the compiled core runs, then exit.")
 @click.pass_context
 def cli(ctx, debug):
     """Read, record, replay and export Falco/sysdig .scap captures."""

@@ -1,0 +1,8 @@
+//! The compiled core of scaptools: the per-event loop that the Python package hands
+//! over when the extension `scaptools._core` is built (docs/core.md).
+//!
+//! The pure-Rust parts build and test without Python (`cargo test`); the bindings
+//! live in `python/` behind the `python` feature.
+
+#[cfg(feature = "python")]
+mod python;

@@ -1,0 +1,10 @@
+//! The extension module `scaptools._core`: one `register` per part of the core.
+
+use pyo3::prelude::*;
+
+/// The module Python imports as `scaptools._core`.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
