@@ -4,5 +4,7 @@
 //! The pure-Rust parts build and test without Python (`cargo test`); the bindings
 //! live in `python/` behind the `python` feature.
 
+pub mod value;
+
 #[cfg(feature = "python")]
 mod python;
