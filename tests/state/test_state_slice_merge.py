@@ -79,7 +79,7 @@ def test_merge_refuses_two_machines(shared, tmp_path):
     a = shared / "captures" / "libs-e2e" / "sample.scap"
     b = shared / "captures" / "libs-e2e" / "curl_google.scap"
     res = CliRunner().invoke(cli, ["merge", str(a), str(b), "-w", str(tmp_path / "x.scap")])
-    assert res.exit_code == 1 and "two machines" in res.stderr
+    assert res.exit_code == 1 and "two hosts" in res.stderr
 
 
 OWN_FIELDS = ("*%evt.rawtime %evt.type %proc.name %proc.pid %proc.ppid %proc.pname %proc.exe "
