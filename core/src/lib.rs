@@ -4,7 +4,9 @@
 //! The pure-Rust parts build and test without Python (`cargo test`); the bindings
 //! live in `python/` behind the `python` feature.
 
+pub mod cond;
 pub mod value;
+pub mod walk;
 
 #[cfg(feature = "python")]
 mod python;

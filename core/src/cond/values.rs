@@ -1,0 +1,55 @@
+//! The field values of one event, each extracted at most once.
+//!
+//! A condition names fields by their number in the plan's field table. `Values`
+//! asks an [`Extract`] for a field the first time a check needs it and keeps the
+//! answer for every later check of the same event.
+
+use crate::value::Value;
+
+/// What gives the values of the plan's fields for one event.
+pub trait Extract<'a> {
+    /// The value of field number `field` (`None`: the field has no value).
+    fn extract(&mut self, field: usize) -> Option<Value<'a>>;
+}
+
+/// The values of one event's fields, extracted on first use.
+#[derive(Debug, Default)]
+pub struct Values<'a> {
+    slots: Vec<Option<Option<Value<'a>>>>,
+}
+
+impl<'a> Values<'a> {
+    /// Room for `fields` fields, none extracted yet.
+    pub fn new(fields: usize) -> Values<'a> {
+        let mut slots = Vec::with_capacity(fields);
+        slots.resize_with(fields, || None);
+        Values { slots }
+    }
+
+    /// Extract `field` through `source` unless it was extracted already.
+    pub fn fill(&mut self, field: usize, source: &mut dyn Extract<'a>) {
+        if field >= self.slots.len() {
+            self.slots.resize_with(field + 1, || None);
+        }
+        if self.slots[field].is_none() {
+            self.slots[field] = Some(source.extract(field));
+        }
+    }
+
+    /// The value of an extracted field (`None` for no value or not extracted).
+    pub fn get(&self, field: usize) -> Option<&Value<'a>> {
+        self.slots.get(field)?.as_ref()?.as_ref()
+    }
+
+    /// Forget every value (the next event).
+    pub fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|slot| *slot = None);
+    }
+}
+
+/// An [`Extract`] over a fixed table of values (tests and simple callers).
+impl<'a> Extract<'a> for Vec<Option<Value<'a>>> {
+    fn extract(&mut self, field: usize) -> Option<Value<'a>> {
+        self.get(field).cloned().flatten()
+    }
+}
