@@ -6,7 +6,6 @@
 
 pub mod cond;
 pub mod value;
-pub mod walk;
 
 #[cfg(feature = "python")]
 mod python;
