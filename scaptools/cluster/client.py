@@ -1,0 +1,226 @@
+"""The client side of a cluster replay: units out, alerts back in single-process order.
+
+Captures that are cut get a planning task first (it walks the capture's blocks on a
+worker); the others are one unit each. Every unit is a task; as tasks end, the
+alerts of the units are written strictly in order (capture after capture, range
+after range), each unit's text whole, so the output is byte for byte what one
+process writes. A unit's result is fetched only when it is its turn, so the
+client holds one unit's alerts at a time.
+
+Dask re-runs the tasks of a worker that dies, and recomputes the results it held
+that were not fetched yet: each unit is written exactly once. A damaged capture
+ends its own units (the alerts before the fault are written, as one process
+writes them) and the run goes on with the next capture; the errors are returned.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from distributed import as_completed
+
+from scaptools.replay.stats import ReplayStats
+
+from .units import UNIT_BYTES, pieces, whole_unit
+from .worker import RulesOnWorker, plan_task, replay_task
+
+_DONE = None  # a slot whose unit has been written (its future released)
+
+
+@dataclass
+class ClusterStats(ReplayStats):
+    """``ReplayStats`` plus what the cluster did: per worker events, busy seconds and
+    units; units and cut captures; alert text fetched and the time it took; errors."""
+
+    workers: dict = field(default_factory=dict)
+    units: int = 0
+    cut: int = 0
+    fetched_bytes: int = 0
+    fetch_seconds: float = 0.0
+    errors: list = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = super().lines()
+        out.append(f"Workers used: {len(self.workers)}")
+        for address, (events, seconds, units) in sorted(self.workers.items()):
+            rate = events / seconds if seconds > 0 else 0.0
+            out.append(f"  {address}: {events} events in {units} units ({rate:,.0f} events/s)")
+        out.append(f"Units: {self.units} ({self.cut} captures cut); alerts fetched: "
+                   f"{self.fetched_bytes / 1e6:.1f} MB in {self.fetch_seconds:.3f} s")
+        return out
+
+    def count(self, result) -> None:
+        self.add(result.stats)
+        events, seconds, units = self.workers.get(result.worker, (0, 0.0, 0))
+        self.workers[result.worker] = (events + result.stats.events,
+                                       seconds + result.seconds, units + 1)
+
+
+def replay_on_client(client, bundle, captures: list, out, *, split: bool,
+                     unit_bytes: int = UNIT_BYTES, progress=None) -> ClusterStats:
+    """Replay ``captures`` (``units.Capture``) through ``bundle`` on ``client``'s cluster,
+    writing alert lines to ``out`` (a text stream); ``split`` allows cutting captures
+    (no stateful rules). Returns the statistics; capture errors are in ``errors``."""
+    name = f"scaptools-rules-{bundle.digest}"
+    client.register_plugin(RulesOnWorker(bundle), name=name)
+    run = _Run(client, name, captures, out, progress)
+    start = time.perf_counter()
+    try:
+        with _held_interrupts() as held:
+            run.start([pieces(c, split, unit_bytes) for c in captures])
+            run.finish(held)
+    finally:
+        run.cancel()
+        _unregister(client, name)
+    run.stats.seconds = time.perf_counter() - start
+    return run.stats
+
+
+def _unregister(client, name: str) -> None:
+    try:
+        client.unregister_worker_plugin(name)
+    except Exception:  # noqa: BLE001 - a worker gone meanwhile: nothing left to free
+        pass
+
+
+class _Run:
+    """The futures of one run, slot by slot, and the write cursor over them."""
+
+    def __init__(self, client, name: str, captures: list, out, progress):
+        self.client, self.name, self.captures, self.out = client, name, captures, out
+        self.progress = progress
+        self.token = uuid.uuid4().hex[:12]
+        self.slots: list = [None] * len(captures)  # per capture: its unit futures, once known
+        self.plans: dict = {}  # planning future key -> capture index
+        self.pending = as_completed(loop=client.loop)
+        self.cursor = [0, 0]  # capture, unit
+        self.done = 0
+        self.stats = ClusterStats()
+
+    def start(self, counts: list[int]) -> None:
+        for index, (capture, count) in enumerate(zip(self.captures, counts)):
+            if count > 1:
+                future = self.client.submit(plan_task, index, capture, count, priority=1,
+                                            key=f"scap-plan-{self.token}-{index}")
+                self.plans[future.key] = index
+                self.pending.add(future)
+                self.stats.cut += 1
+            else:
+                self._submit(index, [whole_unit(index, capture)])
+
+    def _submit(self, index: int, units: list) -> None:
+        futures = [self.client.submit(replay_task, unit, self.name, priority=-index,
+                                      key=f"scap-unit-{self.token}-{index}-{unit.part}")
+                   for unit in units]
+        self.slots[index] = futures
+        self.pending.update(futures)
+        self.stats.units += len(futures)
+
+    def finish(self, held) -> None:
+        self._write_ready(held)
+        for future in self.pending:
+            index = self.plans.pop(future.key, None)
+            if index is not None:
+                self._planned(index, future)
+            else:
+                self.done += 1
+            self._write_ready(held)
+            self._show()
+        if self.progress:
+            self.progress.write("\r\033[K")
+            self.progress.flush()
+
+    def _planned(self, index: int, future) -> None:
+        try:
+            units = future.result()
+        except Exception:  # noqa: BLE001 - the capture is read whole: a fault shows there
+            units = [whole_unit(index, self.captures[index])]
+        self._submit(index, units)
+
+    def _write_ready(self, held) -> None:
+        """Write every unit whose turn has come and whose task has ended."""
+        while self.cursor[0] < len(self.slots):
+            index, part = self.cursor
+            futures = self.slots[index]
+            if futures is None:
+                return  # not planned yet
+            if part >= len(futures):
+                self.cursor = [index + 1, 0]
+                continue
+            if not futures[part].done():
+                return
+            error = self._write(futures[part], held)
+            futures[part] = _DONE
+            if error is None:
+                self.cursor[1] += 1
+                continue
+            self.stats.errors.append(error)
+            self.client.cancel([f for f in futures[part + 1:] if f is not _DONE])
+            self.cursor = [index + 1, 0]
+
+    def _write(self, future, held) -> str | None:
+        """Write one unit's alerts; returns its error text, or None."""
+        begin = time.perf_counter()
+        try:
+            result = future.result()
+        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: too many workers died
+            name = self.captures[self.cursor[0]].name
+            return f"{name}: the cluster could not replay it: {type(exc).__name__}: {exc}"
+        self.stats.fetch_seconds += time.perf_counter() - begin
+        self.stats.fetched_bytes += len(result.text)
+        if result.text:
+            with held():
+                self.out.write(result.text)
+                self.out.flush()
+        self.stats.count(result)
+        return result.error
+
+    def _show(self) -> None:
+        if self.progress:
+            width, total = 24, max(self.stats.units, 1)
+            bar = "#" * (width * self.done // total)
+            self.progress.write(f"\r[{bar:<{width}}] units {self.done}/{self.stats.units}, "
+                                f"{self.stats.events:,} events written")
+            self.progress.flush()
+
+    def cancel(self) -> None:
+        """Cancel every task not written yet (Ctrl-C, an error in the client)."""
+        left = [f for futures in self.slots if futures for f in futures if f is not _DONE]
+        left += [f for f in self.pending.futures] if hasattr(self.pending, "futures") else []
+        if left:
+            self.client.cancel(left)
+
+
+@contextmanager
+def _held_interrupts():
+    """Ctrl-C is held back while a unit's text is written (no half-written line), then
+    raised; ``held()`` marks such a section. Only the main thread handles signals."""
+    state = {"writing": False, "pending": False}
+
+    def handler(signum, frame):
+        if state["writing"]:
+            state["pending"] = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def held():
+        state["writing"] = True
+        try:
+            yield
+        finally:
+            state["writing"] = False
+            if state["pending"]:
+                raise KeyboardInterrupt
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
