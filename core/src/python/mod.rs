@@ -2,9 +2,12 @@
 
 use pyo3::prelude::*;
 
+mod fields;
+
 /// The module Python imports as `scaptools._core`.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
+    fields::register(m)?;
     Ok(())
 }
