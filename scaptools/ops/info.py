@@ -1,8 +1,11 @@
 """What a capture holds, without printing its events (``scap info``).
 
 Format version, byte order, compression, blocks by type, machine info, process /
-fd / user counts, events by type and by plugin id, first and last timestamp,
-whether the file is truncated, and the events whose parameter lengths run past
+fd / user counts, events by type (with the direction of enter and exit types) and
+by plugin id, the earliest and the latest timestamp, whether the events are in
+time order (and how many are earlier than the event before them: where a tool
+keeps file order, such as ``scap convert`` or ``scap record`` without ``--sort``,
+this is what it kept), whether the file is truncated, and the events whose parameter lengths run past
 their end (damaged events are counted and read past, as capinfos reads past a
 bad packet). A truncated, corrupt or damaged file is summarized as far as it
 could be read, and its first fault is returned beside the report.
@@ -14,6 +17,7 @@ from datetime import datetime, timezone
 
 from scaptools.errors import ScapError
 from scaptools.events.event import PLUGINEVENT, Event, damaged_error, params_fit
+from scaptools.events.table import EVENTS
 from scaptools.format import constants
 from scaptools.format.blocks import Block
 from scaptools.format.reader import open_capture
@@ -26,7 +30,10 @@ class Summary:
         self.path = path
         self.events = Counter()       # event type -> count
         self.plugins = Counter()      # plugin id -> count
-        self.first_ts = self.last_ts = None
+        self.first_ts = self.last_ts = None  # in file order
+        self.earliest = self.latest = None
+        self.inversions = 0  # events earlier than the event before them
+        self._last = None
         self.machine = None
         self.lists = Counter()        # processes, fds, interfaces, users, groups
         self.error = None
@@ -36,18 +43,31 @@ class Summary:
     def add_events(self, items) -> None:
         """Count the events of ``(offset, item)`` pairs; hand blocks to :meth:`add_block`."""
         events, plugins = self.events, self.plugins
-        for _, item in items:
-            if isinstance(item, Block):
-                self.add_block(item)
-                continue
-            events[item.type] += 1
-            if not params_fit(item):
-                self.add_damaged(item)
-            elif item.type == PLUGINEVENT:
-                plugins[item.plugin_id] += 1
-            if self.first_ts is None:
-                self.first_ts = item.ts
-            self.last_ts = item.ts
+        try:
+            for _, item in items:
+                if isinstance(item, Block):
+                    self.add_block(item)
+                    continue
+                events[item.type] += 1
+                if not params_fit(item):
+                    self.add_damaged(item)
+                elif item.type == PLUGINEVENT:
+                    plugins[item.plugin_id] += 1
+                self.add_time(item.ts)
+        finally:
+            self.last_ts = self._last
+
+    def add_time(self, ts: int) -> None:
+        last = self._last
+        if last is None:
+            self.first_ts = self.earliest = self.latest = ts
+        elif ts < last:
+            self.inversions += 1
+            if ts < self.earliest:
+                self.earliest = ts
+        elif ts > self.latest:
+            self.latest = ts
+        self._last = ts
 
     def add_damaged(self, event) -> None:
         self.damaged += 1
@@ -107,17 +127,39 @@ def _report(reader, s: Summary) -> dict:
         "metadata": {k: s.lists.get(k, 0)
                      for k in ("processes", "fds", "interfaces", "users", "groups")},
         "events": sum(s.events.values()),
-        "events_by_type": {f"{t} {Event(0, 0, 0, 0, t, 0, b'').name}": n
-                           for t, n in sorted(s.events.items())},
+        "events_by_type": {type_label(t): n for t, n in sorted(s.events.items())},
         "events_by_plugin": {str(pid): n for pid, n in sorted(s.plugins.items(),
                                                               key=lambda kv: kv[0] or 0)},
         "first_ts": s.first_ts,
         "last_ts": s.last_ts,
+        "earliest_ts": s.earliest,
+        "latest_ts": s.latest,
+        "time_ordered": s.inversions == 0,
+        "inversions": s.inversions,
         "truncated": reader.truncated,
         "damaged_events": s.damaged,
         "first_damaged_event": _damaged_report(s.first_damaged),
         "error": str(s.error) if s.error else None,
     }
+
+
+def _paired(etype: int, direction: str, step: int) -> bool:
+    other = etype + step
+    return (0 <= other < len(EVENTS) and EVENTS[etype]["direction"] == direction
+            and EVENTS[other]["name"] == EVENTS[etype]["name"]
+            and EVENTS[other]["direction"] != direction)
+
+
+def type_label(etype: int) -> str:
+    """``"3 open (exit)"``: the id, the name and, for a type with an enter/exit pair, its
+    direction (``"322 pluginevent"`` for the others)."""
+    label = f"{etype} {Event(0, 0, 0, 0, etype, 0, b'').name}"
+    if etype < len(EVENTS):
+        if _paired(etype, "enter", 1):
+            return label + " (enter)"
+        if _paired(etype, "exit", -1):
+            return label + " (exit)"
+    return label
 
 
 def _damaged_report(exc) -> dict | None:
@@ -148,6 +190,14 @@ def _iso(ts) -> str:
     return f"{dt:%Y-%m-%dT%H:%M:%S}.{ts % 1_000_000_000:09d}Z ({ts})"
 
 
+def _order(report: dict) -> str:
+    if report["time_ordered"]:
+        return "yes"
+    n = report["inversions"]
+    return (f"no, {n} events earlier than the event before them" if n > 1
+            else "no, 1 event earlier than the event before it")
+
+
 def text_lines(report: dict) -> list[str]:
     """The human-readable form of a report."""
     first = report["first_damaged_event"]
@@ -167,8 +217,9 @@ def text_lines(report: dict) -> list[str]:
     meta = report["metadata"]
     lines += ["metadata:       " + ", ".join(f"{v} {k}" for k, v in meta.items()),
               f"events:         {report['events']}",
-              f"first event:    {_iso(report['first_ts'])}",
-              f"last event:     {_iso(report['last_ts'])}",
+              f"earliest event: {_iso(report['earliest_ts'])}",
+              f"latest event:   {_iso(report['latest_ts'])}",
+              f"time order:     {_order(report)}",
               "blocks:"]
     lines += [f"  {name:<14} {n}" for name, n in report["blocks"].items()]
     lines.append("events by type:")
