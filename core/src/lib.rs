@@ -5,6 +5,7 @@
 //! live in `python/` behind the `python` feature.
 
 pub mod cond;
+pub mod replay;
 pub mod fields;
 pub mod value;
 

@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple
 from scaptools.engine.output import Alert
 from scaptools.engine.rules.infos import PRIORITIES, parse_priority
 from scaptools.errors import RuleError
+from scaptools.plugin.api import SYSCALL_SOURCE
 
 _EMPTY = ()
 
@@ -23,6 +24,18 @@ class Candidate(NamedTuple):
 
     test: Callable  # fn(event) -> truthy
     make: Callable  # fn(event) -> Alert
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Which rules an event of one source meets: per value of the index field, the
+    candidate rules in index order with whether the index already checked part of
+    their condition (``rule.match_indexed`` then suffices); ``default`` for any other
+    value (every rule when there is no index field)."""
+
+    field: str | None
+    by_key: dict  # index value -> ((rule, indexed), ...)
+    default: tuple
 
 
 @dataclass(frozen=True)
@@ -58,30 +71,74 @@ class Engine:
         self.enable_all = enable_all
         self.hostname = hostname or os.environ.get("FALCO_HOSTNAME") or socket.gethostname()
         self.rules = select_rules(ruleset.rules, self.min_priority, tags, skip_tags, disabled)
-        self._matchers = {src: self._matcher(self._build(src))
-                          for src in {r.source for r in self.rules}}
+        self.native = {}  # source -> NativeRules: the source's rules compiled in the core
+        self._matchers = {}
+        for src in sorted({r.source for r in self.rules}):
+            match = self._matcher(self._build(src))
+            native = self._native(src)
+            if native is not None:
+                self.native[src] = native
+                match = native.matcher(match)
+            self._matchers[src] = match
 
-    def _build(self, source: str) -> SourceRules:
+    def _native(self, source: str):
+        """The rules of ``source`` compiled in the core (``None``: the Python path only)."""
+        core = _core()
+        if core is None or source == SYSCALL_SOURCE:
+            return None
+        from scaptools.engine.native import NativeRules
+        rules = self.rules_for(source)
+        made = NativeRules.build(core, source, rules, self._groups(source),
+                                 self.ruleset.fieldsets.get(source), self.first, self.hostname)
+        return made if made is not None and made.core_rules else None
+
+    def paths(self) -> dict:
+        """Per source, the rules each path evaluates: ``{source: {"core": [names],
+        "python": [names]}}`` (``--stats``)."""
+        out = {}
+        for source in sorted({r.source for r in self.rules}):
+            native = self.native.get(source)
+            if native is None:
+                out[source] = {"core": [], "python": [r.name for r in self.rules_for(source)]}
+            else:
+                out[source] = {"core": native.core_rules, "python": native.python_rules}
+        return out
+
+    def _groups(self, source: str) -> Groups:
+        """The dispatch of ``source``'s selected rules by the value of its index field."""
         rules = [r for r in self.rules if r.source == source]
         fieldset = self.ruleset.fieldsets.get(source)
         field = getattr(fieldset, "index_field", None)
-        make = {id(r): self._maker(r) for r in rules}  # rule -> fn(event) -> Alert
         if field is None or fieldset.lookup(field) is None:
-            return SourceRules(None, {}, tuple(Candidate(r.match, make[id(r)]) for r in rules))
-        default = tuple(Candidate(r.match, make[id(r)]) for r in rules if r.index_values is None)
+            return Groups(None, {}, tuple((r, False) for r in rules))
+        default = tuple((r, False) for r in rules if r.index_values is None)
         keys = {k for r in rules if r.index_values is not None for k in r.index_values}
         universe = getattr(fieldset, "index_universe", None)
         if universe is not None:  # sets may be complements: a value outside the universe
             keys |= set(universe)  # (or missing) must meet every rule
-            default = tuple(Candidate(r.match, make[id(r)]) for r in rules)
-        by_key = {k: tuple(Candidate(r.match if r.index_values is None else r.match_indexed,
-                                     make[id(r)])
-                           for r in rules if r.index_values is None or k in r.index_values)
+            default = tuple((r, False) for r in rules)
+        by_key = {k: tuple((r, r.index_values is not None) for r in rules
+                           if r.index_values is None or k in r.index_values)
                   for k in keys}
         if not self.enable_all:
             for key in getattr(fieldset, "ignored_index_values", ()):
                 by_key[key] = _EMPTY
-        return SourceRules(fieldset.extractor(field), by_key, default)
+        return Groups(field, by_key, default)
+
+    def _build(self, source: str) -> SourceRules:
+        groups = self._groups(source)
+        rules = {id(r): r for r in self.rules if r.source == source}
+        make = {key: self._maker(r) for key, r in rules.items()}  # rule -> fn(event) -> Alert
+
+        def cands(pairs):
+            return tuple(Candidate(r.match_indexed if indexed else r.match, make[id(r)])
+                         for r, indexed in pairs)
+        if groups.field is None:
+            return SourceRules(None, {}, cands(groups.default))
+        fieldset = self.ruleset.fieldsets[source]
+        return SourceRules(fieldset.extractor(groups.field),
+                           {k: cands(v) for k, v in groups.by_key.items()},
+                           cands(groups.default))
 
     def rules_for(self, source: str) -> list:
         """The selected rules of ``source``, in evaluation order."""
@@ -130,6 +187,14 @@ class Engine:
             message, fields = render(event)
             return Alert(name, priority, event.ts, message, fields, source, list(tags), hostname)
         return make
+
+
+def _core():
+    """``scaptools.core.native()``. Imported by name: ``scaptools.core`` loads the
+    extension with ``from scaptools import _core``, which the layout test reads as an
+    import of the package itself (a circle through ``scaptools.__getattr__``)."""
+    import importlib
+    return importlib.import_module("scaptools.core").native()
 
 
 def _none(event):

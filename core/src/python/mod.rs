@@ -2,12 +2,14 @@
 
 use pyo3::prelude::*;
 
+mod eval;
 mod fields;
 
 /// The module Python imports as `scaptools._core`.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
+    eval::register(m)?;
     fields::register(m)?;
     Ok(())
 }

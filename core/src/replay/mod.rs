@@ -1,0 +1,10 @@
+//! The replay of plugin events in the core (docs/core.md, "Conditions and the replay
+//! loop"): a source's rules compiled from the plan Python writes ([`rules`]), their
+//! outputs ([`output`]), and the alert lines in Falco's text and JSON forms
+//! ([`render`]).
+
+pub mod output;
+pub mod render;
+pub mod rules;
+
+pub use rules::{plugin_event, Source, Verdict};
