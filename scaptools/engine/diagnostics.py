@@ -1,16 +1,20 @@
 """Load-time diagnostics: Falco's coded errors and warnings (docs/rules-language.md §12).
 
-A ``Diagnostic`` names the Falco code, the message, where it happened
-(``Location``) and the item (kind and name). ``LoadResult`` gathers them; the
-first error of a file stops that file (§1.1).
+A ``Diagnostic`` names the Falco code, the message, where it happened and the
+item (kind and name). Where is told twice: ``location`` is this project's
+file:line:col (1-based, the innermost position in the rules file), ``context``
+is Falco's chain of locations (``Frame``s, 0-based line and column as Falco
+prints them), which ``LoadResult.summary`` renders in Falco's words. The first
+error of a file stops that file (§1.1).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from scaptools.errors import Location, RuleError
 
 # Error codes (§12).
+LOAD_ERR_FILE_READ = "LOAD_ERR_FILE_READ"
 LOAD_ERR_YAML_PARSE = "LOAD_ERR_YAML_PARSE"
 LOAD_ERR_YAML_VALIDATE = "LOAD_ERR_YAML_VALIDATE"
 LOAD_ERR_VALIDATE = "LOAD_ERR_VALIDATE"
@@ -32,7 +36,8 @@ LOAD_INVALID_LIST_NAME = "LOAD_INVALID_LIST_NAME"
 LOAD_COMPILE_CONDITION = "LOAD_COMPILE_CONDITION"
 LOAD_UNKNOWN_KEY = "LOAD_UNKNOWN_KEY"
 
-SHORT_TEXT = {
+SHORT_TEXT = {  # Falco's short text of each code (falco_load_result.cpp)
+    LOAD_ERR_FILE_READ: "File read error",
     LOAD_ERR_YAML_PARSE: "YAML parse error",
     LOAD_ERR_YAML_VALIDATE: "Error validating internal structure of YAML file",
     LOAD_ERR_VALIDATE: "Error validating rule/macro/list/exception objects",
@@ -46,22 +51,69 @@ SHORT_TEXT = {
     LOAD_UNUSED_LIST: "Unused list",
     LOAD_UNKNOWN_ITEM: "Unknown rules file item",
     LOAD_DEPRECATED_ITEM: "Used deprecated item",
-    LOAD_APPEND_NO_VALUES: "Overriding/appending exception with no values",
+    LOAD_APPEND_NO_VALUES: "Overriding/appending with no values",
     LOAD_EXCEPTION_NAME_NOT_UNIQUE: "Multiple exceptions defined with the same name",
     LOAD_INVALID_MACRO_NAME: "Invalid macro name",
     LOAD_INVALID_LIST_NAME: "Invalid list name",
-    LOAD_COMPILE_CONDITION: "Condition has been ignored",
-    LOAD_UNKNOWN_KEY: "Unknown key",
+    LOAD_COMPILE_CONDITION: "Warning in rule condition",
+    LOAD_UNKNOWN_KEY: "Unknown key in item definition",
 }
 
 
 @dataclass(frozen=True)
+class Frame:
+    """One location of Falco's context chain: what (``kind`` 'name') and where.
+
+    ``source`` is the file name, or for a condition expression the condition's
+    quoted beginning; ``line``/``col`` are 0-based; ``pos`` is the offset used
+    for the snippet.
+    """
+
+    kind: str
+    name: str = ""
+    source: str = ""
+    line: int = 0
+    col: int = 0
+    pos: int = 0
+
+
+@dataclass(frozen=True)
 class Context:
-    """Where an item (or a part of it) is: location plus item kind and name."""
+    """Where an item (or a part of it) is: our location, the item kind and name, and
+    Falco's chain of frames (``alt``: the condition text of a condition context)."""
 
     location: Location
     item_type: str = ""
     item_name: str = ""
+    frames: tuple = ()
+    alt: str | None = None
+
+    @classmethod
+    def root(cls, path: str) -> Context:
+        """The whole rules file (Falco's "rules content" at 0:0)."""
+        return cls(Location(path), frames=(Frame("rules content", "", path),))
+
+    def at(self, mark, kind: str, name: str = "", item: str | None = None) -> Context:
+        """A child at a YAML mark (a node's ``start_mark``); ``item`` names a new item kind."""
+        path = self.location.path
+        frame = Frame(kind, name, path, mark.line, mark.column, mark.index)
+        kind_, name_ = (item, name) if item is not None else (self.item_type, self.item_name)
+        return Context(Location(path, mark.line + 1, mark.column + 1), kind_, name_,
+                       self.frames + (frame,))
+
+    def in_condition(self, condition: str, offset: int) -> Context:
+        """A position inside a (rewritten) condition text, as Falco builds it: the
+        frame is named after the condition's start, its line, column and offset are
+        the parser's (1-based line and column) added to the last frame's."""
+        last = self.frames[-1] if self.frames else Frame("rules content")
+        line, col = 1, 1
+        for ch in condition[:offset]:
+            line, col = (line + 1, 1) if ch == "\n" else (line, col + 1)
+        head = condition if len(condition) <= 20 else condition[:17] + "..."
+        head = ('"' + head + '"').replace("\n", " ").replace("\r", " ")
+        frame = Frame("condition expression", "", head, line + last.line, col + last.col,
+                      offset + last.pos)
+        return replace(self, frames=self.frames + (frame,), alt=condition)
 
 
 @dataclass(frozen=True)
@@ -74,6 +126,7 @@ class Diagnostic:
     item_type: str = ""
     item_name: str = ""
     is_error: bool = True
+    context: Context | None = None
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -87,6 +140,12 @@ class Diagnostic:
         return RuleError(self.message, self.location, self.item_type, self.item_name, self.code)
 
 
+def diagnostic(code: str, message: str, ctx: Context | None, is_error: bool = True) -> Diagnostic:
+    if ctx is None:
+        return Diagnostic(code, message, is_error=is_error)
+    return Diagnostic(code, message, ctx.location, ctx.item_type, ctx.item_name, is_error, ctx)
+
+
 class LoadFailed(Exception):
     """Internal: stops loading the current file at its first error (§1.1)."""
 
@@ -97,56 +156,43 @@ class LoadFailed(Exception):
 
 def fail(code: str, message: str, ctx: Context | None) -> LoadFailed:
     """Build the internal exception for a load error at ``ctx``."""
-    if ctx is None:
-        return LoadFailed(Diagnostic(code, message))
-    return LoadFailed(Diagnostic(code, message, ctx.location, ctx.item_type, ctx.item_name))
+    return LoadFailed(diagnostic(code, message, ctx))
 
 
 @dataclass
 class LoadResult:
-    """Outcome of ``load_rules``: success flag, errors, warnings and the ruleset."""
+    """Outcome of ``load_rules``: success flag, errors, warnings and the ruleset.
+
+    ``schema`` maps each file to the outcomes of Falco's rules-file schema check
+    (``"ok"`` or ``"failed for <where>: <what>"``), ``texts`` keeps the texts for
+    snippets.
+    """
 
     errors: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     ruleset: object = None  # engine.rules.compiler.Ruleset
     files: list[str] = field(default_factory=list)
+    texts: dict = field(default_factory=dict)
+    schema: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def warn(self, code: str, message: str, ctx: Context | None) -> None:
-        if ctx is None:
-            self.warnings.append(Diagnostic(code, message, is_error=False))
-            return
-        self.warnings.append(Diagnostic(code, message, ctx.location, ctx.item_type,
-                                        ctx.item_name, is_error=False))
+        self.warnings.append(diagnostic(code, message, ctx, is_error=False))
 
-    texts: dict = field(default_factory=dict)  # path -> text, for snippets
+    def of_file(self, path: str) -> tuple[list, list]:
+        """The errors and warnings of one file."""
+        def mine(d):
+            return d.location is not None and d.location.path == path
+        return [d for d in self.errors if mine(d)], [d for d in self.warnings if mine(d)]
 
     def summary(self) -> list[str]:
-        """Falco-like report (§12): per-file state, then each diagnostic with its item
-        context, a snippet with a ``^`` marker, and ``CODE (short text): message``."""
+        """Falco's verbose report of every file (§12), as lines."""
+        from scaptools.engine.rules.report import file_report
         lines = []
         for path in self.files:
-            errs = [d for d in self.errors if d.location and d.location.path == path]
-            warns = [d for d in self.warnings if d.location and d.location.path == path]
-            state = "Invalid" if errs else ("Ok, with warnings" if warns else "Ok")
-            lines.append(f"{path}: {state}")
-            for title, diags in (("Errors", errs), ("Warnings", warns)):
-                if diags:
-                    lines.append(f"{len(diags)} {title}:")
-                    for diag in diags:
-                        lines.extend(self._context(diag))
+            lines.extend(file_report(self, path).splitlines())
         lines.extend(str(d) for d in self.errors + self.warnings if not d.location)
         return lines
-
-    def _context(self, diag: Diagnostic) -> list[str]:
-        loc = diag.location
-        out = [f"In {diag.item_type or 'rules content'} '{diag.item_name}': ({loc})"]
-        text_lines = self.texts.get(loc.path, "").splitlines()
-        if 0 < loc.line <= len(text_lines):
-            out += ["------", text_lines[loc.line - 1], " " * max(loc.col - 1, 0) + "^",
-                    "------"]
-        out.append(f"{diag.code} ({SHORT_TEXT.get(diag.code, '')}): {diag.message}")
-        return out

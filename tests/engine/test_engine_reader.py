@@ -42,8 +42,8 @@ def test_minimal_rule_loads(ct_fieldsets):
 
 MALFORMED = [
     ("- rule: [", ("LOAD_ERR_YAML_PARSE", None, 2)),
-    ("just text", ("LOAD_ERR_YAML_VALIDATE", "Rules content is not yaml", 1)),
-    ("a: b", ("LOAD_ERR_YAML_VALIDATE", "Rules content is not yaml array of objects", 1)),
+    ("just text", ("LOAD_ERR_YAML_VALIDATE", "Rules content is not yaml", 0)),
+    ("a: b", ("LOAD_ERR_YAML_VALIDATE", "Rules content is not yaml array of objects", 0)),
     ("- a\n", ("LOAD_ERR_YAML_VALIDATE",
                "Unexpected element type. Each element should be a yaml associative array.", 1)),
     ("- required_engine_version: 99", ("LOAD_ERR_VALIDATE",
@@ -58,13 +58,13 @@ MALFORMED = [
     ("- required_plugin_versions: x", ("LOAD_ERR_YAML_VALIDATE",
                                        "Value of required_plugin_versions must be a sequence", 1)),
     ("- required_plugin_versions:\n  - name: a\n    version: 1.0",
-     ("LOAD_ERR_VALIDATE", "Invalid required version '1.0' for plugin 'a'", 1)),
+     ("LOAD_ERR_VALIDATE", "Invalid required version '1.0' for plugin 'a'", 2)),
     ("- list: l\n", ("LOAD_ERR_YAML_VALIDATE", "Item has no mapping for key 'items'", 1)),
     ("- list: l\n  items: a\n", ("LOAD_ERR_YAML_VALIDATE", "Value is not a sequence", 2)),
     ("- list: l\n  items: [[a]]\n", ("LOAD_ERR_YAML_VALIDATE", "sequence value is not scalar", 2)),
     ("- macro: m\n", ("LOAD_ERR_YAML_VALIDATE", "Item has no mapping for key 'condition'", 1)),
     ("- macro: m\n  condition:\n", ("LOAD_ERR_YAML_VALIDATE", "Mapping for key 'condition' is "
-                                    "empty", 2)),
+                                    "empty", 1)),
     ("- macro: m\n  condition: [a]\n", ("LOAD_ERR_YAML_VALIDATE", "Value is not a scalar value",
                                         2)),
     ("- macro: m\n  condition: ''\n", ("LOAD_ERR_YAML_VALIDATE", "Value must be non-empty", 2)),
@@ -88,7 +88,7 @@ MALFORMED = [
                            "by that name already exists", 1)),
     ("- list: l\n  items: [a]\n  override:\n    items: prepend\n",
      ("LOAD_ERR_YAML_VALIDATE", "Invalid override operation for key 'items': 'prepend'. "
-                                "Allowed values are: append, replace", 4)),
+                                "Allowed values are: append replace ", 4)),
     ("- rule: R\n  priority: INFO\n  override:\n    priority: append\n",
      ("LOAD_ERR_YAML_VALIDATE", "Key 'priority' cannot be appended to, use 'replace' instead", 4)),
     ("- rule: R\n  source: x\n  override:\n    source: replace\n",
@@ -96,18 +96,18 @@ MALFORMED = [
     ("- rule: R\n  override:\n    condition: append\n",
      ("LOAD_ERR_YAML_VALIDATE", "An append override for 'condition' was specified but "
                                 "'condition' is not defined", 1)),
-    ("- rule: R\n  condition: and x\n  desc: more\n  override:\n    condition: append\n",
-     ("LOAD_ERR_YAML_VALIDATE", "Unexpected key 'desc': no corresponding entry under "
-                                "'override' is defined.", 3)),
+    (RULE.lstrip() + "- rule: R\n  condition: and x\n  desc: more\n  override:\n"
+     "    condition: append\n", ("LOAD_ERR_YAML_VALIDATE", "Unexpected key 'desc': no "
+                                 "corresponding entry under 'override' is defined.", 9)),
     ("- rule: R\n  condition: and x\n  append: true\n  override:\n    condition: append\n",
      ("LOAD_ERR_YAML_VALIDATE", "Keys 'override' and 'append: true' cannot be used together. "
                                 "Add an 'append' entry (e.g. 'condition: append') under "
                                 "'override' instead.", 1)),
     ("- rule: R\n  condition: and x\n  override:\n    condition: append\n",
-     ("LOAD_ERR_VALIDATE", "Rule uses 'append' or 'override.condition: append' but no rule by "
+     ("LOAD_ERR_VALIDATE", "Rule uses 'append' or 'override.<key>: append' but no rule by "
                            "that name already exists", 1)),
     ("- rule: R\n  priority: INFO\n  override:\n    priority: replace\n",
-     ("LOAD_ERR_VALIDATE", "An 'override.priority: replace' to a rule was requested but no "
+     ("LOAD_ERR_VALIDATE", "An 'override.<key>: replace' to a rule was requested but no "
                            "rule by that name already exists", 1)),
 ]
 
@@ -135,7 +135,6 @@ def test_strict_raises_rule_error_with_location(ct_fieldsets):
 
 COND_ERRORS = [
     ("ct.nope = 1", "LOAD_ERR_COMPILE_CONDITION", "filter_check called with nonexistent field ct.nope"),
-    ("undefined_m", "LOAD_ERR_VALIDATE", "Undefined macro 'undefined_m' used in filter."),
     ("ct.name contains )", "LOAD_ERR_COMPILE_CONDITION",
      "expected a string value or a field with a valid transformer: val, tolower, toupper, b64, "
      "basename, len, join, concat, getopt"),
@@ -153,6 +152,15 @@ def test_rule_condition_errors_point_at_condition(cond, code, message, ct_fields
     res = load(text, ct_fieldsets)
     assert only_error(res) == (code, message, 3, "rule", "R")
     assert res.errors[0].location.col == 14
+
+
+def test_undefined_macro_points_at_the_rule(ct_fieldsets):
+    """Falco resolves macros with the rule item as the parent of the condition position."""
+    text = "- rule: R\n  desc: d\n  condition: undefined_m\n  output: o\n  priority: INFO\n" \
+           "  source: aws_cloudtrail\n"
+    res = load(text, ct_fieldsets)
+    assert only_error(res) == ("LOAD_ERR_VALIDATE", "Undefined macro 'undefined_m' used in filter.",
+                               1, "rule", "R")
 
 
 def test_output_errors(ct_fieldsets):
@@ -281,11 +289,13 @@ def test_plugin_requirements(ct_fieldsets):
 def test_falco_like_summary(ct_fieldsets):
     res = load("- macro: m\n  condition: a and (b\n", ct_fieldsets)
     assert res.summary() == [
-        "rules.yaml: Invalid", "1 Errors:", "In macro 'm': (rules.yaml:2:14)", "------",
-        "  condition: a and (b", "             ^", "------",
-        "LOAD_ERR_COMPILE_CONDITION (Error compiling condition): expected a ')' token"]
+        "rules.yaml: Invalid | schema validation: ok", "1 Errors:",
+        "In rules content: (rules.yaml:0:0)", "    macro 'm': (rules.yaml:0:2)",
+        "    macro condition: (rules.yaml:1:13)",
+        '    condition expression: ("a and (b":2:22)', "------", "a and (b", "       ^",
+        "------", "LOAD_ERR_COMPILE_CONDITION (Error compiling condition): expected a ')' token"]
     ok = load(HEAD + RULE, ct_fieldsets)
-    assert ok.summary() == ["rules.yaml: Ok"]
+    assert ok.summary() == ["rules.yaml: Ok | schema validation: ok"]
 
 
 def test_several_documents_null_items_and_empty_documents(ct_fieldsets):

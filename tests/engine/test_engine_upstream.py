@@ -105,9 +105,9 @@ def test_falco_rules_unknown_fields_reported_the_falco_way(falco_rules):
     fs = FieldSet("syscall")
     fs.add(FieldInfo("evt.type", provider="test"), lambda arg: lambda ev: None)
     res = load_rules([falco_rules], lambda source: fs if source == "syscall" else None)
-    err = res.errors[0]
-    assert (err.code, err.item_type) == ("LOAD_ERR_COMPILE_CONDITION", "rule")
-    assert err.message.startswith("filter_check called with nonexistent field ")
+    err = res.errors[0]  # Falco checks a rule's output before its condition
+    assert (err.code, err.item_type) == ("LOAD_ERR_COMPILE_OUTPUT", "rule")
+    assert err.message.startswith("unknown filter: ")
     assert err.location.path.endswith("falco_rules.yaml") and err.location.line > 0
 
 

@@ -47,4 +47,4 @@ def test_no_warning_for_plain_regex_and_values(fieldsets):
 def test_container_info_removed_from_output(fieldsets):
     res = load_rules([("r.yaml", rule("ct.x exists", "a %container.info b"))], fieldsets)
     assert [w.code for w in res.warnings] == ["LOAD_DEPRECATED_ITEM"]
-    assert res.ruleset.rules[0].output.parts == ["a b"]
+    assert res.ruleset.rules[0].output.parts == ["a  b"]  # removed, blanks kept (Falco)

@@ -59,6 +59,7 @@ class Compiler:
         self.ns = {"_alower": ascii_lower, "_ipaddr": _ipaddr, "_ip_any": _ip_any}
         self.count = 0
         self.fields = []  # FieldRefs used by the condition
+        self.pos = 0  # offset of the check being compiled (where an error or warning is)
 
     def const(self, value, prefix: str = "c") -> str:
         self.count += 1
@@ -97,6 +98,7 @@ class Compiler:
         return op
 
     def check(self, chk: Check) -> str:
+        self.pos = chk.pos
         left = self.operand(chk.operand)
         fam = family(left.type, left.is_list)
         if chk.op not in ALLOWED_OPS[fam]:

@@ -1,17 +1,24 @@
 """Collects lists, macros and rules by name, in load order (docs/rules-language.md §1.4, §2, §3).
 
 Second stage of Falco's loader (docs/design.md §7): definitions, appends and
-overrides; the same-source rule; exception validation against the source's
+overrides; the same-source rule; exception checks against the source's
 fields. Every define/append/override takes the next load-order position
 (``visibility``); a redefinition keeps the item's first ``index``.
 """
 from __future__ import annotations
 
-from scaptools.engine.diagnostics import (LOAD_APPEND_NO_VALUES, LOAD_ERR_VALIDATE,
-                                          LOAD_EXCEPTION_NAME_NOT_UNIQUE, LOAD_UNKNOWN_SOURCE,
-                                          fail)
-from scaptools.engine.rules.exception_check import validate_exception
+from scaptools.engine.diagnostics import LOAD_ERR_VALIDATE, LOAD_UNKNOWN_SOURCE, fail
+from scaptools.engine.rules.exception_check import is_valid, validate_exception
 from scaptools.engine.rules.infos import ListInfo, MacroInfo, RuleInfo, RuleUpdate
+
+ERROR_NO_PREVIOUS_MACRO = ("Macro uses 'append' or 'override.condition: append' but no macro by "
+                           "that name already exists")
+ERROR_NO_PREVIOUS_LIST = ("List uses 'append' or 'override.items: append' but no list by that "
+                          "name already exists")
+ERROR_NO_PREVIOUS_RULE_APPEND = ("Rule uses 'append' or 'override.<key>: append' but no rule by "
+                                 "that name already exists")
+ERROR_NO_PREVIOUS_RULE_REPLACE = ("An 'override.<key>: replace' to a rule was requested but no "
+                                  "rule by that name already exists")
 
 
 class Collector:
@@ -37,25 +44,23 @@ class Collector:
         table[info.name] = info  # an existing key keeps its place in the dict
 
     # -- lists and macros -------------------------------------------------
-    def list_item(self, info: ListInfo, mode: str) -> None:
-        if mode != "append":
+    def list_item(self, info: ListInfo, append: bool) -> None:
+        if not append:
             self._define(self.lists, info)
             return
         prev = self.lists.get(info.name)
         if prev is None:
-            raise fail(LOAD_ERR_VALIDATE, "List uses 'append' or 'override.items: append' but "
-                       "no list by that name already exists", info.ctx)
+            raise fail(LOAD_ERR_VALIDATE, ERROR_NO_PREVIOUS_LIST, info.ctx)
         prev.items = prev.items + info.items
         prev.visibility = self._next()
 
-    def macro_item(self, info: MacroInfo, mode: str) -> None:
-        if mode != "append":
+    def macro_item(self, info: MacroInfo, append: bool) -> None:
+        if not append:
             self._define(self.macros, info)
             return
         prev = self.macros.get(info.name)
         if prev is None:
-            raise fail(LOAD_ERR_VALIDATE, "Macro uses 'append' or 'override.condition: append' "
-                       "but no macro by that name already exists", info.ctx)
+            raise fail(LOAD_ERR_VALIDATE, ERROR_NO_PREVIOUS_MACRO, info.ctx)
         prev.condition = prev.condition + " " + info.condition
         prev.visibility = self._next()
 
@@ -69,50 +74,47 @@ class Collector:
         if fieldset is None:
             info.unknown_source = True
             self.res.warn(LOAD_UNKNOWN_SOURCE, f"Unknown source {info.source}, skipping", info.ctx)
-        seen = set()
         for exc in info.exceptions:
-            if exc.name in seen:
-                self.res.warn(LOAD_EXCEPTION_NAME_NOT_UNIQUE, "Multiple definitions of exception "
-                              f"'{exc.name}' in the same rule", exc.ctx)
-            seen.add(exc.name)
-            if fieldset is not None:
-                validate_exception(exc, fieldset)
+            if not is_valid(exc.fields):
+                raise fail(LOAD_ERR_VALIDATE, "Rule exception item must have fields property "
+                           "with a list of fields", exc.ctx)
+            validate_exception(exc, fieldset)
         self._define(self.rules, info)
+
+    def rule_enable(self, name: str, enabled: bool, ctx) -> None:
+        """A standalone ``enabled`` item (deprecated, §2.5)."""
+        prev = self.rules.get(name)
+        if prev is None:
+            raise fail(LOAD_ERR_VALIDATE, "Rule has 'enabled' key but no rule by that name "
+                       "already exists", ctx)
+        prev.enabled = enabled
 
     def rule_update(self, upd: RuleUpdate) -> None:
         prev = self.rules.get(upd.name)
+        appends = "append" in upd.ops.values()
         if prev is None:
-            raise self._no_rule(upd)
+            raise fail(LOAD_ERR_VALIDATE, ERROR_NO_PREVIOUS_RULE_APPEND if appends
+                       else ERROR_NO_PREVIOUS_RULE_REPLACE, upd.ctx)
+        if not upd.ops:
+            raise fail(LOAD_ERR_VALIDATE, "Appended rule must have exceptions or condition "
+                       "property" if upd.legacy else "The rule must have at least one field "
+                       "that can be replaced", upd.ctx)
         source = upd.values.get("source")
         if source is not None and source != prev.source:
             raise fail(LOAD_ERR_VALIDATE, "Rule has been re-defined with a different source",
                        upd.ctx)
-        if upd.legacy and not upd.ops:
-            raise fail(LOAD_ERR_VALIDATE, "Appended rule must have exceptions or condition "
-                       "property", upd.ctx)
         for key, op in upd.ops.items():
             value = upd.values.get(key)
             if op == "append":
-                self._append(prev, key, value, upd)
+                self._append(prev, key, value)
             else:
                 self._replace(prev, key, value, upd)
         prev.visibility = self._next()
 
-    @staticmethod
-    def _no_rule(upd: RuleUpdate):
-        if upd.legacy and "enabled" in upd.ops:
-            msg = "Rule has 'enabled' key but no rule by that name already exists"
-        elif "append" in upd.ops.values():
-            key = next(k for k, op in upd.ops.items() if op == "append")
-            msg = (f"Rule uses 'append' or 'override.{key}: append' but no rule by that name "
-                   "already exists")
-        else:
-            key = next(iter(upd.ops), "enabled")
-            msg = (f"An 'override.{key}: replace' to a rule was requested but no rule by that "
-                   "name already exists")
-        return fail(LOAD_ERR_VALIDATE, msg, upd.ctx)
+    def _fieldset_of(self, rule: RuleInfo):
+        return None if rule.unknown_source else self.fieldsets(rule.source)
 
-    def _append(self, rule: RuleInfo, key: str, value, upd: RuleUpdate) -> None:
+    def _append(self, rule: RuleInfo, key: str, value) -> None:
         if key in ("condition", "output", "desc"):
             if value:
                 setattr(rule, key, getattr(rule, key) + " " + value)
@@ -122,43 +124,39 @@ class Collector:
             self._append_exceptions(rule, value or [])
 
     def _append_exceptions(self, rule: RuleInfo, excs) -> None:
-        fieldset = None if rule.unknown_source else self.fieldsets(rule.source)
-        by_name = {e.name: e for e in rule.exceptions}
+        fieldset = self._fieldset_of(rule)
         for exc in excs:
-            prev = by_name.get(exc.name)
+            prev = next((e for e in rule.exceptions if e.name == exc.name), None)
             if prev is None:
-                if fieldset is not None:
-                    validate_exception(exc, fieldset)
+                if not is_valid(exc.fields):
+                    raise fail(LOAD_ERR_VALIDATE, "Rule exception must have fields property "
+                               "with a list of fields", exc.ctx)
+                if not exc.values:
+                    raise fail(LOAD_ERR_VALIDATE, "Rule exception must have values property "
+                               "with a list of values", exc.ctx)
+                validate_exception(exc, fieldset)
                 rule.exceptions.append(exc)
-                by_name[exc.name] = exc
                 continue
-            if exc.fields is not None:
+            if is_valid(exc.fields):
                 raise fail(LOAD_ERR_VALIDATE, "Can not append exception fields to existing "
                            "exception, only values", exc.ctx)
-            if exc.comps is not None:
+            if is_valid(exc.comps):
                 raise fail(LOAD_ERR_VALIDATE, "Can not append exception comps to existing "
                            "exception, only values", exc.ctx)
-            if not exc.has_values:
-                self.res.warn(LOAD_APPEND_NO_VALUES, "Overriding/appending exception with no "
-                              "values", exc.ctx)
-            probe = type(exc)(exc.name, exc.ctx, prev.fields, prev.comps, exc.values, True)
-            if fieldset is not None:
-                validate_exception(probe, fieldset, values_only=True)
             prev.values = prev.values + exc.values
             prev.has_values = prev.has_values or exc.has_values
 
     def _replace(self, rule: RuleInfo, key: str, value, upd: RuleUpdate) -> None:
-        attr = key.replace("-", "_")
-        if key == "tags":
-            value = set(value or ())
-        elif key == "exceptions":
+        if key == "exceptions":
             value = value or []
-            fieldset = None if rule.unknown_source else self.fieldsets(rule.source)
+            fieldset = self._fieldset_of(rule)
             for exc in value:
-                if fieldset is not None:
-                    validate_exception(exc, fieldset)
+                if not is_valid(exc.fields):
+                    raise fail(LOAD_ERR_VALIDATE, "Rule exception item must have fields "
+                               "property with a list of fields", exc.ctx)
+                validate_exception(exc, fieldset)
         if key == "condition" and upd.cond_ctx is not None:
             rule.cond_ctx = upd.cond_ctx
         if key == "output" and upd.output_ctx is not None:
             rule.output_ctx = upd.output_ctx
-        setattr(rule, attr, value)
+        setattr(rule, key.replace("-", "_"), value)

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scaptools.engine.condition.compiler import CompileError, Compiler
+from scaptools.engine.condition.compiler import DEPRECATED_FIELDS, CompileError, Compiler
 from scaptools.engine.condition.index import drop_index_checks, index_values
-from scaptools.engine.diagnostics import (LOAD_ERR_COMPILE_CONDITION, LOAD_ERR_COMPILE_OUTPUT,
-                                          LOAD_ERR_VALIDATE, LOAD_NO_EVTTYPE, LOAD_UNKNOWN_FILTER,
-                                          LOAD_UNUSED_LIST, LOAD_UNUSED_MACRO, fail)
+from scaptools.engine.diagnostics import (LOAD_DEPRECATED_ITEM, LOAD_ERR_COMPILE_CONDITION,
+                                          LOAD_ERR_COMPILE_OUTPUT, LOAD_NO_EVTTYPE,
+                                          LOAD_UNKNOWN_FILTER, LOAD_UNUSED_LIST,
+                                          LOAD_UNUSED_MACRO, fail)
 from scaptools.engine.output import OutputError, OutputFormat
 from scaptools.engine.rules.expand import MacroExpander, compile_lists, parse_text
 from scaptools.engine.rules.infos import PRIORITIES
+from scaptools.engine.rules.exception_check import check_values
 from scaptools.engine.rules.textual import add_exceptions
 
 SKIPPABLE = ("nonexistent field", "invalid formatting token", "unknown event type",
              "unknown filter:")  # §12 skip-if-unknown-filter
+CONTAINER_INFO_WARNING = ("%container.info is deprecated and no more useful, and will be dropped "
+                          "by Falco 1.0.0. The container plugin will automatically add required "
+                          "fields to the output message.")
 
 
 @dataclass
@@ -85,61 +90,84 @@ def compile_collection(col, fieldsets, warnings: list) -> Ruleset:
         rule = compile_rule(info, fieldset, lists, expander, warn)
         if rule is not None:
             ruleset.rules.append(rule)
-    for m in col.macros.values():
+    for m in sorted(col.macros.values(), key=lambda m: m.index):
         if not m.used:
             warn(LOAD_UNUSED_MACRO, "Macro not referred to by any other rule/macro", m.ctx)
-    for li in col.lists.values():
+    for li in sorted(col.lists.values(), key=lambda li: li.index):
         if not li.used:
             warn(LOAD_UNUSED_LIST, "List not referred to by any other rule/macro", li.ctx)
     return ruleset
 
 
 def compile_rule(info, fieldset, lists, expander, warn):
-    """One rule; None when dropped by skip-if-unknown-filter."""
-    text = lists.substitute(add_exceptions(info.condition, info.exceptions))
+    """One rule, in Falco's order: exceptions, output, condition; None when dropped by
+    skip-if-unknown-filter."""
+    for exc in info.exceptions:
+        check_values(exc)
+    text = add_exceptions(info.condition, info.exceptions)
+    output = compile_output(info, fieldset, warn)
+    if output is None:
+        return None
+    substituted = lists.substitute(text)
+    tree = expander.expand_rule(parse_text(substituted, info.cond_ctx), info.ctx, text)
+    compiler = Compiler(fieldset, lambda code, msg: warn(
+        code, msg, info.cond_ctx.in_condition(text, compiler.pos)))
     try:
-        tree = expander.expand_rule(parse_text(text, info.cond_ctx), info.cond_ctx)
-        compiler = Compiler(fieldset, lambda code, msg: warn(code, msg, info.cond_ctx))
         match, code = compiler.build(tree, f"rule {info.name}")
     except CompileError as exc:
-        return _skip_or_fail(info, exc.message, LOAD_ERR_COMPILE_CONDITION, info.cond_ctx, warn)
-    output_text = info.output
-    if "%container.info" in output_text:  # §12: removed from outputs, with a warning
-        output_text = " ".join(output_text.replace("%container.info", "").split())
-        warn("LOAD_DEPRECATED_ITEM", "%container.info is deprecated and has been removed from "
-             "the rule output", info.output_ctx)
-    try:
-        output = OutputFormat(output_text, fieldset)
-    except OutputError as exc:
-        return _skip_or_fail(info, str(exc), LOAD_ERR_COMPILE_OUTPUT, info.output_ctx, warn)
+        ctx = info.cond_ctx.in_condition(text, compiler.pos)
+        if info.skip_if_unknown_filter and any(s in exc.message for s in SKIPPABLE):
+            warn(LOAD_UNKNOWN_FILTER, exc.message, ctx)
+            return None
+        raise fail(LOAD_ERR_COMPILE_CONDITION, exc.message, ctx) from None
     index_field = getattr(fieldset, "index_field", None)
-    values = index_values(tree, index_field, getattr(fieldset, "index_universe", None))
+    universe = getattr(fieldset, "index_universe", None)
+    values = index_values(tree, index_field, universe)
     match_indexed = match
     if values is not None:
         rest = drop_index_checks(tree, index_field)
         match_indexed = _always if rest is None else \
             Compiler(fieldset).build(rest, f"rule {info.name} (indexed)")[0]
-    if info.source == "syscall" and info.warn_evttypes and \
-            getattr(fieldset, "index_field", None) == "evt.type" and \
-            (values is None or len(values) > 100):
+    if info.source == "syscall" and info.warn_evttypes and index_field == "evt.type" and \
+            too_many_types(values, universe):
         warn(LOAD_NO_EVTTYPE, "Rule matches too many evt.type values. This has a significant "
              "performance penalty.", info.ctx)
     exc_fields = tuple(f for e in info.exceptions for f in
                        (e.fields if isinstance(e.fields, list) else [e.fields]) if f)
     return CompiledRule(info.name, info.index, info.priority, info.source, info.desc,
-                        info.enabled, tuple(sorted(info.tags)), text, tree, match, code, output,
-                        info.output, values, match_indexed, exc_fields, info.capture,
+                        info.enabled, tuple(sorted(info.tags)), substituted, tree, match, code,
+                        output, info.output, values, match_indexed, exc_fields, info.capture,
                         info.capture_duration)
+
+
+def too_many_types(values, universe) -> bool:
+    """Falco's LOAD_NO_EVTTYPE test: the event types the condition can match are none
+    (names that are no event type count for nothing) or more than 100."""
+    if values is None:
+        return True
+    types = values & frozenset(universe) if universe is not None else values
+    return not types or len(types) > 100
+
+
+def compile_output(info, fieldset, warn):
+    """The rule's tokenised output; None when skip-if-unknown-filter drops the rule."""
+    text = info.output
+    if "%container.info" in text:  # §12: removed from the output, with a warning
+        warn(LOAD_DEPRECATED_ITEM, CONTAINER_INFO_WARNING, info.ctx)
+        text = text.replace("%container.info", "")
+    try:
+        output = OutputFormat(text, fieldset)
+    except OutputError as exc:
+        if info.skip_if_unknown_filter and any(s in str(exc) for s in SKIPPABLE):
+            warn(LOAD_UNKNOWN_FILTER, str(exc), info.output_ctx)
+            return None
+        raise fail(LOAD_ERR_COMPILE_OUTPUT, str(exc), info.output_ctx) from None
+    for name in DEPRECATED_FIELDS:
+        if name in text:
+            warn(LOAD_DEPRECATED_ITEM, f"usage of deprecated field '{name}' has been detected "
+                 "in the rule output", info.output_ctx)
+    return output
 
 
 def _always(event) -> bool:
     return True
-
-
-def _skip_or_fail(info, message: str, code: str, ctx, warn):
-    if info.skip_if_unknown_filter and any(s in message for s in SKIPPABLE):
-        warn(LOAD_UNKNOWN_FILTER, f"{message}; rule skipped (skip-if-unknown-filter)", info.ctx)
-        return None
-    if message.startswith("Undefined macro") or message.startswith("reference loop"):
-        code = LOAD_ERR_VALIDATE
-    raise fail(code, message, ctx)

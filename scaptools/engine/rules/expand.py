@@ -1,5 +1,5 @@
 """Lists (one-level nesting, docs/rules-language.md §2.3; textual substitution, §5.5) and macros
-(parsed independently, expanded as subtrees, §5.6)."""
+(parsed independently, expanded as subtrees, §5.6), as Falco's compiler resolves them."""
 from __future__ import annotations
 
 from scaptools.engine.condition.lexer import LexError
@@ -10,15 +10,20 @@ from scaptools.engine.rules.textual import list_pattern, substitute_lists
 
 
 def parse_text(text: str, ctx):
-    """Parse a condition; a syntax error is LOAD_ERR_COMPILE_CONDITION at ``ctx``."""
+    """Parse a condition; a syntax error is LOAD_ERR_COMPILE_CONDITION at the parser's
+    position in ``text``."""
     try:
         return parse_condition(text)
     except LexError as exc:
-        raise fail(LOAD_ERR_COMPILE_CONDITION, exc.message, ctx) from None
+        raise fail(LOAD_ERR_COMPILE_CONDITION, exc.message,
+                   ctx.in_condition(text, exc.pos)) from None
 
 
 class ListTable:
-    """Compiled list items in definition order, with textual substitution."""
+    """Compiled list items in definition order, with textual substitution.
+
+    An item naming a list whose index is below this list's visibility brings that
+    list's items as written (itself included, when the list was appended to)."""
 
     def __init__(self, col):
         self.col = col
@@ -27,7 +32,7 @@ class ListTable:
             items = []
             for item in info.items:
                 other = col.lists.get(item)
-                if other is not None and other is not info and other.index < info.visibility:
+                if other is not None and other.index < info.visibility:
                     other.used = True
                     items.extend(other.items)
                 else:
@@ -47,47 +52,60 @@ def compile_lists(col) -> ListTable:
 
 
 class MacroExpander:
-    """Parses every macro and expands macro references in trees."""
+    """Parses every macro, then resolves the macro references of each, in index order,
+    with the macros it can see; rules see every macro (§5.6)."""
 
     def __init__(self, col, lists: ListTable):
         self.col = col
         self.lists = lists
-        self.parsed = {}
-        self.expanded = {}
+        self.trees = {}
 
     def compile_all(self) -> None:
         macros = sorted(self.col.macros.values(), key=lambda m: m.index)
         for m in macros:
-            self.parsed[m.name] = parse_text(self.lists.substitute(m.condition), m.cond_ctx)
+            self.trees[m.name] = parse_text(self.lists.substitute(m.condition), m.cond_ctx)
         for m in macros:
-            self.expand_macro(m.name, ())
+            self.trees[m.name] = self.resolve(self.trees[m.name], m.visibility, m.ctx,
+                                              m.condition)
 
-    def expand_macro(self, name: str, stack: tuple):
-        if name in self.expanded:
-            return self.expanded[name]
-        macro = self.col.macros[name]
-        if name in stack:
-            raise fail(LOAD_ERR_VALIDATE, f"reference loop in macro '{name}'", macro.cond_ctx)
-        tree = self.expand(self.parsed[name], macro.visibility, macro.cond_ctx, stack + (name,))
-        self.expanded[name] = tree
+    def expand_rule(self, tree, ctx, text: str):
+        """``tree`` with every macro reference replaced; errors point into ``text``."""
+        return self.resolve(tree, None, ctx, text)
+
+    def resolve(self, tree, visibility, ctx, text: str):
+        known = {m.name: self.trees[m.name] for m in self.col.macros.values()
+                 if visibility is None or m.index < visibility}
+        errors, unknown, resolved = [], [], []
+        tree = _visit(tree, known, [], errors, unknown, resolved)
+        if errors or unknown:
+            message, pos = errors[0] if errors else \
+                (f"Undefined macro '{unknown[0][0]}' used in filter.", unknown[0][1])
+            raise fail(LOAD_ERR_VALIDATE, message, ctx.in_condition(text, pos))
+        for name in resolved:
+            self.col.macros[name].used = True
         return tree
 
-    def expand_rule(self, tree, ctx):
-        return self.expand(tree, None, ctx, ())
 
-    def expand(self, node, limit, ctx, stack):
-        """Replace every MacroRef by the macro's expanded tree (§5.6)."""
-        if isinstance(node, MacroRef):
-            macro = self.col.macros.get(node.name)
-            if macro is None or (limit is not None and macro.index >= limit):
-                raise fail(LOAD_ERR_VALIDATE, f"Undefined macro '{node.name}' used in filter.",
-                           ctx)
-            macro.used = True
-            return self.expand_macro(node.name, stack)
-        if isinstance(node, (And, Or)):
-            kids = tuple(self.expand(c, limit, ctx, stack) for c in node.children)
-            return node if kids == node.children else type(node)(kids)
-        if isinstance(node, Not):
-            child = self.expand(node.child, limit, ctx, stack)
-            return node if child is node.child else Not(child)
-        return node
+def _visit(node, known: dict, path: list, errors: list, unknown: list, resolved: list):
+    """Falco's macro resolver: substitute, recursively, the macros ``known``; a macro met
+    again on its own path is a reference loop."""
+    if isinstance(node, MacroRef):
+        if node.name not in known:
+            unknown.append((node.name, node.pos))
+            return node
+        if node.name in path:
+            errors.append((f"reference loop in macro '{node.name}'", node.pos))
+            unknown.append((node.name, node.pos))
+            return node
+        path.append(node.name)
+        new = _visit(known[node.name], known, path, errors, unknown, resolved)
+        resolved.append(node.name)
+        path.pop()
+        return new
+    if isinstance(node, (And, Or)):
+        kids = tuple(_visit(c, known, path, errors, unknown, resolved) for c in node.children)
+        return node if kids == node.children else type(node)(kids)
+    if isinstance(node, Not):
+        child = _visit(node.child, known, path, errors, unknown, resolved)
+        return node if child is node.child else Not(child)
+    return node

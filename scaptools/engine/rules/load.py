@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scaptools.engine.diagnostics import LOAD_ERR_VALIDATE, Diagnostic, LoadFailed, LoadResult
+from scaptools.engine.diagnostics import (LOAD_ERR_FILE_READ, LOAD_ERR_VALIDATE, Context,
+                                          LoadFailed, LoadResult, diagnostic)
 from scaptools.engine.rules.collector import Collector
 from scaptools.engine.rules.compiler import Ruleset, compile_collection
 from scaptools.engine.rules.plugin_reqs import check_requirements
 from scaptools.engine.rules.reader import FileReader
-from scaptools.errors import Location
-
-LOAD_ERR_FILE_READ = "LOAD_ERR_FILE_READ"
 
 
 def expand_sources(sources) -> list:
@@ -31,11 +29,14 @@ def expand_sources(sources) -> list:
     return out
 
 
-def load_rules(sources, fieldsets, *, plugin_versions=None, strict=False) -> LoadResult:
+def load_rules(sources, fieldsets, *, plugin_versions=None, strict=False,
+               keep_going=False) -> LoadResult:
     """Load rules files in order; see ``engine/__init__.py``.
 
     ``fieldsets(source) -> FieldSet | None``; ``plugin_versions``: loaded plugin
     name -> version, to check ``required_plugin_versions`` (§2.2); skipped when None.
+    A file's first error ends the load, unless ``keep_going`` (Falco's ``-V``, which
+    reports every file: later files still see what the failed one had collected).
     With ``strict=True`` the first error raises ``RuleError``.
     """
     result = LoadResult()
@@ -59,13 +60,14 @@ def load_rules(sources, fieldsets, *, plugin_versions=None, strict=False) -> Loa
             result.ruleset = compile_collection(col, fieldset_of, compile_warnings)
         except LoadFailed as exc:
             result.errors.append(exc.diag)
-            break
+            if not keep_going:
+                break
     for code, message, ctx in compile_warnings:
         result.warn(code, message, ctx)
     if plugin_versions is not None:  # checked after loading; reported first (§2.2, §12)
-        message = check_requirements(col.plugin_requirements, plugin_versions)
-        if message is not None:
-            result.errors.insert(0, Diagnostic(LOAD_ERR_VALIDATE, message))
+        failed = check_requirements(col.plugin_requirements, plugin_versions)
+        if failed is not None:
+            result.errors.insert(0, diagnostic(LOAD_ERR_VALIDATE, failed[0], failed[1]))
     if result.ruleset is None:
         result.ruleset = Ruleset()
     if strict and result.errors:
@@ -78,5 +80,5 @@ def _read(name: str) -> str:
         with open(name, "rb") as fh:
             return fh.read().decode("utf-8", "replace")
     except OSError as exc:
-        raise LoadFailed(Diagnostic(LOAD_ERR_FILE_READ, f"Could not read file: {exc.strerror}",
-                                    Location(name), "rules content")) from None
+        raise LoadFailed(diagnostic(LOAD_ERR_FILE_READ, f"Could not read file: {exc.strerror}",
+                                    Context.root(name))) from None

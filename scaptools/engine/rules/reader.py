@@ -1,7 +1,8 @@
 """Rules files -> info structs handed to the collector (docs/rules-language.md §1-§3).
 
 The first stage of Falco's three-stage loader (docs/design.md §7): shape checks and
-decoding with positions; semantic checks live in ``collector``.
+decoding with positions, in Falco's order and words; semantic checks live in
+``collector``. Lists and macros are read here, rules in ``rule_reader``.
 """
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import re
 
 import yaml
 
-from scaptools.engine.diagnostics import (LOAD_DEPRECATED_ITEM, LOAD_ERR_YAML_PARSE,
-                                          LOAD_ERR_YAML_VALIDATE, LOAD_INVALID_LIST_NAME,
-                                          LOAD_INVALID_MACRO_NAME, LOAD_UNKNOWN_ITEM,
-                                          LOAD_UNKNOWN_KEY, Context, fail)
+from scaptools.engine.diagnostics import (LOAD_DEPRECATED_ITEM, LOAD_ERR_VALIDATE,
+                                          LOAD_ERR_YAML_PARSE, LOAD_ERR_YAML_VALIDATE,
+                                          LOAD_INVALID_LIST_NAME, LOAD_INVALID_MACRO_NAME,
+                                          LOAD_UNKNOWN_ITEM, LOAD_UNKNOWN_KEY, Context, fail)
 from scaptools.engine.rules.infos import ListInfo, MacroInfo
 from scaptools.engine.rules.plugin_reqs import read_plugin_requirements
 from scaptools.engine.rules.rule_reader import read_rule
-from scaptools.engine.rules.yamlnodes import ItemReader, compose_documents, is_null, location
-from scaptools.errors import Location
+from scaptools.engine.rules.schema import check_documents
+from scaptools.engine.rules.yamlerrors import yaml_cpp_message
+from scaptools.engine.rules.yamlnodes import ItemReader, compose_documents, is_null, mapping
 from scaptools.plugin.versions import compatible, parse_semver
 
 ENGINE_VERSION = (0, 63, 0)  # §2.1: satisfies both upstream files
@@ -28,7 +30,13 @@ RULE_KEYS = {"rule", "condition", "output", "desc", "priority", "source", "enabl
              "exceptions", "capture", "capture_duration", "warn_evttypes",
              "skip-if-unknown-filter", "append", "override"}
 RE_LIST_NAME = re.compile(r"[^()\"'\s=,]+\Z")
-RE_MACRO_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*\Z")
+RE_MACRO_NAME = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*\Z")
+LIST_NAME_TEXT = "([^()\"'[:space:]=,]+)"  # the patterns as Falco words them
+MACRO_NAME_TEXT = "([a-zA-Z]+[a-zA-Z0-9_]*)"
+WARNING_APPEND = ("'append' key is deprecated. Add an 'append' entry (e.g. 'condition: append') "
+                  "under 'override' instead.")
+ERROR_OVERRIDE_APPEND = ("Keys 'override' and 'append: true' cannot be used together. Add an "
+                         "'append' entry (e.g. 'condition: append') under 'override' instead.")
 
 
 class FileReader:
@@ -39,54 +47,55 @@ class FileReader:
         self.text = text
         self.col = collector
         self.res = result
+        self.root = Context.root(path)
 
     def read(self) -> None:
         try:
             docs = compose_documents(self.text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            loc = Location(self.path, mark.line + 1, mark.column + 1) if mark else None
-            text = " ".join(p for p in (exc.context, exc.problem) if p)
-            raise fail(LOAD_ERR_YAML_PARSE, text or "invalid YAML",
-                       Context(loc or Location(self.path), "rules content")) from None
+            ctx = self.root.at(mark, "value for") if mark else self.root
+            raise fail(LOAD_ERR_YAML_PARSE, yaml_cpp_message(exc), ctx) from None
         except yaml.YAMLError as exc:
-            raise fail(LOAD_ERR_YAML_PARSE, str(exc), Context(Location(self.path),
-                                                              "rules content")) from None
+            raise fail(LOAD_ERR_YAML_PARSE, str(exc), self.root) from None
+        self.res.schema[self.path] = check_documents(d for d in docs if d is not None) or ["none"]
         for doc in docs:
             self.document(doc)
 
     def document(self, doc) -> None:
         if is_null(doc):
             return
-        ctx = Context(location(self.path, doc), "rules content")
-        if isinstance(doc, yaml.ScalarNode):
-            raise fail(LOAD_ERR_YAML_VALIDATE, "Rules content is not yaml", ctx)
+        if not isinstance(doc, (yaml.MappingNode, yaml.SequenceNode)):
+            raise fail(LOAD_ERR_YAML_VALIDATE, "Rules content is not yaml", self.root)
         if isinstance(doc, yaml.MappingNode):
-            raise fail(LOAD_ERR_YAML_VALIDATE, "Rules content is not yaml array of objects", ctx)
+            raise fail(LOAD_ERR_YAML_VALIDATE, "Rules content is not yaml array of objects",
+                       self.root)
         for elem in doc.value:
             if is_null(elem):
                 continue
             if not isinstance(elem, yaml.MappingNode):
                 raise fail(LOAD_ERR_YAML_VALIDATE, "Unexpected element type. Each element "
                            "should be a yaml associative array.",
-                           Context(location(self.path, elem), "rules content"))
+                           self.root.at(elem.start_mark, "rules content item"))
             self.item(elem)
 
     def item(self, node) -> None:
-        keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+        keys = mapping(node)
         kind = next((k for k in KIND_KEYS if k in keys), None)
-        ctx = Context(location(self.path, node), kind or "rules content")
         if kind is None:
-            self.res.warn(LOAD_UNKNOWN_ITEM, "Unknown top level item", ctx)
+            self.res.warn(LOAD_UNKNOWN_ITEM, "Unknown top level item",
+                          self.root.at(node.start_mark, "rules content item"))
             return
-        reader = ItemReader(node, ctx, self.path)
         if kind in ("list", "macro", "rule"):
-            name = reader.scalar(kind)
-            reader.ctx = ctx = Context(ctx.location, kind, name)
+            name = ItemReader(node, self.root.at(node.start_mark, kind, item=kind)).scalar(kind)
+            reader = ItemReader(node, self.root.at(node.start_mark, kind, name, item=kind))
+        else:
+            label = kind.replace("_", " ") if kind == "required_plugin_versions" else kind
+            reader = ItemReader(node, self.root.at(node.start_mark, label, item=label))
         expected = {"list": LIST_KEYS, "macro": MACRO_KEYS, "rule": RULE_KEYS}.get(kind, {kind})
-        for key in keys - expected:
+        for key in [k for k in keys if k not in expected]:
             self.res.warn(LOAD_UNKNOWN_KEY, f"Unknown key '{key}'. The key will be ignored.",
-                          reader.ctx_of(key))
+                          reader.value_ctx(key))
         getattr(self, "read_" + kind)(reader)
 
     # -- engine / plugin versions (§2.1, §2.2) --------------------------------
@@ -101,75 +110,70 @@ class FileReader:
                            "a semver string. Expected \"x.y.z\" semver format.", r.ctx)
         if not compatible(ENGINE_VERSION, req):
             own = ".".join(map(str, ENGINE_VERSION))
-            raise fail("LOAD_ERR_VALIDATE", f"Rules require engine version "
+            raise fail(LOAD_ERR_VALIDATE, f"Rules require engine version "
                        f"{'.'.join(map(str, req))}, but engine version is {own}", r.ctx)
 
     def read_required_plugin_versions(self, r: ItemReader) -> None:
-        self.col.plugin_requirements.extend(read_plugin_requirements(r))
+        self.col.plugin_requirements.extend(read_plugin_requirements(r, self.root))
 
     # -- lists and macros (§2.3, §2.4) -----------------------------------------
-    def checked_name(self, r: ItemReader, kind: str, pattern, code: str) -> str:
+    def checked_name(self, r: ItemReader, kind: str, pattern, text: str, code: str) -> str:
         """The item's name; a name ``pattern`` refuses gives Falco's ``code`` warning."""
         name = r.ctx.item_name
         if not pattern.match(name):
             self.res.warn(code, f"{kind} has an invalid name. {kind} names should match a "
-                          f"regular expression: {pattern.pattern[:-2]}", r.ctx)
+                          f"regular expression: {text}", r.ctx)
         return name
 
     def read_list(self, r: ItemReader) -> None:
-        name = self.checked_name(r, "List", RE_LIST_NAME, LOAD_INVALID_LIST_NAME)
-        items = r.strings("items")
-        if items is None:
-            raise fail(LOAD_ERR_YAML_VALIDATE, "Item has no mapping for key 'items'", r.ctx)
-        mode = self.mode(r, "items")
-        self.col.list_item(ListInfo(name, items, r.ctx), mode)
+        name = self.checked_name(r, "List", RE_LIST_NAME, LIST_NAME_TEXT, LOAD_INVALID_LIST_NAME)
+        items = r.strings("items", required=True)
+        append = self.mode(r, "items")
+        self.col.list_item(ListInfo(name, items, r.ctx), append)
 
     def read_macro(self, r: ItemReader) -> None:
-        name = self.checked_name(r, "Macro", RE_MACRO_NAME, LOAD_INVALID_MACRO_NAME)
+        name = self.checked_name(r, "Macro", RE_MACRO_NAME, MACRO_NAME_TEXT,
+                                 LOAD_INVALID_MACRO_NAME)
         cond = r.scalar("condition")
-        mode = self.mode(r, "condition")
-        self.col.macro_item(MacroInfo(name, cond, r.ctx, r.ctx_of("condition")), mode)
+        cond_ctx = r.value_ctx("condition", "macro condition")
+        append = self.mode(r, "condition")
+        self.col.macro_item(MacroInfo(name, cond, r.ctx, cond_ctx), append)
 
-    def mode(self, r: ItemReader, key: str) -> str:
-        """define / append / replace for a list or macro item (§3)."""
+    def mode(self, r: ItemReader, key: str) -> bool:
+        """True when a list or macro item appends (``append: true`` or an append
+        override), False when it (re)defines (§3)."""
+        append = bool(r.boolean("append"))
+        if append:
+            self.res.warn(LOAD_DEPRECATED_ITEM, WARNING_APPEND, r.ctx)
         ops = self.override_ops(r, (key,), (key,))
-        if ops is not None:
-            if r.boolean("append"):
-                raise self.append_and_override(r)
-            return ops.get(key, "define")
-        if r.boolean("append"):
-            self.res.warn(LOAD_DEPRECATED_ITEM, "The 'append' key is deprecated. Use 'override' "
-                          "with 'append' instead.", r.ctx)
-            return "append"
-        return "define"
+        if append and ops:
+            raise fail(LOAD_ERR_YAML_VALIDATE, ERROR_OVERRIDE_APPEND, r.ctx)
+        return append or ops.get(key) == "append"
 
-    @staticmethod
-    def append_and_override(r: ItemReader):
-        return fail(LOAD_ERR_YAML_VALIDATE, "Keys 'override' and 'append: true' cannot be used "
-                    "together. Add an 'append' entry (e.g. 'condition: append') under "
-                    "'override' instead.", r.ctx)
-
-    def override_ops(self, r: ItemReader, can_append, can_replace) -> dict | None:
+    def override_ops(self, r: ItemReader, can_append, can_replace) -> dict:
         """Decode ``override:`` (key -> append/replace) with Falco's checks (§3)."""
-        if not r.has("override"):
-            return None
-        node = r.map["override"]
+        node = r.map.get("override")
         if not isinstance(node, yaml.MappingNode):
-            raise fail(LOAD_ERR_YAML_VALIDATE, "Value is not a mapping", r.ctx_of("override"))
+            return {}
         ops = {}
-        sub = ItemReader(node, r.ctx_of("override"), self.path)
-        for key in sub.map:
-            op = sub.scalar(key)
-            if op not in ("append", "replace"):
+        octx = r.ctx.at(r.node.start_mark, "overrides")
+        for knode, vnode in node.value:
+            key = knode.value
+            op = vnode.value if isinstance(vnode, yaml.ScalarNode) else ""
+            kctx = octx.at(knode.start_mark, "overrides", key)
+            if op == "append":
+                if key not in can_append:
+                    raise fail(LOAD_ERR_YAML_VALIDATE, f"Key '{key}' cannot be appended to, use "
+                               "'replace' instead", kctx)
+            elif op == "replace":
+                if key not in can_replace:
+                    raise fail(LOAD_ERR_YAML_VALIDATE, f"Key '{key}' cannot be replaced", kctx)
+            else:
+                allowed = ("append " if key in can_append else "") + \
+                          ("replace " if key in can_replace else "")
                 raise fail(LOAD_ERR_YAML_VALIDATE, f"Invalid override operation for key "
-                           f"'{key}': '{op}'. Allowed values are: append, replace",
-                           sub.ctx_of(key))
-            if op == "append" and key not in can_append:
-                raise fail(LOAD_ERR_YAML_VALIDATE, f"Key '{key}' cannot be appended to, use "
-                           "'replace' instead", sub.ctx_of(key))
-            if op == "replace" and key not in can_replace:
-                raise fail(LOAD_ERR_YAML_VALIDATE, f"Key '{key}' cannot be replaced",
-                           sub.ctx_of(key))
+                           f"'{key}': '{op}'. Allowed values are: {allowed}",
+                           octx.at(vnode.start_mark, "value for", key))
             ops[key] = op
         return ops
 

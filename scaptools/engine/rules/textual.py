@@ -52,11 +52,12 @@ def exception_text(exc) -> str:
 
 
 def add_exceptions(condition: str, exceptions) -> str:
-    """``(C) and not E1 and not E2 ...`` for the exceptions that have values (§2.6)."""
+    """``(C) and not E1 and not E2 ...`` for the exceptions that have values (§2.6); a
+    rule with exceptions gets its parentheses even when none has values."""
+    if not exceptions:
+        return condition
     parts = [exception_text(e) for e in exceptions]
     parts = [p for p in parts if p]
-    if not parts:
-        return condition
     return f"({condition})" + "".join(f" and not {p}" for p in parts)
 
 

@@ -2,14 +2,16 @@
 
 PyYAML's constructors would turn ``on`` into True and ``1.10`` into 1.1
 (docs/rules-language.md §1.2), so the reader works on the composed node graph
-(``yaml.compose_all``) and decodes scalars explicitly here.
+(``yaml.compose_all``) and decodes scalars explicitly here, with Falco's
+checks, messages and locations: a missing or empty key is reported at the
+item, a value of the wrong shape at the value (``value for 'key'``), a bad
+element of a sequence at the element (``list item``).
 """
 from __future__ import annotations
 
 import yaml
 
 from scaptools.engine.diagnostics import LOAD_ERR_YAML_VALIDATE, Context, fail
-from scaptools.errors import Location
 
 try:  # libyaml is much faster on big rules files
     _Loader = yaml.CSafeLoader
@@ -24,11 +26,6 @@ _FALSE = {"false", "no", "n", "off"}
 def compose_documents(text: str) -> list:
     """Every YAML document of ``text`` as a node (None for empty documents)."""
     return list(yaml.compose_all(text, Loader=_Loader))
-
-
-def location(path: str, node) -> Location:
-    mark = node.start_mark
-    return Location(path, mark.line + 1, mark.column + 1)
 
 
 def is_null(node) -> bool:
@@ -52,22 +49,23 @@ def spelled_bool(text: str) -> bool | None:
 class ItemReader:
     """Decodes the values of one item mapping, failing with Falco's messages (§1.2)."""
 
-    def __init__(self, node, ctx: Context, path: str):
+    def __init__(self, node, ctx: Context):
         self.node = node
         self.map = mapping(node)
         self.ctx = ctx
-        self.path = path
 
     def has(self, key: str) -> bool:
         return key in self.map
 
-    def ctx_of(self, key: str) -> Context:
+    def value_ctx(self, key: str, kind: str = "value for") -> Context:
+        """The context of ``key``'s value (Falco's ``value for 'key'``)."""
         node = self.map.get(key)
-        loc = location(self.path, node) if node is not None else self.ctx.location
-        return Context(loc, self.ctx.item_type, self.ctx.item_name)
+        if node is None:
+            return self.ctx
+        return self.ctx.at(node.start_mark, kind, key if kind == "value for" else "")
 
-    def _fail(self, message: str, key: str | None = None):
-        return fail(LOAD_ERR_YAML_VALIDATE, message, self.ctx_of(key) if key else self.ctx)
+    def _fail(self, message: str, ctx: Context | None = None):
+        return fail(LOAD_ERR_YAML_VALIDATE, message, ctx or self.ctx)
 
     def scalar(self, key: str, required: bool = True, non_empty: bool = True) -> str | None:
         """The raw text of a scalar value (None when optional and absent)."""
@@ -77,20 +75,20 @@ class ItemReader:
             return None
         node = self.map[key]
         if is_null(node):
-            raise self._fail(f"Mapping for key '{key}' is empty", key)
+            raise self._fail(f"Mapping for key '{key}' is empty")
         if not isinstance(node, yaml.ScalarNode):
-            raise self._fail("Value is not a scalar value", key)
+            raise self._fail("Value is not a scalar value", self.value_ctx(key))
         if non_empty and node.value == "":
-            raise self._fail("Value must be non-empty", key)
+            raise self._fail("Value must be non-empty", self.value_ctx(key))
         return node.value
 
     def boolean(self, key: str) -> bool | None:
-        text = self.scalar(key, required=False, non_empty=False)
+        text = self.scalar(key, required=False)
         if text is None:
             return None
         value = spelled_bool(text)
         if value is None:
-            raise self._fail("Can't decode YAML scalar value", key)
+            raise self._fail("Can't decode YAML scalar value", self.value_ctx(key))
         return value
 
     def integer(self, key: str) -> int | None:
@@ -100,20 +98,21 @@ class ItemReader:
         try:
             return int(text, 10)
         except ValueError:
-            raise self._fail("Can't decode YAML scalar value", key) from None
+            raise self._fail("Can't decode YAML scalar value", self.value_ctx(key)) from None
 
-    def strings(self, key: str) -> list[str] | None:
-        """A sequence of scalars as texts (None when absent)."""
+    def strings(self, key: str, required: bool = False) -> list[str] | None:
+        """A sequence of scalars as texts (None when optional and absent)."""
         if key not in self.map:
+            if required:
+                raise self._fail(f"Item has no mapping for key '{key}'")
             return None
-        node = self.map[key]
-        if is_null(node):
-            raise self._fail(f"Mapping for key '{key}' is empty", key)
+        node, valctx = self.map[key], self.value_ctx(key)
         if not isinstance(node, yaml.SequenceNode):
-            raise self._fail("Value is not a sequence", key)
+            raise self._fail("Value is not a sequence", valctx)
         out = []
         for child in node.value:
-            if not isinstance(child, yaml.ScalarNode):
-                raise self._fail("sequence value is not scalar", key)
+            if not isinstance(child, yaml.ScalarNode) or is_null(child):
+                raise self._fail("sequence value is not scalar",
+                                 valctx.at(child.start_mark, "list item"))
             out.append(child.value)
         return out
