@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # (PyYAML context prefix or None, PyYAML problem prefix) -> yaml-cpp problem
 _PROBLEMS = (
-    (None, "mapping values are not allowed here", "illegal map value"),
+    (None, "mapping values are not allowed", "illegal map value"),
     ("while parsing a flow sequence", "", "end of sequence flow not found"),
     ("while parsing a flow mapping", "", "end of map flow not found"),
     ("while parsing a block mapping", "", "end of map not found"),
