@@ -292,3 +292,10 @@ class NativeRules:
                                  list(tags), host))
             return out
         return match
+
+    def alert(self, number: int, ts: int, message: str, pairs):
+        """The ``Alert`` of rule ``number`` from the core's message and field values."""
+        from scaptools.engine.output import Alert
+        rule = self.rules[number]
+        return Alert(rule.name, rule.priority_name, ts, message, dict(pairs), rule.source,
+                     list(rule.tags), self.hostname)

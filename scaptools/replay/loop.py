@@ -12,12 +12,13 @@ import sys
 import time
 from typing import Callable, Iterable
 
+from scaptools.core import native
 from scaptools.events.event import raise_damaged
 from scaptools.format.layout import (ASYNCEVENT, LARGE_LENGTH_SIZE, PARAM_LENGTHS_AT,
                                      PLUGIN_ID_AT, PLUGIN_LENGTHS, PLUGINEVENT, param_data_at)
 from scaptools.plugin.api import SYSCALL_SOURCE
 from scaptools.plugin.registry import Registry
-from scaptools.replay.routes import Route, router
+from scaptools.replay.routes import Route, native_routes, router
 from scaptools.replay.stats import ReplayStats
 
 _U32 = struct.Struct("<I")
@@ -103,9 +104,15 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     from scaptools.state import State, tracked_events
     stats = stats or ReplayStats()
     track = SYSCALL_SOURCE in _rule_sources(engine)
+    core = native() if not track else None
+    routes = native_routes(engine, registry) if core is not None else None
     for path in paths:
         registry.first_ts = None  # evt.reltime counts from each capture's first event
         stdin = str(path) == "-"  # read a pipe
+        if routes is not None and not stdin:  # the compiled loop (docs/core.md)
+            replay_native(core, routes, path, engine, registry, on_alert, stats,
+                          progress=progress)
+            continue
         with open_capture(sys.stdin.buffer if stdin else str(path),
                           path="<stdin>" if stdin else None) as reader:
             # syscall fields read thread/fd state rebuilt from the capture; plugin-only
@@ -133,3 +140,123 @@ def _with_progress(events, path, stream, every: int = 50_000):
             stream.write(f"\r{path}: {n:,} events ({rate:,.0f}/s)")
             stream.flush()
         yield ev
+
+
+class AlertWriter:
+    """``on_alert`` that writes ``fmt(alert)`` and a newline through ``write``.
+
+    When ``fmt`` says which Falco options it renders (``fmt.options``, as
+    ``replay.config.alert_formatter`` returns it), the compiled replay loop writes
+    the same lines itself, a batch at a time."""
+
+    def __init__(self, fmt: Callable, write: Callable):
+        self.fmt, self.write = fmt, write
+        options = getattr(fmt, "options", None)
+        self.format = core_format(options) if options is not None else None
+
+    def __call__(self, alert) -> None:
+        self.write(self.fmt(alert) + "\n")
+
+
+def core_format(options: dict) -> dict:
+    """Falco's output options as the compiled loop takes them (docs/rules-language.md §10)."""
+    from scaptools.replay.config import as_bool
+    return {"json": as_bool(options["json_output"]),
+            "iso8601": as_bool(options["time_format_iso_8601"]),
+            "include_output": as_bool(options["json_include_output_property"]),
+            "include_tags": as_bool(options["json_include_tags_property"]),
+            "include_message": as_bool(options.get("json_include_message_property", False)),
+            "include_fields": as_bool(options.get("json_include_output_fields_property",
+                                                  True))}
+
+
+BATCH = 4096  # alerts per batch of the compiled loop
+
+
+def replay_native(core, routes, path, engine, registry, on_alert: Callable, stats: ReplayStats,
+                  *, window=None, num_base: int = 0, modulo=None, before=None,
+                  progress=None) -> None:
+    """Replay the capture file ``path`` in the compiled loop (``core.Replay``): plugin
+    events of core sources are evaluated there, every other event the Python path must
+    see comes back and goes through ``replay_events`` (so its alerts, errors and
+    counts are the Python loop's). An ``AlertWriter`` with a known format gets the
+    core's lines a batch at a time; any other ``on_alert`` gets ``Alert`` objects.
+    ``window`` (``(head, start, end)``), ``num_base`` and ``modulo`` (``(jobs, k)``) are
+    a ``-j`` worker's share; ``before(num)`` is called before the alerts of each event
+    Python sees (the merge key of a modulo share's lines)."""
+    from scaptools.events.event import Event
+    from scaptools.errors import DamagedEvent, FormatError, TruncatedCapture
+    name = str(path)
+    writer = on_alert if isinstance(on_alert, AlertWriter) and on_alert.format else None
+    fmt = writer.format if writer is not None else None
+    run = core.Replay(name, name, [n.compiled for n in routes.sources], routes.routes,
+                      len(routes.slots), fmt, num_base, modulo, window)
+    by_rule, by_priority = stats.alerts_by_rule, stats.alerts_by_priority
+    info = [[(r.name, r.priority_name) for r in n.rules] for n in routes.sources]
+    start, last = time.perf_counter(), None
+    while True:
+        text, alerts, counts, warnings, stop = run.step(BATCH, _utc_offset())
+        for message in warnings:
+            import warnings as warnings_module
+            warnings_module.warn(message, stacklevel=2)
+        for source, rule, count in counts:
+            rule_name, priority = info[source][rule]
+            by_rule[rule_name] += count
+            by_priority[priority] += count
+        if text:
+            writer.write(text)
+        for source, rule, num, ts, message, pairs in alerts:
+            if before is not None and num != last:
+                before(num)
+                last = num
+            on_alert(routes.sources[source].alert(rule, ts, message, pairs))
+        if progress is not None:
+            _native_progress(progress, name, run, start)
+        if stop is None:
+            continue
+        if stop[0] == "end":
+            break
+        if stop[0] == "error":
+            _, kind, message, where, offset, block = stop
+            cls = TruncatedCapture if kind == "truncated" else FormatError
+            raise cls(message, where, offset, block)
+        offset, num, ts, cpu, tid, etype, nparams, raw, flags = stop[1]
+        ev = Event(num, ts, cpu, tid, etype, nparams, raw, flags)
+        ev.offset = offset
+        if registry.first_ts is None:
+            registry.first_ts = run.counts()[4]
+        if before is not None:
+            before(num)
+            last = num
+        seconds = stats.seconds
+        try:
+            replay_events((ev,), engine, registry, on_alert, stats)
+        except DamagedEvent as exc:
+            if exc.path == "<stream>":  # as the reader names the capture (reader.__exit__)
+                exc.path = name
+                exc.args = (str(exc),)
+            raise
+        stats.seconds, stats.events = seconds, stats.events - 1
+    events, skipped, slots, syscall, first = run.counts()
+    if registry.first_ts is None:
+        registry.first_ts = first
+    for source, count in zip(routes.slots, slots):
+        if count:
+            stats.by_source[source] += count
+    if syscall:
+        stats.by_source[SYSCALL_SOURCE] += syscall
+    stats.events += events
+    stats.skipped += skipped
+    stats.seconds += time.perf_counter() - start
+
+
+def _utc_offset() -> int:
+    """The host's UTC offset now, in seconds (the text alerts' local time, §10)."""
+    return time.localtime(int(time.time())).tm_gmtoff
+
+
+def _native_progress(stream, name, run, start) -> None:
+    events = run.counts()[0]
+    rate = events / max(time.perf_counter() - start, 1e-9)
+    stream.write(f"\r{name}: {events:,} events ({rate:,.0f}/s)")
+    stream.flush()

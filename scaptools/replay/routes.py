@@ -2,6 +2,7 @@
 
 A plugin event's route is found once per plugin id (its source is the loaded
 plugin's event source, docs/plugin-api.md §2.9) and counts the events it took.
+``native_routes`` gives the same routes to the compiled replay loop.
 """
 from __future__ import annotations
 
@@ -35,3 +36,38 @@ def router(engine) -> Callable[[str], Callable]:
             cache[source] = fn
         return fn
     return route_of
+
+
+@dataclass
+class NativeRoutes:
+    """Where the compiled replay loop sends each plugin id's events: the sources
+    whose rules run in the core (``sources``, their ``NativeRules``), and a count slot
+    per source (``slots``, source names)."""
+
+    sources: list
+    routes: dict  # plugin id -> ("core", source, slot) | ("python", 0, 0) | ("count", 0, slot)
+    slots: list
+
+
+def native_routes(engine, registry) -> NativeRoutes | None:
+    """The routes of every loaded source plugin, or ``None`` when no source's rules run
+    in the core (the Python loop is then the whole replay)."""
+    native = getattr(engine, "native", None) or {}
+    if not native:
+        return None
+    with_rules = {r.source for r in engine.rules}
+    sources, routes, slots = [], {}, []
+    for pid, plugin in sorted(registry.by_id.items()):
+        source = plugin.event_source
+        if source not in slots:
+            slots.append(source)
+        slot = slots.index(source)
+        if source in native:
+            if native[source] not in sources:
+                sources.append(native[source])
+            routes[pid] = ("core", sources.index(native[source]), slot)
+        elif source in with_rules:
+            routes[pid] = ("python", 0, 0)
+        else:
+            routes[pid] = ("count", 0, slot)
+    return NativeRoutes(sources, routes, slots) if sources else None

@@ -57,8 +57,18 @@ pub fn compile(json: &Json) -> Result<Expr> {
     let kind = text(node.first().unwrap_or(&Json::Null))?;
     match (kind, node.len()) {
         ("true", 1) => Ok(Expr::True),
-        ("and", 2) => Ok(Expr::And(array(&node[1])?.iter().map(compile).collect::<Result<_>>()?)),
-        ("or", 2) => Ok(Expr::Or(array(&node[1])?.iter().map(compile).collect::<Result<_>>()?)),
+        ("and", 2) => Ok(Expr::And(
+            array(&node[1])?
+                .iter()
+                .map(compile)
+                .collect::<Result<_>>()?,
+        )),
+        ("or", 2) => Ok(Expr::Or(
+            array(&node[1])?
+                .iter()
+                .map(compile)
+                .collect::<Result<_>>()?,
+        )),
         ("not", 2) => Ok(Expr::Not(Box::new(compile(&node[1])?))),
         ("check", 5) => Ok(Expr::Check(Box::new(check(node)?))),
         _ => no(format!("unknown node {json}")),
@@ -143,9 +153,12 @@ fn arg(json: &Json, fields: &mut Vec<usize>) -> Result<Arg> {
     let node = array(json)?;
     match (node.first().and_then(Json::as_str), node.len()) {
         (Some("lit"), 2) => Ok(Arg::Text(text(&node[1])?.to_string())),
-        (Some("tuple"), 2) => {
-            Ok(Arg::Tuple(array(&node[1])?.iter().map(|a| arg(a, fields)).collect::<Result<_>>()?))
-        }
+        (Some("tuple"), 2) => Ok(Arg::Tuple(
+            array(&node[1])?
+                .iter()
+                .map(|a| arg(a, fields))
+                .collect::<Result<_>>()?,
+        )),
         _ => Ok(Arg::Operand(operand(json, fields)?.0)),
     }
 }
@@ -207,7 +220,10 @@ fn check(node: &[Json]) -> Result<Check> {
                     Test::Computed(value, computed_op(op, list)?)
                 }
                 (Some("values"), 2) => {
-                    let consts = array(&parts[1])?.iter().map(constant).collect::<Result<Vec<_>>>()?;
+                    let consts = array(&parts[1])?
+                        .iter()
+                        .map(constant)
+                        .collect::<Result<Vec<_>>>()?;
                     match modifier {
                         Some(m) => modified(op, m, consts)?,
                         None => valued(op, list, consts)?,
@@ -217,7 +233,12 @@ fn check(node: &[Json]) -> Result<Check> {
             }
         }
     };
-    Ok(Check { left, list, test, fields })
+    Ok(Check {
+        left,
+        list,
+        test,
+        fields,
+    })
 }
 
 fn cmp_of(op: &str) -> Option<Cmp> {
@@ -252,8 +273,10 @@ fn valued(op: &str, list: bool, consts: Vec<Data<'static>>) -> Result<Test> {
         "in" | "intersects" => Ok(Test::In(Set::new(consts))),
         "=" | "==" => Ok(Test::Equal(single(consts)?)),
         "pmatch" => {
-            let texts: Option<Vec<String>> =
-                consts.iter().map(|c| c.text().map(str::to_string)).collect();
+            let texts: Option<Vec<String>> = consts
+                .iter()
+                .map(|c| c.text().map(str::to_string))
+                .collect();
             match texts.as_deref().and_then(PathMatch::new) {
                 Some(m) => Ok(Test::PathMatch(m)),
                 None => no("pmatch pattern"),
@@ -267,7 +290,11 @@ fn valued(op: &str, list: bool, consts: Vec<Data<'static>>) -> Result<Test> {
 }
 
 fn text_test(op: &str, c: Data<'static>) -> Result<TextTest> {
-    let pattern = |c: &Data| c.text().map(str::to_string).ok_or(Unsupported("pattern".into()));
+    let pattern = |c: &Data| {
+        c.text()
+            .map(str::to_string)
+            .ok_or(Unsupported("pattern".into()))
+    };
     Ok(match op {
         "contains" | "bcontains" => TextTest::Contains(c),
         "startswith" | "bstartswith" => TextTest::StartsWith(c),

@@ -141,7 +141,9 @@ impl Operand {
         match self {
             Operand::Field(field) => values.get(*field).map(Data::of),
             Operand::Single(op, inner) => op.apply(inner.data(values)),
-            Operand::Concat(args) => transform::concat(args.iter().map(|a| a.data(values)).collect()),
+            Operand::Concat(args) => {
+                transform::concat(args.iter().map(|a| a.data(values)).collect())
+            }
             Operand::Join(sep, list) => transform::join(sep.data(values), list.data(values)),
             Operand::Getopt(args, opts, sel) => {
                 transform::getopt(args.data(values), opts.data(values), *sel)
@@ -171,7 +173,9 @@ impl Check {
             Test::Exists => left.is_some(),
             Test::Equal(c) => left.is_some_and(|v| v.equals(c)),
             Test::In(set) => left.is_some_and(|v| set.contains(&v)),
-            Test::ListIn(set) => list_items(left).is_some_and(|v| v.iter().all(|x| set.contains(x))),
+            Test::ListIn(set) => {
+                list_items(left).is_some_and(|v| v.iter().all(|x| set.contains(x)))
+            }
             Test::ListIntersects(set) => {
                 list_items(left).is_some_and(|v| v.iter().any(|x| set.contains(x)))
             }
@@ -251,7 +255,9 @@ impl TextTest {
             TextTest::StartsWith(c) => same_kind(value, c).is_some_and(|(v, c)| v.starts_with(c)),
             TextTest::EndsWith(c) => same_kind(value, c).is_some_and(|(v, c)| v.ends_with(c)),
             TextTest::Glob(g) => value.text().is_some_and(|v| g.matches(v)),
-            TextTest::IGlob(g) => value.text().is_some_and(|v| g.matches(&v.to_ascii_lowercase())),
+            TextTest::IGlob(g) => value
+                .text()
+                .is_some_and(|v| g.matches(&v.to_ascii_lowercase())),
         }
     }
 }

@@ -188,7 +188,8 @@ fn bracket(text: &[char], start: usize) -> Option<Option<(Class, usize)>> {
 /// `name:]` at `from` for a known class name: the name and the position after `:]`.
 fn named(text: &[char], from: usize) -> Option<(&'static str, usize)> {
     // Python's pattern.find(":]", j + 2): the first `:]` after the `[:`
-    let end = (from..text.len().saturating_sub(1)).find(|&k| text[k] == ':' && text[k + 1] == ']')?;
+    let end =
+        (from..text.len().saturating_sub(1)).find(|&k| text[k] == ':' && text[k + 1] == ']')?;
     let name: String = text[from..end].iter().collect();
     let known = CLASSES.iter().find(|c| **c == name)?;
     Some((known, end + 2))

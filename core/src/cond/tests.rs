@@ -17,7 +17,10 @@ fn record() -> Vec<Option<Value<'static>>> {
         s("ConsoleLogin"),
         None,
         Some(Value::U64(7)),
-        Some(Value::List(vec![Value::Str("a".into()), Value::Str("b".into())])),
+        Some(Value::List(vec![
+            Value::Str("a".into()),
+            Value::Str("b".into()),
+        ])),
         s("/var/run/x"),
         s("AbC"),
         Some(Value::List(vec![])),
@@ -75,7 +78,11 @@ fn string_operators() {
     assert!(holds(check(field(0), "endswith", json!(["Login"]))));
     assert!(holds(check(field(0), "glob", json!(["Con*L?gin"]))));
     assert!(holds(check(field(5), "iglob", json!(["ABC"]))));
-    assert!(holds(check(field(4), "pmatch", json!(["/tmp", "/var/run"]))));
+    assert!(holds(check(
+        field(4),
+        "pmatch",
+        json!(["/tmp", "/var/run"])
+    )));
     assert!(!holds(check(field(1), "pmatch", json!(["/"]))));
 }
 
@@ -106,14 +113,36 @@ fn transformers_and_computed_sides() {
     assert!(holds(check(tf("tolower", field(5)), "=", json!(["abc"]))));
     assert!(holds(check(tf("toupper", field(5)), "=", json!(["ABC"]))));
     assert!(holds(check(tf("basename", field(4)), "=", json!(["x"]))));
-    assert!(holds(check(tf("len", field(0)), "=", json!([{"int": "12"}]))));
-    let concat = json!(["tf", "concat", [field(5), ["lit", "-"], field(0)], null, false]);
+    assert!(holds(check(
+        tf("len", field(0)),
+        "=",
+        json!([{"int": "12"}])
+    )));
+    let concat = json!([
+        "tf",
+        "concat",
+        [field(5), ["lit", "-"], field(0)],
+        null,
+        false
+    ]);
     assert!(holds(check(concat, "=", json!(["AbC-ConsoleLogin"]))));
     let join = json!(["tf", "join", [["lit", "+"], field(3)], null, false]);
     assert!(holds(check(join, "=", json!(["a+b"]))));
-    let same = json!(["check", field(5), "=", ["computed", tf("toupper", field(5))], null]);
+    let same = json!([
+        "check",
+        field(5),
+        "=",
+        ["computed", tf("toupper", field(5))],
+        null
+    ]);
     assert!(!holds(same));
-    let val = json!(["check", field(0), "startswith", ["computed", field(0)], null]);
+    let val = json!([
+        "check",
+        field(0),
+        "startswith",
+        ["computed", field(0)],
+        null
+    ]);
     assert!(holds(val));
     let missing = json!(["check", field(0), "!=", ["computed", field(1)], null]);
     assert!(!holds(missing));
@@ -133,8 +162,22 @@ fn b64_gives_bytes() {
 
 #[test]
 fn unsupported_forms_are_refused() {
-    assert!(compile(&json!(["check", field(0), "regex", ["values", ["a"]], null])).is_err());
+    assert!(compile(&json!([
+        "check",
+        field(0),
+        "regex",
+        ["values", ["a"]],
+        null
+    ]))
+    .is_err());
     assert!(compile(&json!(["check", field(0), "=", ["values", [1.5]], null])).is_err());
     assert!(compile(&json!(["nand", []])).is_err());
-    assert!(compile(&json!(["check", field(0), "glob", ["values", ["[z-a]"]], null])).is_err());
+    assert!(compile(&json!([
+        "check",
+        field(0),
+        "glob",
+        ["values", ["[z-a]"]],
+        null
+    ]))
+    .is_err());
 }

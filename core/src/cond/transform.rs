@@ -227,7 +227,10 @@ mod tests {
     fn join_concat_getopt() {
         let list = Data::List(vec![s("a"), Data::Int(2), Data::Bool(true)]);
         assert_eq!(join(Some(s(",")), Some(list)), Some(s("a,2,True")));
-        assert_eq!(concat(vec![Some(s("a")), Some(Data::Int(1))]), Some(s("a1")));
+        assert_eq!(
+            concat(vec![Some(s("a")), Some(Data::Int(1))]),
+            Some(s("a1"))
+        );
         assert_eq!(concat(vec![Some(s("a")), None]), None);
         let args = Data::List(vec![s("-ab"), s("-c"), s("x"), s("--"), s("-d")]);
         let got = getopt(Some(args.clone()), Some(s("ac:d")), None);

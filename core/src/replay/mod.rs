@@ -1,10 +1,11 @@
 //! The replay of plugin events in the core (docs/core.md, "Conditions and the replay
 //! loop"): a source's rules compiled from the plan Python writes ([`rules`]), their
 //! outputs ([`output`]), and the alert lines in Falco's text and JSON forms
-//! ([`render`]).
+//! ([`render`]), and the loop over a capture's events ([`run`]).
 
 pub mod output;
 pub mod render;
 pub mod rules;
+pub mod run;
 
 pub use rules::{plugin_event, Source, Verdict};

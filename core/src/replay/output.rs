@@ -63,9 +63,15 @@ impl Output {
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_str(text),
-                Part::Field { field, width, pad9, .. } => {
+                Part::Field {
+                    field, width, pad9, ..
+                } => {
                     let value = values.get(*field).map(Data::of);
-                    let text = if *pad9 { padded(value.as_ref()) } else { text_of(value.as_ref()) };
+                    let text = if *pad9 {
+                        padded(value.as_ref())
+                    } else {
+                        text_of(value.as_ref())
+                    };
                     push_fit(&mut out, &text, *width);
                 }
                 Part::Transform { op, width, .. } => {
@@ -82,7 +88,9 @@ impl Output {
         for part in &self.parts {
             match part {
                 Part::Text(_) => {}
-                Part::Field { field, key, .. } => out.push((key.as_str(), values.get(*field).map(Data::of))),
+                Part::Field { field, key, .. } => {
+                    out.push((key.as_str(), values.get(*field).map(Data::of)))
+                }
                 Part::Transform { inner, .. } => {
                     for (key, field) in inner {
                         out.push((key.as_str(), values.get(*field).map(Data::of)));
@@ -122,7 +130,12 @@ fn part(json: &Json, fields: &mut Vec<usize>) -> Result<Part, Unsupported> {
             }
             let key = items[4].as_str().map(str::to_string);
             match (key, items[3].as_bool()) {
-                (Some(key), Some(pad9)) => Ok(Part::Field { field, width: width_of(&items[2])?, pad9, key }),
+                (Some(key), Some(pad9)) => Ok(Part::Field {
+                    field,
+                    width: width_of(&items[2])?,
+                    pad9,
+                    key,
+                }),
                 _ => bad("field token"),
             }
         }
@@ -130,7 +143,10 @@ fn part(json: &Json, fields: &mut Vec<usize>) -> Result<Part, Unsupported> {
             let (op, _) = operand(&items[1], fields)?;
             let mut inner = Vec::new();
             for pair in items[3].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                match (pair.get(0).and_then(Json::as_str), pair.get(1).and_then(Json::as_u64)) {
+                match (
+                    pair.get(0).and_then(Json::as_str),
+                    pair.get(1).and_then(Json::as_u64),
+                ) {
                     (Some(key), Some(field)) => {
                         let field = field as usize;
                         if !fields.contains(&field) {
@@ -141,7 +157,11 @@ fn part(json: &Json, fields: &mut Vec<usize>) -> Result<Part, Unsupported> {
                     _ => return bad("transformer fields"),
                 }
             }
-            Ok(Part::Transform { op, width: width_of(&items[2])?, inner })
+            Ok(Part::Transform {
+                op,
+                width: width_of(&items[2])?,
+                inner,
+            })
         }
         _ => bad("part"),
     }
@@ -202,13 +222,29 @@ mod tests {
     #[test]
     fn message_and_fields() {
         let out = Output::compile(&json!([
-            "a=", ["f", 0, null, false, "x.a"], " b=", ["f", 1, null, false, "x.b"],
-            " n=", ["f", 2, null, true, "x.n"], " w=[", ["f", 0, 2, false, "x.a"], "]",
-            " u=", ["t", ["tf", "toupper", [["field", 0, false]], null, false], null, [["x.a", 0]]]
+            "a=",
+            ["f", 0, null, false, "x.a"],
+            " b=",
+            ["f", 1, null, false, "x.b"],
+            " n=",
+            ["f", 2, null, true, "x.n"],
+            " w=[",
+            ["f", 0, 2, false, "x.a"],
+            "]",
+            " u=",
+            [
+                "t",
+                ["tf", "toupper", [["field", 0, false]], null, false],
+                null,
+                [["x.a", 0]]
+            ]
         ]))
         .unwrap();
         let v = values();
-        assert_eq!(out.message(&v), "a=héllo b=<NA> n=000000042 w=[h\u{fffd}] u=HéLLO");
+        assert_eq!(
+            out.message(&v),
+            "a=héllo b=<NA> n=000000042 w=[h\u{fffd}] u=HéLLO"
+        );
         let keys: Vec<&str> = out.fields(&v).iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, ["x.a", "x.b", "x.n", "x.a", "x.a"]);
     }

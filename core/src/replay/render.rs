@@ -31,8 +31,13 @@ pub struct Alert<'x> {
 }
 
 /// The fields whose text is a time: JSON shows the timestamp in ns instead (§10.2).
-const TIME_STRING_FIELDS: [&str; 5] =
-    ["evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime", "evt.datetime.s"];
+const TIME_STRING_FIELDS: [&str; 5] = [
+    "evt.time",
+    "evt.time.s",
+    "evt.time.iso8601",
+    "evt.datetime",
+    "evt.datetime.s",
+];
 const NS: u64 = 1_000_000_000;
 
 /// Append the alert's line (without the newline) to `out`.
@@ -74,7 +79,9 @@ pub fn iso(ts: u64, suffix: &str, out: &mut String) {
     let (days, rest) = (sec / 86400, sec % 86400);
     let (y, mo, d) = civil(days as i64);
     let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    out.push_str(&format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{ns:09}{suffix}"));
+    out.push_str(&format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{ns:09}{suffix}"
+    ));
 }
 
 /// The proleptic Gregorian date of a day number (days since 1970-01-01).
@@ -195,7 +202,11 @@ fn json_line(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
 }
 
 fn output_fields(format: &Format, alert: &Alert, out: &mut String) {
-    let time_key = if format.iso8601 { "evt.time.iso8601" } else { "evt.time" };
+    let time_key = if format.iso8601 {
+        "evt.time.iso8601"
+    } else {
+        "evt.time"
+    };
     // a dict: a later duplicate key wins; then the time key
     let mut entries: Vec<(&str, Option<&Data>)> = Vec::with_capacity(alert.fields.len() + 1);
     for (key, v) in alert.fields {
@@ -268,7 +279,11 @@ mod tests {
 
     #[test]
     fn json_object_sorted() {
-        let fields = [("ct.user", Some(Data::Str("al\"ice".into()))), ("evt.time", Some(Data::Str("x".into()))), ("a.b", None)];
+        let fields = [
+            ("ct.user", Some(Data::Str("al\"ice".into()))),
+            ("evt.time", Some(Data::Str("x".into()))),
+            ("a.b", None),
+        ];
         let tags = vec!["z".to_string(), "a".to_string()];
         let alert = Alert {
             rule: "R",
@@ -280,7 +295,13 @@ mod tests {
             message: "m",
             fields: &fields,
         };
-        let format = Format { json: true, include_output: true, include_tags: true, include_fields: true, ..Format::default() };
+        let format = Format {
+            json: true,
+            include_output: true,
+            include_tags: true,
+            include_fields: true,
+            ..Format::default()
+        };
         let mut s = String::new();
         line(&format, &alert, 0, &mut s);
         assert_eq!(

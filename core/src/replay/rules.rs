@@ -68,14 +68,21 @@ pub struct Source {
 }
 
 fn text(json: &Json, key: &str) -> String {
-    json.get(key).and_then(Json::as_str).unwrap_or_default().to_string()
+    json.get(key)
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 impl Source {
     /// Compile a source's plan (JSON text).
     pub fn compile(plan: &str) -> Result<Source, String> {
         let json: Json = serde_json::from_str(plan).map_err(|e| format!("bad plan: {e}"))?;
-        let rows = json.get("fields").and_then(Json::as_array).cloned().unwrap_or_default();
+        let rows = json
+            .get("fields")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
         let fields: Vec<Option<Field>> = rows
             .iter()
             .map(|row| {
@@ -83,7 +90,11 @@ impl Source {
                 fields::compile(name, row.get(1).and_then(Json::as_str)).ok()
             })
             .collect();
-        let plain = json.get("rules").and_then(Json::as_array).cloned().unwrap_or_default();
+        let plain = json
+            .get("rules")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
         let rules: Vec<Rule> = plain.iter().map(|r| rule(r, &fields)).collect();
         let group = |cands: &Json| -> Group {
             let list: Vec<(usize, bool)> = cands
@@ -95,7 +106,10 @@ impl Source {
                 .filter(|(n, _)| *n < rules.len())
                 .collect();
             let python = list.iter().any(|(n, _)| rules[*n].python.is_some());
-            Group { rules: list, python }
+            Group {
+                rules: list,
+                python,
+            }
         };
         let mut groups = HashMap::new();
         if let Some(map) = json.get("groups").and_then(Json::as_object) {
@@ -107,7 +121,10 @@ impl Source {
         let index = index.filter(|n| fields.get(*n).is_some_and(Option::is_some));
         Ok(Source {
             name: text(&json, "source"),
-            plugin: json.get("plugin").and_then(Json::as_str).map(str::to_string),
+            plugin: json
+                .get("plugin")
+                .and_then(Json::as_str)
+                .map(str::to_string),
             hostname: text(&json, "hostname"),
             default: group(json.get("default").unwrap_or(&Json::Null)),
             rules,
@@ -125,7 +142,10 @@ impl Source {
 
     /// The rules that fire for the event whose fields `rec` gives (or `Python`).
     pub fn evaluate<'a>(&self, rec: &mut Record<'a>, values: &mut Values<'a>) -> Verdict {
-        let mut source = Extractor { fields: &self.fields, rec };
+        let mut source = Extractor {
+            fields: &self.fields,
+            rec,
+        };
         let group = match self.index {
             None => &self.default,
             Some(field) => {
@@ -144,7 +164,11 @@ impl Source {
             let Some(body) = &self.rules[number].body else {
                 return Verdict::Python;
             };
-            let cond = if indexed { body.indexed.as_ref().unwrap_or(&body.cond) } else { &body.cond };
+            let cond = if indexed {
+                body.indexed.as_ref().unwrap_or(&body.cond)
+            } else {
+                &body.cond
+            };
             if cond.eval(values, &mut source) {
                 fired.push(number);
                 if self.first {
@@ -157,7 +181,10 @@ impl Source {
 
     /// Extract every field the output of rule `number` shows.
     pub fn fill_output<'a>(&self, number: usize, rec: &mut Record<'a>, values: &mut Values<'a>) {
-        let mut source = Extractor { fields: &self.fields, rec };
+        let mut source = Extractor {
+            fields: &self.fields,
+            rec,
+        };
         if let Some(body) = &self.rules[number].body {
             for &field in &body.output.fields {
                 values.fill(field, &mut source);
@@ -216,11 +243,18 @@ fn rule(json: &Json, fields: &[Option<Field>]) -> Rule {
         tags: json
             .get("tags")
             .and_then(Json::as_array)
-            .map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
         source: text(json, "source"),
         body: None,
-        python: json.get("python").and_then(Json::as_str).map(str::to_string),
+        python: json
+            .get("python")
+            .and_then(Json::as_str)
+            .map(str::to_string),
     };
     if out.python.is_some() {
         return out;
@@ -243,10 +277,17 @@ fn body(json: &Json, fields: &[Option<Field>]) -> Result<Body, String> {
     collect(json.get("cond"), &mut used);
     collect(json.get("indexed"), &mut used);
     used.extend(&output.fields);
-    if let Some(missing) = used.iter().find(|f| fields.get(**f).is_none_or(Option::is_none)) {
+    if let Some(missing) = used
+        .iter()
+        .find(|f| fields.get(**f).is_none_or(Option::is_none))
+    {
         return Err(format!("field number {missing} is not in the core"));
     }
-    Ok(Body { cond, indexed, output })
+    Ok(Body {
+        cond,
+        indexed,
+        output,
+    })
 }
 
 /// The field numbers of a plain condition (`["field", n, list]` anywhere in it).
