@@ -103,15 +103,14 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     from scaptools.format.reader import open_capture
     from scaptools.state import State, tracked_events
     stats = stats or ReplayStats()
+    stats.paths = stats.paths or _paths(engine)
     track = SYSCALL_SOURCE in _rule_sources(engine)
-    core = native() if not track else None
-    routes = native_routes(engine, registry) if core is not None else None
+    loop = native_loop(engine, registry) if not track else None
     for path in paths:
         registry.first_ts = None  # evt.reltime counts from each capture's first event
         stdin = str(path) == "-"  # read a pipe
-        if routes is not None and not stdin:  # the compiled loop (docs/core.md)
-            replay_native(core, routes, path, engine, registry, on_alert, stats,
-                          progress=progress)
+        if loop is not None and not stdin:  # the compiled loop (docs/core.md)
+            replay_native(*loop, path, engine, registry, on_alert, stats, progress=progress)
             continue
         with open_capture(sys.stdin.buffer if stdin else str(path),
                           path="<stdin>" if stdin else None) as reader:
@@ -123,6 +122,12 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     if progress:
         progress.write("\r\033[K")
     return stats
+
+
+def _paths(engine) -> dict:
+    """Per source, the rules the core and the Python path evaluate (``--stats``)."""
+    paths = getattr(engine, "paths", None)
+    return paths() if paths is not None else {}
 
 
 def _rule_sources(engine) -> set:
@@ -156,6 +161,25 @@ class AlertWriter:
 
     def __call__(self, alert) -> None:
         self.write(self.fmt(alert) + "\n")
+
+
+class KeyedWriter(AlertWriter):
+    """An ``AlertWriter`` whose Python alerts go to ``emit`` (which writes the merge key of
+    a ``-j`` modulo share); the compiled loop writes its lines with the key itself."""
+
+    def __init__(self, writer: AlertWriter, emit: Callable):
+        self.fmt, self.write, self.format, self._emit = writer.fmt, writer.write, \
+            writer.format, emit
+
+    def __call__(self, alert) -> None:
+        self._emit(alert)
+
+
+def native_loop(engine, registry):
+    """``(core, routes)`` when the compiled loop evaluates some of the rules, else None."""
+    core = native()
+    routes = native_routes(engine, registry) if core is not None else None
+    return (core, routes) if routes is not None else None
 
 
 def core_format(options: dict) -> dict:

@@ -11,7 +11,7 @@ section, big-endian, a bad block before a cut) is shared the slow way: every
 worker reads it whole and evaluates the events whose number is ``k`` modulo
 ``N``; those alerts are merged by event number. Rule sets with state (the
 ``syscall`` source) must not use either (``can_split``): the CLI falls back to one
-process.
+process. With the compiled core, each worker runs its share in the core's loop.
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ from scaptools.format.layout import SHB_MIN_SIZE
 from scaptools.format.ranges import section_order, walk_blocks
 from scaptools.format.reader import open_capture
 from scaptools.plugin.api import SYSCALL_SOURCE
-from scaptools.replay.loop import replay_events
+from scaptools.replay.loop import (AlertWriter, KeyedWriter, native_loop, replay_events,
+                                   replay_native)
 from scaptools.replay.stats import ReplayStats
 
 _COPY = 1 << 20
@@ -227,8 +228,7 @@ def _collect(shares: list, workers: list, folder: Path, write: Callable) -> Repl
 
 
 class Early(NamedTuple):
-    """Worker 0's early start on the first capture: its path, the bytes before the
-    first cut (its own whatever the plan), the queue that brings the plan."""
+    """Worker 0's early start: the capture, its bytes before the first cut, the plan's queue."""
 
     path: str
     until: int
@@ -287,12 +287,15 @@ def _merge(outs: list, write: Callable) -> None:
 
 def _worker(build, shares, k: int, jobs: int, folder: Path, early=None) -> None:
     """Worker ``k``: its range (or modulo share) of every capture, one output file each.
-
-    Worker 0 may start ``early`` (see ``_early``): it gets the plan from the queue."""
+    Worker 0 may start ``early`` (``_early``; not with the compiled loop)."""
     index = 0
     try:
         engine, registry, fmt = build()
         stats = ReplayStats()
+        stats.paths = engine.paths() if hasattr(engine, "paths") else {}
+        loop = native_loop(engine, registry)
+        if early is not None and loop is not None:  # wait for the plan
+            shares, early = early.queue.get(), None
         if early is not None:
             with (folder / "0-0.txt").open("w", encoding="utf-8", newline="") as fh:
                 shares = _replay_early(early, engine, registry, fmt, fh, stats)
@@ -301,9 +304,9 @@ def _worker(build, shares, k: int, jobs: int, folder: Path, early=None) -> None:
                 continue
             with (folder / f"{index}-{k}.txt").open("w", encoding="utf-8", newline="") as fh:
                 if share.ranges:
-                    _replay_range(share, k, engine, registry, fmt, fh, stats)
+                    _replay_range(share, k, engine, registry, fmt, fh, stats, loop)
                 else:
-                    _replay_modulo(share, k, jobs, engine, registry, fmt, fh, stats)
+                    _replay_modulo(share, k, jobs, engine, registry, fmt, fh, stats, loop)
         (folder / f"{k}.stats").write_bytes(pickle.dumps(stats))
     except FormatError as exc:  # a bad capture: the parent fails as one process would
         args = (exc.message, exc.path, exc.offset, exc.block_type)
@@ -333,13 +336,17 @@ def _replay_early(early: Early, engine, registry, fmt, fh, stats) -> list:
     return plans[0] if plans else queue.get()
 
 
-def _replay_range(share: Share, k: int, engine, registry, fmt, fh, stats) -> None:
+def _replay_range(share: Share, k: int, engine, registry, fmt, fh, stats, loop=None) -> None:
     start, end, before = share.ranges[k]
     if start >= end:
         return  # the capture is read whole by worker 0
     stream = RangeFile(share.path, share.head, start, end)
     try:
         registry.first_ts = _first_ts(share)  # evt.reltime counts from the capture's event 1
+        if loop is not None:
+            replay_native(*loop, share.path, engine, registry, AlertWriter(fmt, fh.write), stats,
+                          window=(share.head, start, end), num_base=before)
+            return
         with open_capture(stream, path=share.path) as reader:
             events = _renumbered(reader, before) if before else reader
             replay_events(events, engine, registry,
@@ -361,14 +368,13 @@ def _first_ts(share: Share) -> int | None:
     stream = RangeFile(share.path, share.head, share.head, share.ranges[0].end)
     try:
         with open_capture(stream, path=share.path) as reader:
-            for ev in reader:
-                return ev.ts
-        return None
+            return next((ev.ts for ev in reader), None)
     finally:
         stream.close()
 
 
-def _replay_modulo(share: Share, k: int, jobs: int, engine, registry, fmt, fh, stats) -> None:
+def _replay_modulo(share: Share, k: int, jobs: int, engine, registry, fmt, fh, stats,
+                   loop=None) -> None:
     registry.first_ts = None
     current = [0, 0]
 
@@ -383,5 +389,11 @@ def _replay_modulo(share: Share, k: int, jobs: int, engine, registry, fmt, fh, s
     def emit(alert):
         current[1] += 1
         fh.write(f"{current[0]:012d}{current[1]:04d} {fmt(alert)}\n")
+    if loop is not None:  # the core writes its lines with the key; Python's go to emit
+        replay_native(*loop, share.path, engine, registry,
+                      KeyedWriter(AlertWriter(fmt, fh.write), emit), stats, modulo=(jobs, k),
+                      before=lambda num: current.__setitem__(slice(None), [num, 0]))
+        return
     with open_capture(share.path) as reader:
         replay_events(mine(reader), engine, registry, emit, stats)
+

@@ -1,4 +1,6 @@
-"""What a replay saw (``scap replay --stats``)."""
+"""What a replay saw (``scap replay --stats``): events by source, alerts by priority and
+rule, and which rules the compiled core evaluated and which the Python path (per source:
+``core N, python M``, naming the Python ones when a source has both)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -15,6 +17,8 @@ class ReplayStats:
     alerts_by_rule: Counter = field(default_factory=Counter)
     alerts_by_priority: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    # per source, the rules each path evaluates: {source: {"core": [names], "python": [names]}}
+    paths: dict = field(default_factory=dict)
 
     @property
     def alerts(self) -> int:
@@ -35,9 +39,16 @@ class ReplayStats:
         out.append(f"Alerts: {self.alerts}")
         for prio, count in self.alerts_by_priority.most_common():
             out.append(f"  {prio}: {count}")
-        out.append("Alerts by rule:")
-        for rule, count in self.alerts_by_rule.most_common():
-            out.append(f"  {rule}: {count}")
+        if self.alerts_by_rule:
+            out.append("Alerts by rule:")
+            for rule, count in self.alerts_by_rule.most_common():
+                out.append(f"  {rule}: {count}")
+        if self.paths:
+            out.append("Rules by evaluation path:")
+            for source, by_path in sorted(self.paths.items()):
+                core, python = by_path.get("core") or [], by_path.get("python") or []
+                named = f" ({', '.join(python)})" if core and python else ""
+                out.append(f"  {source}: core {len(core)}, python {len(python)}{named}")
         return out
 
     def add(self, other: ReplayStats) -> None:
@@ -47,3 +58,4 @@ class ReplayStats:
         self.by_source.update(other.by_source)
         self.alerts_by_rule.update(other.alerts_by_rule)
         self.alerts_by_priority.update(other.alerts_by_priority)
+        self.paths = self.paths or other.paths
