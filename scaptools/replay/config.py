@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable
 
+from scaptools.engine.rules.infos import parse_priority
+from scaptools.engine.rules.yamlnodes import spelled_bool
 from scaptools.errors import RuleError
 from scaptools.plugin.falco_config import read_falco_config, registry_from_config
 from scaptools.plugin.registry import Registry
@@ -27,6 +29,17 @@ DEFAULT_OPTIONS = {
     "json_include_message_property": False,
     "json_include_output_fields_property": True,
 }
+# the top-level keys of Falco's configuration schema (config_json_schema.h)
+FALCO_CONFIG_KEYS = frozenset((
+    "append_output", "config_files", "watch_config_files", "rules_files", "rule_files", "rules",
+    "engine", "load_plugins", "plugins", "time_format_iso_8601", "priority", "json_output",
+    "json_include_output_property", "json_include_message_property",
+    "json_include_output_fields_property", "json_include_tags_property", "buffered_outputs",
+    "rule_matching", "outputs_queue", "stdout_output", "syslog_output", "file_output",
+    "http_output", "program_output", "grpc_output", "grpc", "webserver", "log_stderr",
+    "log_syslog", "log_level", "libs_logger", "output_timeout", "syscall_event_timeouts",
+    "syscall_event_drops", "metrics", "base_syscalls", "falco_libs", "container_engines",
+    "capture", "static_fields", "plugins_hostinfo"))
 
 
 def read_config(config_path: str | None) -> tuple[dict, Registry]:
@@ -54,11 +67,13 @@ def rule_files(paths: Iterable) -> list[Path]:
     return out
 
 
-def load_ruleset(paths: Iterable, registry: Registry):
-    """Load and compile rule files for the registry's sources; returns the ``LoadResult``."""
+def load_ruleset(paths: Iterable, registry: Registry, keep_going: bool = False):
+    """Load and compile rule files for the registry's sources; returns the ``LoadResult``
+    (``keep_going``: every file, as Falco's ``-V``)."""
     from scaptools.engine import load_rules
     sources = [str(p) for p in rule_files(paths)]
-    return load_rules(sources, registry.fieldset, plugin_versions=registry.versions())
+    return load_rules(sources, registry.fieldset, plugin_versions=registry.versions(),
+                      keep_going=keep_going)
 
 
 def make_engine(result, options: dict, *, tags=(), skip_tags=(), disabled=(), enable_all=False):
@@ -99,32 +114,80 @@ def alert_formatter(options: dict) -> Callable:
 
 def as_bool(value) -> bool:
     if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "1", "on")
+        return spelled_bool(value.strip()) is True
     return bool(value)
 
 
+class ConfigOptionError(RuleError):
+    """A configuration value Falco refuses; prints as Falco's message alone."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="LOAD_ERR_VALIDATE")
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def parse_option(text: str) -> tuple[str, object]:
-    """``-o KEY=VALUE``: the value is read as a YAML scalar (``true`` -> True)."""
+    """``-o KEY=VALUE`` as Falco reads it: the value is text, or a YAML mapping when it is
+    written ``{...}``."""
     import yaml
     key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise RuleError(f"invalid option '{text}' (expected KEY=VALUE)", code="LOAD_ERR_VALIDATE")
-    try:
-        return key.strip(), yaml.safe_load(value) if value else ""
-    except yaml.YAMLError:
-        return key.strip(), value
+    if not sep:
+        raise ConfigOptionError(f'Error parsing config option "{text}". Must be of the form '
+                                "key=val or key.subkey=val")
+    if value.startswith("{") and value.endswith("}"):
+        try:
+            return key, yaml.safe_load(value)
+        except yaml.YAMLError:
+            pass
+    return key, value
 
 
 def merged_options(config: dict | None, overrides: Iterable[str] = ()) -> dict:
-    """Falco defaults, then ``-c`` file values, then ``-o`` overrides."""
+    """Falco defaults, then ``-c`` file values, then ``-o`` overrides, checked as Falco checks
+    them: an ``-o`` key outside Falco's configuration schema and a value of the wrong
+    type are refused, and so are an unknown priority or rule matching strategy."""
     options = dict(DEFAULT_OPTIONS)
     for key in DEFAULT_OPTIONS:
         if config and key in config:
             options[key] = config[key]
     for text in overrides:
         key, value = parse_option(text)
-        options[key] = value
+        top = key.split(".", 1)[0].split("[", 1)[0]
+        if top not in FALCO_CONFIG_KEYS:
+            raise ConfigOptionError("schema validation: failed for <root>: Object contains a "
+                                    "property that could not be validated using 'properties' "
+                                    f"or 'additionalProperties' constraints: '{top}'.")
+        if key in DEFAULT_OPTIONS:
+            options[key] = value
+    return checked(options)
+
+
+def checked(options: dict) -> dict:
+    """Boolean options as booleans; Falco's refusals of the others."""
+    for key, value in options.items():
+        if isinstance(DEFAULT_OPTIONS[key], bool) and not isinstance(value, bool):
+            decoded = spelled_bool(str(value)) if isinstance(value, str) else None
+            if decoded is None:
+                raise ConfigOptionError(f"schema validation: failed for <root>[{key}]: Value type "
+                                        "not permitted by 'type' constraint.")
+            options[key] = decoded
+    if parse_priority(str(options["priority"])) is None:
+        raise ConfigOptionError(f'Unknown priority "{options["priority"]}"--must be one of '
+                                "emergency, alert, critical, error, warning, notice, "
+                                "informational, debug")
     if options["rule_matching"] not in ("first", "all"):
-        raise RuleError(f"invalid rule_matching '{options['rule_matching']}' "
-                        "(expected first or all)", code="LOAD_ERR_VALIDATE")
+        raise ConfigOptionError(f'Unknown rule matching strategy "{options["rule_matching"]}"'
+                                "--must be one of first, all")
     return options
+
+
+def log_line(message: str, iso: bool, now: float | None = None) -> str:
+    """``message`` as a line of Falco's log on stderr: the local time as ``ctime`` writes it,
+    or with ``time_format_iso_8601`` the UTC time as ``YYYY-MM-DDTHH:MM:SS+0000``."""
+    import time
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(now)) if iso \
+        else time.asctime(time.localtime(now))
+    return f"{stamp}: {message}" + ("" if message.endswith("\n") else "\n")

@@ -10,15 +10,9 @@ from __future__ import annotations
 from scaptools.engine.diagnostics import LOAD_ERR_VALIDATE, LOAD_UNKNOWN_SOURCE, fail
 from scaptools.engine.rules.exception_check import is_valid, validate_exception
 from scaptools.engine.rules.infos import ListInfo, MacroInfo, RuleInfo, RuleUpdate
-
-ERROR_NO_PREVIOUS_MACRO = ("Macro uses 'append' or 'override.condition: append' but no macro by "
-                           "that name already exists")
-ERROR_NO_PREVIOUS_LIST = ("List uses 'append' or 'override.items: append' but no list by that "
-                          "name already exists")
-ERROR_NO_PREVIOUS_RULE_APPEND = ("Rule uses 'append' or 'override.<key>: append' but no rule by "
-                                 "that name already exists")
-ERROR_NO_PREVIOUS_RULE_REPLACE = ("An 'override.<key>: replace' to a rule was requested but no "
-                                  "rule by that name already exists")
+from scaptools.engine.rules.messages import (ERROR_NO_PREVIOUS_LIST, ERROR_NO_PREVIOUS_MACRO,
+                                             ERROR_NO_PREVIOUS_RULE_APPEND,
+                                             ERROR_NO_PREVIOUS_RULE_REPLACE)
 
 
 class Collector:

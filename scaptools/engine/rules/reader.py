@@ -15,6 +15,7 @@ from scaptools.engine.diagnostics import (LOAD_DEPRECATED_ITEM, LOAD_ERR_VALIDAT
                                           LOAD_INVALID_LIST_NAME, LOAD_INVALID_MACRO_NAME,
                                           LOAD_UNKNOWN_ITEM, LOAD_UNKNOWN_KEY, Context, fail)
 from scaptools.engine.rules.infos import ListInfo, MacroInfo
+from scaptools.engine.rules.messages import ERROR_OVERRIDE_APPEND, WARNING_APPEND
 from scaptools.engine.rules.plugin_reqs import read_plugin_requirements
 from scaptools.engine.rules.rule_reader import read_rule
 from scaptools.engine.rules.schema import check_documents
@@ -33,10 +34,6 @@ RE_LIST_NAME = re.compile(r"[^()\"'\s=,]+\Z")
 RE_MACRO_NAME = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*\Z")
 LIST_NAME_TEXT = "([^()\"'[:space:]=,]+)"  # the patterns as Falco words them
 MACRO_NAME_TEXT = "([a-zA-Z]+[a-zA-Z0-9_]*)"
-WARNING_APPEND = ("'append' key is deprecated. Add an 'append' entry (e.g. 'condition: append') "
-                  "under 'override' instead.")
-ERROR_OVERRIDE_APPEND = ("Keys 'override' and 'append: true' cannot be used together. Add an "
-                         "'append' entry (e.g. 'condition: append') under 'override' instead.")
 
 
 class FileReader:

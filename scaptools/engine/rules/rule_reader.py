@@ -8,6 +8,7 @@ from scaptools.engine.diagnostics import (LOAD_APPEND_NO_VALUES, LOAD_DEPRECATED
                                           LOAD_ERR_YAML_VALIDATE,
                                           LOAD_EXCEPTION_NAME_NOT_UNIQUE, fail)
 from scaptools.engine.rules.infos import ExceptionInfo, RuleInfo, RuleUpdate, parse_priority
+from scaptools.engine.rules.messages import ERROR_OVERRIDE_APPEND, WARNING_APPEND, WARNING_ENABLED
 from scaptools.engine.rules.yamlnodes import ItemReader, is_null
 
 RULE_APPEND = ("condition", "output", "desc", "tags", "exceptions")
@@ -17,14 +18,10 @@ APPEND_ORDER = ("condition", "exceptions", "output", "desc", "tags")
 REPLACE_ORDER = ("condition", "exceptions", "output", "desc", "tags", "priority", "enabled",
                  "warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration")
 BOOL_KEYS = ("enabled", "capture", "warn_evttypes", "skip-if-unknown-filter")
-WARNING_ENABLED = ("The standalone 'enabled' key usage is deprecated. The correct approach "
-                   "requires also a 'replace' entry under the 'override' key (i.e. 'enabled: "
-                   "replace').")
 
 
 def read_rule(reader, r: ItemReader) -> None:
     """Dispatch one rule item: override, legacy append, legacy enable, or definition."""
-    from scaptools.engine.rules.reader import ERROR_OVERRIDE_APPEND, WARNING_APPEND
     legacy_append = bool(r.boolean("append"))
     if legacy_append:
         reader.res.warn(LOAD_DEPRECATED_ITEM, WARNING_APPEND, r.ctx)

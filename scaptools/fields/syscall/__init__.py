@@ -7,7 +7,7 @@ syscall rules; the extractors read the state filled by
 from __future__ import annotations
 
 from scaptools.events.render import SYSCALL_NAMES
-from scaptools.events.table import EVENT_NAMES
+from scaptools.events.table import EVENT_NAMES, ignored_by_default
 from scaptools.fields.base import FieldSet
 from scaptools.fields.syscall.evt import evt_fields
 from scaptools.fields.syscall.fd import fd_fields
@@ -17,6 +17,7 @@ from scaptools.fields.syscall.container import container_fields
 SYSCALL_SOURCE = "syscall"
 # every value evt.type can take: table names, real names of generic syscalls, unknown ids
 TYPE_NAMES = frozenset(EVENT_NAMES) | frozenset(SYSCALL_NAMES.values()) | {"unknown", "<unknown>"}
+IGNORED_TYPES = ignored_by_default()
 
 
 def syscall_fieldset() -> FieldSet:
@@ -29,4 +30,5 @@ def syscall_fieldset() -> FieldSet:
     # (LOAD_NO_EVTTYPE) about rules that restrict no type, as Falco does
     fs.index_field = "evt.type"
     fs.index_universe = TYPE_NAMES
+    fs.ignored_index_values = IGNORED_TYPES  # what Falco leaves out without -A
     return fs
