@@ -1,18 +1,23 @@
 """Falco's plugin configuration (``-c falco.yaml``: ``plugins:`` and ``load_plugins:``).
 
-``registry_from_config`` builds the registry such a file asks for: Python plugins
-found by name among the installed entry points, other entries loaded from their
-``library_path`` through the Falco plugin C ABI (``scaptools.plugin.native``).
+``registry_from_config`` builds the registry such a file asks for. An entry's
+``library_path`` is loaded as Falco loads it, through the Falco plugin C ABI
+(``scaptools.plugin.native``): an absolute path as it is, a relative one inside
+Falco's plugins folder, and a library that cannot be opened stops the run. The
+value ``scaptools:NAME`` asks for the installed Python plugin ``NAME`` instead
+(docs/plugin-api.md §1).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from scaptools.errors import PluginError
 from scaptools.plugin.api import ENTRY_POINT_GROUP, Plugin
 from scaptools.plugin.registry import Registry
+
+PLUGINS_DIR = "/usr/share/falco/plugins/"  # where Falco looks for a relative library_path
+PYTHON_PREFIX = "scaptools:"  # library_path of an installed Python plugin
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,7 @@ def registry_from_config(config: dict | None) -> Registry:
 
     Without ``plugins:`` every installed Python plugin is loaded. Otherwise the
     entries named in ``load_plugins:`` (every entry when that key is absent) are
-    loaded and initialised with their ``init_config``: a Python plugin of that
-    name when one is installed, else the shared library at ``library_path``
-    through the Falco plugin C ABI (``scaptools.plugin.native``).
+    loaded as ``plugin_from_entry`` says and initialised with their ``init_config``.
     """
     entries = plugin_configs(config or {})
     if not entries:
@@ -76,32 +79,51 @@ def registry_from_config(config: dict | None) -> Registry:
     wanted = (config or {}).get("load_plugins")
     if wanted is not None and not isinstance(wanted, list):
         raise PluginError("configuration key 'load_plugins' must be a list")
+    for name in wanted or []:
+        if name not in {e.name for e in entries}:
+            raise PluginError("listed in load_plugins but has no plugins entry", name)
     installed = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
     registry = Registry()
     for entry in entries:
         if wanted is not None and entry.name not in wanted:
             continue
-        plugin = _instantiate(entry, installed)
+        plugin = plugin_from_entry(entry, installed)
         plugin.init(entry.init_config)
         registry.register(plugin)
-    for name in wanted or []:
-        if name not in registry.by_name:
-            raise PluginError("listed in load_plugins but has no plugins entry", name)
     return registry
 
 
-def _instantiate(entry: PluginConfig, installed: dict) -> Plugin:
-    if entry.name in installed:
+def library_of(entry: PluginConfig) -> str:
+    """The file Falco opens for an entry: ``library_path`` as it is when absolute, else
+    inside Falco's plugins folder."""
+    path = entry.library_path
+    return path if path.startswith("/") else PLUGINS_DIR + path
+
+
+def plugin_from_entry(entry: PluginConfig, installed: dict | None = None) -> Plugin:
+    """The plugin of one ``plugins:`` entry, loaded as Falco loads it: the shared library at
+    ``library_path`` (a relative path is inside Falco's plugins folder; a library that cannot
+    be opened is an error, as it stops Falco); ``library_path: scaptools:NAME`` (or just
+    ``scaptools:`` for the entry's name) asks for the installed Python plugin NAME."""
+    path = entry.library_path
+    if path.startswith(PYTHON_PREFIX):
+        name = path[len(PYTHON_PREFIX):] or entry.name
+        if installed is None:
+            installed = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        if name not in installed:
+            raise PluginError(f"library_path '{path}': no Python plugin '{name}' is installed",
+                              entry.name)
         try:
-            return installed[entry.name].load()()
+            return installed[name].load()()
         except Exception as exc:  # a broken third-party plugin must name itself
-            raise PluginError(f"cannot load entry point: {exc}", entry.name) from exc
-    if entry.library_path and os.path.isfile(entry.library_path):
-        try:
-            from scaptools.plugin.native import load_native_plugin
-        except ImportError:
-            raise PluginError(f"cannot load {entry.library_path}: native (C ABI) plugins are "
-                              "not supported in this build", entry.name) from None
-        return load_native_plugin(entry.library_path, entry.name)
-    raise PluginError(f"no Python plugin of this name is installed and library_path "
-                      f"'{entry.library_path}' is not a file", entry.name)
+            raise PluginError(f"cannot load entry point: {exc}", name) from exc
+    if not path:
+        raise PluginError("no library_path: give a Falco plugin library, or "
+                          f"'{PYTHON_PREFIX}{entry.name}' for the installed Python plugin",
+                          entry.name)
+    try:
+        from scaptools.plugin.native import load_native_plugin
+    except ImportError:
+        raise PluginError(f"cannot load {path}: native (C ABI) plugins are not supported in "
+                          "this build", entry.name) from None
+    return load_native_plugin(library_of(entry), entry.name)

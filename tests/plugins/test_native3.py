@@ -167,6 +167,23 @@ def test_extractor_only_library(tmp_path):
     assert plugin.extract(event, "test.src", None) == "testsrc"
 
 
+def test_a_library_path_loads_that_library_not_the_python_plugin(lib3, tmp_path):
+    """An entry named like a bundled Python plugin but pointing at a real library gets the
+    library, as Falco would; ``scaptools:NAME`` is how a configuration asks for ours."""
+    from scaptools_plugins.cloudtrail import CloudTrailPlugin
+    cfg = tmp_path / "falco.yaml"
+    cfg.write_text(f"plugins:\n  - name: cloudtrail\n    library_path: {lib3}\n"
+                   "load_plugins: [cloudtrail]\n")
+    registry = registry_from_config(read_falco_config(cfg))
+    assert list(registry.by_name) == ["native3test"]
+    assert registry.sources() == ["syscall", "testsrc"]
+    cfg.write_text("plugins:\n  - name: cloudtrail\n    library_path: scaptools:cloudtrail\n"
+                   f"  - name: native3test\n    library_path: {lib3}\n")
+    registry = registry_from_config(read_falco_config(cfg))
+    assert isinstance(registry.by_name["cloudtrail"], CloudTrailPlugin)
+    assert "native3test" in registry.by_name
+
+
 def test_init_failure_names_the_plugin(lib3, tmp_path):
     cfg = falco_yaml(tmp_path, lib3, init="'please fail'")
     with pytest.raises(PluginError) as err:

@@ -114,8 +114,8 @@ def test_extractor_clash_on_a_shared_source():
 def test_falco_config_selects_and_initialises_plugins(tmp_path):
     cfg = tmp_path / "falco.yaml"
     cfg.write_text("plugins:\n"
-                   "  - name: json\n    library_path: libjson.so\n    init_config: ''\n"
-                   "  - name: cloudtrail\n    library_path: libcloudtrail.so\n"
+                   "  - name: json\n    library_path: 'scaptools:'\n    init_config: ''\n"
+                   "  - name: cloudtrail\n    library_path: scaptools:cloudtrail\n"
                    "    init_config: {}\n    open_params: ''\n"
                    "load_plugins: [json]\njson_output: true\n")
     config = read_falco_config(cfg)
@@ -130,10 +130,22 @@ def test_falco_config_errors(tmp_path):
     bad.write_text("plugins: [\n")
     with pytest.raises(PluginError, match="bad.yaml:.*invalid YAML"):
         read_falco_config(bad)
-    with pytest.raises(PluginError, match="plugin 'nope'.*not a file"):
+    with pytest.raises(PluginError) as err:  # Falco does not start: neither do we
         registry_from_config({"plugins": [{"name": "nope", "library_path": "/no/such.so"}]})
+    assert str(err.value) == ("plugin 'nope': can't load plugin dynamic library: /no/such.so: "
+                              "cannot open shared object file: No such file or directory")
+    with pytest.raises(PluginError) as err:  # relative: in Falco's plugins folder
+        registry_from_config({"plugins": [{"name": "cloudtrail",
+                                           "library_path": "libnot-installed-here.so"}]})
+    assert "/usr/share/falco/plugins/libnot-installed-here.so: cannot open" in str(err.value)
+    with pytest.raises(PluginError, match="plugin 'json': no library_path: give a Falco plugin "
+                                          "library, or 'scaptools:json'"):
+        registry_from_config({"plugins": [{"name": "json"}]})
+    with pytest.raises(PluginError, match="no Python plugin 'ghost' is installed"):
+        registry_from_config({"plugins": [{"name": "g", "library_path": "scaptools:ghost"}]})
     with pytest.raises(PluginError, match="plugin 'ghost'.*load_plugins"):
-        registry_from_config({"plugins": [{"name": "json"}], "load_plugins": ["json", "ghost"]})
+        registry_from_config({"plugins": [{"name": "json", "library_path": "scaptools:"}],
+                              "load_plugins": ["json", "ghost"]})
 
 
 def test_generic_fields_on_a_plugin_event(monkeypatch, utc):

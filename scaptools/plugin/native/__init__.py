@@ -24,8 +24,8 @@ SERVED = f"{version_text(api3_abi.FRAMEWORK_API)} and {version_text(legacy.LEGAC
 
 def load_native_plugin(path: str, name: str = ""):
     """Load the Falco plugin at ``path``; a ``SourcePlugin``/``ExtractorPlugin`` instance."""
-    lib = Library(path)
     label = name or path
+    lib = Library(path, label)
     lib.declare(REQUIRED_API_SIGNATURE)
     lib.require(["plugin_get_required_api_version"], label)
     required = parse_library_version(c_text(lib.get_required_api_version()), label)

@@ -22,11 +22,11 @@ def c_text(raw) -> str:
 class Library:
     """The symbols of one shared object; ``lib.get_name`` is ``plugin_get_name`` (or ``None``)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, plugin: str = ""):
         try:
             self.lib = CDLL(path)  # RTLD_NOW | RTLD_LOCAL, never RTLD_GLOBAL (§4.1)
-        except OSError as exc:
-            raise PluginError(f"cannot load {path}: {exc}") from exc
+        except OSError as exc:  # libsinsp's words, then dlerror()'s
+            raise PluginError(f"can't load plugin dynamic library: {exc}", plugin) from exc
         self.path = path
 
     def declare(self, signatures: dict) -> None:
