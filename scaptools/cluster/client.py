@@ -46,18 +46,20 @@ class ClusterStats(ReplayStats):
     def lines(self) -> list[str]:
         out = super().lines()
         out.append(f"Workers used: {len(self.workers)}")
-        for address, (events, seconds, units) in sorted(self.workers.items()):
+        for address, (events, seconds, cpu, units) in sorted(self.workers.items()):
             rate = events / seconds if seconds > 0 else 0.0
-            out.append(f"  {address}: {events} events in {units} units ({rate:,.0f} events/s)")
+            per_cpu = events / cpu if cpu > 0 else 0.0
+            out.append(f"  {address}: {events} events in {units} units ({rate:,.0f} events/s, "
+                       f"{per_cpu:,.0f} per CPU second)")
         out.append(f"Units: {self.units} ({self.cut} captures cut); alerts fetched: "
                    f"{self.fetched_bytes / 1e6:.1f} MB in {self.fetch_seconds:.3f} s")
         return out
 
     def count(self, result) -> None:
         self.add(result.stats)
-        events, seconds, units = self.workers.get(result.worker, (0, 0.0, 0))
-        self.workers[result.worker] = (events + result.stats.events,
-                                       seconds + result.seconds, units + 1)
+        events, seconds, cpu, units = self.workers.get(result.worker, (0, 0.0, 0.0, 0))
+        self.workers[result.worker] = (events + result.stats.events, seconds + result.seconds,
+                                       cpu + result.cpu, units + 1)
 
 
 def replay_on_client(client, bundle, captures: list, out, *, split: bool,
@@ -174,8 +176,7 @@ class _Run:
         self.stats.fetched_bytes += len(result.text)
         if result.text:
             with held():
-                self.out.write(result.text)
-                self.out.flush()
+                write_whole(self.out, result.text)
         self.stats.count(result)
         return result.error
 
@@ -193,6 +194,22 @@ class _Run:
         left += [f for f in self.pending.futures] if hasattr(self.pending, "futures") else []
         if left:
             self.client.cancel(left)
+
+
+def write_whole(out, text: str) -> None:
+    """Write all of ``text`` to the text stream ``out`` and flush it. A signal handled
+    while a write to a full pipe waits makes a buffered write return short, the rest
+    neither written nor kept, so the bytes are written again until all are out."""
+    binary = getattr(out, "buffer", None)
+    if binary is None:
+        out.write(text)
+        out.flush()
+        return
+    out.flush()
+    data = memoryview(text.encode(out.encoding, out.errors or "strict"))
+    while data:
+        data = data[binary.write(data):]
+    binary.flush()
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from .units import Capture, Unit, plan_units
 
 class UnitResult(NamedTuple):
     """The outcome of one unit: alert lines, statistics, error text or None, the worker
-    that ran it and for how long."""
+    that ran it, for how long and the CPU time its thread used."""
 
     capture: int
     part: int
@@ -40,6 +40,7 @@ class UnitResult(NamedTuple):
     error: str | None
     worker: str
     seconds: float
+    cpu: float
 
 
 class _Pool:
@@ -110,7 +111,7 @@ def replay_task(unit: Unit, name: str) -> UnitResult:
     worker = get_worker()
     plugin = worker.plugins[name]
     stats, lines, error = ReplayStats(), [], None
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     with plugin.runtimes.taken() as runtime:
         fmt = runtime.fmt
         try:
@@ -119,7 +120,7 @@ def replay_task(unit: Unit, name: str) -> UnitResult:
             error = str(exc)
     text = "\n".join(lines) + "\n" if lines else ""
     return UnitResult(unit.capture, unit.part, text, stats, error, worker.address,
-                      time.perf_counter() - start)
+                      time.perf_counter() - start, time.thread_time() - cpu)
 
 
 def _replay(unit: Unit, runtime, plugin, emit, stats) -> None:
