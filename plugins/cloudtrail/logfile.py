@@ -12,9 +12,11 @@ Differences from the upstream reader, chosen so that nothing is lost silently:
 * a file that is not valid JSON as a whole is still split with the §3.4 brace
   scanner, so the complete records before (and after) the damage are kept;
 * ``eventTime`` also accepts a space instead of ``T`` and a missing zone (read
-  as UTC); a record whose ``eventTime`` is no time at all is still recorded,
-  with the time of its log file name (``..._YYYYMMDDThhmmZ_...``) or of the
-  record before it, and reported;
+  as UTC); a record whose ``eventTime`` is missing or no time at all takes the
+  time of a record beside it (times.py gives the rule), and is reported;
+* the problems of the file itself (bad gzip, not JSON, no ``Records``) are one
+  message, which says how many records were saved; fragments of a damaged file
+  that are not records are counted in it, not reported one by one;
 * records with ``eventType == "AwsCloudTrailInsight"`` are kept.
 
 Payloads are the record's exact bytes when the file is compact (CloudTrail's
@@ -23,15 +25,15 @@ own format); records written with layout whitespace (pretty-printed, or
 """
 from __future__ import annotations
 
-import calendar
 import json
 import re
 import zlib
-from operator import add, itemgetter
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+
+from .times import fill_times, parse_event_time, stamps_of
 
 try:  # ISA-L inflates about twice as fast as zlib; optional (pip install isal)
     from isal import isal_zlib as _inflate_lib
@@ -40,14 +42,10 @@ except ImportError:  # pragma: no cover - depends on the installation
 crc32 = getattr(_inflate_lib, "crc32", zlib.crc32)  # the same CRC-32, faster with ISA-L
 
 GZIP_MAGIC = b"\x1f\x8b"
-_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
-                   r"(?:([Zz])|([+-])(\d\d):?(\d\d))?")
-_NAME_TIME = re.compile(r"_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)Z_")
-_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDThh:mm:" -> ns
-_DAYS: dict[str, int | None] = {}  # "YYYY-MM-DD" -> ns of its midnight (None: not a day)
-_SECONDS = {f"{s:02d}Z": s * 1_000_000_000 for s in range(61)}  # "ssZ" -> ns (60: leap)
-_CACHE_MAX = 100_000
-_MINUTE_OF, _SECOND_OF = itemgetter(slice(0, 17)), itemgetter(slice(17, None))
+# other compressions, named in the problem of a file that uses one (only gzip is read)
+_OTHER_MAGIC = ((b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"), (b"\x28\xb5\x2f\xfd", "zstd"),
+                (b"PK\x03\x04", "zip"), (b"\x04\x22\x4d\x18", "lz4"))
+_STEP = 4096  # compressed bytes inflated at a time (what a damaged gzip loses)
 STREAM_MIN = 1 << 20  # compressed size from which a file is decoded while it inflates
 PLAIN_STREAM_MIN = 8 << 20  # the same for a plain (not gzip) log file
 
@@ -84,8 +82,9 @@ class LogFile:
     payloads: list = field(default_factory=list)  # its JSON bytes,
     ids: list = field(default_factory=list)  # its eventID (None when not a string)
     problems: list = field(default_factory=list)  # one message per problem
-    bad_records: int = 0  # records dropped (not a JSON object)
+    bad_records: int = 0  # records dropped (not a JSON object, or no time to give them)
     untimed: int = 0  # records kept with a substitute timestamp
+    fragments: int = 0  # pieces of a damaged file that are not records (dropped)
 
     @property
     def records(self) -> list:
@@ -97,117 +96,75 @@ class LogFile:
         return bool(self.problems)
 
 
-def parse_event_time(text: Any) -> int | None:
-    """``eventTime`` -> ns since the epoch, or None when it is not a time (§3.4 step 3).
-
-    Fast path for CloudTrail's own form ``YYYY-MM-DDThh:mm:ssZ``: the minute is
-    looked up in a cache, only the seconds are converted.
-    """
-    if text.__class__ is str and len(text) == 20 and text[16] == ":":
-        base = _MINUTES.get(text[:17])
-        if base is None:
-            base = _minute_base(text[:17])
-            if base is not None:
-                if len(_MINUTES) >= _CACHE_MAX:
-                    _MINUTES.clear()
-                _MINUTES[text[:17]] = base
-        secs = _SECONDS.get(text[17:])
-        if base is not None and secs is not None:
-            return base + secs
-    return _parse_full(text) if isinstance(text, str) else None
-
-
-def _minute_base(prefix: str) -> int | None:
-    """ns of the minute ``YYYY-MM-DDThh:mm:`` (what ``_parse_full`` gives for it + ``00Z``).
-
-    ASCII digits take a day cache plus the hour and minute; anything else goes
-    to ``_parse_full``.
-    """
-    hh, mm = prefix[11:13], prefix[14:16]
-    if (prefix[13:14] == ":" == prefix[16:17] and prefix[10:11] in ("T", "t", " ")
-            and (hh + mm).isascii() and (hh + mm).isdigit() and int(hh) < 24 and int(mm) < 60):
-        day = prefix[:10]
-        base = _DAYS.get(day)
-        if base is None and day not in _DAYS:
-            if len(_DAYS) >= _CACHE_MAX:
-                _DAYS.clear()
-            base = _DAYS[day] = _parse_full(day + "T00:00:00Z")
-        if base is not None:
-            return base + (int(hh) * 60 + int(mm)) * 60_000_000_000
-        return None
-    return _parse_full(prefix + "00Z")
-
-
-def _parse_full(text: str) -> int | None:
-    m = _TIME.fullmatch(text)
-    if m is None:
-        return None
-    y, mo, d, h, mi, s = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
-    if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1] and h < 24 and mi < 60
-            and s < 61) or y < 1970:
-        return None
-    secs = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
-    if m.group(9):  # numeric offset: local time = UTC + offset
-        off = int(m.group(10)) * 3600 + int(m.group(11)) * 60
-        secs -= off if m.group(9) == "+" else -off
-    return max(secs, 0) * 1_000_000_000 + int((m.group(7) or "").ljust(9, "0"))
-
-
-def name_time(name: str) -> int | None:
-    """The delivery time in a CloudTrail file name (``..._20230710T1145Z_...``), in ns."""
-    m = _NAME_TIME.search(name)
-    if m is None:
-        return None
-    y, mo, d, h, mi = (int(g) for g in m.groups())
-    try:
-        return calendar.timegm((y, mo, d, h, mi, 0, 0, 0, 0)) * 1_000_000_000
-    except (ValueError, OverflowError):
-        return None
-
-
-def inflate(data: bytes, log: LogFile) -> bytes:
+def inflate(data: bytes, faults: list) -> bytes:
     """Gunzip ``data`` when it starts with the gzip magic (every member).
 
-    A damaged stream keeps what decompressed before the damage and adds a problem.
+    A damaged stream keeps what decompressed before the damage (fed ``_STEP`` bytes
+    at a time, so only the step with the damage is lost); what went wrong is added
+    to ``faults`` (without the file name).
     """
     if not data.startswith(GZIP_MAGIC):
         return data
-    parts = []
-    rest = data
-    try:
-        while rest.startswith(GZIP_MAGIC):
-            d = _inflate_lib.decompressobj(47)
-            parts.append(d.decompress(rest))
-            if not d.eof:
-                log.problems.append(f"{log.name}: bad gzip: stream is truncated")
-                break
-            rest = d.unused_data
-        if rest.strip(b"\0"):
-            log.problems.append(f"{log.name}: bad gzip: {len(rest)} bytes of garbage after "
-                                "the compressed data (ignored)")
-    except (zlib.error, _inflate_lib.error) as exc:
-        log.problems.append(f"{log.name}: bad gzip: {exc}")
-        parts.append(d.flush() if not d.eof else b"")
+    parts, view, pos = [], memoryview(data), 0
+    while True:  # one gzip member per turn
+        d = _inflate_lib.decompressobj(47)
+        try:
+            while not d.eof and pos < len(data):
+                step = view[pos:pos + _STEP]
+                pos += len(step)
+                parts.append(d.decompress(step))
+        except (zlib.error, _inflate_lib.error) as exc:
+            faults.append(f"bad gzip: {exc}")
+            break
+        if not d.eof:
+            faults.append("bad gzip: stream is truncated")
+            break
+        pos -= len(d.unused_data)
+        if not data.startswith(GZIP_MAGIC, pos):
+            if data[pos:].strip(b"\0"):
+                faults.append(f"bad gzip: {len(data) - pos} bytes of garbage after the "
+                              "compressed data (ignored)")
+            break
     return b"".join(parts)
 
 
-def decode_log(data: bytes, name: str) -> LogFile:
+def decode_log(data: bytes, name: str, typed_heads: bool = True) -> LogFile:
     """Split one log file into records, as a whole; never raises for bad content (see
-    module doc). A large file is decoded while it inflates by pieces.py instead."""
-    log = LogFile(name)
-    text = inflate(data, log)
+    module doc). A large file is decoded while it inflates by pieces.py instead.
+
+    ``typed_heads``: False takes the record-by-record path even for a sound file.
+    """
+    log, faults = LogFile(name), []
+    text = inflate(data, faults)
     try:
         raws = _ENVELOPE.decode(text).Records
-    except msgspec.DecodeError as exc:
-        raws = _salvage(text, log, exc)
-    if not raws:  # an empty Records array is a valid file without records
-        return log
-    try:  # every record's eventTime/eventID in one call when all records are objects
-        heads = _HEADS.decode(text).Records
     except msgspec.DecodeError:
-        heads = None
-    _collect(log, raws, heads, _is_loose(bytes(raws[0])), _inner_newline(text))
+        raws = _salvage(text, faults)
+    heads = None
+    if raws and typed_heads:
+        try:  # every record's eventTime/eventID in one call when all records are objects
+            heads = _HEADS.decode(text).Records
+        except msgspec.DecodeError:
+            pass
+    if raws:
+        _collect(log, raws, heads, _is_loose(bytes(raws[0])), _inner_newline(text),
+                 fragments=bool(faults))
+    if faults:
+        log.problems.insert(0, _file_problem(log, faults))
     return log
+
+
+def _file_problem(log: LogFile, faults: list) -> str:
+    """The one message for what is wrong with a file as a whole, and what it gave."""
+    kept = len(log.times)
+    if kept:
+        saved = f"{kept} record{'s' * (kept != 1)} saved"
+    else:
+        saved = "nothing recorded"
+    if log.fragments:
+        saved += f", {log.fragments} fragment{'s' * (log.fragments != 1)} that are not " \
+                 "records dropped"
+    return f"{log.name}: {'; '.join(faults)}; {saved}"
 
 
 def streamable(data: bytes) -> bool:
@@ -218,35 +175,30 @@ def streamable(data: bytes) -> bool:
 
 
 def _collect(log: LogFile, raws: list, heads: list | None, loose: bool,
-             text_has_newline: bool = True, first: int = 0, last_ts: int | None = None) -> None:
-    """Fill ``log``'s columns for every record; report the ones that are not objects.
+             text_has_newline: bool = True, fragments: bool = False) -> None:
+    """Fill ``log``'s columns for every record; report the ones that are not objects
+    (count them as fragments when the file is damaged: ``fragments``).
 
     Payloads are bytes or ``msgspec.Raw`` views (both buffers: len, join, crc32).
-    ``first`` and ``last_ts``: for a part of a file, the index of its first record
-    and the time of the record before it (pieces.py).
     """
     if heads is None:
-        _collect_slow(log, raws, loose)
+        _collect_slow(log, raws, loose, fragments)
         return
     times = [h.eventTime for h in heads]
     fill_columns(log, raws, stamps_of(times), times, [h.eventID for h in heads], loose,
-                 text_has_newline, first, last_ts)
-
-
-def stamps_of(times: list) -> list | None:
-    """ns of every ``eventTime`` when all have CloudTrail's own form, else None."""
-    try:
-        return _canonical_times(times)
-    except (KeyError, TypeError):  # some eventTime is not YYYY-MM-DDThh:mm:ssZ
-        return None
+                 text_has_newline, 0, None)
 
 
 def fill_columns(log: LogFile, raws: list, stamps: list | None, times: list, ids: list,
-                 loose: bool, text_has_newline: bool, first: int, last_ts: int | None) -> None:
+                 loose: bool, text_has_newline: bool, first: int, last_ts: int | None,
+                 whole: bool = True) -> bool:
     """Set ``log``'s columns from the records' views and heads (see ``_collect``).
 
     ``stamps``: ns per record, None for the file (or a record) whose time must be
-    parsed from ``times`` (§3.4 step 3).
+    parsed from ``times`` (§3.4 step 3). ``first`` and ``last_ts``: for a part of a
+    file (``whole`` False), the number of its first record and the time of the
+    record before it (pieces.py). Returns False for a part that cannot tell the
+    time of a record that has none (times.fill_times).
     """
     payloads = raws  # views into the file's text: no copy (msgspec.Raw is a buffer)
     fmt = msgspec.json.format
@@ -262,72 +214,51 @@ def fill_columns(log: LogFile, raws: list, stamps: list | None, times: list, ids
     if stamps is None:
         stamps = [None] * len(times)
     if None in stamps:
-        _fill_times(log, stamps, times, first, last_ts)
+        drop = fill_times(log, stamps, times, first, last_ts, whole)
+        if drop is None:
+            return False
+        if drop:
+            log.bad_records += len(drop)
+            keep = [k for k in range(len(stamps)) if k not in set(drop)]
+            stamps, payloads, ids = ([column[k] for k in keep]
+                                     for column in (stamps, payloads, ids))
     log.times, log.payloads, log.ids = stamps, payloads, ids
+    return True
 
 
-def _canonical_times(times: list) -> list:
-    """ns for every ``YYYY-MM-DDThh:mm:ssZ`` (CloudTrail's own form, §3.4 step 3).
+def _collect_slow(log: LogFile, raws: list, loose: bool, fragments: bool = False) -> None:
+    """One record at a time: some record is not an object, or has odd field types.
 
-    A time is its cached minute ``YYYY-MM-DDThh:mm:`` plus ``ssZ`` looked up in
-    ``_SECONDS``: both lookups succeed only for that exact form; any other string
-    (or None) raises KeyError/TypeError.
-    """
-    minutes = _MINUTES  # (C-level maps: no bytecode per record)
-    for prefix in set(map(_MINUTE_OF, times)) - minutes.keys():
-        base = _minute_base(prefix) if len(prefix) == 17 else None
-        if base is None:
-            raise KeyError(prefix)
-        if len(minutes) >= _CACHE_MAX:
-            minutes.clear()
-        minutes[prefix] = base
-    return list(map(add, map(minutes.__getitem__, map(_MINUTE_OF, times)),
-                    map(_SECONDS.__getitem__, map(_SECOND_OF, times))))
-
-
-def _fill_times(log: LogFile, stamps: list, times: list, first: int = 0,
-                last_ts: int | None = None) -> None:
-    """Parse the times the cache did not know; a record without one takes the time
-    of the record before it (or of the file name) and is reported (§3.4 step 3)."""
-    if last_ts is None:
-        last_ts = name_time(log.name)
-    for i, ts in enumerate(stamps, first):
-        if ts is None:
-            ts = parse_event_time(times[i - first])
-            if ts is None:
-                ts = last_ts if last_ts is not None else 0
-                log.untimed += 1
-                log.problems.append(f"{log.name}: record {i}: eventTime {times[i - first]!r} "
-                                    f"is not a time; recorded at {ts} ns")
-            stamps[i - first] = ts
-        last_ts = ts
-
-
-def _collect_slow(log: LogFile, raws: list, loose: bool) -> None:
-    """One record at a time: some record is not an object, or has odd field types."""
-    name = log.name
-    last_ts = name_time(name)
+    A record that is not an object is dropped: reported, or only counted as a
+    fragment of a damaged file (``fragments``)."""
+    name, numbers, payloads, times, ids = log.name, [], [], [], []
     for i, raw in enumerate(raws):
         payload = bytes(raw)
         try:
             head = _HEAD.decode(payload)
         except msgspec.DecodeError as exc:
-            log.bad_records += 1
-            log.problems.append(f"{name}: record {i}: dropped: {exc}")
+            if fragments:
+                log.fragments += 1
+            else:
+                log.bad_records += 1
+                log.problems.append(f"{name}: record {i}: dropped: {exc}")
             continue
         if loose or b"\n" in payload:
             payload = msgspec.json.format(payload, indent=-1)
-        ts = parse_event_time(head.eventTime)
-        if ts is None:
-            ts = last_ts if last_ts is not None else 0
-            log.untimed += 1
-            log.problems.append(f"{name}: record {i}: eventTime {head.eventTime!r} is not a "
-                                f"time; recorded at {ts} ns")
-        last_ts = ts
         eid = head.eventID
-        log.times.append(ts)
-        log.payloads.append(payload)
-        log.ids.append(eid if eid.__class__ is str else None)
+        numbers.append(i)
+        payloads.append(payload)
+        times.append(head.eventTime)
+        ids.append(eid if eid.__class__ is str else None)
+    stamps = [parse_event_time(t) for t in times]
+    if None in stamps:
+        drop = fill_times(log, stamps, times, numbers=numbers)
+        if drop:
+            log.bad_records += len(drop)
+            keep = [k for k in range(len(stamps)) if k not in set(drop)]
+            stamps, payloads, ids = ([column[k] for k in keep]
+                                     for column in (stamps, payloads, ids))
+    log.times, log.payloads, log.ids = stamps, payloads, ids
 
 
 def _inner_newline(text: bytes) -> bool:
@@ -345,17 +276,21 @@ def _is_loose(first: bytes) -> bool:
     return b"\n" in first or b'": ' in first
 
 
-def _salvage(text: bytes, log: LogFile, exc: Exception) -> list:
+def _salvage(text: bytes, faults: list) -> list:
     """The file is not a ``{"Records":[...]}`` document: say why, keep what can be kept."""
+    for magic, kind in _OTHER_MAGIC:
+        if text.startswith(magic):
+            faults.append(f"not a CloudTrail log: {kind}-compressed (only gzip is read)")
+            return []
     try:
         doc = msgspec.json.decode(text)
-    except msgspec.DecodeError:
-        log.problems.append(f"{log.name}: not JSON: {exc}")
+    except msgspec.DecodeError as not_json:
+        faults.append(f"not JSON: {not_json}")
         return split_records(text)
     if not isinstance(doc, dict) or "Records" not in doc:
-        log.problems.append(f"{log.name}: no Records array in the file")
+        faults.append("not a CloudTrail log: no Records array in the file")
     else:
-        log.problems.append(f"{log.name}: Records is not an array")
+        faults.append("not a CloudTrail log: Records is not an array")
     return []
 
 

@@ -19,8 +19,8 @@ the records it gave.
 
 Only a clean file takes this path: one that inflates without a problem, starts
 with ``{"Records":[`` and ends with ``]}``. Everything else, and any piece that
-does not decode (a damaged file, or a record that does not fit the typed heads),
-ends the parts with None: the caller decodes the file as a whole (``decode_log``)
+does not decode (a damaged file, or a record that does not fit the typed heads)
+or holds no time for a record without one (times.py), ends the parts with None: the caller decodes the file as a whole (``decode_log``)
 and keeps its records after those of the parts it already has. The parts
 together are the LogFile ``decode_log`` gives (a cut that fell inside a record
 is taken back, and an earlier one tried).
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import msgspec
 
-from . import cutting, heads, logfile
+from . import cutting, heads, logfile, times
 from .inflate import Feed
 
 def decode_parts(source, name: str, helper=None):
@@ -56,7 +56,10 @@ def decode_parts(source, name: str, helper=None):
             if loose is None:  # the file's first record tells its serializer's layout
                 loose = logfile._is_loose(bytes(raws[0]))
             part = logfile.LogFile(name)
-            logfile.fill_columns(part, raws, stamps, times, ids, loose, newline, first, last_ts)
+            if not logfile.fill_columns(part, raws, stamps, times, ids, loose, newline, first,
+                                        last_ts, whole=False):
+                yield None  # no time for a record from what the parts hold: decode whole
+                return
             first, last_ts = first + len(raws), part.times[-1]
             yield part
     finally:
@@ -153,7 +156,7 @@ def after(log: logfile.LogFile, done: int) -> logfile.LogFile:
     for message in log.problems:
         at = _record_index(message, log.name)
         if at is not None and at < done:
-            rest.untimed -= "is not a time" in message
+            rest.untimed -= times.GIVEN in message
         else:
             rest.problems.append(message)
     return rest

@@ -15,7 +15,8 @@ deleted), ``prunable(name)`` (a unit no later listing gives again) and
 ``failed`` (units that could not be read). Every Checkpoint names its unit and
 version. Nothing is dropped silently: every problem goes to
 ``on_problem`` (default: the ``scaptools_plugins.cloudtrail`` logger) and is
-counted. A record seen twice in one stream (same ``eventID`` and bytes, e.g. a
+counted; a file's own problems are one message, and the problems of its
+records are given one by one up to ``RECORD_LINES``, then counted in one line. A record seen twice in one stream (same ``eventID`` and bytes, e.g. a
 redelivered SQS message) is written once.
 
 A large log file is given in several lists as it decodes (pieces.py), then
@@ -27,11 +28,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import orjson
 
 from scaptools.errors import PluginError
 from scaptools.plugin.api import Checkpoint, PluginEvent
@@ -39,46 +37,15 @@ from scaptools.plugin.api import Checkpoint, PluginEvent
 from . import s3 as s3mod
 from . import sqs as sqsmod
 from .awsclient import describe, make_client, make_session, retry_call
+from .config import parse_init_config  # noqa: F401 (the plugin and its callers import it here)
 from . import logfile, spool
 from .dedupe import Seen
 from .pieces import after, decode_parts
+from .units import _early_start, _file_version, local_files, ordered_map
 
 LOG = logging.getLogger("scaptools_plugins.cloudtrail")
 PLUGIN = "cloudtrail"
-DEFAULTS = {"sqsDelete": True, "s3DownloadConcurrency": 32, "s3Interval": "", "useS3SNS": False,
-            "s3AccountList": "", "sqsOwnerAccount": "", "useAsync": True,
-            "aws": {"profile": "", "region": "", "config": "", "credentials": ""}}
-_TYPES = {bool: "a boolean", int: "an integer", str: "a string", dict: "an object"}
-
-
-def parse_init_config(text: str) -> dict:
-    """The init config (§2) with defaults applied; PluginError for a bad one."""
-    text = (text or "").strip()
-    try:
-        given = orjson.loads(text) if text else {}
-    except orjson.JSONDecodeError as exc:
-        raise PluginError(f"init config is not JSON: {exc}", PLUGIN) from None
-    if not isinstance(given, dict):
-        raise PluginError("init config must be a JSON object", PLUGIN)
-    config = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULTS.items()}
-    for key, value in given.items():
-        if key not in DEFAULTS:
-            continue  # unknown keys are accepted and ignored (§2)
-        _check_type(key, value, type(DEFAULTS[key]))
-        if key == "aws":
-            for sub, subval in value.items():
-                if sub in DEFAULTS["aws"]:
-                    _check_type(f"aws.{sub}", subval, str)
-                    config["aws"][sub] = subval
-        else:
-            config[key] = value
-    return config
-
-
-def _check_type(key: str, value, want: type) -> None:
-    ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
-    if not ok:
-        raise PluginError(f"init config: {key} must be {_TYPES[want]}, got {value!r}", PLUGIN)
+RECORD_LINES = 5  # problems of one file's records reported one by one; the rest are counted
 
 
 def open_source(config: dict, params: str, *, session=None, on_problem=None) -> "CloudTrailStream":
@@ -248,8 +215,10 @@ class CloudTrailStream:
     def _unit_events(self, log, unit: str):
         """The ``(ts, payload)`` lists of one log file: a decoded LogFile, or a large file
         (its bytes, or a spool.Body on disk), decoded and given piece by piece (pieces.py)."""
+        tally = _Tally()
         if log.__class__ is logfile.LogFile:
-            yield self._events(log, unit)
+            yield self._events(log, unit, tally)
+            self._hidden(unit, tally)
             return
         source, done, malformed = log, 0, False
         helper = None
@@ -261,21 +230,21 @@ class CloudTrailStream:
                     part = after(spool.whole(source, unit), done)
                 malformed = malformed or bool(part.problems)
                 done += len(part.times)
-                yield self._events(part, unit, whole=False)
+                yield self._events(part, unit, tally, whole=False)
         finally:
             spool.close(source)
+        self._hidden(unit, tally)
         self.stats.objects_done += 1
         self.stats.objects_malformed += malformed
         self.failed.discard(unit)
 
-    def _events(self, log, unit: str, whole: bool = True) -> list:
+    def _events(self, log, unit: str, tally: "_Tally", whole: bool = True) -> list:
         """The ``(ts, payload)`` of one decoded log file (problems reported, duplicates dropped).
 
         ``whole``: False for a part of a file (counted as an object by the caller).
         """
         stats = self.stats
-        for message in log.problems:
-            self.problem(message)
+        self._report(log, tally)
         if whole:
             stats.objects_done += 1
             stats.objects_malformed += bool(log.problems)
@@ -290,6 +259,24 @@ class CloudTrailStream:
         stats.duplicates += len(found)
         drop = set(found)
         return [item for i, item in enumerate(zip(log.times, log.payloads)) if i not in drop]
+
+    def _report(self, log, tally: "_Tally") -> None:
+        """Report a file's problems: the problems of its records one by one up to
+        ``RECORD_LINES`` per file, the rest counted (``_hidden``)."""
+        head = f"{log.name}: record "
+        for message in log.problems:
+            if message.startswith(head):
+                tally.records += 1
+                if tally.records > RECORD_LINES:
+                    self.stats.problems += 1
+                    continue
+            self.problem(message)
+
+    def _hidden(self, unit: str, tally: "_Tally") -> None:
+        hidden = tally.records - RECORD_LINES
+        if hidden > 0:
+            self.on_problem(f"{PLUGIN}: {unit}: {hidden} more problems with its records "
+                            "(not shown)")
 
     def batches(self):
         """The stream as lists of ``(ts, payload)`` (one log file each; a payload is bytes or
@@ -383,80 +370,15 @@ class CloudTrailStream:
         return self._session
 
 
-def _early_start(path: str):
-    """(path, spool.Body, heads helper) for a first log file that is decoded piece by
-    piece with a helper, else None.
-
-    Started when the stream opens, the helper inflates and decodes while the
-    recorder still starts up; the same Body is decoded later (``read``).
-    """
-    from . import heads
-    try:
-        body = spool.open_body(path) if os.path.getsize(path) >= heads.HELPER_MIN else None
-    except OSError:
-        return None  # reported when the file is read in its turn
-    helper = heads.start(body) if body is not None else None
-    if helper is None:
-        spool.close(body)
-        return None
-    return path, body, helper
-
-
 _Seen = Seen  # the records given, within a time window (dedupe.py)
+
+
+class _Tally:
+    """Problems of one log file's records met so far (``_report``)."""
+
+    def __init__(self):
+        self.records = 0
 
 
 def _no_ack() -> None:
     """Nothing to acknowledge (files and S3 objects)."""
-
-
-def _file_version(path: str) -> str:
-    """A local log file's version for resuming: its size ("" when it is gone)."""
-    try:
-        return str(os.path.getsize(path))
-    except OSError:
-        return ""
-
-
-def local_files(path: str) -> list[str]:
-    """The log files of a local path, in name order (§3.1); PluginError when there are none."""
-    if os.path.isfile(path):
-        return [path]
-    found = []
-    for root, dirs, files in os.walk(path):
-        dirs.sort()
-        found.extend(os.path.join(root, f) for f in files if s3mod.is_log_name(f))
-    found.sort(key=lambda p: s3mod.order_key(p.replace(os.sep, "/")))
-    if not found:
-        raise PluginError(f"cloudtrail plugin error: no json files found in {path}", PLUGIN)
-    return found
-
-
-def ordered_map(fn, items: list, workers: int, stopping):
-    """Yield ``(item, fn(item), None)`` or ``(item, None, error)`` in input order.
-
-    At most ``workers + 1`` calls run ahead (results wait in memory); after
-    ``stopping()`` turns true no new call starts and the stream ends after the
-    result in hand.
-    """
-    pool = ThreadPoolExecutor(max(1, workers))
-    window: deque = deque()
-    todo = iter(items)
-    try:
-        for item in todo:
-            window.append((item, pool.submit(fn, item)))
-            if len(window) > workers:
-                break
-        while window:
-            item, fut = window.popleft()
-            try:
-                result, error = fut.result(), None
-            except Exception as exc:  # reported by the caller with the unit's name
-                result, error = None, exc
-            yield item, result, error
-            if stopping():
-                return
-            nxt = next(todo, None)
-            if nxt is not None:
-                window.append((nxt, pool.submit(fn, nxt)))
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)

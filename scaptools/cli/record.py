@@ -6,10 +6,14 @@
 
 ``--open``/``--init-config`` default to the ``open_params``/``init_config`` of the
 plugin's entry in ``-c``. With rotation the captures are ``OUT.0``, ``OUT.1``, ...
-Problems are reported on stderr as they happen; a summary follows at the end.
+Events are written in file order, or in time order over the whole run with
+``--sort``. Problems are reported on stderr as they happen; a summary follows at
+the end. A run that records no event exits with code 1 (and leaves no capture
+behind, unless ``--state`` keeps it).
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from scaptools.errors import RecordError, ScapError
 from scaptools.record.source import source_plugin
 
 if TYPE_CHECKING:  # imported when the command runs, after the source is open
@@ -41,13 +46,23 @@ if TYPE_CHECKING:  # imported when the command runs, after the source is open
               help="Start OUT.<n+1> once OUT.<n> holds BYTES of events (before gzip).")
 @click.option("--rotate-events", type=click.IntRange(min=1), metavar="N",
               help="Start OUT.<n+1> once OUT.<n> holds N events.")
-@click.option("--sort", is_flag=True, help="Order each log file's records by time.")
+@click.option("--sort", is_flag=True,
+              help="Write the whole run in time order (sorted with bounded memory through "
+                   "temporary files in TMPDIR; not for sqs://). Without it events are in "
+                   "file order.")
 @click.option("--state", "state_path", metavar="FILE",
               help="Resume file: an interrupted run started again skips what was recorded.")
 def record_command(out, plugin_name, open_params, init_config, config_path, gzip_, max_events,
                    duration, rotate_size, rotate_events, sort, state_path):
-    """Record the events of a source plugin (e.g. CloudTrail logs) into a capture."""
+    """Record the events of a source plugin (e.g. CloudTrail logs) into a capture.
+
+    Events are written in the order of the log files (file order: `scap info` counts
+    the steps back in time), or in time order over the whole run with --sort.
+    """
     plugin, params = source_plugin(plugin_name, open_params, init_config, config_path)
+    if sort and params.startswith("sqs://"):
+        raise click.BadParameter("a queue has no end to sort up to: --sort is for files, "
+                                 "folders and S3 prefixes", param_hint="--sort")
     stream = plugin.open(params)  # a source may start reading here, beside the imports below
     from scaptools.record.recorder import Recorder, RecordOptions
     if hasattr(stream, "on_problem"):
@@ -65,6 +80,21 @@ def record_command(out, plugin_name, open_params, init_config, config_path, gzip
             sys.stderr.write("\r\x1b[K")
     for line in summary.lines():
         click.echo(line, err=True)
+    if summary.events == 0 and not summary.resumed:
+        if not state_path:  # a capture without events, which sysdig refuses: not kept
+            for path in summary.files:
+                _remove_empty(path)
+        raise RecordError(f"no event was recorded from {params}")
+
+
+def _remove_empty(path: str) -> None:
+    from scaptools.format.reader import open_capture
+    try:
+        with open_capture(path) as reader:
+            if next(iter(reader), None) is None:
+                os.remove(path)
+    except (OSError, ScapError):
+        pass
 
 
 def _report(message: str) -> None:

@@ -25,7 +25,7 @@ from scaptools.errors import ScapError
 from scaptools.format import constants
 from scaptools.format.reader import open_capture
 from scaptools.format.writer import CaptureWriter
-from scaptools.ops.timeorder import EVENTS, RUN_BUDGET, RunStore, SortedRuns
+from scaptools.ops.timeorder import EVENTS, RunStore, SortedRuns
 from scaptools.state import State
 from scaptools.state.dump import state_blocks
 
@@ -33,13 +33,14 @@ _STATE_BLOCKS = constants.FDL_BLOCKS | frozenset(constants.PL_VERSIONS) | consta
 HOST_FIELDS = ("hostname", "num_cpus", "memory_size_bytes", "max_pid", "boot_ts_epoch")
 
 
-def merge(paths, out, compress: bool = False, *, budget: int = RUN_BUDGET,
+def merge(paths, out, compress: bool = False, *, budget: int | None = None,
           tmpdir: str | None = None) -> int:
     """Merge the captures ``paths`` into ``out`` in time order (see the module doc).
 
     Returns the number of events written. Raises ScapError for syscall state of
     two hosts and for an output that is one of the inputs, FormatError for a bad
-    input (before anything is written). ``budget``: bytes of events held in memory;
+    input (before anything is written). ``budget``: bytes of events held in memory
+    (default ``timeorder.RUN_BUDGET``);
     ``tmpdir``: where the temporary runs go (default: TMPDIR).
     """
     paths = [os.fspath(p) for p in paths]

@@ -126,10 +126,10 @@ class SortedRuns:
     """Streams and runs in the order they were given; ``merged()`` is all their items in
     time order, ties in that order (see the module doc)."""
 
-    def __init__(self, store: RunStore, kind: ItemKind, budget: int = RUN_BUDGET):
+    def __init__(self, store: RunStore, kind: ItemKind, budget: int | None = None):
         self.store = store
         self.kind = kind
-        self.budget = budget
+        self.budget = budget or RUN_BUDGET
         self.streams: list[Callable] = []  # each: () -> iterator of items in time order
         self._held: list = []
         self._held_bytes = 0

@@ -15,6 +15,10 @@ Commits happen at a checkpoint at most every ``COMMIT_INTERVAL`` seconds, when
 the source is idle, on a stop and at the end. With ``--state`` a commit that
 is not at a unit boundary (the run ended inside a unit) acknowledges nothing:
 the restart cuts the capture back to the last line and records those units again.
+Without ``--sort`` events are written in the source's order (file order); with
+it the whole run is gathered first (runs sorted in memory and spilled to
+temporary captures, ``ops/timeorder.py``), then written in time order and
+committed once at the end.
 
 Output naming: without rotation everything goes to ``OUT``; with
 ``rotate_size``/``rotate_events`` the files are ``OUT.0``, ``OUT.1``, ... .
@@ -25,11 +29,11 @@ sections; sysdig and tshark read them in order).
 """
 from __future__ import annotations
 
-import operator
 import os
 import sys
 import time
 from dataclasses import dataclass
+from itertools import islice
 
 from scaptools.errors import FormatError, RecordError
 from scaptools.events.event import Event
@@ -40,7 +44,6 @@ from scaptools.record.state import RecordState, output_path
 from scaptools.record.summary import RecordSummary
 
 TICK_EVENTS = 4096  # events written between looks at the clock (--duration, progress)
-_TS = operator.itemgetter(0)
 COMMIT_INTERVAL = 0.5  # seconds between commits while checkpoints keep coming
 PROGRESS_INTERVAL = 0.5
 _SECTION_SIZE = len(section_header())  # the bytes of a new file before its first event
@@ -227,33 +230,67 @@ class Recorder:
 
     # -- the loop -------------------------------------------------------------
     def _loop(self) -> None:
-        """Write each list of ``(ts, payload)`` the source gives (sorted per unit with --sort)."""
+        """Write each list of ``(ts, payload)`` the source gives (--sort: ``_sorted_loop``)."""
         batches = getattr(self.stream, "batches", None)
         items = batches() if batches is not None else _grouped(self.stream, self.opts.max_events)
         self._items = items
-        held = [] if self.opts.sort else None
+        if self.opts.sort:
+            self._sorted_loop(items)
+            return
         for item in items:
             if item.__class__ is list:
-                if held is not None:
-                    held += item
-                elif self._put(item):
+                if self._put(item):
                     self._finish_at_limit()
                     break
                 continue
-            if held:
-                held.sort(key=_TS)  # stable: equal times keep the source's order
-                self._put(held)
-                held = []
             self._at_boundary = True
             self._checkpoint(item)
             limit = self.opts.max_events
             if self._stop_reason or (limit and self.summary.events >= limit):
                 break
             self._tick()
-        else:
-            if held:  # a source that ended without closing its last unit
-                held.sort(key=_TS)
-                self._put(held)
+
+    def _sorted_loop(self, items) -> None:
+        """--sort: every event of the run, then written in time order (equal times in the
+        source's order), with bounded memory (``ops/timeorder.py``). Checkpoints wait for
+        the one commit at the end."""
+        from scaptools.ops.timeorder import RunStore, SortedRuns, plugin_items
+        with RunStore() as store:
+            runs = SortedRuns(store, plugin_items(self.plugin_id))
+            taken, limit = 0, self.opts.max_events
+            for item in items:
+                if item.__class__ is list:
+                    if limit and taken + len(item) >= limit:
+                        runs.extend(self._cut(item, limit - taken))
+                        self._finish_at_limit()
+                        break
+                    runs.extend(item)
+                    taken += len(item)
+                    self._at_boundary = False
+                    continue
+                self._pending.append(item)
+                self._at_boundary = True
+                if self._stop_reason:
+                    break
+                self._tick()
+            self._write_sorted(runs.merged())
+
+    def _cut(self, items: list, left: int) -> list:
+        """The first ``left`` of ``items``; the source is told of the rest."""
+        self._at_boundary = False
+        if len(items) > left:
+            returned = getattr(self.stream, "returned", None)
+            if returned is not None:
+                returned(len(items) - left)
+        return items[:left]
+
+    def _write_sorted(self, merged) -> None:
+        merged = iter(merged)
+        while chunk := list(islice(merged, TICK_EVENTS)):
+            self.output.write(self.plugin_id, chunk)
+            self.summary.events += len(chunk)
+            self._note_span(chunk[0][0], chunk[-1][0])
+            self._tick()
 
     def _put(self, items: list) -> bool:
         """Write ``items`` (cut at --max-events); True when the limit is reached."""

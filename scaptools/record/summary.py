@@ -26,8 +26,6 @@ class RecordSummary:
         st = self.stats
         if st is not None and hasattr(st, "objects_listed"):
             lines += _source_lines(st, self.ack_failures)
-        if self.events == 0 and not self.resumed:
-            lines.append("warning: no events: sysdig cannot read a capture without events")
         if self.first_ts is not None:
             lines.append(f"time span: {_iso(self.first_ts)} .. {_iso(self.last_ts)}")
         return lines

@@ -136,8 +136,8 @@ def recorded(out: Path) -> list[str]:
 _NAME = re.compile(r"_(\d{8}T\d{4})Z_")
 
 
-def expected_ts(event_time, file_name: str) -> int:
-    """eventTime in ns (UTC); for a record without a usable one, the file name's time."""
+def event_time_ns(event_time) -> int | None:
+    """eventTime in ns (UTC), or None when it is not a time."""
     for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S"):
         try:
             dt = datetime.strptime(event_time, fmt)
@@ -148,8 +148,30 @@ def expected_ts(event_time, file_name: str) -> int:
     if m:
         dt = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
         return calendar.timegm(dt.timetuple()) * 10**9 + int(m.group(2).ljust(9, "0")[:9])
-    dt = datetime.strptime(_NAME.search(file_name).group(1), "%Y%m%dT%H%M")
-    return calendar.timegm(dt.timetuple()) * 10**9
+    return None
+
+
+def expected_times(records: list, file_name: str) -> list:
+    """The time of each record of one file: its eventTime; for a record without a usable
+    one, the time of the record before it, else of the first later record with one,
+    else the file name's time after 1970 (None: not recorded)."""
+    times = [event_time_ns(r.get("eventTime")) for r in records]
+    later = next((t for t in times if t is not None), None)
+    if later is None:
+        m = _NAME.search(file_name)
+        later = calendar.timegm(datetime.strptime(m.group(1), "%Y%m%dT%H%M").timetuple()) \
+            * 10**9 if m else None
+        later = later or None  # 1970-01-01T0000 in a name is no time either
+    out, before = [], None
+    for t in times:
+        before = t if t is not None else before
+        out.append(t if t is not None else before if before is not None else later)
+    return out
+
+
+def expected_ts(event_time, file_name: str) -> int:
+    """The time of a file's only record (see expected_times)."""
+    return expected_times([{"eventTime": event_time}], file_name)[0]
 
 
 class LogSet:
@@ -172,8 +194,9 @@ class LogSet:
         """[(record, expected ts)] of the given files (all by default), in file order."""
         out = []
         for path in paths if paths is not None else self.files:
-            out.extend((r, expected_ts(r.get("eventTime"), path.name))
-                       for r in self.files[path][1])
+            records = self.files[path][1]
+            out.extend((r, ts) for r, ts in zip(records, expected_times(records, path.name))
+                       if ts is not None)
         return out
 
 
@@ -188,7 +211,7 @@ def write_logset(root: Path, seed: int = 42) -> Path:
     every 5 minutes over two days, for two accounts and two regions, in two
     subfolders, gzip and plain; 96 files of 20 to 48 records whose eventTimes are
     not in order; every eventID unique; and one record whose eventTime is
-    ``redacted`` (it takes its file name's time, 1970-01-01).
+    ``redacted``, first in its file (it takes the time of the record after it).
     """
     import random
     rng = random.Random(seed)
@@ -215,8 +238,9 @@ def write_logset(root: Path, seed: int = 42) -> Path:
         else:
             (sub / name).write_bytes(text)
     odd = dict(templates[0], eventID="redacted-record", eventTime="redacted")
+    after = dict(templates[1], eventID="after-redacted", eventTime="2024-03-13T09:00:00Z")
     (root / "b" / "redacted_CloudTrail_redacted_19700101T0000Z_0000000000.json").write_text(
-        json.dumps({"Records": [odd]}, separators=(",", ":")))
+        json.dumps({"Records": [odd, after]}, separators=(",", ":")))
     return root
 
 
