@@ -4,9 +4,10 @@ The record is ``Event.json`` (parsed once per event, shared by all extractors);
 a payload wrapped in NUL bytes is trimmed and parsed once more. ``MISSING``
 marks an absent member: JSON ``null`` is a present value (``None``).
 
-Known deviation: in a record with duplicate member names the parsed dict keeps
-the last one, where upstream's parser takes the first (``json.value`` follows
-upstream exactly; CloudTrail itself never writes duplicates).
+A member named twice in one object keeps its first value, as upstream's parser
+does (``Event.json`` and ``json.fast.parsed`` parse it so); values rendered as JSON
+text (``ct.request``, ``json.value``) show the first occurrence as written,
+duplicates inside it included.
 """
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import struct
 
 import orjson
 
+from scaptools.events.event import first_wins
 from scaptools.format.layout import PARAM_LENGTHS_AT, PLUGIN_LENGTHS, PLUGINEVENT, param_data_at
 
 _LENS = PLUGIN_LENGTHS
@@ -49,8 +50,9 @@ def parsed(event):
     raw, start, end = bounds
     rec = None
     if end > start:
+        view = memoryview(raw)[start:end]
         try:
-            rec = _loads(memoryview(raw)[start:end])
+            rec = first_wins(view, _loads(view), raw.count(b'":', start, end))  # as Event.json
         except Exception:  # not JSON: no value (docs/json-plugin.md §7), as Event.json
             rec = None
     try:

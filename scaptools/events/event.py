@@ -242,8 +242,45 @@ def damaged_error(event, path: str = "<stream>") -> DamagedEvent:
 
 
 def parse_json(payload):
+    """A JSON payload parsed as Falco's plugins parse it: a member named twice in one
+    object keeps its first value (``None`` if the payload is not JSON)."""
     if not payload:
         return None
+    try:
+        import orjson
+        value = orjson.loads(payload)
+    except Exception:  # not JSON: extractors give no value (docs/json-plugin.md §7)
+        return None
+    return first_wins(payload, value)
+
+
+def first_wins(payload, value, marks: int | None = None):
+    """``value`` (``payload`` parsed by orjson, which keeps the last of duplicate members),
+    or the payload parsed again keeping the first when it has duplicates.
+
+    Every member of the payload has one ``":`` (a quote inside a string is escaped,
+    ``\\"``, in the payload and in orjson's output alike), so the payload has more of
+    them than the parsed value written back only when members were dropped (``marks``:
+    that count of the payload, when the caller has it)."""
+    if not isinstance(value, (dict, list)):
+        return value
+    import orjson
+    if marks is None:
+        marks = bytes(payload).count(b'":')
+    if marks <= orjson.dumps(value).count(b'":'):
+        return value
+    import json
+    try:
+        return json.loads(bytes(payload), object_pairs_hook=_first_member)
+    except ValueError:
+        return value
+
+
+def _first_member(pairs) -> dict:
+    out = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
     try:
         import orjson
         return orjson.loads(payload)
