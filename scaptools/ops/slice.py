@@ -6,8 +6,12 @@ or ``fd.name`` of the kept events keep their values. With a filter, events that
 change state (clone, execve, open, close, ...) inside the range are kept even if
 they do not match, for the same reason. Times: ns since the epoch, seconds with a
 fraction, ISO 8601 (``2018-08-17T17:35:48.5Z``) or ``+N[s|ms|us|ns]`` after the
-first event. The enter events of calls in progress at the start are written first
-(with their earlier timestamps), so the exits that follow keep their fd fields.
+first event; an end before the start is refused. The enter events of calls in
+progress at the start whose exits are in the slice (in the window, and kept by the
+filter) are written first (with their earlier timestamps), so those exits keep their
+fd fields (a ``procexit`` is no call
+in progress). A slice that keeps no event is an error unless asked for (sysdig
+refuses captures without events). Events keep the order of the file.
 """
 from __future__ import annotations
 
@@ -15,16 +19,22 @@ import re
 from datetime import datetime, timezone
 from typing import Callable
 
-from scaptools.errors import OptionError
-from scaptools.events.table import EVENTS
+from scaptools.errors import OptionError, ScapError
+from scaptools.events.table import EVENTS as TABLE
 from scaptools.format import constants
 from scaptools.format.reader import open_capture
 from scaptools.format.writer import CaptureWriter
+from scaptools.ops.timeorder import EVENTS, RunStore, read_run
 from scaptools.state import State
 from scaptools.state.dump import calls_in_progress, state_blocks
 
-_KEEP = frozenset(e["id"] for e in EVENTS if {"EF_MODIFIES_STATE", "EF_CREATES_FD",
-                                              "EF_DESTROYS_FD"} & set(e["flags"]))
+_KEEP = frozenset(e["id"] for e in TABLE if {"EF_MODIFIES_STATE", "EF_CREATES_FD",
+                                             "EF_DESTROYS_FD"} & set(e["flags"]))
+# enter types with an exit (not procexit, container, ...): the next event of their thread
+_PAIRED = frozenset(e["id"] for e, nxt in zip(TABLE, TABLE[1:])
+                    if e["direction"] == "enter" and nxt["direction"] == "exit"
+                    and nxt["name"] == e["name"])
+HOLD_BYTES = 64 << 20  # event bytes held in memory while carried calls have not returned
 _UNITS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1, "": 10**9}
 _CARRIED = constants.MI_BLOCKS | constants.IL_BLOCKS  # machine, interfaces
 
@@ -65,41 +75,124 @@ def _installed_plugins():
 
 
 def cut(path, out, start: str | None = None, end: str | None = None,
-        selector: Callable | None = None, compress: bool = False) -> int:
+        selector: Callable | None = None, compress: bool = False,
+        allow_empty: bool = False) -> int:
     """Write the events of ``path`` from ``start`` to ``end`` (times as in the module
     doc) that ``selector(event)`` accepts, or that change state, to ``out``.
 
     Returns the number of events written. Raises OptionError for a time that
-    cannot be read and ScapError for a bad capture.
+    cannot be read or an end before the start, ScapError for a slice that keeps
+    no event (unless ``allow_empty``: then a capture without events is written)
+    and for a bad capture.
     """
-    state = State()
-    carried, writer, bounds = [], None, None
-    try:
-        with open_capture(path) as reader:
-            for _offset, item in reader.blocks():
-                if not hasattr(item, "ts"):
-                    state.seed(item)
-                    if item.type in _CARRIED:
-                        carried.append(item)
-                    continue
-                if bounds is None:
-                    bounds = (parse_time(start, item.ts) if start else 0,
-                              parse_time(end, item.ts) if end else 1 << 64)
-                inside = bounds[0] <= item.ts <= bounds[1]
-                if inside and writer is None:
-                    writer = CaptureWriter(out, gzip=compress,
-                                           metadata=carried + state_blocks(state))
-                    for enter in calls_in_progress(state):  # so their exits keep fd fields
-                        writer.write(enter)
-                if not item.is_plugin:
-                    state.update(item)
-                if inside and (selector is None or selector(item) or item.type in _KEEP):
-                    writer.write(item)
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        with CaptureWriter(out, gzip=compress, metadata=carried + state_blocks(state)):
-            pass
+    state, carried, bounds, output = State(), [], None, None
+    with RunStore() as store:
+        try:
+            with open_capture(path) as reader:
+                for _offset, item in reader.blocks():
+                    if not hasattr(item, "ts"):
+                        state.seed(item)
+                        if item.type in _CARRIED:
+                            carried.append(item)
+                        continue
+                    if bounds is None:
+                        bounds = _bounds(start, end, item.ts)
+                    inside = bounds[0] <= item.ts <= bounds[1]
+                    if inside and output is None:
+                        output = _Output(out, compress, carried + state_blocks(state), store,
+                                         _calls_returning(state))
+                    if not item.is_plugin:
+                        state.update(item)
+                    keep = inside and (selector is None or selector(item) or item.type in _KEEP)
+                    if output is not None and output.pending:
+                        output.see(item, keep)
+                    if keep:
+                        output.put(item)
+                if output is not None:
+                    output.finish()
+        finally:
+            if output is not None:
+                output.close()
+    if output is not None and output.kept:
+        return output.writer.events_written
+    if not allow_empty:
+        raise ScapError(f"{reader.path}: no event falls in the window"
+                        + (" and matches the filter" if selector else "")
+                        + "; nothing written (--allow-empty writes a capture without events)")
+    with CaptureWriter(out, gzip=compress, metadata=carried + state_blocks(state)):
         return 0
-    return writer.events_written
+
+
+def _bounds(start, end, first_ts: int) -> tuple[int, int]:
+    low = parse_time(start, first_ts) if start else 0
+    high = parse_time(end, first_ts) if end else 1 << 64
+    if high < low:
+        raise OptionError(f"--end {end} is before --start {start}")
+    return low, high
+
+
+def _calls_returning(state) -> dict:
+    """The enter events of the calls in progress that have an exit (not ``procexit``),
+    by thread."""
+    return {e.tid: e for e in calls_in_progress(state) if e.type in _PAIRED}
+
+
+class _Output:
+    """The slice being written: the enter events of calls in progress at its start are
+    written first, but only those whose exit is in the slice; until that is known
+    (each such thread's next event), kept events wait, past ``HOLD_BYTES`` in a
+    temporary capture."""
+
+    def __init__(self, out, compress: bool, metadata: list, store: RunStore, pending: dict):
+        self.out, self.compress, self.metadata, self.store = out, compress, metadata, store
+        self.pending = pending  # tid -> enter event whose exit is not seen yet
+        self.carried: list = []  # enter events whose exit is in the window
+        self.held: list = []
+        self.held_bytes = 0
+        self.runs: list[str] = []
+        self.writer = None
+        self.kept = 0
+
+    def see(self, event, kept: bool) -> None:
+        """An event after the start (``kept``: written to the slice): the next event of a
+        pending thread is its exit."""
+        enter = self.pending.pop(event.tid, None)
+        if enter is not None and kept:
+            self.carried.append(enter)
+        if not self.pending:
+            self._release()
+
+    def put(self, event) -> None:
+        self.kept += 1
+        if not self.pending:
+            self._write(event)
+            return
+        self.held.append(event)
+        self.held_bytes += len(event.raw)
+        if self.held_bytes >= HOLD_BYTES:
+            self.runs.append(self.store.write([self.held], EVENTS))
+            self.held, self.held_bytes = [], 0
+
+    def finish(self) -> None:
+        """The end of the capture: the calls still pending never returned."""
+        self.pending.clear()
+        self._release()
+
+    def _release(self) -> None:
+        for run in self.runs:
+            for event in read_run(run, EVENTS):
+                self._write(event)
+        for event in self.held:
+            self._write(event)
+        self.runs, self.held, self.held_bytes = [], [], 0
+
+    def _write(self, event) -> None:
+        if self.writer is None:
+            self.writer = CaptureWriter(self.out, gzip=self.compress, metadata=self.metadata)
+            for enter in sorted(self.carried, key=lambda e: e.ts):  # so exits keep fd fields
+                self.writer.write(enter)
+        self.writer.write(event)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

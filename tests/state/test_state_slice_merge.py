@@ -48,6 +48,9 @@ def test_slice_with_filter_and_empty_range(shared, sysdig_bin, tmp_path):
     assert [x for x in sysdig_lines(sysdig_bin, out) if x not in whole] == []
     empty = tmp_path / "e.scap"
     res = CliRunner().invoke(cli, ["slice", str(full), "-w", str(empty), "--start", "+100s"])
+    assert res.exit_code == 1 and "no event" in res.stderr and not empty.exists()
+    res = CliRunner().invoke(cli, ["slice", str(full), "-w", str(empty), "--start", "+100s",
+                                   "--allow-empty"])
     with open_capture(empty) as reader:
         assert res.exit_code == 0 and list(reader) == []
 

@@ -9,8 +9,12 @@ The expected slice is computed here from the whole capture, event by event:
 * syscall events: the same, plus the events that change the process or fd state
   (open, openat, close), which the slice keeps even when they do not match;
 * before the window: only the enter events of the calls that are in progress at its
-  start (the last event of their thread before START is an enter event), written
+  start (the last event of their thread before START is an enter event with an exit
+  type) and whose exit (the next event of their thread) is in the slice, written
   first so that their exits keep their fd fields; nothing when the window is empty.
+
+A window that keeps no event is written only with ``--allow-empty`` (given here), and
+one whose END is before its START is refused.
 
 Captures: the repository's CloudTrail captures joined into one (equal timestamps
 included) and a syscall capture made here, with two threads whose calls overlap.
@@ -119,12 +123,16 @@ def expected_slice(whole, start, end, filter_text):
         test(e) or (filter_text is not None and not e.is_plugin and e.name in STATE_CALLS))]
     if not any(low <= e.ts <= high for e in whole):
         return []
-    last_before = {}
+    last_before, first_after, started = {}, {}, False
     for e in whole:
-        if e.ts < low and not e.is_plugin:
+        started = started or low <= e.ts <= high
+        if not started and not e.is_plugin:
             last_before[e.tid] = e
-    pending = [e for e in last_before.values() if e.direction == ">"]
-    return pending + inside
+        elif started and not e.is_plugin:
+            first_after.setdefault(e.tid, e)
+    pending = [e for e in last_before.values() if e.direction == ">" and e.tid in first_after
+               and first_after[e.tid] in inside]
+    return sorted(pending, key=lambda e: e.ts) + inside
 
 
 def check_slice(path, tmp_path, start, end, filter_text, forms=(str, str)):
@@ -136,7 +144,10 @@ def check_slice(path, tmp_path, start, end, filter_text, forms=(str, str)):
         args += ["--end", forms[1](end)]
     if filter_text is not None:
         args.append(filter_text)
-    res = CliRunner().invoke(cli, args)
+    res = CliRunner().invoke(cli, args + ["--allow-empty"])
+    if start is not None and end is not None and end < start:
+        assert res.exit_code == 2 and "before" in res.output
+        return []
     assert res.exit_code == 0, res.output
     got = [key(e) for e in events_of(out)]
     want = [key(e) for e in expected_slice(events_of(path), start, end, filter_text)]
