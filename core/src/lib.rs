@@ -8,6 +8,7 @@ pub mod cond;
 pub mod replay;
 pub mod fields;
 pub mod value;
+pub mod walk;
 
 #[cfg(feature = "python")]
 mod python;

@@ -6,6 +6,7 @@ reference path. The variable is read at each call, so a test can switch modes.
 """
 from __future__ import annotations
 
+import importlib
 import os
 
 
@@ -13,11 +14,10 @@ def native():
     """The extension module, or ``None`` (not built, or ``SCAPTOOLS_PURE`` set)."""
     if os.environ.get("SCAPTOOLS_PURE", "") not in ("", "0"):
         return None
-    try:
-        from scaptools import _core
+    try:  # by name: the extension imports nothing of the package
+        return importlib.import_module("scaptools._core")
     except ImportError:
         return None
-    return _core
 
 
 def describe() -> str:

@@ -4,12 +4,15 @@ One ``struct`` unpack per block, derived from the schema, reads the block header
 cpuid and event header (docs/format.md §2, §9.1-§9.2); one more reads the
 trailer. Anything unusual (other block types, incomplete or badly framed blocks,
 the v1 length quirk) stops the loop, and the reader's slow path deals with that
-block and reports faults. There are two copies of the loop, one per output kind,
-because a per-event branch on the kind costs several percent.
+block and reports faults. The loop takes only blocks the slow path would turn into
+the same event (never one it would refuse), so where a chunk ends never changes what
+is read. There are two copies of the loop, one per output kind, because a per-event
+branch on the kind costs several percent.
 """
 from __future__ import annotations
 
 from ..events.event import Event
+from ..events.table import LARGE_PAYLOAD
 from . import constants
 from . import layout
 from .blocks import v1_event_at
@@ -33,9 +36,13 @@ _EVENT_AT = layout.EVENT_AT  # the event inside its block
 _MIN_EVENT = layout.PARAM_LENGTHS_AT  # v2 header: the u16 lengths follow
 _MIN_V1_EVENT = layout.EVENT_HEADER_V1_SIZE
 _OVERHEAD = layout.EVENT_BLOCK_OVERHEAD
-_LENGTH = layout.LENGTH_SIZE
 _EV_V2, _EV_V2_LARGE = constants.BLOCK_EV_V2, constants.BLOCK_EV_V2_LARGE
 _EV_V1 = constants.BLOCK_EV
+# the largest non-large event block the slow path accepts (§9.3, ranges.size_fault)
+_MAX_TOTAL = constants.NON_LARGE_MAX + layout.BLOCK_HEADER_SIZE
+# width of a parameter length by event type: u32 for the large-payload types (§9.3)
+_WIDTHS = tuple(layout.LARGE_LENGTH_SIZE if etype in LARGE_PAYLOAD else layout.LENGTH_SIZE
+                for etype in range(1 << 16))
 
 
 def fast_events(buf: bytes, base: int, pos: int, num: int, v1_counts: dict):
@@ -49,13 +56,14 @@ def fast_events(buf: bytes, base: int, pos: int, num: int, v1_counts: dict):
     """
     end, large, v1, new = len(buf), 0, 0, object.__new__
     unpack, u32 = FORMATS["<"].event.unpack_from, FORMATS["<"].u32.unpack_from
-    head, at, least, width, overhead = _HEAD, _EVENT_AT, _MIN_EVENT, _LENGTH, _OVERHEAD
-    ev_v2, ev_v2_large, ev_v1 = _EV_V2, _EV_V2_LARGE, _EV_V1
+    head, at, least, widths, overhead = _HEAD, _EVENT_AT, _MIN_EVENT, _WIDTHS, _OVERHEAD
+    ev_v2, ev_v2_large, ev_v1, most = _EV_V2, _EV_V2_LARGE, _EV_V1, _MAX_TOTAL
     while pos + head <= end:
         btype, total, cpu, ts, tid, elen, etype, nparams = unpack(buf, pos)
         nxt = pos + total
         if ((btype == ev_v2 or btype == ev_v2_large) and nxt <= end
-                and least + width * nparams <= elen <= total - overhead and not total & 3
+                and least + widths[etype] * nparams <= elen <= total - overhead
+                and not total & 3 and (total <= most or btype != ev_v2)
                 and u32(buf, nxt - 4)[0] == total):
             if btype != ev_v2:
                 large += 1
@@ -103,6 +111,6 @@ def fast_blocks(buf: bytes, base: int, pos: int, num: int, v1_counts: dict):
 def _v1(buf, pos, nxt, end, total, elen, etype, ts, tid, cpu, counts):
     """The v1 event of a complete, well-framed ``0x204`` block, or None (§2, §9.4)."""
     if (nxt <= end and _MIN_V1_EVENT <= elen <= total - _OVERHEAD and not total & 3
-            and etype not in _QUIRK and FORMATS["<"].u32.unpack_from(buf, nxt - 4)[0] == total):
+            and total <= _MAX_TOTAL and etype not in _QUIRK and FORMATS["<"].u32.unpack_from(buf, nxt - 4)[0] == total):
         return v1_event_at(buf, pos, elen, etype, ts, tid, cpu, counts)
     return None

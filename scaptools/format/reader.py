@@ -12,13 +12,20 @@ type, but only after every complete event before it has been yielded.
 Every event knows the offset of its block (``Event.offset``); a ``DamagedEvent``
 raised while the events are used (a parameter length past the end of its event)
 gets the file's name when it leaves the reader's ``with`` block.
+
+When the compiled core is built (``scaptools.core.native()``), the walk itself runs
+there (``core/src/walk``): it yields the same events, blocks and errors, in batches
+(:meth:`CaptureReader._scan_native`); ``SCAPTOOLS_PURE=1`` keeps the walk here.
 """
 from __future__ import annotations
 
 import warnings
 from collections import Counter
+from itertools import chain
 from dataclasses import dataclass, field
 
+from ..core import native
+from ..core.walk import BATCH, has_walker, open_walker
 from ..errors import DamagedEvent, FormatError, TruncatedCapture
 from ..events.event import Event
 from . import constants
@@ -31,6 +38,8 @@ from .streams import open_source
 CHUNK = 1 << 20  # decompressed bytes added to the buffer per refill
 _FAST = layout.EVENT_BLOCK_AND_HEADER.size  # bytes the fast path looks at first
 _FRAME, _HEADER = layout.BLOCK_FRAME_SIZE, layout.BLOCK_HEADER_SIZE
+# the block types _scan counts after the walk (its fast path's), in its order
+_FAST_TYPES = (constants.BLOCK_EV_V2_LARGE, constants.BLOCK_EV, constants.BLOCK_EV_V2)
 
 
 @dataclass
@@ -61,8 +70,14 @@ class CaptureReader:
     """
 
     def __init__(self, path_or_file, *, path: str | None = None):
-        self._source, self._owned, self.path = open_source(path_or_file, path)
-        self.compression = self._source.compression
+        core = native()
+        self._walker = self._source = None
+        if has_walker(core):  # the compiled walk (docs/core.md)
+            self._walker, self._owned, self.path = open_walker(core, path_or_file, path)
+            self.compression = self._walker.compression
+        else:
+            self._source, self._owned, self.path = open_source(path_or_file, path)
+            self.compression = self._source.compression
         self.section: Section | None = None
         self.sections: list[Section] = []
         self.metadata: list[Block] = []
@@ -76,12 +91,12 @@ class CaptureReader:
 
     # -- public -------------------------------------------------------------
     def __iter__(self):
-        return self._scan(False)
+        return self._scan_native(False) if self._walker else self._scan(False)
 
     def blocks(self):
         """Yield ``(offset, item)`` in file order: a :class:`Block` for every non-event
         block (section header, metadata, unknown) and an ``Event`` for every event."""
-        return self._scan(True)
+        return self._scan_native(True) if self._walker else self._scan(True)
 
     def close(self) -> None:
         if self._owned is not None:
@@ -98,10 +113,53 @@ class CaptureReader:
             exc.args = (str(exc),)
 
     # -- the block walk (§2) --------------------------------------------------
-    def _scan(self, with_blocks: bool):
+    def _start(self) -> None:
         if self._started:
             raise FormatError("a capture can be iterated only once", self.path)
         self._started = True
+
+    def _scan_native(self, with_blocks: bool):
+        """The walk of the compiled core: its batches flattened at C speed."""
+        return chain.from_iterable(self._native_batches(with_blocks))
+
+    def _native_batches(self, with_blocks: bool):
+        """Lists of events (``(offset, event)`` pairs with ``with_blocks``) from the
+        compiled core, each followed by the non-event block or the error that ended it
+        (``core/src/python/walk.rs``): this generator runs once per batch, not once per
+        event, and handles each block after the events before it are consumed."""
+        self._start()
+        walker = self._walker
+        try:
+            while True:
+                events, block, error = walker.next_batch(BATCH, with_blocks)
+                if events:
+                    yield events
+                    self.events_read = walker.events_read
+                if block is not None:
+                    offset, btype, body, order = block
+                    item = self._native_block(btype, body, order, offset)
+                    if with_blocks:
+                        yield ((offset, item),)
+                elif error is not None:
+                    self.truncated = walker.truncated
+                    raise error
+                elif not events:
+                    return
+        finally:
+            self.truncated = walker.truncated
+            self.events_read = walker.events_read
+            counts = dict(walker.counts())
+            for btype, count in counts.items():
+                if btype not in _FAST_TYPES:
+                    self.block_counts[btype] += count
+            for btype in _FAST_TYPES:  # as _scan adds them: last, zeros included
+                self.block_counts[btype] += counts.get(btype, 0)
+
+    def _native_block(self, btype: int, body: bytes, order: str, offset: int):
+        return self._make_item(btype, body, order, offset)
+
+    def _scan(self, with_blocks: bool):
+        self._start()
         buf, pos, base, num = b"", 0, 0, 0
         fast_large = fast_v1 = slow = 0
         fast = True

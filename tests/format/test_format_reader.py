@@ -124,16 +124,21 @@ def test_blocks_larger_than_a_read_chunk(tmp_path, compress):
 
 
 def test_param_lengths_that_do_not_fit_are_not_read():
-    """A large-payload event whose u32 lengths run past it (fast path checks u16 widths):
-    its parameters are not read, they raise DamagedEvent naming the event's offset."""
+    """A large-payload event whose u32 parameter lengths run past it: its parameters are
+    not read, they raise DamagedEvent naming the event's offset. A length array that
+    does not fit the event is refused while walking, wherever its block lies."""
     from scaptools.errors import DamagedEvent
     from scaptools.format.blocks import HEADER
-    raw = HEADER.pack(1, 2, 26 + 8, 322, 4) + bytes(8)
+    raw = HEADER.pack(1, 2, 26 + 8, 322, 2) + struct.pack("<II", 4, 1000)
     ev = list(open_capture(io.BytesIO(section_header() + event_block(
-        Event(0, 1, 0, 2, 322, 4, raw)))))[0]
+        Event(0, 1, 0, 2, 322, 2, raw)))))[0]
     for read in (lambda: ev.param_bytes, lambda: ev.plugin_id):
-        with pytest.raises(DamagedEvent, match="offset 0x1c: event 1 .*lengths do not fit"):
+        with pytest.raises(DamagedEvent, match="offset 0x1c: event 1 .*has length 4 but"):
             read()
+    raw = HEADER.pack(1, 2, 26 + 8, 322, 4) + bytes(8)
+    with pytest.raises(FormatError, match="offset 0x1c: block 0x221: 4 parameter lengths"):
+        list(open_capture(io.BytesIO(section_header() + event_block(
+            Event(0, 1, 0, 2, 322, 4, raw)))))
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 36, 100, 997, 4096])

@@ -1,0 +1,36 @@
+"""The compiled core's capture walk, as the reader opens it (docs/core.md, "The walker").
+
+``open_walker`` gives a ``scaptools._core.Walker``: over the file itself for a path
+(the core reads and inflates it), over the reader's Python byte source for a file
+object or a pipe. The walker hands back batches of ``Event`` objects and the
+non-event blocks between them; ``CaptureReader`` does the rest as on the pure path.
+"""
+from __future__ import annotations
+
+import os
+
+from ..errors import FormatError, TruncatedCapture
+from ..events.event import Event
+from ..format.streams import open_source
+
+BATCH = 4096  # events per call into the core: large enough to amortise the call
+
+CLASSES = (Event, FormatError, TruncatedCapture)  # what the walker builds and raises
+
+
+def has_walker(core) -> bool:
+    """Whether ``core`` (the extension, or None) offers the walk."""
+    return core is not None and hasattr(core, "Walker")
+
+
+def open_walker(core, path_or_file, path: str | None = None):
+    """Open a capture for the core's walk; returns ``(walker, owned_file, path)``.
+
+    Raises FormatError (as :func:`scaptools.format.streams.open_source` does) when the
+    capture cannot be opened.
+    """
+    if isinstance(path_or_file, (str, os.PathLike)):
+        path = path or os.fspath(path_or_file)
+        return core.Walker.open(os.fspath(path_or_file), path, CLASSES), None, path
+    source, owned, path = open_source(path_or_file, path)
+    return core.Walker.from_source(source, path, CLASSES), owned, path
