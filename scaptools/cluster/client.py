@@ -185,7 +185,7 @@ class _Run:
             width, total = 24, max(self.stats.units, 1)
             bar = "#" * (width * self.done // total)
             self.progress.write(f"\r[{bar:<{width}}] units {self.done}/{self.stats.units}, "
-                                f"{self.stats.events:,} events written")
+                                f"{self.stats.events:,} events replayed")
             self.progress.flush()
 
     def cancel(self) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
+import threading
 from contextlib import contextmanager
 
 from scaptools.errors import ScapError
@@ -64,12 +66,27 @@ def _local_cluster(workers: int):
         raise ScapError(f"local:{workers}: the number of workers must be from 1 to 256")
     import dask
     from distributed import LocalCluster
-    with dask.config.set({"distributed.worker.profile.enabled": False}):  # no sampling of
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1,  # the replay loop
-                               processes=True, host="127.0.0.1", dashboard_address=None,
+    with dask.config.set({"distributed.worker.profile.enabled": False}), _workers_ignore_ctrl_c():
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
                                silence_logs=logging.ERROR)
     with cluster:
         yield cluster
+
+
+@contextmanager
+def _workers_ignore_ctrl_c():
+    """Worker processes started meanwhile ignore SIGINT (an ignored signal stays ignored
+    across exec): Ctrl-C on a terminal reaches every process of the group, and the
+    client, not the workers, ends the run and then stops them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _address_in(path: str) -> str:

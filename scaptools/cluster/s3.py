@@ -136,8 +136,10 @@ class S3File(io.RawIOBase):
                 problem = f"short read ({len(data)} of {end - start + 1} bytes)"
             except Exception as exc:  # botocore retried the request; a broken body is ours
                 if getattr(exc, "response", None) is not None:
+                    why = "the object was replaced during the run" \
+                        if "PreconditionFailed" in describe(exc) else describe(exc)
                     raise ScapError(f"{self.name}: cannot read bytes {start}-{end}: "
-                                    f"{describe(exc)}") from None
+                                    f"{why}") from None
                 problem = describe(exc)
             if attempt < ATTEMPTS:
                 time.sleep(0.1 * 2 ** attempt)  # back off before reading the chunk again

@@ -50,16 +50,19 @@ def client(cluster):
         yield dask_client
 
 
-SCAP = [sys.executable, os.environ["SCAPD_DRIVER"]] if os.environ.get("SCAPD_DRIVER") else \
-    [sys.executable, "-c", "from scaptools.cli.main import main; main()"]
+MAIN = (f"import runpy; runpy.run_path({os.environ['SCAPD_DRIVER']!r}, run_name='__main__')"
+        if os.environ.get("SCAPD_DRIVER") else "from scaptools.cli.main import main; main()")
+SCAP = [sys.executable, "-c", MAIN]
 
 
-def run_scap(*args, env: dict | None = None, **kwargs):
-    """``scap ARGS`` in a subprocess (the console script's code), text output, in UTC and
-    with a fixed host name."""
+def run_scap(*args, env: dict | None = None, prelude: str = "", **kwargs):
+    """``scap ARGS`` in a subprocess (the console script's code, after the Python code
+    ``prelude``), text output, in UTC and with a fixed host name."""
     full = dict(os.environ, **ENV, **(env or {}))
-    return subprocess.run([*SCAP, *map(str, args)], capture_output=True, text=True, env=full,
-                          **kwargs)
+    command = [sys.executable, "-c", f"{prelude}; {MAIN}"] if prelude else SCAP
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run([*command, *map(str, args)], text=True, env=full, **kwargs)
 
 
 @pytest.fixture(scope="session")

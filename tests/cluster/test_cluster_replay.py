@@ -233,3 +233,36 @@ def block_offsets(path) -> list[int]:
 
 def untimed(path) -> str:
     return re.sub(r' time="[0-9.]+"', "", path.read_text())
+
+
+def test_a_scheduler_file_and_a_progress_bar_on_a_terminal(scap, address, tmp_path):
+    import os
+    import pty
+    (tmp_path / "scheduler.json").write_text(f'{{"address": "{address}"}}')
+    files = [CAPTURES / "iam.scap", CAPTURES / "console.scap"]
+    one = scap("replay", *files, "-r", RULES)
+    master, slave = pty.openpty()
+    try:
+        many = scap("replay", *files, "-r", RULES, "--scheduler-file",
+                    tmp_path / "scheduler.json", stderr=slave)
+        os.close(slave)
+        terminal = read_all(master)
+    finally:
+        os.close(master)
+    assert many.returncode == 0 and many.stdout == one.stdout
+    assert "] units 2/2, 25 events replayed\r\x1b[K" in terminal
+    assert terminal.endswith("\r\x1b[K")  # the bar is cleared at the end
+
+
+def read_all(fd) -> str:
+    import os
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode()
