@@ -74,6 +74,11 @@ def compile_format(fmt: str, fieldset, as_json: bool = False):
     return render_json if as_json else render
 
 
+def format_fields(fmt: str) -> list[str]:
+    """The field names of a format string, in order, each once."""
+    return list(dict.fromkeys(m.group(1) for m in _TOKEN.finditer(fmt)))
+
+
 def _parse(fmt: str, fieldset) -> list:
     """Literal text and ``(extractor, FieldInfo, token)`` items, in order."""
     parts: list = []

@@ -11,14 +11,14 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from scaptools.errors import FieldError
+from scaptools.errors import FieldError, OptionError
 from scaptools.events.render import event_type_name
 from scaptools.fields.syscall import syscall_fieldset
 from scaptools.format.layout import PLUGINEVENT
 from scaptools.format.reader import open_capture
 from scaptools.state import State, tracked_events
 from scaptools.view.filtering import compile_filter
-from scaptools.view.formatting import compile_format
+from scaptools.view.formatting import compile_format, format_fields
 from scaptools.view.lines import INTERNAL, STATE_ONLY, PluginText, default_line, json_line
 
 
@@ -124,13 +124,16 @@ def format_renderer(fmt: str, registry, as_json: bool = False):
             errors.append(exc)
             return None
 
-    syscall = build(syscall_fieldset())
+    syscall_fields = syscall_fieldset()
+    syscall = build(syscall_fields)
     plugin_fns: dict = {}
     sources = registry.sources()[1:] if registry is not None else []
     for source in sources:
         plugin_fns[source] = build(registry.fieldset(source))
     if syscall is None and not any(plugin_fns.values()):
-        raise errors[0]
+        fieldsets = {"syscall": syscall_fields}
+        fieldsets.update((source, registry.fieldset(source)) for source in sources)
+        raise format_error(fmt, fieldsets, errors[0])
 
     def render(event):
         if not event.is_plugin:
@@ -139,3 +142,19 @@ def format_renderer(fmt: str, registry, as_json: bool = False):
         fn = plugin_fns.get(source)
         return fn(event) if fn is not None else None
     return render
+
+
+def format_error(fmt: str, fieldsets: dict, first: FieldError) -> OptionError:
+    """Why no event source can print ``fmt``: a field that none of ``fieldsets`` (source
+    -> FieldSet) knows, else fields of different sources, else ``first``'s reason."""
+    known = {name: [source for source, fs in fieldsets.items() if fs.lookup(name)]
+             for name in format_fields(fmt)}
+    unknown = [name for name, where in known.items() if not where]
+    if unknown:
+        return OptionError(f"-p format: unknown field %{unknown[0]} (no loaded event source "
+                           f"has it: {', '.join(fieldsets)})")
+    common = set(fieldsets).intersection(*known.values())
+    if not common:
+        parts = ", ".join(f"%{name} ({'/'.join(where)})" for name, where in known.items())
+        return OptionError(f"-p format: no event source has all of its fields: {parts}")
+    return OptionError(f"-p format: {first.message}")
