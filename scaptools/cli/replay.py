@@ -62,7 +62,7 @@ def _exit_with_log(message: str, options: dict):
 
 
 @click.command("replay", short_help="Replay captures through Falco rules.")
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("-r", "rules", multiple=True, type=click.Path(exists=True),
               help="Rules file or directory (repeatable; default: rules_files of -c).")
 @config_option
@@ -79,8 +79,13 @@ def _exit_with_log(message: str, options: dict):
 @click.option("--stats", "show_stats", is_flag=True, help="Print statistics on stderr.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Worker processes (plugin rule sets; output order is kept).")
+@click.option("--scheduler", metavar="ADDRESS", help="Replay on a Dask cluster: local:N or a "
+              "scheduler's address; FILES may be folders, globs, s3://bucket/prefix/.")
+@click.option("--scheduler-file", type=click.Path(dir_okay=False),
+              help="Replay on the Dask cluster of this scheduler file.")
 def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabled, enable_all,
-                   print_ignored, json_output, min_priority, show_stats, jobs):
+                   print_ignored, json_output, min_priority, show_stats, jobs, scheduler=None,
+                   scheduler_file=None):
     """Replay capture FILES (``-`` reads stdin) through the rules given with -r; print alerts."""
     from scaptools.replay.parallel import can_split
     if tags and (skip_tags or disabled):  # Falco refuses this when it reads its options
@@ -107,7 +112,13 @@ def replay_command(files, rules, config_path, overrides, tags, skip_tags, disabl
                             "is sequential); using one process",
                             options["time_format_iso_8601"]), err=True, nl=False)
         jobs = 1
-    stats = _replay(files, jobs, engine, registry, alert_formatter(options))
+    if scheduler or scheduler_file:  # scale out (scaptools/cluster)
+        from scaptools.cluster.command import replay_on_scheduler
+        stats = replay_on_scheduler(files, scheduler, scheduler_file, result, config, options,
+                                    tags=tags, skip_tags=skip_tags, disabled=disabled,
+                                    enable_all=enable_all)
+    else:
+        stats = _replay(files, jobs, engine, registry, alert_formatter(options))
     if show_stats:
         for line in stats.lines():
             click.echo(line, err=True)

@@ -23,7 +23,11 @@ import click
               help="Mutation testing: remove/negate each condition clause of each rule "
                    "and report mutations no spec notices.")
 @click.option("-q", "--quiet", is_flag=True, help="Print failures and the summary only.")
-def test_command(paths, update, junit, mutate, quiet):
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run the specs on a Dask cluster: local:N or a scheduler's address.")
+@click.option("--scheduler-file", type=click.Path(dir_okay=False),
+              help="Run the specs on the Dask cluster of this scheduler file.")
+def test_command(paths, update, junit, mutate, quiet, scheduler=None, scheduler_file=None):
     """Run the regression specs found under PATHS."""
     from scaptools.testing.runner import Replayer, format_result, run_spec
     from scaptools.testing.spec import find_specs, load_spec
@@ -34,7 +38,11 @@ def test_command(paths, update, junit, mutate, quiet):
     if not specs:
         raise click.UsageError(f"no *.scaptest.yaml specs found in {', '.join(paths)}")
     replayer = Replayer()
-    results = [run_spec(spec, replayer, update=update) for spec in specs]
+    if scheduler or scheduler_file:  # scale out (scaptools/cluster)
+        from scaptools.cluster.command import test_on_scheduler
+        results = test_on_scheduler(specs, scheduler, scheduler_file, update=update)
+    else:
+        results = [run_spec(spec, replayer, update=update) for spec in specs]
     for result in results:
         if not quiet or not result.ok:
             click.echo("\n".join(format_result(result)))
