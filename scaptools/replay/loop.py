@@ -213,8 +213,9 @@ def replay_native(core, routes, path, engine, registry, on_alert: Callable, stat
     name = str(path)
     writer = on_alert if isinstance(on_alert, AlertWriter) and on_alert.format else None
     fmt = writer.format if writer is not None else None
+    threads = 1 if window is not None or modulo is not None else 0  # -j: a CPU per worker
     run = core.Replay(name, name, [n.compiled for n in routes.sources], routes.routes,
-                      len(routes.slots), fmt, num_base, modulo, window)
+                      len(routes.slots), fmt, num_base, modulo, window, threads)
     by_rule, by_priority = stats.alerts_by_rule, stats.alerts_by_priority
     info = [[(r.name, r.priority_name) for r in n.rules] for n in routes.sources]
     start, last = time.perf_counter(), None

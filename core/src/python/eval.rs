@@ -132,7 +132,7 @@ impl PyReplay {
     /// Python); `window`: `(head, start, end)` reads bytes `[0, head)` then
     /// `[start, end)` of the file (a `-j` range).
     #[new]
-    #[pyo3(signature = (path, name, sources, routes, slots, format=None, num_base=0, modulo=None, window=None))]
+    #[pyo3(signature = (path, name, sources, routes, slots, format=None, num_base=0, modulo=None, window=None, threads=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         path: PathBuf,
@@ -144,6 +144,7 @@ impl PyReplay {
         num_base: u64,
         modulo: Option<(u64, u64)>,
         window: Option<(u64, u64, u64)>,
+        threads: usize,
     ) -> PyResult<PyReplay> {
         let mut table = HashMap::new();
         for (pid, (kind, source, slot)) in routes {
@@ -171,6 +172,7 @@ impl PyReplay {
             num_base,
             modulo,
             utc_offset: 0,
+            threads,
         };
         let (run, failed) = match open(&path, &name, window) {
             Ok(walker) => (Some(Run::new(walker, table, slots, options)), None),

@@ -3,6 +3,7 @@
 //! outputs ([`output`]), and the alert lines in Falco's text and JSON forms
 //! ([`render`]), and the loop over a capture's events ([`run`]).
 
+pub mod chunk;
 pub mod output;
 pub mod render;
 pub mod rules;

@@ -8,16 +8,18 @@
 //! an unknown id is skipped; a source with core rules is evaluated here unless its
 //! rules hand the event to Python; every other event counts for the `syscall` source.
 //! A batch ends when it is full, at an event Python must handle, at the end, or at
-//! the walk's error (after the alerts of every event before it).
+//! the walk's error (after the alerts of every event before it). Events are walked a
+//! chunk at a time and the chunk's plugin events evaluated over threads (`chunk.rs`).
 
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
-use super::render::{line, Alert, Format};
-use super::rules::{plugin_event, Source, Verdict};
-use crate::cond::{Data, Values};
-use crate::fields::Record;
-use crate::walk::{is_event_block, is_metadata_block, Item, WalkError, Walker, BLOCK_SHB};
+use super::chunk::{Chunk, Outcome, Step, Walked};
+use super::render::Format;
+use super::rules::Source;
+use crate::cond::Data;
+use crate::walk::{
+    is_event_block, is_metadata_block, EventRef, Item, WalkError, Walker, BLOCK_SHB,
+};
 
 const PLUGINEVENT: u16 = 322;
 const ASYNCEVENT: u16 = 402;
@@ -92,7 +94,13 @@ pub struct Options {
     pub modulo: Option<(u64, u64)>,
     /// the UTC offset of local times, seconds
     pub utc_offset: i64,
+    /// threads that evaluate a chunk (0: one per CPU)
+    pub threads: usize,
 }
+
+/// Events walked per chunk, and the most bytes of plugin events a chunk copies.
+const CHUNK_EVENTS: usize = 4096;
+const CHUNK_BYTES: usize = 8 << 20;
 
 /// The state of one capture's replay.
 pub struct Run {
@@ -108,8 +116,13 @@ pub struct Run {
     /// events of the `syscall` source
     pub syscall: u64,
     warned: HashSet<u32>,
-    done: bool,
     name: String,
+    chunk: Chunk,
+    outcomes: std::vec::IntoIter<Outcome>,
+    /// the next step of the chunk to hand out
+    at: usize,
+    /// the walk has ended (or failed): no further chunk
+    walked: bool,
 }
 
 impl Run {
@@ -126,39 +139,79 @@ impl Run {
             slots: vec![0; slots],
             syscall: 0,
             warned: HashSet::new(),
-            done: false,
+            chunk: Chunk::default(),
+            outcomes: Vec::new().into_iter(),
+            at: 0,
+            walked: false,
         }
     }
 
-    /// Walk on until `max_alerts` alerts are out or a stop; `sources[n]` are the rules
+    /// The walk's name of the capture.
+    pub fn path(&self) -> &str {
+        &self.name
+    }
+
+    /// Go on until `max_alerts` alerts are out or a stop; `sources[n]` are the rules
     /// of source number `n`.
     pub fn step(&mut self, sources: &[&Source], max_alerts: usize, batch: &mut Batch) -> Stop {
-        if self.done {
-            return Stop::End;
-        }
         let mut alerts = 0;
-        let Run {
-            walker,
-            routes,
-            options,
-            first_ts,
-            events,
-            skipped,
-            slots,
-            syscall,
-            warned,
-            done,
-            name,
-        } = self;
         while alerts < max_alerts {
-            let item = match walker.next_item() {
-                None => {
-                    *done = true;
+            if self.at == self.chunk.steps.len() {
+                if self.walked {
                     return Stop::End;
                 }
+                self.fill(batch);
+                let threads = match self.options.threads {
+                    0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+                    n => n,
+                };
+                let outcomes = self
+                    .chunk
+                    .evaluate(sources, &self.options, self.first_ts, threads);
+                self.outcomes = outcomes.into_iter();
+                self.at = 0;
+                continue;
+            }
+            let step = std::mem::replace(&mut self.chunk.steps[self.at], Step::End);
+            self.at += 1;
+            let walked = match step {
+                Step::Eval(walked) => walked,
+                Step::Python(handoff) => return Stop::Python(handoff),
+                Step::Error(err) => return Stop::Error(err),
+                Step::End => return Stop::End,
+            };
+            let outcome = self.outcomes.next().unwrap_or_default();
+            if outcome.python {
+                let mut handoff = walked.head;
+                handoff.raw = self.chunk.arena[walked.start..walked.end].to_vec();
+                return Stop::Python(handoff);
+            }
+            self.slots[walked.slot] += 1;
+            alerts += outcome.rules.len();
+            for &rule in &outcome.rules {
+                count(&mut batch.counts, walked.source, rule);
+            }
+            batch.text.push_str(&outcome.text);
+            batch.alerts.extend(outcome.alerts);
+        }
+        Stop::Full
+    }
+
+    /// Walk the next chunk: count what needs no evaluation, copy what does.
+    fn fill(&mut self, batch: &mut Batch) {
+        self.chunk.clear();
+        let mut events = 0;
+        while events < CHUNK_EVENTS && self.chunk.arena.len() < CHUNK_BYTES {
+            let item = match self.walker.next_item() {
+                None => {
+                    self.walked = true;
+                    self.chunk.steps.push(Step::End);
+                    return;
+                }
                 Some(Err(err)) => {
-                    *done = true;
-                    return Stop::Error(err);
+                    self.walked = true;
+                    self.chunk.steps.push(Step::Error(err));
+                    return;
                 }
                 Some(Ok(item)) => item,
             };
@@ -168,26 +221,27 @@ impl Run {
                     if t != BLOCK_SHB
                         && !is_event_block(t)
                         && !is_metadata_block(t)
-                        && warned.insert(t)
+                        && self.warned.insert(t)
                     {
                         batch.warnings.push(format!(
-                            "{name}: offset {:#x}: skipping unknown block type {t:#x}",
-                            block.offset
+                            "{}: offset {:#x}: skipping unknown block type {t:#x}",
+                            self.name, block.offset
                         ));
                     }
                     continue;
                 }
                 Item::Event(ev) => ev,
             };
-            let num = ev.num + options.num_base;
-            first_ts.get_or_insert(ev.ts);
-            if let Some((jobs, k)) = options.modulo {
+            events += 1;
+            let num = ev.num + self.options.num_base;
+            self.first_ts.get_or_insert(ev.ts);
+            if let Some((jobs, k)) = self.options.modulo {
                 if num % jobs != k {
                     continue;
                 }
             }
-            *events += 1;
-            let handoff = || Handoff {
+            self.events += 1;
+            let head = |raw: Vec<u8>| Handoff {
                 offset: ev.offset,
                 num,
                 ts: ev.ts,
@@ -196,107 +250,55 @@ impl Run {
                 etype: ev.etype,
                 nparams: ev.nparams,
                 flags: ev.flags,
-                raw: ev.raw.to_vec(),
+                raw,
             };
-            if ev.etype == ASYNCEVENT {
-                return Stop::Python(handoff());
-            }
-            if ev.etype != PLUGINEVENT {
-                *syscall += 1;
-                continue;
-            }
-            let Some(pid) = plugin_id(ev.raw, ev.nparams) else {
-                return Stop::Python(handoff()); // its parameters overflow the event
-            };
-            let route = pid.and_then(|p| routes.get(&p).copied());
-            let (source, slot) = match route {
-                None => {
-                    *skipped += 1;
-                    continue;
+            match place(&ev, &self.routes) {
+                Place::Syscall => self.syscall += 1,
+                Place::Skip => self.skipped += 1,
+                Place::Count(slot) => self.slots[slot] += 1,
+                Place::Python => self.chunk.steps.push(Step::Python(head(ev.raw.to_vec()))),
+                Place::Core { source, slot } => {
+                    let start = self.chunk.arena.len();
+                    self.chunk.arena.extend_from_slice(ev.raw);
+                    let end = self.chunk.arena.len();
+                    let head = head(Vec::new());
+                    self.chunk.steps.push(Step::Eval(Walked {
+                        source,
+                        slot,
+                        head,
+                        start,
+                        end,
+                    }));
                 }
-                Some(Route::Python) => return Stop::Python(handoff()),
-                Some(Route::Count(slot)) => {
-                    slots[slot] += 1;
-                    continue;
-                }
-                Some(Route::Core { source, slot }) => (source, slot),
-            };
-            let rules = sources[source];
-            match evaluate(options, *first_ts, rules, source, ev.raw, num, batch) {
-                Some(n) => {
-                    slots[slot] += 1;
-                    alerts += n;
-                }
-                None => return Stop::Python(handoff()),
             }
         }
-        Stop::Full
-    }
-
-    /// The walk's name of the capture.
-    pub fn path(&self) -> &str {
-        &self.name
     }
 }
 
-/// The alerts of one plugin event of a core source; `None`: Python evaluates it.
-fn evaluate(
-    options: &Options,
-    first_ts: Option<u64>,
-    rules: &Source,
-    source: usize,
-    raw: &[u8],
-    num: u64,
-    batch: &mut Batch,
-) -> Option<usize> {
-    {
-        let (header, _, payload) = plugin_event(raw, num)?;
-        let first = Cell::new(first_ts);
-        let origin = rules.origin(&first);
-        let mut rec = Record::new(payload, header, &origin);
-        let mut values = Values::new(rules.field_count());
-        let fired = match rules.evaluate(&mut rec, &mut values) {
-            Verdict::Python => return None,
-            Verdict::Fired(fired) => fired,
-        };
-        for (seq, &number) in fired.iter().enumerate() {
-            rules.fill_output(number, &mut rec, &mut values);
-            let output = rules.output(number)?;
-            let message = output.message(&values);
-            let fields = output.fields(&values);
-            count(&mut batch.counts, source, number);
-            let Some(format) = &options.format else {
-                batch.alerts.push(Fired {
-                    source,
-                    rule: number,
-                    num,
-                    ts: header.ts,
-                    message,
-                    fields: fields
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.as_ref().map(Data::owned)))
-                        .collect(),
-                });
-                continue;
-            };
-            let rule = &rules.rules[number];
-            if options.modulo.is_some() {
-                batch.text.push_str(&format!("{num:012}{:04} ", seq + 1));
-            }
-            let alert = Alert {
-                rule: &rule.name,
-                priority: &rule.priority,
-                source: &rule.source,
-                tags: &rule.tags,
-                hostname: &rules.hostname,
-                ts: header.ts,
-                message: &message,
-                fields: &fields,
-            };
-            line(format, &alert, options.utc_offset, &mut batch.text);
-            batch.text.push('\n');
-        }
-        Some(fired.len())
+/// Where one event goes (the Python loop's routing, `replay_events`).
+enum Place {
+    Syscall,
+    Skip,
+    Count(usize),
+    Python,
+    Core { source: usize, slot: usize },
+}
+
+fn place(ev: &EventRef, routes: &HashMap<u32, Route>) -> Place {
+    if ev.etype == ASYNCEVENT {
+        return Place::Python;
+    }
+    if ev.etype != PLUGINEVENT {
+        return Place::Syscall;
+    }
+    let Some(pid) = plugin_id(ev.raw, ev.nparams) else {
+        return Place::Python; // its parameters overflow the event: Python raises
+    };
+    match pid.and_then(|p| routes.get(&p).copied()) {
+        None => Place::Skip,
+        Some(Route::Python) => Place::Python,
+        Some(Route::Count(slot)) => Place::Count(slot),
+        Some(Route::Core { source, slot }) => Place::Core { source, slot },
     }
 }
 

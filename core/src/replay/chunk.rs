@@ -1,0 +1,176 @@
+//! A chunk of walked events and their evaluation, spread over threads.
+//!
+//! The replay loop (`run.rs`) walks a chunk of events, copying the plugin events of core
+//! sources into one arena; each of them is then evaluated on its own (its fields, its
+//! source's rules, its alert lines), which depends on nothing but the event, so the
+//! chunk is cut into as many runs as there are threads. The loop then takes the
+//! outcomes in event order.
+
+use std::cell::Cell;
+
+use super::render::{line, Alert};
+use super::rules::{plugin_event, Source, Verdict};
+use super::run::{Fired, Handoff, Options};
+use crate::cond::{Data, Values};
+use crate::fields::Record;
+use crate::walk::WalkError;
+
+/// A plugin event of a core source, waiting for its evaluation.
+#[derive(Debug)]
+pub struct Walked {
+    pub source: usize,
+    pub slot: usize,
+    /// the event's header fields (`raw` empty: the bytes are in the arena)
+    pub head: Handoff,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One step of a chunk, in walk order.
+#[derive(Debug)]
+pub enum Step {
+    Eval(Walked),
+    Python(Handoff),
+    Error(WalkError),
+    End,
+}
+
+/// What evaluating one event gave.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// the event meets a Python rule (it goes to the Python path whole)
+    pub python: bool,
+    /// the rendered lines (with a format)
+    pub text: String,
+    /// the alerts (without a format)
+    pub alerts: Vec<Fired>,
+    /// the rules that fired, in order
+    pub rules: Vec<usize>,
+}
+
+/// The walked events of one chunk.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub arena: Vec<u8>,
+    pub steps: Vec<Step>,
+}
+
+impl Chunk {
+    /// Forget the previous chunk (keeping the memory).
+    pub fn clear(&mut self) {
+        self.arena.clear();
+        self.steps.clear();
+    }
+
+    /// The outcome of every `Eval` step, in order, over `threads` threads.
+    pub fn evaluate(
+        &self,
+        sources: &[&Source],
+        options: &Options,
+        first_ts: Option<u64>,
+        threads: usize,
+    ) -> Vec<Outcome> {
+        let work: Vec<&Walked> = self
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Eval(w) => Some(w),
+                _ => None,
+            })
+            .collect();
+        let one = |part: &[&Walked]| -> Vec<Outcome> {
+            part.iter()
+                .map(|w| evaluate(sources, options, first_ts, w, &self.arena[w.start..w.end]))
+                .collect()
+        };
+        let threads = threads.max(1);
+        if threads == 1 || work.len() < 64 {
+            return one(&work);
+        }
+        let size = work.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = work
+                .chunks(size)
+                .skip(1)
+                .map(|part| scope.spawn(move || one(part)))
+                .collect();
+            let mut out = one(&work[..size.min(work.len())]);
+            for handle in handles {
+                match handle.join() {
+                    Ok(part) => out.extend(part),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            out
+        })
+    }
+}
+
+/// The alerts of one plugin event of a core source.
+fn evaluate(
+    sources: &[&Source],
+    options: &Options,
+    first_ts: Option<u64>,
+    w: &Walked,
+    raw: &[u8],
+) -> Outcome {
+    let mut out = Outcome::default();
+    let rules = sources[w.source];
+    let Some((header, _, payload)) = plugin_event(raw, w.head.num) else {
+        out.python = true;
+        return out;
+    };
+    let first = Cell::new(first_ts);
+    let origin = rules.origin(&first);
+    let mut rec = Record::new(payload, header, &origin);
+    let mut values = Values::new(rules.field_count());
+    let fired = match rules.evaluate(&mut rec, &mut values) {
+        Verdict::Python => {
+            out.python = true;
+            return out;
+        }
+        Verdict::Fired(fired) => fired,
+    };
+    for (seq, &number) in fired.iter().enumerate() {
+        rules.fill_output(number, &mut rec, &mut values);
+        let Some(output) = rules.output(number) else {
+            out.python = true;
+            return out;
+        };
+        let message = output.message(&values);
+        let fields = output.fields(&values);
+        let Some(format) = &options.format else {
+            out.alerts.push(Fired {
+                source: w.source,
+                rule: number,
+                num: w.head.num,
+                ts: header.ts,
+                message,
+                fields: fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.as_ref().map(Data::owned)))
+                    .collect(),
+            });
+            continue;
+        };
+        let rule = &rules.rules[number];
+        if options.modulo.is_some() {
+            out.text
+                .push_str(&format!("{:012}{:04} ", w.head.num, seq + 1));
+        }
+        let alert = Alert {
+            rule: &rule.name,
+            priority: &rule.priority,
+            source: &rule.source,
+            tags: &rule.tags,
+            hostname: &rules.hostname,
+            ts: header.ts,
+            message: &message,
+            fields: &fields,
+        };
+        line(format, &alert, options.utc_offset, &mut out.text);
+        out.text.push('\n');
+    }
+    out.rules = fired;
+    out
+}
