@@ -285,24 +285,67 @@ def bench_replay_100k(ctx: Context) -> list[Result]:
     return _replay(ctx, "replay-100k", replicate(src, ctx.data / "plugin_100k.scap", 100_000))
 
 
+# `scap replay`'s loop as the command runs it, with the formatter's options known, so
+# the compiled core writes the alert lines itself (docs/core.md); prints the event count.
+REPLAY_LINES = """
+import sys
+from scaptools.replay.config import (alert_formatter, load_ruleset, make_engine,
+                                     merged_options, read_config)
+from scaptools.replay.loop import AlertWriter, replay_files
+config, registry = read_config(None)
+options = merged_options(config)
+options["json_output"] = sys.argv[3] == "json"
+engine = make_engine(load_ruleset([sys.argv[2]], registry), options)
+fmt = alert_formatter(options)
+fmt.options = options
+stats = replay_files([sys.argv[1]], engine, registry, AlertWriter(fmt, sys.stdout.write))
+sys.stdout.flush()
+print(stats.events, file=sys.stderr)
+"""
+
+
+def upstream_or_condition(rules: Path) -> str:
+    """The enabled upstream CloudTrail conditions joined by ``or``, lists expanded, with
+    ctmini's ``ct.value`` for ``json.value`` (what sysdig can evaluate with ctmini)."""
+    from scaptools.replay.config import load_ruleset, read_config
+    _, registry = read_config(None)
+    result = load_ruleset([str(rules)], registry)
+    conds = [f"({r.condition})" for r in result.ruleset.rules if r.enabled]
+    return " or ".join(conds).replace("json.value[", "ct.value[")
+
+
 def _replay(ctx: Context, workload: str, path: Path) -> list[Result]:
-    """One process, two worker processes (-j 2), then sysdig with ctmini and one rule."""
+    """`scap replay` with every upstream rule: the command (compiled core, and
+    SCAPTOOLS_PURE=1), text and JSON, -j 2; the replay loop with the core writing the
+    lines (the command does once the formatter tells its options); sysdig with ctmini
+    and the single "Console Login Without MFA" condition, and with all 20 enabled
+    conditions joined by `or`."""
     rules = ctx.shared / "rules-upstream" / "aws_cloudtrail_rules.yaml"
     cmd = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "replay",
            str(path), "-r", str(rules), "--stats"]
-    results = []
-    for tool, extra in (("scaptools", []), ("scaptools -j 2", ["-j", "2"])):
-        samples = [measured(_to_null(cmd + extra)) for _ in range(ctx.runs)]
+    results, events = [], 0
+    rows = [("scap replay", cmd, {}), ("scap replay --json", cmd + ["--json"], {}),
+            ("scap replay -j 2", cmd + ["-j", "2"], {}),
+            ("pure scap replay", cmd, {"SCAPTOOLS_PURE": "1"}),
+            ("pure scap replay --json", cmd + ["--json"], {"SCAPTOOLS_PURE": "1"})]
+    for tool, argv, env in rows:
+        samples = [measured(_to_null(argv), child_env(env)) for _ in range(ctx.runs)]
         events = int(samples[0]["stderr"].split("Events read: ", 1)[1].split()[0])
         results.append(summary(workload, tool, events, samples))
+    for form in ("text", "json"):
+        argv = [sys.executable, "-c", REPLAY_LINES, str(path), str(rules), form]
+        samples = [measured(_to_null(argv)) for _ in range(ctx.runs)]
+        results.append(summary(workload, f"core lines {form}", events, samples))
     sysdig, build = shutil.which("sysdig"), ctx.shared / "tools" / "ctmini" / "build.sh"
     lib = ctx.data / "libctmini.so"
     if sysdig and not lib.exists():
         subprocess.run(["sh", str(build), str(ctx.data)], capture_output=True, check=False)
     if sysdig and lib.exists():
-        ref = [measured([sysdig, "-H", str(lib), "-r", str(path), "-q", MFA_CONDITION])
-               for _ in range(ctx.runs)]
-        results.append(summary(workload, "sysdig+ctmini 1 rule", events, ref))
+        for tool, cond in (("sysdig+ctmini 1 rule", MFA_CONDITION),
+                           ("sysdig+ctmini 20 rules", upstream_or_condition(rules))):
+            ref = [measured([sysdig, "-H", str(lib), "-r", str(path), "-q", cond])
+                   for _ in range(ctx.runs)]
+            results.append(summary(workload, tool, events, ref))
     return results
 
 
@@ -486,15 +529,18 @@ WORKLOADS["print-filter-10m"] = bench_print_filter_10m
 
 
 def report(results: list[Result]) -> None:
-    print(f"{'workload':<12} {'tool':<10} {'events':>9} {'wall s':>7} {'events/s':>11} "
+    print(f"{'workload':<12} {'tool':<24} {'events':>9} {'wall s':>7} {'events/s':>11} "
           f"{'ratio':>6} {'cpu s':>7} {'events/cpu-s':>12} {'ratio':>6} {'peak RSS':>9}")
-    ref = {r.workload: r for r in results if r.tool.startswith("sysdig")}
+    ref = {}
+    for r in results:  # the first sysdig row of a workload is its reference
+        if r.tool.startswith("sysdig"):
+            ref.setdefault(r.workload, r)
     for r in results:
         base = ref.get(r.workload)
         other = base is not None and base is not r
         ratio = f"{r.rate / base.rate:.3f}" if other else "-"
         cpu_ratio = f"{r.cpu_rate / base.cpu_rate:.3f}" if other and base.cpu_rate else "-"
-        print(f"{r.workload:<12} {r.tool:<10} {r.events:>9} {r.seconds:>7.3f} {r.rate:>11,.0f} "
+        print(f"{r.workload:<12} {r.tool:<24} {r.events:>9} {r.seconds:>7.3f} {r.rate:>11,.0f} "
               f"{ratio:>6} {r.cpu_seconds:>7.3f} {r.cpu_rate:>12,.0f} {cpu_ratio:>6} "
               f"{r.rss_mb:>7.1f}MB")
 
