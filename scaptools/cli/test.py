@@ -3,7 +3,9 @@
 Finds ``*.scaptest.yaml`` specs (format: ``scaptools/testing/spec.py``) in the
 given files and folders (default: ``captures/`` if it exists, else the
 current folder), prints PASS/FAIL per spec with a diff of missing, unexpected
-and changed alerts, and exits 1 when any spec fails.
+and changed alerts, and exits 1 when any spec fails. A spec that cannot be
+checked (malformed, a rules error, a rule name no rules file defines) is one
+ERROR line; the other specs still run and the JUnit report is still written.
 """
 from __future__ import annotations
 
@@ -30,19 +32,20 @@ import click
 def test_command(paths, update, junit, mutate, quiet, scheduler=None, scheduler_file=None):
     """Run the regression specs found under PATHS."""
     from scaptools.testing.runner import Replayer, format_result, run_spec
-    from scaptools.testing.spec import find_specs, load_spec
 
     if not paths:
         paths = ("captures",) if Path("captures").is_dir() else (".",)
-    specs = [load_spec(p) for p in find_specs(paths)]
-    if not specs:
-        raise click.UsageError(f"no *.scaptest.yaml specs found in {', '.join(paths)}")
+    loaded = _load_specs(paths)
+    specs = [item for item in loaded if not hasattr(item, "status")]
     replayer = Replayer()
     if scheduler or scheduler_file:  # scale out (scaptools/cluster)
         from scaptools.cluster.command import test_on_scheduler
-        results = test_on_scheduler(specs, scheduler, scheduler_file, update=update)
+        ran = iter(test_on_scheduler(specs, scheduler, scheduler_file, update=update)
+                   if specs else [])
     else:
-        results = [run_spec(spec, replayer, update=update) for spec in specs]
+        ran = (run_spec(spec, replayer, update=update) for spec in specs)
+    # in the order of the spec files; a spec that does not load is its ERROR result
+    results = [item if hasattr(item, "status") else next(ran) for item in loaded]
     for result in results:
         if not quiet or not result.ok:
             click.echo("\n".join(format_result(result)))
@@ -59,6 +62,24 @@ def test_command(paths, update, junit, mutate, quiet, scheduler=None, scheduler_
     elif mutate:
         click.echo("mutation testing skipped: the specs must pass first", err=True)
     sys.exit(1 if failed or survivors else 0)
+
+
+def _load_specs(paths) -> list:
+    """Every spec file found under ``paths``, in order: its Spec, or the ERROR result of
+    one that does not load."""
+    from scaptools.errors import ScapError
+    from scaptools.testing.runner import broken_spec
+    from scaptools.testing.spec import find_specs, load_spec
+    found = find_specs(paths)
+    if not found:
+        raise click.UsageError(f"no *.scaptest.yaml specs found in {', '.join(paths)}")
+    loaded = []
+    for path in found:
+        try:
+            loaded.append(load_spec(path))
+        except ScapError as exc:
+            loaded.append(broken_spec(path, exc))
+    return loaded
 
 
 def _run_mutations(specs, replayer) -> int:

@@ -18,5 +18,5 @@ def write_junit(path: Path, results) -> None:
             tag = "failure" if result.status == "fail" else "error"
             node = ET.SubElement(case, tag, message=f"{result.spec.name}: alerts differ"
                                  if tag == "failure" else f"{result.spec.name}: error")
-            node.text = "\n".join(result.diff)
+            node.text = result.error or "\n".join(result.diff)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

@@ -23,13 +23,16 @@ PRIORITY_NAMES = ("Emergency", "Alert", "Critical", "Error", "Warning", "Notice"
 
 @dataclass
 class SpecResult:
-    """Outcome of one spec: ``status`` is pass, fail, error or updated."""
+    """Outcome of one spec: ``status`` is pass, fail, error or updated; ``error`` says
+    why a spec could not be checked (a malformed spec, a rules error, a rule it names
+    that no rules file defines)."""
 
     spec: Spec
     status: str
     diff: list[str] = field(default_factory=list)
     actual: list[AlertRecord] = field(default_factory=list)
     seconds: float = 0.0
+    error: str = ""
 
     @property
     def ok(self) -> bool:
@@ -106,6 +109,10 @@ class Replayer:
         replay_files([str(capture)], engine, registry, alerts.append)
         return [to_record(a) for a in alerts]
 
+    def rule_names(self, sources) -> set[str]:
+        """The names of the rules ``sources`` define (enabled or not)."""
+        return {rule.name for rule in self.load(sources).ruleset.rules}
+
     def replay_spec(self, spec: Spec, extra_sources=(), rules=None) -> list[AlertRecord]:
         """Replay a spec's capture; ``rules`` replaces the spec's rules sources if given."""
         sources = [*(spec.rules if rules is None else rules), *extra_sources]
@@ -129,29 +136,49 @@ def run_spec(spec: Spec, replayer: Replayer | None = None, *, update: bool = Fal
     return result
 
 
+def broken_spec(path, exc: ScapError) -> SpecResult:
+    """The result of a spec file that cannot be read (``load_spec`` raised ``exc``)."""
+    return SpecResult(Spec(Path(path), Path(path), []), "error", error=str(exc))
+
+
 def _run_spec(spec: Spec, replayer: Replayer, update: bool, extra_sources) -> SpecResult:
     try:
         actual = replayer.replay_spec(spec, extra_sources)
+        unknown = unknown_rules(spec, replayer.rule_names([*spec.rules, *extra_sources]))
     except ScapError as exc:
-        return SpecResult(spec, "error", [f"  error: {exc}"])
+        return SpecResult(spec, "error", error=f"{spec.path.as_posix()}: {exc}")
+    if unknown:
+        return SpecResult(spec, "error", [], actual, error=(
+            f"{spec.path.as_posix()}: no rule named {unknown[0]!r} in its rules files"
+            + (f" (nor {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else "")))
     if update and spec.golden is not None:
-        negative = check_negative(spec, actual)
-        if negative:  # a golden file must never absorb a forbidden alert
-            return SpecResult(spec, "fail", negative, actual)
-        try:
-            old = read_golden(spec.golden) if spec.golden.exists() else []
-        except ScapError:
-            old = []  # malformed: rewritten below
-        diff = compare_alerts(old, actual, only=True)
-        if diff or not spec.golden.exists():
-            write_golden(spec.golden, actual)
-            return SpecResult(spec, "updated", diff, actual)
-        return SpecResult(spec, "pass", [], actual)
+        return _update(spec, actual)
     try:
         diff = check_spec(spec, actual)
     except ScapError as exc:
-        return SpecResult(spec, "error", [f"  error: {exc}"], actual)
+        return SpecResult(spec, "error", [], actual, error=f"{spec.path.as_posix()}: {exc}")
     return SpecResult(spec, "fail" if diff else "pass", diff, actual)
+
+
+def unknown_rules(spec: Spec, names: set) -> list[str]:
+    """The rule names a spec's counts and ``negative_for`` give that no rules file defines."""
+    return [name for name in (*(spec.counts or {}), *spec.negative_for) if name not in names]
+
+
+def _update(spec: Spec, actual: list[AlertRecord]) -> SpecResult:
+    """``--update``: rewrite the golden file; the diff labels what changed in it."""
+    negative = check_negative(spec, actual)
+    if negative:  # a golden file must never absorb a forbidden alert
+        return SpecResult(spec, "fail", negative, actual)
+    try:
+        old = read_golden(spec.golden) if spec.golden.exists() else []
+    except ScapError:
+        old = []  # malformed: rewritten below
+    diff = compare_alerts(old, actual, only=True, words=UPDATE_WORDS)
+    if diff or not spec.golden.exists():
+        write_golden(spec.golden, actual)
+        return SpecResult(spec, "updated", diff, actual)
+    return SpecResult(spec, "pass", [], actual)
 
 
 def check_spec(spec: Spec, actual: list[AlertRecord]) -> list[str]:
@@ -163,9 +190,17 @@ def check_spec(spec: Spec, actual: list[AlertRecord]) -> list[str]:
     return diff + check_negative(spec, actual)
 
 
+# the words of a diff: alerts only expected, only actual, and the two sides of a change
+CHECK_WORDS = {"-": "missing", "+": "unexpected", "old": "expected", "new": "actual"}
+UPDATE_WORDS = {"-": "removed", "+": "written", "old": "old", "new": "new"}
+_PAD = " " * 16  # the indent of the lines under an alert
+
+
 def compare_alerts(expected: list[AlertRecord], actual: list[AlertRecord],
-                   only: bool = True) -> list[str]:
-    """Missing, unexpected and changed alerts; alerts are paired by (time, rule)."""
+                   only: bool = True, words: dict = CHECK_WORDS) -> list[str]:
+    """Missing, unexpected and changed alerts; alerts are paired by (time, rule).
+
+    ``words`` names the sides (``UPDATE_WORDS`` for a golden file being rewritten)."""
     pool: dict[tuple, list[AlertRecord]] = {}
     for alert in actual:
         pool.setdefault((alert.time, alert.rule), []).append(alert)
@@ -180,22 +215,28 @@ def compare_alerts(expected: list[AlertRecord], actual: list[AlertRecord],
     for exp in unmatched:
         candidates = pool.get((exp.time, exp.rule))
         if not candidates:
-            out += [f"  - missing     {exp.time}  {exp.rule} ({exp.priority})",
-                    f"                {exp.output}"]
+            out += [f"  - {words['-']:<12}{exp.time}  {exp.rule} ({exp.priority})",
+                    f"{_PAD}{exp.output}"]
             continue
-        same = candidates.pop(0)
-        if same != exp:
-            out.append(f"  ~ changed     {exp.time}  {exp.rule}")
-            if same.priority != exp.priority:
-                out.append(f"                priority: {exp.priority} -> {same.priority}")
-            if same.output != exp.output:
-                out += [f"                output: - {exp.output}",
-                        f"                        + {same.output}"]
+        out += _changed(exp, candidates.pop(0), words)
     if only:
         leftovers = [a for group in pool.values() for a in group]
         for alert in sorted(leftovers, key=lambda a: (a.time, a.rule)):
-            out += [f"  + unexpected  {alert.time}  {alert.rule} ({alert.priority})",
-                    f"                {alert.output}"]
+            out += [f"  + {words['+']:<12}{alert.time}  {alert.rule} ({alert.priority})",
+                    f"{_PAD}{alert.output}"]
+    return out
+
+
+def _changed(exp: AlertRecord, got: AlertRecord, words: dict) -> list[str]:
+    """The lines of one alert whose priority or output changed: each side named."""
+    old, new = words["old"], words["new"]
+    width = max(len(old), len(new))
+    out = [f"  ~ changed     {exp.time}  {exp.rule}"]
+    if got.priority != exp.priority:
+        out.append(f"{_PAD}priority: {old} {exp.priority}, {new} {got.priority}")
+    if got.output != exp.output:
+        out += [f"{_PAD}output:   {old:<{width}} {exp.output}",
+                f"{_PAD}          {new:<{width}} {got.output}"]
     return out
 
 
@@ -215,12 +256,12 @@ def check_negative(spec: Spec, actual: list[AlertRecord]) -> list[str]:
 
 
 def format_result(result: SpecResult) -> list[str]:
-    """Human-readable lines for one result (header + diff)."""
+    """Human-readable lines for one result (header + diff); an error is one line."""
     spec = result.spec
-    head = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "updated": "UPDATED"}[result.status]
-    where = spec.path.as_posix()
-    count = f" ({len(result.actual)} alerts)" if result.status != "error" else ""
-    lines = [f"{head:7} {where}{count}"]
+    if result.status == "error":  # one line (a result made elsewhere may carry a diff)
+        return [f"ERROR   {result.error or spec.path.as_posix()}"] + result.diff
+    head = {"pass": "PASS", "fail": "FAIL", "updated": "UPDATED"}[result.status]
+    lines = [f"{head:7} {spec.path.as_posix()} ({len(result.actual)} alerts)"]
     if result.status == "fail":
         lines.append(f"        capture {Path(spec.capture).name}: {_summary(result.diff)}")
     if result.status == "updated":

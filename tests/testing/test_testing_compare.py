@@ -35,8 +35,8 @@ def test_testing_changed_alert_shows_both_sides():
     old = AlertRecord("t", "R", "Warning", "old text")
     new = AlertRecord("t", "R", "Critical", "new text")
     assert compare_alerts([old], [new]) == [
-        "  ~ changed     t  R", "                priority: Warning -> Critical",
-        "                output: - old text", "                        + new text"]
+        "  ~ changed     t  R", "                priority: expected Warning, actual Critical",
+        "                output:   expected old text", "                          actual   new text"]
     assert compare_alerts([old], [new, old]) == [
         "  + unexpected  t  R (Critical)", "                new text"]
     assert compare_alerts([old], [], only=False) == [
@@ -47,4 +47,5 @@ def test_testing_changed_alert_shows_both_sides():
 def test_testing_identical_alerts_pair_before_changed_ones():
     a, b, c = (AlertRecord("t", "R", "Warning", text) for text in ("a", "b", "c"))
     assert compare_alerts([a, b], [b, c]) == [
-        "  ~ changed     t  R", "                output: - a", "                        + c"]
+        "  ~ changed     t  R", "                output:   expected a",
+        "                          actual   c"]

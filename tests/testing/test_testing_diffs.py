@@ -45,9 +45,9 @@ def test_testing_changed_output_and_priority_are_reported(suite):
     assert code == 1
     assert "FAIL" in out and "iam.scaptest.yaml" in out
     assert "~ changed     2024-03-12T09:00:28.000000000Z  Create AWS user" in out
-    assert "priority: Informational -> Notice" in out
-    assert "output: - IAM user created (new user=svc-backup" in out
-    assert "+ IAM user added (new user=svc-backup" in out
+    assert "priority: expected Informational, actual Notice" in out
+    assert "output:   expected IAM user created (new user=svc-backup" in out
+    assert "          actual   IAM user added (new user=svc-backup" in out
 
 
 def test_testing_loosened_condition_gives_unexpected_alerts(suite):
