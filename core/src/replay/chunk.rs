@@ -12,7 +12,7 @@ use super::render::{line, Alert};
 use super::rules::{plugin_event, Source, Verdict};
 use super::run::{Fired, Handoff, Options};
 use crate::cond::{Data, Values};
-use crate::fields::Record;
+use crate::fields::{Origin, Record};
 use crate::walk::WalkError;
 
 /// A plugin event of a core source, waiting for its evaluation.
@@ -79,8 +79,28 @@ impl Chunk {
             })
             .collect();
         let one = |part: &[&Walked]| -> Vec<Outcome> {
+            // per thread: the sources' origins and one table of field values, reused
+            let cells: Vec<Cell<Option<u64>>> =
+                sources.iter().map(|_| Cell::new(first_ts)).collect();
+            let origins: Vec<Origin> = sources
+                .iter()
+                .zip(&cells)
+                .map(|(s, c)| s.origin(c))
+                .collect();
+            let mut values = Values::new(0);
             part.iter()
-                .map(|w| evaluate(sources, options, first_ts, w, &self.arena[w.start..w.end]))
+                .map(|w| {
+                    values.clear();
+                    let raw = &self.arena[w.start..w.end];
+                    evaluate(
+                        sources[w.source],
+                        &origins[w.source],
+                        options,
+                        w,
+                        raw,
+                        &mut values,
+                    )
+                })
                 .collect()
         };
         let threads = threads.max(1);
@@ -106,25 +126,22 @@ impl Chunk {
     }
 }
 
-/// The alerts of one plugin event of a core source.
-fn evaluate(
-    sources: &[&Source],
+/// The alerts of one plugin event of a core source (`values`: empty, for its fields).
+fn evaluate<'a>(
+    rules: &Source,
+    origin: &'a Origin<'a>,
     options: &Options,
-    first_ts: Option<u64>,
     w: &Walked,
-    raw: &[u8],
+    raw: &'a [u8],
+    values: &mut Values<'a>,
 ) -> Outcome {
     let mut out = Outcome::default();
-    let rules = sources[w.source];
     let Some((header, _, payload)) = plugin_event(raw, w.head.num) else {
         out.python = true;
         return out;
     };
-    let first = Cell::new(first_ts);
-    let origin = rules.origin(&first);
-    let mut rec = Record::new(payload, header, &origin);
-    let mut values = Values::new(rules.field_count());
-    let fired = match rules.evaluate(&mut rec, &mut values) {
+    let mut rec = Record::new(payload, header, origin);
+    let fired = match rules.evaluate(&mut rec, values) {
         Verdict::Python => {
             out.python = true;
             return out;
@@ -132,13 +149,13 @@ fn evaluate(
         Verdict::Fired(fired) => fired,
     };
     for (seq, &number) in fired.iter().enumerate() {
-        rules.fill_output(number, &mut rec, &mut values);
+        rules.fill_output(number, &mut rec, values);
         let Some(output) = rules.output(number) else {
             out.python = true;
             return out;
         };
-        let message = output.message(&values);
-        let fields = output.fields(&values);
+        let message = output.message(values);
+        let fields = output.fields(values);
         let Some(format) = &options.format else {
             out.alerts.push(Fired {
                 source: w.source,

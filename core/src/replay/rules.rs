@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde_json::Value as Json;
 
@@ -62,7 +63,7 @@ pub struct Source {
     pub rules: Vec<Rule>,
     fields: Vec<Option<Field>>,
     index: Option<usize>,
-    groups: HashMap<String, Group>,
+    groups: HashMap<String, Group, BuildHasherDefault<Fnv>>,
     default: Group,
     first: bool,
 }
@@ -111,7 +112,7 @@ impl Source {
                 python,
             }
         };
-        let mut groups = HashMap::new();
+        let mut groups = HashMap::default();
         if let Some(map) = json.get("groups").and_then(Json::as_object) {
             for (key, cands) in map {
                 groups.insert(key.clone(), group(cands));
@@ -205,6 +206,29 @@ impl Source {
             hostname: &self.hostname,
             first_ts,
         }
+    }
+}
+
+/// FNV-1a: the index lookup hashes one short key per event; SipHash's strength against
+/// chosen keys is not needed for a table built from the rules.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
     }
 }
 
