@@ -190,11 +190,9 @@ class Engine:
 
 
 def _core():
-    """``scaptools.core.native()``. Imported by name: ``scaptools.core`` loads the
-    extension with ``from scaptools import _core``, which the layout test reads as an
-    import of the package itself (a circle through ``scaptools.__getattr__``)."""
-    import importlib
-    return importlib.import_module("scaptools.core").native()
+    """The compiled core, or ``None`` (``scaptools.core.native()``)."""
+    from scaptools.core import native
+    return native()
 
 
 def _none(event):
