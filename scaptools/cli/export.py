@@ -14,8 +14,8 @@ from scaptools.ops.export import FORMATS, export_file, guess_format
 
 @click.command("export", short_help="Write a capture for Wireshark (pcapng) or as JSON lines.")
 @click.argument("file", required=False, type=click.Path(allow_dash=True, dir_okay=False))
-@click.option("-w", "--write", "out", type=click.Path(allow_dash=True, dir_okay=False),
-              help="Output file ('-' for stdout).")
+@click.option("-w", "out", metavar="OUT", type=click.Path(allow_dash=True, dir_okay=False),
+              help="File to write ('-' = stdout).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="wireshark (pcapng) or jsonl; default from the output name "
                    "(.jsonl/.json/.ndjson -> jsonl, else wireshark).")
@@ -30,6 +30,10 @@ def export_command(file, out, fmt, window, show_lua):
     event becomes a packet on one interface per plugin, dissected as JSON
     (display filters such as json.member_with_value == "eventName:ConsoleLogin"
     work). Falco and sysdig cannot read the result; keep the .scap for them.
+
+    Order: JSON lines keep the order of FILE; the Wireshark export restores time order
+    within --window events (for a capture further out of order, `scap merge FILE -w
+    OUT` first).
     """
     if show_lua:
         click.echo(lua_path())
