@@ -17,7 +17,8 @@ from scaptools.view.printer import PrintOptions, installed_plugins, print_captur
 @click.option("-n", "count", type=click.IntRange(min=0), help="Stop after N events.")
 @click.option("-D", "show_internal", is_flag=True, help="Also print internal events.")
 def print_command(file, filter_words, fmt, as_json, count, show_internal):
-    """Print one line per event of FILE, optionally only those matching FILTER.
+    """Print one line per event of FILE, in the order of FILE, optionally only those
+    matching FILTER.
 
     FILTER is a Falco/sysdig condition, e.g. "evt.type=open and fd.name contains /etc".
     """

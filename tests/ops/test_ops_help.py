@@ -22,7 +22,7 @@ def test_output_option_is_w_out(command):
     assert "-w OUT" in text and "--write" not in text
 
 
-@pytest.mark.parametrize("command", ["convert", "slice"])
+@pytest.mark.parametrize("command", ["convert", "slice", "print"])
 def test_commands_that_keep_file_order_say_so(command):
     assert "order of FILE" in " ".join(help_text(command).split())
 
