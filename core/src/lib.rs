@@ -5,8 +5,8 @@
 //! live in `python/` behind the `python` feature.
 
 pub mod cond;
-pub mod replay;
 pub mod fields;
+pub mod replay;
 pub mod value;
 pub mod walk;
 

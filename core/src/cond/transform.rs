@@ -152,7 +152,7 @@ pub fn getopt<'r>(
                 .collect(),
         )),
         Some(sel) => {
-            let value = pairs.into_iter().filter(|(o, _)| *o == sel).last()?.1;
+            let value = pairs.into_iter().rev().find(|(o, _)| *o == sel)?.1;
             Some(Data::Str(Cow::Owned(value)))
         }
     }
