@@ -28,6 +28,9 @@ CORE_MODULES = ("scaptools_plugins.cloudtrail", "scaptools_plugins.json",
 # Generic fields the core leaves to Python: evt.reltime* reads the registry's first
 # event, which only the replay loop knows.
 PYTHON_FIELDS = ("evt.reltime", "evt.reltime.s", "evt.reltime.ns")
+# FieldInfo tags whose meaning the core knows; any other tag may change how a check or an
+# output works for that field (both ends of a connection, time windows, ...): Python.
+PLAIN_TAGS = ("index", "pad9", "time_string")
 CMP = ("=", "==", "!=", "<", "<=", ">", ">=")
 TEXT_OPS = ("contains", "icontains", "startswith", "endswith", "glob", "iglob")
 
@@ -67,6 +70,8 @@ class FieldTable:
             raise Unsupported(f"field {name} is provided by Python code ({module})")
         if family(info.type) in ("ip", "buffer") or info.type == "double":
             raise Unsupported(f"field {name} has type {info.type}")
+        if any(tag not in PLAIN_TAGS for tag in info.tags):
+            raise Unsupported(f"field {name} is tagged {', '.join(info.tags)}")
         self.ids[key] = len(self.rows)
         self.rows.append([name, arg])
         return self.ids[key]
