@@ -96,8 +96,9 @@ def event_block(event) -> bytes:
         raise FormatError(f"event {event.num} ({len(raw)} bytes) is too large for a "
                           f"non-large event block")
     btype = constants.BLOCK_EV_V2_LARGE if large else constants.BLOCK_EV_V2
-    try:
-        return _EVENT_PREFIX.pack(btype, total, event.cpu) + raw + pad + _U32.pack(total)
+    try:  # one join: the event's bytes are copied once
+        return b"".join((_EVENT_PREFIX.pack(btype, total, event.cpu), raw, pad,
+                         _U32.pack(total)))
     except struct.error:  # cpuid is a u16 (§9.1)
         raise FormatError(f"event {event.num}: cpu {event.cpu!r} does not fit a u16") from None
 
@@ -194,6 +195,18 @@ class CaptureWriter:
         self._started_events = True
         self._pending_size += len(event.raw) + 20
         self.events_written += 1
+        if self._pending_size >= FLUSH_SIZE:
+            self._emit(False)
+
+    def write_blocks(self, blocks: bytes, count: int) -> None:
+        """Append ``count`` event blocks already framed as ``event_block`` frames them
+        (e.g. read back from a capture this writer's layout wrote)."""
+        if self.closed:
+            raise FormatError("the capture writer is closed", self.path)
+        self._pending.append(blocks)
+        self._started_events = True
+        self._pending_size += len(blocks)
+        self.events_written += count
         if self._pending_size >= FLUSH_SIZE:
             self._emit(False)
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
+from itertools import chain
 
 from scaptools.errors import ScapError
 from scaptools.format import constants
 from scaptools.format.reader import open_capture
-from scaptools.format.writer import CaptureWriter
-from scaptools.ops.timeorder import EVENTS, RunStore, SortedRuns
+from scaptools.format.writer import CaptureWriter, event_block
+from scaptools.ops.timeorder import BLOCKS, RunStore, SortedRuns
 from scaptools.state import State
 from scaptools.state.dump import state_blocks
 
@@ -47,13 +48,24 @@ def merge(paths, out, compress: bool = False, *, budget: int | None = None,
     _check_output(paths, os.fspath(out))
     metadata = merged_metadata(paths, [_metadata(p) for p in paths])
     with RunStore(tmpdir) as store:
-        runs = SortedRuns(store, EVENTS, budget)
+        runs = SortedRuns(store, BLOCKS, budget)
         for path in paths:
             add_input(runs, path)
         with CaptureWriter(out, gzip=compress, metadata=metadata) as writer:
-            for event in runs.merged():
-                writer.write(event)
+            write_blocks(writer, runs.merged())
             return writer.events_written
+
+
+def write_blocks(writer: CaptureWriter, items, batch: int = 1024) -> None:
+    """Write the blocks of ``(ts, block)`` items, ``batch`` at a time."""
+    blocks = []
+    for _ts, block in items:
+        blocks.append(block)
+        if len(blocks) == batch:
+            writer.write_blocks(b"".join(blocks), batch)
+            blocks = []
+    if blocks:
+        writer.write_blocks(b"".join(blocks), len(blocks))
 
 
 def _check_output(paths: list, out: str) -> None:
@@ -73,8 +85,7 @@ def add_input(runs: SortedRuns, path: str) -> None:
         for event in events:
             if event.ts < last:
                 runs.add_stream(lambda n=ordered: _first_events(path, n))
-                runs.add(event)
-                runs.extend(events)
+                runs.extend((e.ts, event_block(e)) for e in chain((event,), events))
                 return
             last = event.ts
             ordered += 1
@@ -83,10 +94,10 @@ def add_input(runs: SortedRuns, path: str) -> None:
 
 
 def _first_events(path: str, count: int):
-    """The first ``count`` events of a capture."""
+    """``(ts, block)`` of the first ``count`` events of a capture."""
     with open_capture(path) as reader:
         for event in reader:
-            yield event
+            yield event.ts, event_block(event)
             count -= 1
             if not count:
                 return

@@ -23,8 +23,8 @@ from scaptools.errors import OptionError, ScapError
 from scaptools.events.table import EVENTS as TABLE
 from scaptools.format import constants
 from scaptools.format.reader import open_capture
-from scaptools.format.writer import CaptureWriter
-from scaptools.ops.timeorder import EVENTS, RunStore, read_run
+from scaptools.format.writer import CaptureWriter, event_block
+from scaptools.ops.timeorder import BLOCKS, RunStore, read_run
 from scaptools.state import State
 from scaptools.state.dump import calls_in_progress, state_blocks
 
@@ -165,12 +165,13 @@ class _Output:
     def put(self, event) -> None:
         self.kept += 1
         if not self.pending:
-            self._write(event)
+            self._started().write(event)
             return
-        self.held.append(event)
-        self.held_bytes += len(event.raw)
+        block = event_block(event)
+        self.held.append((event.ts, block))
+        self.held_bytes += len(block)
         if self.held_bytes >= HOLD_BYTES:
-            self.runs.append(self.store.write([self.held], EVENTS))
+            self.runs.append(self.store.write([self.held], BLOCKS))
             self.held, self.held_bytes = [], 0
 
     def finish(self) -> None:
@@ -180,18 +181,19 @@ class _Output:
 
     def _release(self) -> None:
         for run in self.runs:
-            for event in read_run(run, EVENTS):
-                self._write(event)
-        for event in self.held:
-            self._write(event)
+            for _ts, block in read_run(run, BLOCKS):
+                self._started().write_blocks(block, 1)
+        for _ts, block in self.held:
+            self._started().write_blocks(block, 1)
         self.runs, self.held, self.held_bytes = [], [], 0
 
-    def _write(self, event) -> None:
+    def _started(self) -> CaptureWriter:
+        """The writer, opened with the carried enter events at the first kept event."""
         if self.writer is None:
             self.writer = CaptureWriter(self.out, gzip=self.compress, metadata=self.metadata)
             for enter in sorted(self.carried, key=lambda e: e.ts):  # so exits keep fd fields
                 self.writer.write(enter)
-        self.writer.write(event)
+        return self.writer
 
     def close(self) -> None:
         if self.writer is not None:

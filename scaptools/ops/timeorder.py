@@ -10,9 +10,12 @@ one) is not copied: it is given as a *stream* that reads it again when the runs
 are merged. Runs live in a private folder under ``TMPDIR`` (or the folder
 given) that is removed at the end, also after an error.
 
-The items are events (``EVENTS``: the merge) or ``(ts, payload)`` pairs of one
-plugin (``plugin_items``: the recorder); an ``ItemKind`` says how to sort,
-measure, write and read them back.
+Runs are canonical captures (``format/writer.py``) read back here a block at a
+time, a chunk of the file in memory per run: each event comes back as
+``(ts, block)``, its block's bytes exactly as written. The items are either
+such pairs (``BLOCKS``: the merge, whose output takes the blocks as they are) or
+``(ts, payload)`` pairs of one plugin (``plugin_items``: the recorder); an
+``ItemKind`` says how to write and read them back.
 """
 from __future__ import annotations
 
@@ -21,43 +24,55 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Callable
 
 from scaptools.errors import FormatError
-from scaptools.format.reader import open_capture
-from scaptools.format.writer import event_block, plugin_blocks, section_header
+from scaptools.format import layout
+from scaptools.format.writer import plugin_blocks, section_header
 
 RUN_BUDGET = 64 << 20  # bytes of items held before a run is written
-ITEM_OVERHEAD = 200  # bytes of Python objects per held item, beside its event bytes
-FAN_IN = 16  # runs read at once while merging (each reader holds a chunk of its file)
+ITEM_OVERHEAD = 140  # bytes of Python objects per held item, beside its event bytes
+FAN_IN = 32  # runs read at once while merging (each holds a chunk of its file)
+CHUNK = 1 << 20  # bytes of a run read at a time
 _WRITE_EVERY = 4 << 20  # bytes of blocks gathered before a write to a run
+_TS = itemgetter(0)
+_HEAD = layout.EVENT_BLOCK_AND_HEADER  # block type and length, cpu, then ts, ...
+_SHB_SIZE = len(section_header())
+# a plugin event's payload inside its block, and its length inside the event
+_PAYLOAD_AT = layout.EVENT_AT + layout.PLUGIN_HEAD_LEN
+_EVENT_LEN_AT = layout.EVENT_AT + layout.EVENT_LEN_AT
 
 
 @dataclass(frozen=True)
 class ItemKind:
-    """How to handle one kind of item: ``key`` (its time), ``size`` (bytes held),
-    ``encode`` (items -> event blocks) and ``decode`` (an event read back -> item)."""
+    """How to handle one kind of ``(ts, ...)`` item: ``encode`` (items -> event blocks)
+    and ``decode`` (``(ts, block)`` read back -> item)."""
 
-    key: Callable
-    size: Callable
     encode: Callable
     decode: Callable
 
 
-def _event_blocks(events) -> bytes:
-    return b"".join(map(event_block, events))
+def _joined_blocks(items) -> bytes:
+    return b"".join(block for _ts, block in items)
 
 
-EVENTS = ItemKind(attrgetter("ts"), lambda e: len(e.raw) + ITEM_OVERHEAD, _event_blocks,
-                  lambda e: e)
+BLOCKS = ItemKind(_joined_blocks, lambda item: item)
+
+
+def _payload(item):
+    ts, block = item
+    size = int.from_bytes(block[_EVENT_LEN_AT:_EVENT_LEN_AT + 4], "little")
+    return ts, block[_PAYLOAD_AT:_PAYLOAD_AT + size - layout.PLUGIN_HEAD_LEN]
 
 
 def plugin_items(plugin_id: int) -> ItemKind:
     """``(ts, payload)`` pairs written as ``pluginevent``s of ``plugin_id``."""
-    return ItemKind(itemgetter(0), lambda item: len(item[1]) + ITEM_OVERHEAD,
-                    lambda items: plugin_blocks(plugin_id, items),
-                    lambda e: (e.ts, e.payload))
+    return ItemKind(lambda items: plugin_blocks(plugin_id, items), _payload)
+
+
+def item_size(item) -> int:
+    return len(item[1]) + ITEM_OVERHEAD
 
 
 class RunStore:
@@ -101,12 +116,12 @@ class RunStore:
         self.close()
 
 
-def _parts(items, kind: ItemKind):
+def _parts(items):
     """The items of an iterable in lists of about ``_WRITE_EVERY`` bytes."""
-    part, size, measure = [], 0, kind.size
+    part, size = [], 0
     for item in items:
         part.append(item)
-        size += measure(item)
+        size += len(item[1])
         if size >= _WRITE_EVERY:
             yield part
             part, size = [], 0
@@ -115,11 +130,36 @@ def _parts(items, kind: ItemKind):
 
 
 def read_run(path: str, kind: ItemKind):
-    """The items of a run capture, in order."""
+    """The items of a run capture (written by ``RunStore.write``), in order."""
     decode = kind.decode
-    with open_capture(path) as reader:
-        for event in reader:
-            yield decode(event)
+    for item in run_blocks(path):
+        yield decode(item)
+
+
+def run_blocks(path: str):
+    """``(ts, block)`` of every event block of a run capture, ``CHUNK`` bytes read at a
+    time. A run is this process's own canonical capture, so only its framing is read."""
+    unpack = _HEAD.unpack_from
+    with open(path, "rb") as f:
+        buf, pos = f.read(CHUNK), _SHB_SIZE
+        while True:
+            end = len(buf)
+            while pos + _HEAD.size <= end:
+                _btype, total, _cpu, ts = unpack(buf, pos)[:4]
+                if pos + total > end:
+                    break
+                yield ts, buf[pos:pos + total]
+                pos += total
+            more = f.read(max(CHUNK, _HEAD.size))
+            if not more:
+                if pos < end:
+                    raise FormatError("temporary run cut short", path, pos)
+                return
+            buf, pos = buf[pos:] + more, 0
+            if len(buf) >= _HEAD.size:  # a block longer than a chunk: read it whole
+                total = unpack(buf, 0)[1]
+                if total > len(buf):
+                    buf += f.read(total - len(buf))
 
 
 class SortedRuns:
@@ -139,18 +179,12 @@ class SortedRuns:
         self.spill()
         self.streams.append(opener)
 
-    def add(self, item) -> None:
-        self._held.append(item)
-        self._held_bytes += self.kind.size(item)
-        if self._held_bytes >= self.budget:
-            self.spill()
-
     def extend(self, items) -> None:
-        size, held = self.kind.size, self._held
+        held, budget, overhead = self._held, self.budget, ITEM_OVERHEAD
         for item in items:
             held.append(item)
-            self._held_bytes += size(item)
-            if self._held_bytes >= self.budget:
+            self._held_bytes += len(item[1]) + overhead
+            if self._held_bytes >= budget:
                 self.spill()
                 held = self._held
 
@@ -158,7 +192,7 @@ class SortedRuns:
         """Write the held items as a run (sorted first)."""
         if not self._held:
             return
-        self._held.sort(key=self.kind.key)
+        self._held.sort(key=_TS)
         self.streams.append(self._run(self._held))
         self._held, self._held_bytes = [], 0
 
@@ -167,7 +201,7 @@ class SortedRuns:
         streams = list(self.streams)
         if self._held:
             held = self._held
-            held.sort(key=self.kind.key)
+            held.sort(key=_TS)
             self._held, self._held_bytes = [], 0
             streams.append(lambda: iter(held))
         self.streams = []
@@ -176,9 +210,9 @@ class SortedRuns:
         return self._merge(streams)
 
     def _merge(self, streams: list):
-        return heapq.merge(*(opener() for opener in streams), key=self.kind.key)
+        return heapq.merge(*(opener() for opener in streams), key=_TS)
 
     def _run(self, items) -> Callable:
         """Write ``items`` (in order) as a run; returns the opener of the run."""
-        path, kind = self.store.write(_parts(items, self.kind), self.kind), self.kind
+        path, kind = self.store.write(_parts(items), self.kind), self.kind
         return lambda: read_run(path, kind)
