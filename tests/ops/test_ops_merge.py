@@ -103,3 +103,16 @@ def test_merge_refuses_to_overwrite_an_input(helpers, syscalls, shuffled):
     code, _out, err = helpers.scap("merge", syscalls, shuffled, "-w", shuffled)
     assert code == 1 and "overwrite" in err
     assert len(helpers.events_of(shuffled)) == 400
+
+
+@pytest.mark.parametrize("chunk", [64, 1000])
+def test_runs_are_read_back_across_chunk_ends(helpers, shuffled, syscalls, tmp_path,
+                                              monkeypatch, chunk):
+    """Runs read a chunk at a time: blocks cut by a chunk's end, and longer than a chunk."""
+    from scaptools.ops.merge import merge
+    monkeypatch.setattr("scaptools.ops.timeorder.CHUNK", chunk)
+    out = tmp_path / "m.scap"
+    merge([shuffled, syscalls], out, budget=10_000)
+    inputs = helpers.events_of(shuffled) + helpers.events_of(syscalls)
+    assert helpers.keys(helpers.events_of(out)) == helpers.keys(
+        sorted(inputs, key=lambda e: e.ts))
