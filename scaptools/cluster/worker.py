@@ -31,7 +31,7 @@ from .units import Capture, Unit, plan_units
 
 class UnitResult(NamedTuple):
     """The outcome of one unit: alert lines, statistics, error text or None, the worker
-    that ran it, for how long and the CPU time its thread used."""
+    that ran it, for how long and the CPU time its process used meanwhile."""
 
     capture: int
     part: int
@@ -108,29 +108,33 @@ def plan_task(index: int, capture: Capture, count: int) -> list[Unit]:
 
 def replay_task(unit: Unit, name: str) -> UnitResult:
     """Replay one unit through the rules of the plugin ``name``."""
+    from scaptools.replay.loop import AlertWriter
     worker = get_worker()
     plugin = worker.plugins[name]
-    stats, lines, error = ReplayStats(), [], None
-    start, cpu = time.perf_counter(), time.thread_time()
+    stats, parts, error = ReplayStats(), [], None
+    start, cpu = time.perf_counter(), time.process_time()
     with plugin.runtimes.taken() as runtime:
-        fmt = runtime.fmt
+        paths = getattr(runtime.engine, "paths", None)  # which rules the compiled core runs
+        stats.paths = paths() if paths is not None else {}
         try:
-            _replay(unit, runtime, plugin, lambda alert: lines.append(fmt(alert)), stats)
+            _replay(unit, runtime, plugin, AlertWriter(runtime.fmt, parts.append), stats)
         except ScapError as exc:  # a damaged capture: keep the alerts before the fault
             error = str(exc)
-    text = "\n".join(lines) + "\n" if lines else ""
-    return UnitResult(unit.capture, unit.part, text, stats, error, worker.address,
-                      time.perf_counter() - start, time.thread_time() - cpu)
+    return UnitResult(unit.capture, unit.part, "".join(parts), stats, error, worker.address,
+                      time.perf_counter() - start, time.process_time() - cpu)
 
 
 def _replay(unit: Unit, runtime, plugin, emit, stats) -> None:
-    from scaptools.replay.loop import replay_files
+    """The unit's events through the engine: in the compiled loop when the core runs some
+    of the rules and the file is found where the client named it, else in Python."""
+    from scaptools.replay.loop import native_loop, replay_files, replay_native
     from scaptools.replay.parallel import RangeFile
+    here = unit.s3 is None and os.path.abspath(unit.name) == unit.location
     if unit.s3 is not None:
         from .s3 import S3File
         with S3File(plugin.s3_client(), unit.s3) as stream:
             _replay_stream(stream, unit, runtime, emit, stats)
-    elif unit.whole and os.path.abspath(unit.name) == unit.location:
+    elif unit.whole and here:
         replay_files([unit.name], runtime.engine, runtime.registry, emit, stats)
     elif unit.whole:  # another working folder than the client's: open the absolute path
         try:
@@ -140,9 +144,15 @@ def _replay(unit: Unit, runtime, plugin, emit, stats) -> None:
         with stream:
             _replay_stream(stream, unit, runtime, emit, stats)
     else:
+        loop = native_loop(runtime.engine, runtime.registry) if here else None
         stream = RangeFile(unit.location, unit.head, unit.start, unit.end)
         try:
-            _replay_stream(stream, unit, runtime, emit, stats)
+            if loop is None:
+                _replay_stream(stream, unit, runtime, emit, stats)
+            else:  # as a -j worker runs its range
+                runtime.registry.first_ts = unit.first_ts
+                replay_native(*loop, unit.name, runtime.engine, runtime.registry, emit, stats,
+                              window=(unit.head, unit.start, unit.end), num_base=unit.before)
         except FormatError as exc:  # name the offset in the real file
             offset = stream.file_offset(exc.offset)
             raise type(exc)(exc.message, exc.path, offset, exc.block_type) from None

@@ -50,8 +50,7 @@ def client(cluster):
         yield dask_client
 
 
-MAIN = (f"import runpy; runpy.run_path({os.environ['SCAPD_DRIVER']!r}, run_name='__main__')"
-        if os.environ.get("SCAPD_DRIVER") else "from scaptools.cli.main import main; main()")
+MAIN = "from scaptools.cli.main import main; main()"
 SCAP = [sys.executable, "-c", MAIN]
 
 
