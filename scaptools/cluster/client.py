@@ -25,7 +25,7 @@ from distributed import as_completed
 
 from scaptools.replay.stats import ReplayStats
 
-from .units import UNIT_BYTES, pieces, whole_unit
+from .units import pieces, unit_size, whole_unit
 from .worker import RulesOnWorker, plan_task, replay_task
 
 _DONE = None  # a slot whose unit has been written (its future released)
@@ -63,10 +63,14 @@ class ClusterStats(ReplayStats):
 
 
 def replay_on_client(client, bundle, captures: list, out, *, split: bool,
-                     unit_bytes: int = UNIT_BYTES, progress=None) -> ClusterStats:
+                     unit_bytes: int | None = None, progress=None) -> ClusterStats:
     """Replay ``captures`` (``units.Capture``) through ``bundle`` on ``client``'s cluster,
     writing alert lines to ``out`` (a text stream); ``split`` allows cutting captures
-    (no stateful rules). Returns the statistics; capture errors are in ``errors``."""
+    (no stateful rules) into units of ``unit_bytes`` (default: ``units.unit_size`` for
+    the cluster's worker threads). Returns the statistics; capture errors are in
+    ``errors``."""
+    if unit_bytes is None:
+        unit_bytes = unit_size(captures, sum(client.nthreads().values()))
     name = f"scaptools-rules-{bundle.digest}"
     client.register_plugin(RulesOnWorker(bundle), name=name)
     run = _Run(client, name, captures, out, progress)

@@ -5,11 +5,12 @@ path), globs (``'logs/**/*.scap'``, sorted) and ``s3://bucket/prefix/`` (every
 ``.scap``/``.scap.gz`` object under the prefix, by key), in the order given: the
 order one process would replay them in.
 
-A **unit** is a capture and a byte range of it. A plain capture of at least two
-unit sizes is cut by the planner of ``scap replay -j`` (``replay.parallel.plan``:
-ranges at event-block boundaries, each with the count of events before it, so
-``evt.num`` stays right) when the rules keep no state; every other capture
-(gzip, S3 objects, small files, syscall rules) is one unit, read whole.
+A **unit** is a capture and a byte range of it. A plain capture of one and a half
+unit sizes or more (:func:`unit_size`: about four units per worker thread, 64 MiB to 2 GiB)
+is cut by the planner of ``scap replay -j`` (``replay.parallel.plan``: ranges at
+event-block boundaries, each with the count of events before it, so ``evt.num``
+stays right) when the rules keep no state; every other capture (gzip, S3 objects,
+smaller files, syscall rules) is one unit, read whole.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from scaptools.format.constants import GZIP_MAGIC
 
 from .s3 import SUFFIXES, S3Object, is_s3, list_captures
 
-UNIT_BYTES = 64 << 20  # a unit's size when a capture is cut: a few seconds of work
+SMALLEST, LARGEST = 64 << 20, 2 << 30  # bounds of a unit's size when captures are cut
+SHARE = 4  # units per worker thread the cutting aims at
 
 
 class Capture(NamedTuple):
@@ -98,10 +100,18 @@ def whole_unit(index: int, capture: Capture) -> Unit:
                 s3=capture.s3)
 
 
-def pieces(capture: Capture, split: bool, unit_bytes: int = UNIT_BYTES) -> int:
+def unit_size(captures: list[Capture], threads: int) -> int:
+    """The size of a unit when captures are cut: their bytes shared into ``SHARE`` units
+    per worker thread, within ``SMALLEST``..``LARGEST``. Many captures for few workers
+    then need no cutting at all (cutting costs a walk over the capture's blocks)."""
+    total = sum(c.size or 0 for c in captures)
+    return min(max(total // max(SHARE * threads, 1), SMALLEST), LARGEST)
+
+
+def pieces(capture: Capture, split: bool, unit_bytes: int) -> int:
     """How many units to cut ``capture`` into (1: read whole, no planning)."""
-    if not split or capture.s3 is not None or capture.size is None \
-            or capture.size < 2 * unit_bytes:
+    count = (2 * (capture.size or 0) + unit_bytes) // (2 * unit_bytes)  # the nearest count
+    if not split or capture.s3 is not None or count < 2:
         return 1
     try:
         with open(capture.location, "rb") as fh:
@@ -109,7 +119,7 @@ def pieces(capture: Capture, split: bool, unit_bytes: int = UNIT_BYTES) -> int:
                 return 1
     except OSError:
         return 1
-    return -(-capture.size // unit_bytes)
+    return count
 
 
 def plan_units(index: int, capture: Capture, count: int) -> list[Unit]:

@@ -11,7 +11,8 @@ import pytest
 
 from scaptools.cluster.bundle import compile_bundle, make_bundle
 from scaptools.cluster.s3 import S3File, list_captures
-from scaptools.cluster.units import expand_captures, pieces, plan_units, whole_unit
+from scaptools.cluster.units import (LARGEST, SMALLEST, expand_captures, pieces,
+                                     plan_units, unit_size, whole_unit)
 from scaptools.errors import ScapError
 from scaptools.format.reader import open_capture
 from scaptools.replay.parallel import RangeFile
@@ -68,11 +69,16 @@ def test_which_captures_are_cut(make_capture, tmp_path):
     packed = expand_captures([packed])[0]
     size = plain.size
     assert pieces(plain, True, size // 5) == 5
-    assert pieces(plain, True, size // 2 + 1) == 1  # under two units: read whole
+    assert pieces(plain, True, size * 2 // 3) == 2  # the nearest count of units
+    assert pieces(plain, True, size * 2 // 3 + 2) == 1  # under one and a half: read whole
     assert pieces(plain, False, size // 5) == 1  # rules with state (syscall)
     assert pieces(packed, True, 1024) == 1  # gzip: no index to cut at
     tiny = expand_captures([CAPTURES / "example.scap"])[0]
     assert plan_units(0, tiny, 400) == [whole_unit(0, tiny)]  # more units than events
+    gib = plain._replace(size=1 << 30)
+    assert unit_size([gib] * 8, 2) == 1 << 30  # four units per worker: none is cut
+    assert unit_size([gib] * 8, 16) == 128 << 20
+    assert unit_size([gib], 64) == SMALLEST and unit_size([gib] * 99, 1) == LARGEST
 
 
 def test_s3_listing_and_ranged_reads(aws_env, boto, unique):
