@@ -17,6 +17,7 @@ import orjson
 from scaptools.engine.condition.lexer import LexError
 from scaptools.engine.condition.parser import Parser
 from scaptools.engine.condition.transformers import TransformError, compile_operand
+from scaptools.fields.base import FILTER_ONLY
 
 NA = "<NA>"
 _PLAIN = re.compile(r'[^"\\\x00-\x1f]*')  # nothing to escape in a text line
@@ -144,6 +145,11 @@ def _token(text: str, pos: int, fieldset) -> tuple[Token, int]:
         except TransformError:
             end = pos + parser.pos - 1
             continue
+        for ref in op.fields:  # libsinsp names the rest of the format from the field on
+            ref_info = fieldset.lookup(ref.name)
+            if ref_info is not None and FILTER_ONLY in ref_info.tags:
+                raise OutputError(f"{text[pos:]} is filter only and cannot be used as a "
+                                  "display field")
         inner = [(field_key(f), compile_operand(f, fieldset).fn) for f in op.fields]
         key = field_key(node) if not op.is_transform else node.to_text()
         info = None if op.is_transform else fieldset.lookup(node.name)

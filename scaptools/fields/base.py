@@ -20,6 +20,11 @@ from ..errors import FieldError
 FIELD_TYPES = ("string", "uint64", "int64", "bool", "reltime", "abstime", "ipaddr", "ipnet",
                "port", "double", "bytebuf")
 ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED = "none", "optional", "required"
+# FieldInfo.tags: libsinsp's EPF_FILTER_ONLY (a condition may test the field, an output or a
+# format string may not show it); SIDES: the extractor gives the values of both ends of a
+# connection as a tuple and a check holds when one of them passes ('!=': when none is equal);
+# WINDOW: the extractor gives (event time, T) and '= D' holds when T is within D ms of it
+FILTER_ONLY, SIDES, WINDOW = "filter_only", "sides", "window"
 
 Extractor = Callable[[object], object]
 Factory = Callable[[str | None], Extractor]  # builds an extractor for one argument
@@ -76,10 +81,11 @@ class FieldSet:
         base, arg = split_dotted(name, self._infos)
         return self._infos.get(base) if arg is not None else None
 
-    def extractor(self, name: str, arg: str | None = None) -> Extractor:
+    def extractor(self, name: str, arg: str | None = None, filtering: bool = False) -> Extractor:
         """A callable giving the value of ``name[arg]`` for an event (or ``None``).
 
-        Raises ``FieldError`` for an unknown field or a missing/unexpected argument.
+        Raises ``FieldError`` for an unknown field or a missing/unexpected argument, and
+        for a filter-only field unless ``filtering`` (a condition asks for it).
         """
         info = self._infos.get(name)
         if info is None:
@@ -92,6 +98,8 @@ class FieldSet:
             raise FieldError(f"filter {name} requires an argument")
         if arg is not None and info.arg == ARG_NONE:
             raise FieldError(f"filter {name} does not support an argument")
+        if not filtering and FILTER_ONLY in info.tags:
+            raise FieldError(f"{name} is filter only and cannot be used as a display field")
         key = (name, arg)
         fn = self._cache.get(key)
         if fn is None:

@@ -48,6 +48,9 @@ class State:
         self.users: dict[int, dict] = {}
         self.groups: dict[int, str] = {}
         self.containers: dict[str, dict] = {}  # 12-char id -> container event JSON
+        self.interfaces: set[bytes] = set()  # addresses of the machine's interfaces (4 or 16 bytes)
+        # per-thread memory of fields that keep one (thread.cpu*): key -> (thread, value)
+        self.field_memory: dict = {}
         self.buffer_limit: int | None = 80  # cut of byte buffers in evt.args (None: whole)
         self.max_threads = max_threads
         self.first_ts: int | None = None  # of the first event (evt.reltime)
@@ -61,7 +64,7 @@ class State:
 
     # -- seeding ------------------------------------------------------------
     def seed(self, block) -> None:
-        """Apply one metadata block (process, fd or user list) from the reader."""
+        """Apply one metadata block (process, fd, user or interface list) from the reader."""
         seed_block(self, block)
 
     def add(self, thread: ThreadInfo) -> ThreadInfo:
@@ -86,6 +89,22 @@ class State:
         for entry in entries:
             fd = fd_from_list_entry(entry)
             thread.fdtable[fd.num] = fd
+
+    def add_interface(self, addr: bytes) -> None:
+        """An address of one of the machine's interfaces (docs/format.md §7)."""
+        self.interfaces.add(addr)
+
+    def is_local(self, ip: str, v6: bool) -> bool:
+        """libsinsp's test of a server address: an IPv4 address equal to an interface's, or
+        an IPv6 address in an interface's /64 (an unset address is all zeros)."""
+        import ipaddress
+        try:
+            packed = ipaddress.ip_address(ip or ("::" if v6 else "0.0.0.0")).packed
+        except ValueError:
+            return False
+        if len(packed) == 4:
+            return packed in self.interfaces
+        return any(len(a) == 16 and a[:8] == packed[:8] for a in self.interfaces)
 
     def add_user(self, uid, gid, name, home="", shell="") -> None:
         if isinstance(uid, int):

@@ -45,7 +45,7 @@ class FdInfo:
     """
 
     __slots__ = ("num", "type", "name", "l4proto", "sip", "sport", "dip", "dport",
-                 "flags", "ino", "dev", "pending_l4", "is_server", "client")
+                 "flags", "ino", "dev", "pending_l4", "is_server", "client", "pdip")
 
     def __init__(self, num: int, type: int, name: str = "", l4proto: int = L4_UNKNOWN,
                  flags: int = 0, ino: int = 0):
@@ -58,9 +58,10 @@ class FdInfo:
         self.flags = flags
         self.ino = ino
         self.dev = 0
-        self.pending_l4 = l4proto  # protocol known from socket(), shown after connect/bind
+        self.pending_l4 = l4proto  # protocol known from socket(), shown once the socket has a role
         self.is_server = type in (FD_IPV4_SERVSOCK, FD_IPV6_SERVSOCK)
         self.client = False  # connected by connect(): libsinsp's client role
+        self.pdip = ""  # the address a connect() enter asked for (fd.is_server reads it)
 
     @property
     def typechar(self) -> str:
@@ -82,7 +83,8 @@ class FdInfo:
 
     def copy(self, num: int) -> "FdInfo":
         other = FdInfo(num, self.type, self.name, self.l4proto, self.flags, self.ino)
-        for attr in ("sip", "sport", "dip", "dport", "dev", "pending_l4", "is_server", "client"):
+        for attr in ("sip", "sport", "dip", "dport", "dev", "pending_l4", "is_server", "client",
+                     "pdip"):
             setattr(other, attr, getattr(self, attr))
         return other
 

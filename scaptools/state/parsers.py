@@ -114,10 +114,23 @@ def on_socket_exit(state, thread, event, params):
     ftype = {AF_INET: FD_IPV4_SOCK, AF_INET6: FD_IPV6_SOCK, AF_UNIX: FD_UNIX_SOCK,
              AF_NETLINK: FD_NETLINK}.get(domain, FD_UNKNOWN)
     info = FdInfo(fd, ftype)
+    # libsinsp knows the protocol at once but shows it (fd.l4proto, the letter of <4t>) only
+    # once the socket has a role, client or server (connect, accept, bind, a datagram), but
+    # a raw one at once: sinsp_fdinfo::get_l4proto, sysdig 0.29.3 and Falco's libs alike
     info.pending_l4 = l4
-    # libsinsp shows the protocol of a new IPv4 socket at once, of IPv6 ones after connect
-    info.l4proto = l4 if ftype == FD_IPV4_SOCK else L4_UNKNOWN
+    info.l4proto = l4 if l4 == L4_RAW else L4_UNKNOWN
     thread.fdtable[fd] = info
+
+
+def on_connect_enter(state, thread, event, params):
+    """libsinsp keeps the address a connect() asks for as the socket's destination at once
+    (its role stays none until the exit): fd.is_server of the enter event tests it."""
+    fd, addr = params.get("fd"), params.get("addr")
+    info = thread.fd(fd) if isinstance(fd, int) else None
+    if info is None or addr is None or getattr(addr, "family", None) not in (AF_INET, AF_INET6):
+        return
+    if info.type in (FD_IPV4_SOCK, FD_IPV6_SOCK) and addr.addr:
+        info.pdip = _unmap(addr.addr)
 
 
 def _event_fd(thread, event, params):

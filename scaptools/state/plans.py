@@ -20,8 +20,8 @@ from ..format.layout import LARGE_PAYLOAD_TYPES, PARAM_LENGTHS_AT, lengths_struc
 from .containers import on_container
 from .fds import FD_EVENT, FD_EVENTPOLL, FD_INOTIFY, FD_SIGNALFD, FD_TIMERFD
 from .parsers import (on_accept_exit, on_bind_exit, on_chdir_exit, on_close_exit,
-                      on_connect_exit, on_datagram, on_dup_exit, on_fchdir_exit,
-                      on_group_added, on_open_exit, on_pipe_exit, on_procexit,
+                      on_connect_enter, on_connect_exit, on_datagram, on_dup_exit,
+                      on_fchdir_exit, on_group_added, on_open_exit, on_pipe_exit, on_procexit,
                       on_setgid_exit, on_setuid_exit, on_socket_exit, on_user_added,
                       pending_type, simple_fd)
 from .procs import on_clone_exit, on_execve_exit
@@ -43,7 +43,8 @@ HANDLERS = {
     ("open", "<"): on_open_exit, ("openat", "<"): on_open_exit,
     ("openat2", "<"): on_open_exit, ("creat", "<"): on_open_exit,
     ("open_by_handle_at", "<"): on_open_exit,
-    ("socket", "<"): on_socket_exit, ("connect", "<"): on_connect_exit,
+    ("socket", "<"): on_socket_exit, ("connect", ">"): on_connect_enter,
+    ("connect", "<"): on_connect_exit,
     ("bind", "<"): on_bind_exit,
     ("sendto", "<"): on_datagram, ("sendmsg", "<"): on_datagram,
     ("recvfrom", "<"): on_datagram, ("recvmsg", "<"): on_datagram,

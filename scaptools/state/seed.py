@@ -33,7 +33,7 @@ def _fd_entry(raw) -> dict:
 
 
 def seed_block(state, block) -> None:
-    """Apply one process/fd/user list block to ``state``; other blocks are ignored."""
+    """Apply one process/fd/user/interface list block to ``state``; other blocks are ignored."""
     btype = block.type
     if btype in constants.PL_VERSIONS:
         for raw in block.parsed.entries:
@@ -44,6 +44,10 @@ def seed_block(state, block) -> None:
     elif btype in constants.UL_BLOCKS:
         for raw in block.parsed.entries:
             _user_entry(state, _unwrap(raw))
+    elif btype in constants.IL_BLOCKS:
+        for raw in block.parsed.entries:
+            entry = _unwrap(raw)
+            state.add_interface(bytes(entry.addrs.addr))
 
 
 def _user_entry(state, entry) -> None:

@@ -20,6 +20,8 @@ APPEND_WARNING = ("LOAD_DEPRECATED_ITEM: 'append' key is deprecated. Add an 'app
 NO_LIST = ("List uses 'append' or 'override.items: append' but no list by that name already "
            "exists")
 EXC = "rule 'Console Login' 0:2 > exception 'trusted' 7:6"
+CONNECT = ("rule '{}' 0:2 > rule condition 2:13 > condition expression \"evt.type = "
+           "connec...\" 3:37")
 
 TABLE = {
     # append/override of something that does not exist yet
@@ -69,6 +71,24 @@ TABLE = {
     "output_malformed_token": [
         "E LOAD_ERR_COMPILE_OUTPUT: invalid formatting syntax: formatting cannot end with a % @ "
         "rule 'Console Login' 0:2 > rule output 3:10"],
+    # a filter-only field (libsinsp's EPF_FILTER_ONLY) in an output: libsinsp names the rest
+    # of the format from the field on
+    "output_filter_only_field": [
+        "E LOAD_ERR_COMPILE_OUTPUT: fd.proto by %proc.name is filter only and cannot be used as "
+        "a display field @ rule 'Outbound DNS' 0:2 > rule output 3:10"],
+    # the filter-only fields' own tests (libsinsp's compare_port/_ip, evt.around, port values)
+    "condition_around_operator": [
+        f"E LOAD_ERR_COMPILE_CONDITION: evt.around supports only '=' comparison operator @ "
+        f"{CONNECT.format('Around A Time')}"],
+    "condition_port_operator": [
+        "E LOAD_ERR_COMPILE_CONDITION: filter error: unsupported port comparison operator @ "
+        f"{CONNECT.format('Any Port')}"],
+    "condition_ip_operator": [
+        "E LOAD_ERR_COMPILE_CONDITION: filter error: IP filter only supports '=' and '!=' "
+        f"operators @ {CONNECT.format('Any Address')}"],
+    "condition_unknown_service": [
+        "E LOAD_ERR_COMPILE_CONDITION: unrecognized protocol no-such-service @ "
+        f"{CONNECT.format('Unknown Service')}"],
     # exceptions
     "exception_without_fields": [
         f"E LOAD_ERR_YAML_VALIDATE: Item has no mapping for key 'fields' @ {EXC}"],

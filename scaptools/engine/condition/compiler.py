@@ -14,6 +14,7 @@ import re
 from scaptools.engine.condition.lexer import RE_FIELD
 from scaptools.engine.condition.transformers import Operand, TransformError, compile_operand
 from scaptools.engine.condition.tree import And, Check, Computed, ListValue, MacroRef, Not, Or
+from scaptools.fields.base import SIDES, WINDOW
 from scaptools.engine.condition.values import (ALLOWED_OPS, FAMILY_TEXT, ConstantError,
                                                PathMatcher, ascii_lower, compile_regex, convert,
                                                family, glob_regex, hex_bytes)
@@ -41,6 +42,12 @@ def _ip_any(addr, consts) -> bool:
                 else addr in c:
             return True
     return False
+
+
+def _window(pair, delta: int) -> bool:
+    """``pair`` = (event time, T): ts - delta <= T <= ts + delta, both ends modulo 2**64."""
+    ts, target = pair
+    return (ts - delta) % (1 << 64) <= target <= (ts + delta) % (1 << 64)
 
 
 def _ipaddr(value):
@@ -104,6 +111,10 @@ class Compiler:
         if chk.op not in ALLOWED_OPS[fam]:
             raise CompileError(f"'{chk.op}' operator not supported for {FAMILY_TEXT[fam]}")
         call = f"{self.const(left.fn, 'e')}(ev)"
+        if WINDOW in left.tags:
+            return self.window_check(chk, call)
+        if SIDES in left.tags:
+            return self.sides_check(chk, left, call)
         if chk.op == "exists":
             return f"bool({call})" if left.is_list else f"({call} is not None)"
         if isinstance(chk.value, Computed):
@@ -181,6 +192,52 @@ class Compiler:
         if chk.op == "!=":
             test = f"not ({test})"
         return f"{conv} and {test})"
+
+    def sides_check(self, chk: Check, left: Operand, call: str) -> str:
+        """fd.ip, fd.net, fd.port, fd.proto: libsinsp's compare_ip/_net/_port. The extractor
+        gives both ends of a connection (one for a listening socket); '=' and 'in' hold when
+        one end matches, '!=' when no end is equal; the other operators are refused for ports
+        and addresses as libsinsp refuses them, and never hold for networks."""
+        op = chk.op
+        if isinstance(chk.value, Computed):
+            raise CompileError(f"operator '{op}' doesn't support right-hand side fields")
+        if left.type == "port":
+            allowed = set(CMP) | {"in"}
+            refusal = "filter error: unsupported port comparison operator"
+        elif left.type == "ipaddr":
+            allowed, refusal = {"=", "==", "!=", "in"}, \
+                "filter error: IP filter only supports '=' and '!=' operators"
+        else:
+            allowed, refusal = {"=", "==", "!=", "in"}, None
+        if op not in allowed:
+            if refusal is not None:
+                raise CompileError(refusal)
+            return "False"
+        try:
+            if op == "in":
+                tests = [self.single_value_fn("=", left, text) for text in self.items(chk)]
+                pred = lambda v: any(t(v) for t in tests)  # noqa: E731
+            else:
+                pred = self.single_value_fn(op, left, chk.value)
+        except ConstantError as exc:
+            raise CompileError(str(exc)) from None
+        self.count += 1
+        v = f"_v{self.count}"
+        combine = "all" if op == "!=" else "any"
+        return f"(({v} := {call}) is not None and {combine}(map({self.const(pred)}, {v})))"
+
+    def window_check(self, chk: Check, call: str) -> str:
+        """evt.around[T] = D: T lies within D milliseconds of the event's time (libsinsp's
+        unsigned 64-bit arithmetic); only '=' is accepted."""
+        if chk.op not in ("=", "==") or isinstance(chk.value, (Computed, ListValue)):
+            raise CompileError("evt.around supports only '=' comparison operator")
+        try:
+            delta = convert(chk.value, "uint64") * 1_000_000 % (1 << 64)
+        except ConstantError as exc:
+            raise CompileError(str(exc)) from None
+        self.count += 1
+        v = f"_v{self.count}"
+        return f"(({v} := {call}) is not None and {self.const(_window)}({v}, {delta}))"
 
     def modifier_check(self, chk: Check, left: Operand, call: str) -> str:
         tests = [self.single_value_fn(chk.op, left, text) for text in chk.value.items]

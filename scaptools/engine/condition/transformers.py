@@ -15,7 +15,7 @@ from scaptools.engine.condition.getopt import getopt_value
 from scaptools.engine.condition.tree import FieldRef, Literal, Transform
 from scaptools.engine.condition.values import ascii_lower, family
 from scaptools.errors import FieldError
-from scaptools.fields.base import ARG_NONE, ARG_REQUIRED
+from scaptools.fields.base import ARG_NONE, ARG_REQUIRED, FILTER_ONLY
 
 SINGLE = ("tolower", "toupper", "b64", "basename", "len")
 
@@ -37,6 +37,7 @@ class Operand:
     text: str
     fields: list  # FieldRefs used (for output_fields and exception bookkeeping)
     is_transform: bool = False
+    tags: tuple = ()  # of the field (fields/base.py FILTER_ONLY, SIDES); none for transforms
 
 
 def compile_operand(node, fieldset) -> Operand:
@@ -62,10 +63,13 @@ def field_operand(ref: FieldRef, fieldset) -> Operand:
     if arg is not None and info.arg_kind == "index" and not _valid_index(arg):
         raise TransformError(f"field '{name}' has an invalid index argument: {arg}")
     try:
-        fn = fieldset.extractor(name, arg)
+        if FILTER_ONLY in info.tags:  # a condition may test it (fields/base.py)
+            fn = fieldset.extractor(name, arg, filtering=True)
+        else:
+            fn = fieldset.extractor(name, arg)
     except FieldError as exc:
         raise TransformError(exc.message, "nonexistent" in exc.message) from None
-    return Operand(fn, info.type, info.is_list, ref.to_text(), [ref])
+    return Operand(fn, info.type, info.is_list, ref.to_text(), [ref], tags=info.tags)
 
 
 def _valid_index(arg: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 
 STRING_TYPES = ("string", "charbuf", "fspath")
 NUMERIC_TYPES = ("uint64", "int64", "uint32", "int32", "uint16", "int16", "uint8", "int8",
@@ -76,6 +77,8 @@ def convert(text: str, ftype: str):
 
 
 def _number(text: str, ftype: str):
+    if ftype == "port":
+        return _port(text)
     if ftype == "double":
         try:
             return float(text)
@@ -88,6 +91,19 @@ def _number(text: str, ftype: str):
     if ftype.startswith("uint") or ftype in ("abstime", "reltime", "port"):
         value %= 1 << 64  # sscanf %lu wraps negative values
     return value
+
+
+def _port(text: str) -> int:
+    """A port constant as libsinsp reads it: digits (16 bits kept), nothing (0), or a service
+    name of the system's services database (``fd.sport = https``)."""
+    if not text:
+        return 0
+    if text.isascii() and text.isdigit():
+        return int(text) & 0xFFFF
+    try:
+        return socket.getservbyname(text)
+    except OSError:
+        raise ConstantError(f"unrecognized protocol {text}") from None
 
 
 def _ip(text: str, ftype: str):

@@ -63,10 +63,10 @@ class FieldAdder:
         self.items.append((info, lambda arg, fn=fn: fn))
 
     def with_arg(self, name: str, type_: str, desc: str, factory, required: bool = True,
-                 kind: str = "index"):
+                 kind: str = "index", tags: tuple = ()):
         """A field with an argument: ``factory(arg) -> extractor``."""
         info = FieldInfo(name, type_, arg=ARG_REQUIRED if required else ARG_OPTIONAL,
-                         arg_kind=kind, desc=desc, provider=PROVIDER)
+                         arg_kind=kind, desc=desc, provider=PROVIDER, tags=tuple(tags))
         self.items.append((info, factory))
 
     def add_to(self, fs: FieldSet) -> None:

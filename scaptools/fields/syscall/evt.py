@@ -7,12 +7,15 @@ docs/format.md §10); ``evt.arg.X`` is the rendered text sysdig shows,
 from __future__ import annotations
 
 import os
+import re
 import socket
 
 from scaptools.events.params import param_index, param_infos
 from scaptools.events.render import (ERRNO_NAMES, MAX_BUF_LEN, SYSCALL_CATEGORIES, event_info,
                                      event_type_name, render_param, syscall_code)
 from scaptools.events.table import EVENTS
+from scaptools.errors import FieldError
+from scaptools.fields.base import FILTER_ONLY, WINDOW
 from scaptools.fields.generic import PAD9, _time_fields
 from scaptools.fields.syscall.common import FieldAdder, event_fd, event_state, event_thread
 
@@ -199,6 +202,16 @@ def _type_is_factory(arg):
     return lambda ev: event_type_name(ev) == arg
 
 
+def _around_factory(arg: str):
+    """The extractor of ``evt.around[T]``: (event time, T) for the compiler's window test.
+    T is read as libsinsp's parseu64 reads it (sscanf ``%lu``, nothing after the number)."""
+    m = re.fullmatch(r"\s*([+-]?)(\d+)", arg)
+    if m is None:
+        raise FieldError(f"{arg} is not a valid number")
+    target = int(m.group(2)) * (-1 if m.group(1) == "-" else 1) % (1 << 64)
+    return lambda ev: (ev.ts, target)
+
+
 def evt_fields() -> FieldAdder:
     a = FieldAdder()
     a.items.extend((info, lambda arg, fn=fn: fn) for info, fn in _time_fields())
@@ -210,6 +223,9 @@ def evt_fields() -> FieldAdder:
     a.simple("evt.latency.s", "reltime", "latency, s part", lambda ev: _latency(ev) // _NS)
     a.simple("evt.latency.ns", "reltime", "latency, ns part", lambda ev: _latency(ev) % _NS,
              tags=(PAD9,))
+    a.with_arg("evt.around", "uint64", "evt.around[T] = D: events within D ms of time T "
+               "(ns since the epoch; filter only, '=' only)", _around_factory, kind="key",
+               tags=(FILTER_ONLY, WINDOW))
     a.simple("evt.dir", "string", "direction: > enter, < exit", lambda ev: ev.direction)
     a.simple("evt.type", "string", "event type (syscall name)", event_type_name)
     a.with_arg("evt.type.is", "bool", "whether the type is ARG", _type_is_factory)

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import posixpath
 
-from scaptools.state.fds import (FD_PENDING_OTHER, FD_DIRECTORY, FD_FILE, FD_FILE_V2, FD_IPV4_SOCK,
-                                 FD_IPV6_SOCK, FD_UNIX_SOCK, L4_NAMES)
+from scaptools.state.fds import (FD_PENDING_OTHER, FD_DIRECTORY, FD_FILE, FD_FILE_V2,
+                                 FD_IPV4_SERVSOCK, FD_IPV4_SOCK, FD_IPV6_SERVSOCK, FD_IPV6_SOCK,
+                                 FD_UNIX_SOCK, L4_NAMES)
+from scaptools.fields.base import FILTER_ONLY, SIDES
 from scaptools.fields.syscall.common import FieldAdder, event_fd, event_thread, on_fd
 
 _FILES = (FD_FILE, FD_FILE_V2, FD_DIRECTORY)
+_ZERO = {FD_IPV4_SOCK: "0.0.0.0", FD_IPV4_SERVSOCK: "0.0.0.0", FD_IPV6_SOCK: "::",
+         FD_IPV6_SERVSOCK: "::"}
 _SUBCAT = {FD_FILE: "file", FD_FILE_V2: "file", FD_DIRECTORY: "file", FD_IPV4_SOCK: "net",
            FD_IPV6_SOCK: "net", 5: "net", 6: "net", 7: "ipc", FD_UNIX_SOCK: "ipc", 9: "ipc",
            11: "ipc", 13: "ipc"}
@@ -57,6 +61,19 @@ def _server(fd, ev):
     if fd.dip:
         return fd.dip
     return fd.sip or None if fd.type in (5, 6) else None
+
+
+def _sides(ip: bool):
+    """The (client, server) addresses or ports of an inet socket, the one of a listening
+    socket (libsinsp's compare_ip/_net/_port read both ends; unset ones are zeros)."""
+    def extract(fd, ev):
+        if fd.type in (FD_IPV4_SERVSOCK, FD_IPV6_SERVSOCK):
+            return (fd.sip or _ZERO[fd.type],) if ip else (fd.sport or 0,)
+        if fd.type in (FD_IPV4_SOCK, FD_IPV6_SOCK):
+            zero = _ZERO[fd.type]
+            return (fd.sip or zero, fd.dip or zero) if ip else (fd.sport or 0, fd.dport or 0)
+        return None
+    return extract
 
 
 def _cport(fd, ev):
@@ -128,6 +145,20 @@ def _l4proto(fd, ev):
     return L4_NAMES.get(fd.l4proto, "<NA>") if fd.is_socket else "<NA>"
 
 
+def _is_server(fd, ev):
+    """libsinsp: a listening socket is a server; a connected or unconnected inet socket is one
+    when its server address (unset: zeros; from a connect enter on: the address asked for)
+    belongs to the machine (State.is_local: the capture's interface list)."""
+    if fd.type in (FD_IPV4_SERVSOCK, FD_IPV6_SERVSOCK):
+        return True
+    if fd.type not in (FD_IPV4_SOCK, FD_IPV6_SOCK):
+        return False
+    state = ev.cache.get("state") if ev.cache else None
+    dip = fd.dip or fd.pdip
+    return state is not None and state.is_local(dip, ":" in dip or (
+        not dip and fd.type == FD_IPV6_SOCK))
+
+
 def _sockfamily(fd, ev):
     if fd.is_socket:
         return "ip"
@@ -185,17 +216,24 @@ def fd_fields() -> FieldAdder:
     a.simple("fd.nameraw", "string", "fd name as stored", on_fd(lambda fd, ev: fd.name))
     a.simple("fd.directory", "string", "directory of a file fd", on_fd(_directory, pending=True))
     a.simple("fd.filename", "string", "file name without directory", on_fd(_filename))
-    a.simple("fd.ip", "ipaddr", "client or server ip", on_fd(_server))
+    a.simple("fd.ip", "ipaddr", "matches the client or the server ip (filter only)",
+             on_fd(_sides(True)), tags=(FILTER_ONLY, SIDES))
     a.simple("fd.cip", "ipaddr", "client ip", on_fd(_client))
     a.simple("fd.sip", "ipaddr", "server ip", on_fd(_server))
     a.simple("fd.lip", "ipaddr", "local ip", on_fd(_local(True, True)))
     a.simple("fd.rip", "ipaddr", "remote ip", on_fd(_local(False, True)))
-    a.simple("fd.port", "port", "client or server port", on_fd(_sport))
-    a.simple("fd.net", "ipnet", "client or server ip (network tests)", on_fd(_server))
-    a.simple("fd.cnet", "ipnet", "client ip (network tests)", on_fd(_client))
-    a.simple("fd.snet", "ipnet", "server ip (network tests)", on_fd(_server))
-    a.simple("fd.lnet", "ipnet", "local ip (network tests)", on_fd(_local(True, True)))
-    a.simple("fd.rnet", "ipnet", "remote ip (network tests)", on_fd(_local(False, True)))
+    a.simple("fd.port", "port", "matches the client or the server port (filter only)",
+             on_fd(_sides(False)), tags=(FILTER_ONLY, SIDES))
+    a.simple("fd.net", "ipnet", "matches the client or the server network (filter only)",
+             on_fd(_sides(True)), tags=(FILTER_ONLY, SIDES))
+    a.simple("fd.cnet", "ipnet", "matches the client network (filter only)", on_fd(_client),
+             tags=(FILTER_ONLY,))
+    a.simple("fd.snet", "ipnet", "matches the server network (filter only)", on_fd(_server),
+             tags=(FILTER_ONLY,))
+    a.simple("fd.lnet", "ipnet", "matches the local network (filter only)",
+             on_fd(_local(True, True)), tags=(FILTER_ONLY,))
+    a.simple("fd.rnet", "ipnet", "matches the remote network (filter only)",
+             on_fd(_local(False, True)), tags=(FILTER_ONLY,))
     a.simple("fd.cport", "port", "client port", on_fd(_cport))
     a.simple("fd.sport", "port", "server port", on_fd(_sport))
     a.simple("fd.lport", "port", "local port", on_fd(_local(True, False)))
@@ -210,10 +248,10 @@ def _add_socket_details(a: FieldAdder) -> None:
                      ("r", _local(False, False))):
         a.simple(f"fd.{side}proto", "string", f"{side} port (no service names)",
                  on_fd(lambda fd, ev, fn=fn: _proto(fd, fn(fd, ev))))
+    a.simple("fd.proto", "port", "matches the client or the server port, a number or a "
+             "service name (filter only)", on_fd(_sides(False)), tags=(FILTER_ONLY, SIDES))
     a.simple("fd.sockfamily", "string", "ip or unix", on_fd(_sockfamily))
-    # sysdig 0.29.3: every inet socket that connect() did not make a client
-    a.simple("fd.is_server", "bool", "server side of a connection",
-             on_fd(lambda fd, ev: (fd.is_socket and not fd.client) or fd.is_server))
+    a.simple("fd.is_server", "bool", "server side of a connection", on_fd(_is_server))
     a.simple("fd.connected", "bool", "connected socket",
              on_fd(lambda fd, ev: bool(fd.is_socket and fd.dip)))
     a.simple("fd.name_changed", "bool", "name changed by this event", _name_changed)

@@ -252,9 +252,45 @@ def thread_fields() -> FieldAdder:
              _exectime)
     a.simple("thread.totexectime", "reltime", "total CPU time seen so far",
              on_thread(lambda t: t.totexectime))
-    for name in ("thread.cpu", "thread.cpu.user", "thread.cpu.system"):
-        a.simple(name, "double", "CPU usage (procinfo events, not tracked)", lambda ev: None)
+    for name, user, system in (("thread.cpu", True, True), ("thread.cpu.user", True, False),
+                               ("thread.cpu.system", False, True)):
+        a.simple(name, "double", "CPU used since the thread's previous procinfo event "
+                 "(procinfo events only, at most 100)", _thread_cpu(name, user, system))
     return a
+
+
+_PROCINFO_E = 234  # procinfo: cpu_usr, cpu_sys (u64 each)
+_U64 = 1 << 64
+
+
+def _thread_cpu(name: str, user: bool, system: bool):
+    """libsinsp's thread.cpu*: on a procinfo event, the growth of the thread's user and/or
+    system CPU counters since its previous procinfo event (0 the first time, or when the
+    previous total was 0; 64-bit unsigned, capped at 100), remembered per field and thread.
+    Asked twice for one event, it gives the same value."""
+    def extract(ev):
+        if ev.type != _PROCINFO_E:
+            return None
+        thread, state = event_thread(ev), event_state(ev)
+        if thread is None or state is None:
+            return None
+        cache = ev.cache
+        if name in cache:
+            return cache[name]
+        pbytes = ev.param_bytes
+        if pbytes is None or len(pbytes) < 2 or len(pbytes[0]) != 8 or len(pbytes[1]) != 8:
+            return None
+        total = (int.from_bytes(pbytes[0], "little") if user else 0) + \
+            (int.from_bytes(pbytes[1], "little") if system else 0)
+        key = (name, thread.tid)
+        owner, last = state.field_memory.get(key, (None, 0))
+        if owner is not thread:
+            last = 0
+        value = 0.0 if last == 0 else float(min((total - last) % _U64, 100))
+        state.field_memory[key] = (thread, total % _U64)
+        cache[name] = value
+        return value
+    return extract
 
 
 def _cgroups(thread) -> str | None:
