@@ -252,9 +252,10 @@ def thread_fields() -> FieldAdder:
              _exectime)
     a.simple("thread.totexectime", "reltime", "total CPU time seen so far",
              on_thread(lambda t: t.totexectime))
-    for name, user, system in (("thread.cpu", True, True), ("thread.cpu.user", True, False),
-                               ("thread.cpu.system", False, True)):
-        a.simple(name, "double", "CPU used since the thread's previous procinfo event "
+    for name, user, system, kind in (("thread.cpu", True, True, "CPU"),
+                                     ("thread.cpu.user", True, False, "user CPU"),
+                                     ("thread.cpu.system", False, True, "system CPU")):
+        a.simple(name, "double", f"{kind} used since the thread's previous procinfo event "
                  "(procinfo events only, at most 100)", _thread_cpu(name, user, system))
     return a
 
