@@ -100,8 +100,6 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     ``progress`` (a text stream, e.g. a terminal's stderr) gets a running count;
     the events are then read through a counting wrapper, so pipes pay nothing.
     """
-    from scaptools.format.reader import open_capture
-    from scaptools.state import State, tracked_events
     stats = stats or ReplayStats()
     stats.paths = stats.paths or _paths(engine)
     track = SYSCALL_SOURCE in _rule_sources(engine)
@@ -112,6 +110,8 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
         if loop is not None and not stdin:  # the compiled loop (docs/core.md)
             replay_native(*loop, path, engine, registry, on_alert, stats, progress=progress)
             continue
+        from scaptools.format.reader import open_capture
+        from scaptools.state import State, tracked_events
         with open_capture(sys.stdin.buffer if stdin else str(path),
                           path="<stdin>" if stdin else None) as reader:
             # syscall fields read thread/fd state rebuilt from the capture; plugin-only

@@ -29,13 +29,17 @@ from scaptools.errors import FormatError, RuleError
 from scaptools.format.constants import BLOCK_SHB, EVENT_BLOCKS, GZIP_MAGIC
 from scaptools.format.layout import SHB_MIN_SIZE
 from scaptools.format.ranges import section_order, walk_blocks
-from scaptools.format.reader import open_capture
 from scaptools.plugin.api import SYSCALL_SOURCE
 from scaptools.replay.loop import (AlertWriter, KeyedWriter, native_loop, replay_events,
                                    replay_native)
 from scaptools.replay.stats import ReplayStats
 
 _COPY = 1 << 20
+
+
+def open_capture(*args, **kwargs):  # the reader is imported when used (start-up)
+    from scaptools.format.reader import open_capture as open_reader
+    return open_reader(*args, **kwargs)
 
 
 class Range(NamedTuple):
@@ -122,10 +126,9 @@ def _cuts(fh, size: int, jobs: int):
 
 
 class RangeFile:
-    """A read-only file of ``[0, head)`` followed by ``[start, end)`` of ``path``.
-
-    ``end`` may be unknown (None) at first: bytes before ``until`` are read
-    freely, and ``wait()`` gives the end when the reader gets there."""
+    """A read-only file of ``[0, head)`` followed by ``[start, end)`` of ``path``. ``end``
+    may be unknown (None) at first: bytes before ``until`` are read freely, and ``wait()``
+    gives the end when the reader gets there."""
 
     def __init__(self, path: str, head: int, start: int, end: int | None, *, until: int = 0,
                  wait: Callable | None = None):
@@ -166,12 +169,10 @@ class RangeFile:
 
 def replay_parallel(paths: list, jobs: int, build: Callable, write: Callable):
     """Replay with ``jobs`` forked workers; alerts are written in event order.
-
-    ``build()`` runs in each worker and returns ``(engine, registry, formatter)``.
-    Workers stream their lines to files; the parent then copies the ranges'
-    files in order, or merges the modulo shares by event number, so memory
-    stays flat. Returns the summed ``ReplayStats``.
-    """
+    ``build()`` runs in each worker and returns ``(engine, registry, formatter)``. Workers
+    stream their lines to files; the parent then copies the ranges' files in order, or
+    merges the modulo shares by event number, so memory stays flat. Returns the summed
+    ``ReplayStats``."""
     import multiprocessing
     ctx = multiprocessing.get_context("fork")  # workers inherit the loaded engine
     start = time.perf_counter()
