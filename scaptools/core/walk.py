@@ -8,6 +8,7 @@ non-event blocks between them; ``CaptureReader`` does the rest as on the pure pa
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 from ..errors import FormatError, TruncatedCapture
 from ..events.event import Event
@@ -18,7 +19,34 @@ from ..format.streams import open_source
 # iterate fastest; 4096 took three times as long)
 BATCH = 32
 
+TALLY_BATCH = 1 << 16  # events counted per call when no event objects are made
+
 CLASSES = (Event, FormatError, TruncatedCapture)  # what the walker builds and raises
+
+
+class Tally:
+    """A capture's events counted by the core (``CaptureReader.tally()``): iterate
+    :meth:`blocks` for the non-event blocks, then read ``events`` (type -> count),
+    ``plugins`` (plugin id or None -> count, events whose parameters fit), ``first_ts``
+    and ``last_ts`` (file order), ``earliest``, ``latest``, ``inversions`` (events
+    earlier than the one before them), ``damaged`` (events whose parameters run past
+    their end) and ``first_damaged`` (the first such ``Event``)."""
+
+    def __init__(self, walk):
+        self._walk = walk
+        self.events, self.plugins = Counter(), Counter()
+        self.first_ts = self.last_ts = self.earliest = self.latest = None
+        self.inversions = self.damaged = 0
+        self.first_damaged = None
+
+    def blocks(self):
+        return self._walk(self)
+
+    def fill(self, counts: dict) -> None:
+        self.events = Counter(dict(counts["events"]))
+        self.plugins = Counter(dict(counts["plugins"]))
+        for name in ("first_ts", "last_ts", "earliest", "latest", "inversions", "damaged"):
+            setattr(self, name, counts[name])
 
 
 def has_walker(core) -> bool:

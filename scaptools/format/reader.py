@@ -25,7 +25,7 @@ from itertools import chain
 from dataclasses import dataclass, field
 
 from ..core import native
-from ..core.walk import BATCH, has_walker, open_walker
+from ..core.walk import BATCH, TALLY_BATCH, Tally, has_walker, open_walker
 from ..errors import DamagedEvent, FormatError, TruncatedCapture
 from ..events.event import Event
 from . import constants
@@ -98,6 +98,14 @@ class CaptureReader:
         block (section header, metadata, unknown) and an ``Event`` for every event."""
         return self._scan_native(True) if self._walker else self._scan(True)
 
+    def tally(self) -> Tally | None:
+        """With the compiled core, a :class:`~scaptools.core.walk.Tally`: its
+        ``blocks()`` yields ``(offset, Block)`` for the non-event blocks while the core
+        counts the events (by type, by plugin id, times, damaged ones) without making
+        ``Event`` objects; its counts are complete once ``blocks()`` ends or raises.
+        ``None`` on the pure path (iterate :meth:`blocks` instead)."""
+        return Tally(self._tally_blocks) if self._walker else None
+
     def close(self) -> None:
         if self._owned is not None:
             self._owned.close()
@@ -146,14 +154,41 @@ class CaptureReader:
                 elif not events:
                     return
         finally:
-            self.truncated = walker.truncated
-            self.events_read = walker.events_read
-            counts = dict(walker.counts())
-            for btype, count in counts.items():
-                if btype not in _FAST_TYPES:
-                    self.block_counts[btype] += count
-            for btype in _FAST_TYPES:  # as _scan adds them: last, zeros included
-                self.block_counts[btype] += counts.get(btype, 0)
+            self._native_done()
+
+    def _tally_blocks(self, tally):
+        """The non-event blocks, the events being counted in the core into ``tally``
+        (see :meth:`tally`)."""
+        self._start()
+        walker = self._walker
+        try:
+            while True:
+                count, block, error, damaged = walker.tally(TALLY_BATCH)
+                if damaged is not None:
+                    tally.first_damaged = damaged
+                if block is not None:
+                    offset, btype, body, order = block
+                    yield offset, self._native_block(btype, body, order, offset)
+                elif error is not None:
+                    self.truncated = walker.truncated
+                    raise error
+                elif not count:
+                    return
+        finally:
+            self._native_done()
+            tally.fill(walker.tally_counts())
+
+    def _native_done(self) -> None:
+        """The reader's state after the core's walk, as :meth:`_scan` leaves it."""
+        walker = self._walker
+        self.truncated = walker.truncated
+        self.events_read = walker.events_read
+        counts = dict(walker.counts())
+        for btype, count in counts.items():
+            if btype not in _FAST_TYPES:
+                self.block_counts[btype] += count
+        for btype in _FAST_TYPES:  # as _scan adds them: last, zeros included
+            self.block_counts[btype] += counts.get(btype, 0)
 
     def _native_block(self, btype: int, body: bytes, order: str, offset: int):
         return self._make_item(btype, body, order, offset)

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
-use crate::walk::{ErrorKind, EventRef, Item, Source, WalkError, Walker};
+use crate::walk::{BlockRef, ErrorKind, EventRef, Item, Source, Tally, WalkError, Walker};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyWalker>()
@@ -230,11 +230,41 @@ type Batch<'py> = (
     Option<Py<PyAny>>,
 );
 
+/// What `tally` returns: events counted, then the block or the error that ended them,
+/// and the first damaged event.
+type Tallied<'py> = (
+    usize,
+    Option<Bound<'py, PyTuple>>,
+    Option<Py<PyAny>>,
+    Option<Bound<'py, PyAny>>,
+);
+
+/// `(offset, type, body, order)` of a non-event block, as the reader takes it.
+fn block_tuple<'py>(py: Python<'py>, block: &BlockRef<'_>) -> PyResult<Bound<'py, PyTuple>> {
+    let body = PyBytes::new(py, block.body);
+    let head = (block.offset, block.block_type, body, block.order.code());
+    PyTuple::new(py, head.into_pyobject(py)?)
+}
+
 /// The walk of one capture, for `scaptools.core.walk`.
 #[pyclass(name = "Walker", module = "scaptools._core")]
 pub struct PyWalker {
     walker: Walker,
     classes: Classes,
+    /// the events counted by `tally`, and whether its first damaged event was given
+    tally: Tally,
+    damaged_given: bool,
+}
+
+impl PyWalker {
+    fn new(walker: Walker, classes: Classes) -> PyWalker {
+        PyWalker {
+            walker,
+            classes,
+            tally: Tally::default(),
+            damaged_given: false,
+        }
+    }
 }
 
 #[pymethods]
@@ -250,7 +280,7 @@ impl PyWalker {
     ) -> PyResult<PyWalker> {
         let classes = Classes::new(py, classes)?;
         match Walker::open(&path, name) {
-            Ok(walker) => Ok(PyWalker { walker, classes }),
+            Ok(walker) => Ok(PyWalker::new(walker, classes)),
             Err(err) => Err(PyErr::from_value(classes.error(py, err)?.into_bound(py))),
         }
     }
@@ -273,7 +303,7 @@ impl PyWalker {
             path: name.to_string(),
         };
         let walker = Walker::new(Box::new(source), name);
-        Ok(PyWalker { walker, classes })
+        Ok(PyWalker::new(walker, classes))
     }
 
     /// Up to `limit` events, then what ended the run: `(events, block, error)` with
@@ -287,7 +317,9 @@ impl PyWalker {
         pairs: bool,
     ) -> PyResult<Batch<'py>> {
         let events = PyList::empty(py);
-        let PyWalker { walker, classes } = self;
+        let PyWalker {
+            walker, classes, ..
+        } = self;
         while events.len() < limit {
             let item = match walker.next_item() {
                 Some(Ok(item)) => item,
@@ -309,6 +341,63 @@ impl PyWalker {
             }
         }
         Ok((events, None, None))
+    }
+
+    /// Count up to `limit` events in the core instead of returning them (what
+    /// `scap info` counts), until a non-event block or an error:
+    /// `(events counted, block, error, damaged)`, `damaged` being the first event whose
+    /// parameters run past its end, once. `(0, None, None, None)` at the end.
+    fn tally<'py>(&mut self, py: Python<'py>, limit: usize) -> PyResult<Tallied<'py>> {
+        let PyWalker {
+            walker,
+            classes,
+            tally,
+            damaged_given,
+        } = self;
+        let mut counted = 0;
+        let mut damaged = None;
+        while counted < limit {
+            let item = match walker.next_item() {
+                Some(Ok(item)) => item,
+                None => break,
+                Some(Err(err)) => {
+                    return Ok((counted, None, Some(classes.error(py, err)?), damaged))
+                }
+            };
+            match item {
+                Item::Event(ev) => {
+                    counted += 1;
+                    if tally.add(&ev) && !*damaged_given {
+                        *damaged_given = true;
+                        damaged = Some(classes.event(py, &ev)?);
+                    }
+                }
+                Item::Block(block) => {
+                    return Ok((counted, Some(block_tuple(py, &block)?), None, damaged))
+                }
+            }
+        }
+        Ok((counted, None, None, damaged))
+    }
+
+    /// What `tally` counted: a dict of `events` (type, count) pairs, `plugins` (plugin
+    /// id or None, count) pairs, `first_ts`, `last_ts`, `earliest`, `latest`,
+    /// `inversions`, `damaged`.
+    fn tally_counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let t = &self.tally;
+        let out = PyDict::new(py);
+        out.set_item("events", t.by_type())?;
+        out.set_item(
+            "plugins",
+            t.plugins.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+        )?;
+        out.set_item("first_ts", t.first_ts)?;
+        out.set_item("last_ts", t.last_ts)?;
+        out.set_item("earliest", t.earliest)?;
+        out.set_item("latest", t.latest)?;
+        out.set_item("inversions", t.inversions)?;
+        out.set_item("damaged", t.damaged)?;
+        Ok(out)
     }
 
     /// `(block type, count)` of every block type seen so far.

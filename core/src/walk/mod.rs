@@ -24,6 +24,7 @@ pub mod event;
 mod gzip;
 pub mod source;
 pub mod table;
+pub mod tally;
 mod walker;
 
 #[cfg(test)]
@@ -33,6 +34,7 @@ mod tests_damage;
 
 pub use error::{ErrorKind, WalkError};
 pub use source::Source;
+pub use tally::Tally;
 pub use walker::{BlockRef, Counts, EventRef, Item, Section, Walker};
 
 /// The section header block (§3); its id reads the same in both byte orders.

@@ -333,7 +333,10 @@ impl Walker {
             return Err(self.fault(fault, offset, btype));
         }
         let need = total as usize;
-        if let Some(have) = self.buf.short_of(need) {
+        if let Some(have) = (self.buf.avail() < need)
+            .then(|| self.buf.short_of(need))
+            .flatten()
+        {
             let text = format!("capture ends inside a block ({have} of {total} bytes)");
             return Err(self.cut(offset, Some(btype), text));
         }
