@@ -154,7 +154,9 @@ class RecordState:
 
         Not fsynced: a line lost here only keeps names until they are pruned.
         """
-        names = [n for n in names if n in self.unacked]
+        # a message received twice before its delete (its visibility timeout ran out)
+        # has two checkpoints in one commit: name it once
+        names = [n for n in dict.fromkeys(names) if n in self.unacked]
         if names:
             for name in names:
                 del self.unacked[name]
