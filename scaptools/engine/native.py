@@ -254,10 +254,13 @@ class NativeRules:
     core leaves to it."""
 
     def __init__(self, compiled, plan: str, rules: list, hostname: str):
+        from scaptools.engine.output import Alert
         self.compiled = compiled
         self.plan = plan
         self.rules = rules
         self.hostname = hostname
+        self._alert = Alert
+        self._info = [(r.name, r.priority_name, r.source, r.tags) for r in rules]
         self.reasons = list(compiled.python)  # per rule: None (core) or why Python
         self.core_rules = [r.name for r, why in zip(rules, self.reasons) if why is None]
         self.python_rules = [r.name for r, why in zip(rules, self.reasons) if why is not None]
@@ -300,7 +303,6 @@ class NativeRules:
 
     def alert(self, number: int, ts: int, message: str, pairs):
         """The ``Alert`` of rule ``number`` from the core's message and field values."""
-        from scaptools.engine.output import Alert
-        rule = self.rules[number]
-        return Alert(rule.name, rule.priority_name, ts, message, dict(pairs), rule.source,
-                     list(rule.tags), self.hostname)
+        name, priority, source, tags = self._info[number]
+        return self._alert(name, priority, ts, message, dict(pairs), source, list(tags),
+                           self.hostname)

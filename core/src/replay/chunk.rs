@@ -155,7 +155,15 @@ fn evaluate<'a>(
             return out;
         };
         let message = output.message(values);
-        let fields = output.fields(values);
+        let json = options
+            .format
+            .as_ref()
+            .is_none_or(|f| f.json && f.include_fields);
+        let fields = if json {
+            output.fields(values)
+        } else {
+            Vec::new()
+        };
         let Some(format) = &options.format else {
             out.alerts.push(Fired {
                 source: w.source,

@@ -44,33 +44,69 @@ const NS: u64 = 1_000_000_000;
 pub fn line(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
     if format.json {
         json_line(format, alert, offset, out);
-    } else {
+    } else if needs_escape(alert.message) || needs_escape(alert.priority) {
         let text = stamped(format, alert, offset);
         escape_text(&text, out);
+    } else {
+        stamp(format, alert, offset, out); // a time stamp never needs escaping
+        out.push_str(alert.message);
     }
+}
+
+fn needs_escape(text: &str) -> bool {
+    text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// `<T>: <P> <M>` (the JSON `output` property, unescaped).
 fn stamped(format: &Format, alert: &Alert, offset: i64) -> String {
     let mut s = String::with_capacity(alert.message.len() + 48);
-    if format.iso8601 {
-        iso(alert.ts, "+0000", &mut s);
-    } else {
-        local(alert.ts, offset, &mut s);
-    }
-    s.push_str(": ");
-    s.push_str(alert.priority);
-    s.push(' ');
+    stamp(format, alert, offset, &mut s);
     s.push_str(alert.message);
     s
+}
+
+/// `<T>: <P> ` (§10).
+fn stamp(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
+    if format.iso8601 {
+        iso(alert.ts, "+0000", out);
+    } else {
+        local(alert.ts, offset, out);
+    }
+    out.push_str(": ");
+    out.push_str(alert.priority);
+    out.push(' ');
 }
 
 /// `HH:MM:SS.nnnnnnnnn` at UTC offset `offset` seconds.
 pub fn local(ts: u64, offset: i64, out: &mut String) {
     let (sec, ns) = (ts / NS, ts % NS);
     let second = (sec as i128 + offset as i128).rem_euclid(86400) as u64;
-    let (h, m, s) = (second / 3600, second % 3600 / 60, second % 60);
-    out.push_str(&format!("{h:02}:{m:02}:{s:02}.{ns:09}"));
+    clock(second, ns, out);
+}
+
+/// `HH:MM:SS.nnnnnnnnn` of a second of the day and its nanoseconds.
+fn clock(second: u64, ns: u64, out: &mut String) {
+    digits(second / 3600, 2, out);
+    out.push(':');
+    digits(second % 3600 / 60, 2, out);
+    out.push(':');
+    digits(second % 60, 2, out);
+    out.push('.');
+    digits(ns, 9, out);
+}
+
+/// `n` in decimal, with zeros in front up to `width` digits.
+fn digits(n: u64, width: usize, out: &mut String) {
+    let mut buf = [b'0'; 20];
+    let (mut n, mut at) = (n, buf.len());
+    while n > 0 {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let at = at.min(buf.len() - width.min(buf.len()));
+    // ASCII digits: always UTF-8
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn` in UTC, then `suffix`.
@@ -78,10 +114,14 @@ pub fn iso(ts: u64, suffix: &str, out: &mut String) {
     let (sec, ns) = (ts / NS, ts % NS);
     let (days, rest) = (sec / 86400, sec % 86400);
     let (y, mo, d) = civil(days as i64);
-    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    out.push_str(&format!(
-        "{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{ns:09}{suffix}"
-    ));
+    digits(y.max(0) as u64, 4, out);
+    out.push('-');
+    digits(u64::from(mo), 2, out);
+    out.push('-');
+    digits(u64::from(d), 2, out);
+    out.push('T');
+    clock(rest, ns, out);
+    out.push_str(suffix);
 }
 
 /// The proleptic Gregorian date of a day number (days since 1970-01-01).
@@ -101,7 +141,7 @@ fn civil(days: i64) -> (i64, u32, u32) {
 /// The text line: as it is, unless it holds `"`, `\` or a control character; then
 /// escaped as the inside of a JSON string.
 fn escape_text(text: &str, out: &mut String) {
-    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if needs_escape(text) {
         escape_into(text, out);
     } else {
         out.push_str(text);
