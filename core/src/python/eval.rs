@@ -205,9 +205,10 @@ impl PyReplay {
                     run.step(&rules, max_alerts, &mut batch)
                 })) {
                     Ok(stop) => stop,
-                    Err(_) => {
-                        Stop::Error(WalkError::format(run.path(), "internal error of the core"))
-                    }
+                    Err(_) => Stop::Error(
+                        WalkError::format(run.path(), "internal error of the core's replay loop")
+                            .at(run.offset()),
+                    ),
                 }
             }
         };

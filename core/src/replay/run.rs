@@ -151,6 +151,11 @@ impl Run {
         &self.name
     }
 
+    /// The offset of the block the walk is at (where an internal error is reported).
+    pub fn offset(&self) -> u64 {
+        self.walker.block_offset()
+    }
+
     /// Go on until `max_alerts` alerts are out or a stop; `sources[n]` are the rules
     /// of source number `n`.
     pub fn step(&mut self, sources: &[&Source], max_alerts: usize, batch: &mut Batch) -> Stop {
