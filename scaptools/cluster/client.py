@@ -71,9 +71,10 @@ def replay_on_client(client, bundle, captures: list, out, *, split: bool,
     ``errors``."""
     if unit_bytes is None:
         unit_bytes = unit_size(captures, sum(client.nthreads().values()))
-    name = f"scaptools-rules-{bundle.digest}"
+    token = uuid.uuid4().hex[:12]  # this run's tasks and plugin, whoever else uses the cluster
+    name = f"scaptools-rules-{bundle.digest}-{token}"
     client.register_plugin(RulesOnWorker(bundle), name=name)
-    run = _Run(client, name, captures, out, progress)
+    run = _Run(client, name, token, captures, out, progress)
     start = time.perf_counter()
     try:
         with _held_interrupts() as held:
@@ -96,12 +97,11 @@ def _unregister(client, name: str) -> None:
 class _Run:
     """The futures of one run, slot by slot, and the write cursor over them."""
 
-    def __init__(self, client, name: str, captures: list, out, progress):
-        self.client, self.name, self.captures, self.out = client, name, captures, out
-        self.progress = progress
-        self.token = uuid.uuid4().hex[:12]
+    def __init__(self, client, name: str, token: str, captures: list, out, progress):
+        self.client, self.name, self.token = client, name, token
+        self.captures, self.out, self.progress = captures, out, progress
         self.slots: list = [None] * len(captures)  # per capture: its unit futures, once known
-        self.plans: dict = {}  # planning future key -> capture index
+        self.plans: dict = {}  # planning future key -> (capture index, future)
         self.pending = as_completed(loop=client.loop)
         self.cursor = [0, 0]  # capture, unit
         self.done = 0
@@ -112,7 +112,7 @@ class _Run:
             if count > 1:
                 future = self.client.submit(plan_task, index, capture, count, priority=1,
                                             key=f"scap-plan-{self.token}-{index}")
-                self.plans[future.key] = index
+                self.plans[future.key] = (index, future)
                 self.pending.add(future)
                 self.stats.cut += 1
             else:
@@ -129,9 +129,9 @@ class _Run:
     def finish(self, held) -> None:
         self._write_ready(held)
         for future in self.pending:
-            index = self.plans.pop(future.key, None)
-            if index is not None:
-                self._planned(index, future)
+            planned = self.plans.pop(future.key, None)
+            if planned is not None:
+                self._planned(planned[0], future)
             else:
                 self.done += 1
             self._write_ready(held)
@@ -195,7 +195,7 @@ class _Run:
     def cancel(self) -> None:
         """Cancel every task not written yet (Ctrl-C, an error in the client)."""
         left = [f for futures in self.slots if futures for f in futures if f is not _DONE]
-        left += [f for f in self.pending.futures] if hasattr(self.pending, "futures") else []
+        left += [future for _, future in self.plans.values()]
         if left:
             self.client.cancel(left)
 

@@ -1,7 +1,8 @@
 """The Dask scheduler of a run: ``local:N``, an address, or a scheduler file.
 
 ``local:N`` starts a scheduler and N worker processes (one thread each) on this
-machine, on 127.0.0.1 only, without a dashboard and without Dask's sampling profiler
+machine, on 127.0.0.1 only (the scheduler's small HTTP server too, on a free port),
+without a dashboard and without Dask's sampling profiler
 (it costs the replay loop about a tenth of its speed), and stops them at the end.
 An address (``tcp://host:8786``) or a scheduler file (``dask scheduler
 --scheduler-file F`` writes it) joins a cluster that is already running; the
@@ -69,6 +70,7 @@ def _local_cluster(workers: int):
     with dask.config.set({"distributed.worker.profile.enabled": False}), _workers_ignore_ctrl_c():
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                silence_logs=logging.ERROR)
     with cluster:
         yield cluster

@@ -67,8 +67,6 @@ class _Pool:
 class RulesOnWorker(WorkerPlugin):
     """A run's rules (a ``RulesBundle``), compiled on each worker when registered."""
 
-    idempotent = True  # the name holds the bundle's digest: same name, same rules
-
     def __init__(self, bundle):
         self.bundle = bundle
 
@@ -88,8 +86,6 @@ class RulesOnWorker(WorkerPlugin):
 
 class SpecsOnWorker(WorkerPlugin):
     """``scap test`` on a worker: a replayer per running task (it caches loaded rules)."""
-
-    idempotent = True
 
     def __init__(self, host: str, tz: str | None, version: str):
         self.host, self.tz, self.version = host, tz, version

@@ -39,7 +39,8 @@ def cluster():
     """A scheduler and two worker processes (one thread each) on 127.0.0.1, no dashboard."""
     from distributed import LocalCluster
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=logging.ERROR) as local:
+                      dashboard_address=None, silence_logs=logging.ERROR,
+                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as local:
         yield local
 
 
@@ -68,6 +69,24 @@ def run_scap(*args, env: dict | None = None, prelude: str = "", **kwargs):
 def scap():
     """``scap(*args, env=None, **subprocess_kwargs)`` -> CompletedProcess (see run_scap)."""
     return run_scap
+
+
+@pytest.fixture
+def one_process(utc):
+    """``one_process(*args)`` -> ``scap ARGS`` run in this process (no cluster: the
+    reference output), with the environment of ``run_scap``; exit code, stdout, stderr."""
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from scaptools.cli.main import cli
+
+    def run(*args):
+        res = CliRunner().invoke(cli, [str(a) for a in args], env=ENV)
+        if res.exception is not None and not isinstance(res.exception, SystemExit):
+            raise res.exception
+        return SimpleNamespace(returncode=res.exit_code, stdout=res.stdout, stderr=res.stderr)
+    return run
 
 
 @pytest.fixture(scope="session")
