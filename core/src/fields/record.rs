@@ -1,15 +1,16 @@
 //! The per-event context every field of one plugin event reads: the payload, the
 //! event header, where the event comes from, and what is known of the payload's JSON.
 //!
-//! Nothing is parsed up front. A field looks its members up straight in the bytes;
-//! the top-level members are indexed as far as the lookups have gone, so every field
-//! of the event shares one scan. The whole document is checked (UTF-8 and grammar,
-//! [`json::valid`]) at most once, and only when a field is about to give a value: a
-//! payload that is not JSON gives no value, but an absent member needs no check.
+//! Nothing is parsed up front. The first field that reads the payload checks the
+//! whole document once (UTF-8 and grammar, [`json::valid_with`]: a payload that is
+//! not JSON gives no value) and the same pass notes where each top-level member
+//! starts; every later lookup of the event is a look in that table, then a scan of
+//! the one nested object it goes into. No tree is built and no string is decoded
+//! unless a field returns it.
 
 use std::cell::Cell;
 
-use super::json::{self, key_is, Members};
+use super::json::{self, TopMember};
 
 /// The header fields of a plugin event that the generic `evt.*` fields read.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,15 +50,15 @@ pub struct Record<'a> {
     top: Top,
 }
 
-/// The members of the top-level object found so far: `(key start, key end, value)`.
+/// The members of the top-level object, found by the check: `(key start, key end,
+/// value start, whether the key holds an escape)`, the first [`INDEXED`] of them.
 struct Top {
-    started: bool,
+    /// where the object starts, when the document is an object
     at: Option<usize>,
-    scan: Members,
-    seen: [(u32, u32, u32); INDEXED],
+    seen: [(u32, u32, u32, bool); INDEXED],
     len: usize,
-    /// the table is full (or the document too long for it): look further by scanning
-    full: bool,
+    /// more members than the table holds (or a document too long for u32 offsets)
+    more: bool,
 }
 
 impl<'a> Record<'a> {
@@ -83,12 +84,10 @@ impl<'a> Record<'a> {
             origin,
             checked: None,
             top: Top {
-                started: false,
                 at: None,
-                scan: Members::default(),
-                seen: [(0, 0, 0); INDEXED],
+                seen: [(0, 0, 0, false); INDEXED],
                 len: 0,
-                full: false,
+                more: false,
             },
         }
     }
@@ -112,15 +111,33 @@ impl<'a> Record<'a> {
     }
 
     /// The document as text when it is JSON and not `null`, the cloudtrail plugin's
-    /// condition for any of its fields to have a value; checked once per event.
+    /// condition for any of its fields to have a value. Checked once per event; the
+    /// same pass indexes the top-level members.
     pub fn text(&mut self) -> Option<&'a str> {
         if let Some(known) = self.checked {
             return known;
         }
-        let text = json::valid(self.doc).filter(|text| {
-            let t = text.trim_start_matches([' ', '\t', '\n', '\r']);
-            !t.starts_with("null")
+        let doc = self.doc;
+        let top = &mut self.top;
+        let fits = u32::try_from(doc.len()).is_ok();
+        top.more = !fits;
+        let text = json::valid_with(doc, |m: TopMember| {
+            if top.len < INDEXED && fits {
+                // offsets fit u32: checked above
+                top.seen[top.len] = (
+                    m.key_start as u32,
+                    m.key_end as u32,
+                    m.value as u32,
+                    m.escaped,
+                );
+                top.len += 1;
+            } else {
+                top.more = true;
+            }
         });
+        let first = json::skip_ws(doc, 0);
+        let text = text.filter(|_| doc.get(first) != Some(&b'n')); // `null` is no record
+        top.at = text.and_then(|_| (doc.get(first) == Some(&b'{')).then_some(first));
         self.checked = Some(text);
         text
     }
@@ -137,36 +154,28 @@ impl<'a> Record<'a> {
     }
 
     /// Where the value of top-level member `key` starts in [`Record::doc`] (the first
-    /// member of that name); `None` when the document is not an object or lacks it.
+    /// member of that name); `None` when the document is not JSON, not an object, or
+    /// lacks the member.
     pub fn top_member(&mut self, key: &str) -> Option<usize> {
+        self.text()?;
         let doc = self.doc;
-        let top = &mut self.top;
-        if !top.started {
-            top.started = true;
-            let at = json::skip_ws(doc, 0);
-            if doc.get(at) == Some(&b'{') {
-                top.at = Some(at);
-                top.scan = Members::of(doc, at);
-                top.full = u32::try_from(doc.len()).is_err();
-            }
-        }
+        let top = &self.top;
         let at = top.at?;
-        for &(start, end, value) in &top.seen[..top.len] {
-            if key_is(doc, start as usize, end as usize, key) {
+        for &(start, end, value, escaped) in &top.seen[..top.len] {
+            let raw = doc.get(start as usize..end as usize).unwrap_or_default();
+            let found = if escaped {
+                json::decode_string(raw).is_some_and(|name| name == key)
+            } else {
+                raw == key.as_bytes()
+            };
+            if found {
                 return Some(value as usize);
             }
         }
-        while !top.full {
-            let (start, end, value) = top.scan.next_in(doc)?;
-            // positions fit u32: `full` is set for a longer document
-            top.seen[top.len] = (start as u32, end as u32, value as u32);
-            top.len += 1;
-            top.full = top.len == INDEXED;
-            if key_is(doc, start, end, key) {
-                return Some(value);
-            }
+        if top.more {
+            return json::member(doc, at, key);
         }
-        json::member(doc, at, key)
+        None
     }
 
     /// Where the value at `path` (member names from the top) starts; `None` when a step

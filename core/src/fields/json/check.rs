@@ -9,8 +9,26 @@ use super::scan::{find_special, skip_ws};
 
 /// `doc` as text when it is one JSON value surrounded by optional whitespace.
 pub fn valid(doc: &[u8]) -> Option<&str> {
+    valid_with(doc, |_| {})
+}
+
+/// A member of the top-level object, as [`valid_with`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopMember {
+    /// the key's bytes are `doc[key_start..key_end]` (between its quotes)
+    pub key_start: usize,
+    pub key_end: usize,
+    /// whether the key holds an escape (then it must be decoded to be compared)
+    pub escaped: bool,
+    /// where the member's value starts
+    pub value: usize,
+}
+
+/// [`valid`], handing `member` each member of the top-level object (when it is an
+/// object) in order, duplicates included; the check goes on to the end either way.
+pub fn valid_with(doc: &[u8], member: impl FnMut(TopMember)) -> Option<&str> {
     let text = std::str::from_utf8(doc).ok()?;
-    structure(doc).then_some(text)
+    structure(doc, member).then_some(text)
 }
 
 /// The open containers: one bit per level, set for an object.
@@ -55,8 +73,20 @@ impl Nesting {
 }
 
 /// The grammar, on a document already known to be valid UTF-8.
-fn structure(doc: &[u8]) -> bool {
+fn structure(doc: &[u8], mut report: impl FnMut(TopMember)) -> bool {
     let mut open = Nesting::default();
+    let mut head = |doc: &[u8], i: usize, depth: usize| {
+        let (key_end, escaped, value) = member_head(doc, i)?;
+        if depth == 1 {
+            report(TopMember {
+                key_start: i + 1,
+                key_end,
+                escaped,
+                value,
+            });
+        }
+        Some(value)
+    };
     let mut i = skip_ws(doc, 0);
     loop {
         // a value starts at `i`
@@ -67,7 +97,7 @@ fn structure(doc: &[u8]) -> bool {
                     i += 1;
                 } else {
                     open.push(true);
-                    match member_head(doc, i) {
+                    match head(doc, i, open.depth) {
                         Some(next) => {
                             i = next;
                             continue;
@@ -86,7 +116,7 @@ fn structure(doc: &[u8]) -> bool {
                 }
             }
             Some(b'"') => match string_end(doc, i) {
-                Some(end) => i = end,
+                Some((end, _)) => i = end,
                 None => return false,
             },
             Some(b't') => match literal(doc, i, b"true") {
@@ -114,7 +144,7 @@ fn structure(doc: &[u8]) -> bool {
                 return i == doc.len();
             };
             match (doc.get(i), object) {
-                (Some(b','), true) => match member_head(doc, skip_ws(doc, i + 1)) {
+                (Some(b','), true) => match head(doc, skip_ws(doc, i + 1), open.depth) {
                     Some(next) => {
                         i = next;
                         break;
@@ -135,13 +165,15 @@ fn structure(doc: &[u8]) -> bool {
     }
 }
 
-/// A member's `"key":` at `i`; the start of its value.
-fn member_head(doc: &[u8], i: usize) -> Option<usize> {
+/// A member's `"key":` at `i`: the end of the key's text (before its closing quote),
+/// whether it holds an escape, and the start of the member's value.
+fn member_head(doc: &[u8], i: usize) -> Option<(usize, bool, usize)> {
     if doc.get(i) != Some(&b'"') {
         return None;
     }
-    let i = skip_ws(doc, string_end(doc, i)?);
-    (doc.get(i) == Some(&b':')).then(|| skip_ws(doc, i + 1))
+    let (end, escaped) = string_end(doc, i)?;
+    let colon = skip_ws(doc, end);
+    (doc.get(colon) == Some(&b':')).then(|| (end - 1, escaped, skip_ws(doc, colon + 1)))
 }
 
 fn literal(doc: &[u8], i: usize, word: &[u8]) -> Option<usize> {
@@ -149,15 +181,19 @@ fn literal(doc: &[u8], i: usize, word: &[u8]) -> Option<usize> {
     (doc.get(i..end) == Some(word)).then_some(end)
 }
 
-/// End of the string whose opening quote is at `i`, checking escapes and control
-/// characters; `None` when it is not a valid JSON string.
-pub fn string_end(doc: &[u8], i: usize) -> Option<usize> {
-    let mut i = i + 1;
+/// End of the string whose opening quote is at `i` (past its closing quote) and
+/// whether it holds an escape, checking escapes and control characters; `None` when
+/// it is not a valid JSON string.
+fn string_end(doc: &[u8], i: usize) -> Option<(usize, bool)> {
+    let (mut i, mut escaped) = (i + 1, false);
     loop {
         i = find_special(doc, i)?;
         match doc.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => i = escape_end(doc, i + 1)?,
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i = escape_end(doc, i + 1)?;
+            }
             _ => return None, // a control character
         }
     }

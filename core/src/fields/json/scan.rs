@@ -81,12 +81,15 @@ fn find_structural(doc: &[u8], i: usize) -> Option<usize> {
 pub fn skip_string(doc: &[u8], i: usize) -> usize {
     let mut i = i + 1;
     loop {
-        let Some(rest) = doc.get(i..) else {
-            return doc.len();
-        };
-        match memchr::memchr2(b'"', b'\\', rest) {
-            Some(p) if rest[p] == b'"' => return i + p + 1,
-            Some(p) => i += p + 2,
+        let found = find_by(
+            doc,
+            i,
+            |w| zero_bytes(w ^ (ONES * 0x22)) | zero_bytes(w ^ (ONES * 0x5C)),
+            |b| b == b'"' || b == b'\\',
+        );
+        match found {
+            Some(p) if doc[p] == b'"' => return p + 1,
+            Some(p) => i = p + 2,
             None => return doc.len(),
         }
     }
