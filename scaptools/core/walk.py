@@ -55,13 +55,15 @@ def has_walker(core) -> bool:
 
 
 def open_walker(core, path_or_file, path: str | None = None):
-    """Open a capture for the core's walk; returns ``(walker, owned_file, path)``.
+    """Open a capture for the core's walk; returns ``(walker, owned, path)``, ``owned``
+    being what the reader closes (its file object, or the walker that opened the path).
 
     Raises FormatError (as :func:`scaptools.format.streams.open_source` does) when the
     capture cannot be opened.
     """
     if isinstance(path_or_file, (str, os.PathLike)):
         path = path or os.fspath(path_or_file)
-        return core.Walker.open(os.fspath(path_or_file), path, CLASSES), None, path
+        walker = core.Walker.open(os.fspath(path_or_file), path, CLASSES)
+        return walker, walker, path  # the walker owns the file: closing it closes the file
     source, owned, path = open_source(path_or_file, path)
     return core.Walker.from_source(source, path, CLASSES), owned, path

@@ -310,3 +310,27 @@ def test_walker_from_rust_names_its_file_and_counts(core, tmp_path):
     assert dict(walker.counts())[constants.BLOCK_SHB] == 2
     with pytest.raises(ScapError, match="^missing.scap: cannot open: No such file"):
         core.Walker.open(str(tmp_path / "missing.scap"), "missing.scap", CLASSES)
+
+
+def test_closing_the_reader_midway(core, tmp_path):
+    """``reader.close()`` while iterating: the bytes already read are still walked, then
+    the read of the closed file fails, in both modes (the core closes the file it opened)."""
+    big = b"".join([MIXED] + [block for _, block in block_list(SYSCALL)[2:]] * 4000)
+    for name, data in (("plain.scap", big), ("packed.scap.gz", gzip.compress(big))):
+        target = tmp_path / name
+        target.write_bytes(data)
+        outcomes = []
+        for pure in (True, False):
+            with mode(pure):
+                reader, count, error = open_capture(str(target)), 0, None
+                try:
+                    for _ in reader:
+                        count += 1
+                        if count == 10:
+                            reader.close()
+                except ScapError as exc:
+                    error = str(exc)
+            outcomes.append((count, error))
+        assert outcomes[0] == outcomes[1]
+        assert outcomes[0][1].endswith("read failed: read of closed file")
+        assert outcomes[0][0] > 10

@@ -400,6 +400,12 @@ impl PyWalker {
         Ok(out)
     }
 
+    /// Close the capture file the walker opened (`Walker.open`); the reader calls it
+    /// from its `close()`.
+    fn close(&mut self) {
+        self.walker.close();
+    }
+
     /// `(block type, count)` of every block type seen so far.
     fn counts(&self) -> Vec<(u32, u64)> {
         self.walker.counts().by_type()

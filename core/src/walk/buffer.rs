@@ -18,7 +18,6 @@ pub struct Buffer {
     pos: usize,
     /// stream offset of `data[0]`
     base: u64,
-    ended: bool,
 }
 
 impl Buffer {
@@ -28,7 +27,6 @@ impl Buffer {
             data: Vec::new(),
             pos: 0,
             base: 0,
-            ended: false,
         }
     }
 
@@ -66,11 +64,18 @@ impl Buffer {
         self.source.as_ref()
     }
 
+    /// Close the source's file (see `Source::close`).
+    pub fn close(&mut self) {
+        self.source.close();
+    }
+
     /// Make `need` bytes available at the position if the input has them, reading
-    /// one chunk at a time (as many as needed, none when enough are buffered).
+    /// one chunk at a time (as many as needed, none when enough are buffered). At the
+    /// end of the input the source is asked again each time, as the Python reader asks
+    /// its source (a file closed meanwhile then fails as it does there).
     #[inline]
     pub fn ensure(&mut self, need: usize) -> Result<(), WalkError> {
-        if self.avail() >= need || self.ended {
+        if self.avail() >= need {
             return Ok(());
         }
         self.refill(need)
@@ -95,7 +100,6 @@ impl Buffer {
         }
         loop {
             if self.source.read(&mut self.data, CHUNK)? == 0 {
-                self.ended = true;
                 return Ok(());
             }
             if self.data.len() >= need {

@@ -44,7 +44,8 @@ const WINDOW_BITS: u8 = 15;
 
 /// Decompressed bytes of the members of a gzip stream.
 pub struct GzipSource<R> {
-    inner: R,
+    /// the file; `None` once closed
+    inner: Option<R>,
     input: Vec<u8>,
     at: usize,
     eof_input: bool,
@@ -61,7 +62,7 @@ impl<R: Read + Send + Sync> GzipSource<R> {
     /// `first`: the bytes already read from `inner` (they start with the gzip magic).
     pub fn new(inner: R, first: Vec<u8>, path: &str) -> GzipSource<R> {
         GzipSource {
-            inner,
+            inner: Some(inner),
             input: first,
             at: 0,
             eof_input: false,
@@ -81,7 +82,7 @@ impl<R: Read + Send + Sync> GzipSource<R> {
     fn fill(&mut self) -> Result<(), WalkError> {
         self.input.clear();
         self.at = 0;
-        read_up_to(&mut self.inner, &mut self.input, READ_SIZE, &self.path)?;
+        read_up_to(self.inner.as_mut(), &mut self.input, READ_SIZE, &self.path)?;
         self.eof_input = self.input.is_empty();
         Ok(())
     }
@@ -149,7 +150,7 @@ impl<R: Read + Send + Sync> GzipSource<R> {
         if self.input_left().len() < 2 && !self.eof_input {
             self.input.drain(..self.at);
             self.at = 0;
-            read_up_to(&mut self.inner, &mut self.input, READ_SIZE, &self.path)?;
+            read_up_to(self.inner.as_mut(), &mut self.input, READ_SIZE, &self.path)?;
         }
         if !self.input_left().starts_with(&GZIP_MAGIC) {
             let message = format!(
@@ -194,5 +195,9 @@ impl<R: Read + Send + Sync> Source for GzipSource<R> {
 
     fn compression(&self) -> &'static str {
         "gzip"
+    }
+
+    fn close(&mut self) {
+        self.inner = None;
     }
 }

@@ -28,6 +28,10 @@ pub trait Source: Send + Sync {
     /// `"none"` or `"gzip"`, as `CaptureReader.compression` says.
     fn compression(&self) -> &'static str;
 
+    /// Close the underlying file: bytes the source holds are still given, then a read
+    /// of the file fails as reading a closed Python file does.
+    fn close(&mut self) {}
+
     /// How many bytes are left to read, when the source knows it for sure (a plain
     /// file): lets the walk report a block longer than the rest of the file without
     /// reading the rest.
@@ -38,7 +42,7 @@ pub trait Source: Send + Sync {
 
 /// Uncompressed bytes straight from a reader, starting with bytes already read.
 pub struct PlainSource<R> {
-    inner: R,
+    inner: Option<R>,
     pending: Vec<u8>,
     taken: usize,
     path: String,
@@ -50,7 +54,7 @@ impl<R: Read + Send + Sync> PlainSource<R> {
     /// after them, when known.
     pub fn new(inner: R, first: Vec<u8>, path: &str, size: Option<u64>) -> PlainSource<R> {
         PlainSource {
-            inner,
+            inner: Some(inner),
             pending: first,
             taken: 0,
             path: path.to_string(),
@@ -72,7 +76,7 @@ impl<R: Read + Send + Sync> Source for PlainSource<R> {
             }
             return Ok(n);
         }
-        let n = read_up_to(&mut self.inner, out, max, &self.path)?;
+        let n = read_up_to(self.inner.as_mut(), out, max, &self.path)?;
         if let Some(left) = self.left.as_mut() {
             *left = left.saturating_sub(n as u64);
         }
@@ -81,6 +85,11 @@ impl<R: Read + Send + Sync> Source for PlainSource<R> {
 
     fn compression(&self) -> &'static str {
         "none"
+    }
+
+    fn close(&mut self) {
+        self.inner = None;
+        self.left = Some(0);
     }
 
     fn remaining(&self) -> Option<u64> {
@@ -92,11 +101,14 @@ impl<R: Read + Send + Sync> Source for PlainSource<R> {
 /// Append up to `max` bytes of `inner` to `out` (fewer only at its end), as Python's
 /// buffered `read(max)` does. A failure reads `read failed: [Errno N] text`.
 pub fn read_up_to<R: Read>(
-    inner: &mut R,
+    inner: Option<&mut R>,
     out: &mut Vec<u8>,
     max: usize,
     path: &str,
 ) -> Result<usize, WalkError> {
+    let Some(inner) = inner else {
+        return Err(WalkError::format(path, "read failed: read of closed file"));
+    };
     let start = out.len();
     // std's read_to_end grows `out` as data arrives: no zero-filling of `max` bytes
     match inner.by_ref().take(max as u64).read_to_end(out) {
@@ -121,7 +133,7 @@ pub fn open_path(path: &Path, name: &str) -> Result<Box<dyn Source>, WalkError> 
         return Err(WalkError::format(name, "cannot open: Is a directory"));
     }
     let mut first = Vec::new();
-    read_up_to(&mut file, &mut first, READ_SIZE, name)?;
+    read_up_to(Some(&mut file), &mut first, READ_SIZE, name)?;
     if first.starts_with(&GZIP_MAGIC) {
         return Ok(Box::new(GzipSource::new(file, first, name)));
     }

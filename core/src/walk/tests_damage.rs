@@ -274,3 +274,25 @@ fn a_panic_becomes_an_error_at_the_block_being_read() {
     assert_eq!(error.to_string(), expect);
     assert!(walker.next_item().is_none());
 }
+
+#[test]
+fn a_closed_walker_walks_what_it_has_read_then_fails() {
+    let data = small_capture(3);
+    let mut walker = Walker::new(source::from_bytes(data, "c.scap"), "c.scap");
+    assert!(matches!(walker.next_item(), Some(Ok(Item::Block(_)))));
+    walker.close();
+    let mut events = 0;
+    let error = loop {
+        match walker.next_item() {
+            Some(Ok(Item::Event(_))) => events += 1,
+            Some(Ok(Item::Block(_))) => {}
+            Some(Err(err)) => break err,
+            None => panic!("no error"),
+        }
+    };
+    assert_eq!(events, 3); // all were read with the first chunk
+    assert_eq!(
+        error.to_string(),
+        "c.scap: read failed: read of closed file"
+    );
+}

@@ -230,6 +230,12 @@ impl Walker {
         self.block_offset
     }
 
+    /// Close the input (a file is closed now): the bytes already read are still
+    /// walked, then reading more fails as reading a closed Python file does.
+    pub fn close(&mut self) {
+        self.buf.close();
+    }
+
     /// Stop the walk: later calls return `None` (after an error, or a panic caught by
     /// a caller).
     pub fn finish(&mut self) {
