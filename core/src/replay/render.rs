@@ -54,7 +54,7 @@ pub fn line(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
 }
 
 fn needs_escape(text: &str) -> bool {
-    text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+    next_escape(text.as_bytes(), 0).is_some()
 }
 
 /// `<T>: <P> <M>` (the JSON `output` property, unescaped).
@@ -150,28 +150,54 @@ fn escape_text(text: &str, out: &mut String) {
 
 /// `text` escaped as the inside of a JSON string (json.dumps, ensure_ascii=False).
 fn escape_into(text: &str, out: &mut String) {
+    let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
+    while let Some(i) = next_escape(bytes, start) {
+        let b = bytes[i];
         out.push_str(&text[start..i]);
-        if esc.is_empty() {
-            out.push_str(&format!("\\u{b:04x}"));
-        } else {
-            out.push_str(esc);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
         }
         start = i + 1;
     }
     out.push_str(&text[start..]);
+}
+
+/// Whether a byte is written escaped in a JSON string.
+fn escaped(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// The first byte at or after `from` that is written escaped, eight bytes at a time.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let mut at = from;
+    while at + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        let v = u64::from_le_bytes(word);
+        // a byte below 0x20, a quote or a backslash somewhere in these eight
+        let control = v.wrapping_sub(ONES * 0x20) & !v & HIGH != 0;
+        if control || zero(v ^ (ONES * u64::from(b'"'))) || zero(v ^ (ONES * u64::from(b'\\'))) {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| escaped(b)).map(|p| at + p)
 }
 
 fn string(text: &str, out: &mut String) {
@@ -315,6 +341,15 @@ mod tests {
         s.clear();
         escape_text("plain é \u{7f}", &mut s);
         assert_eq!(s, "plain é \u{7f}");
+        for text in [
+            "0123456789abcdef\"",
+            "0123456789abcd\x1f",
+            "\\0123456789",
+            "é€😀é€😀é€😀\t",
+        ] {
+            let naive = text.bytes().position(escaped);
+            assert_eq!(next_escape(text.as_bytes(), 0), naive, "{text:?}");
+        }
     }
 
     #[test]
