@@ -219,8 +219,10 @@ def source_plan(source: str, rules: list, groups, fieldset, first: bool,
     if groups.field is not None:
         try:
             index = table.id(FieldRef(groups.field))
-        except Unsupported:
-            index = None  # every event goes through the default group
+        except Unsupported as exc:  # no dispatch without the index field: all in Python
+            why = f"index field: {exc}"
+            plain = [{"name": rule.name, "python": why} for rule in rules]
+            reasons = [why] * len(rules)
     pick = lambda cands: [[numbers[id(rule)], indexed] for rule, indexed in cands]  # noqa: E731
     plan = {"source": source, "plugin": _constant_of(fieldset, "evt.pluginname"),
             "hostname": hostname, "first": first, "fields": table.rows, "rules": plain,

@@ -190,3 +190,18 @@ def test_rules_the_core_cannot_do_stay_in_python(fieldset):
     assert rules.python[0] is not None
     ev = Event.plugin(1, 2, b"{}", num=1)
     assert rules.match_event(ev.raw, 1) is False
+
+
+def test_a_source_whose_index_field_is_not_in_the_core_stays_in_python(fieldset):
+    """Without its index field the core cannot pick an event's rules: every rule of the
+    source runs on the Python path (and the engine keeps the Python matcher)."""
+    from scaptools.engine.engine import Groups
+    from scaptools.engine.native import source_plan
+    core = core_or_skip()
+    rule = type("R", (), {"name": "r", "tree": parse_condition("ct.name = X"), "priority_name":
+                          "Critical", "tags": (), "source": "aws_cloudtrail",
+                          "index_values": frozenset({"X"}), "output": OutputFormat("x", fieldset)})
+    plan, reasons = source_plan("aws_cloudtrail", [rule], Groups("evt.reltime", {}, ()),
+                                fieldset, True, "h")
+    assert reasons[0].startswith("index field:")
+    assert core.Rules(plan).python == reasons
