@@ -148,41 +148,81 @@ class _Run:
         self._submit(index, units)
 
     def _write_ready(self, held) -> None:
-        """Write every unit whose turn has come and whose task has ended."""
-        while self.cursor[0] < len(self.slots):
-            index, part = self.cursor
-            futures = self.slots[index]
-            if futures is None:
-                return  # not planned yet
-            if part >= len(futures):
-                self.cursor = [index + 1, 0]
-                continue
-            if not futures[part].done():
+        """Write every unit whose turn has come and whose task has ended. The results of
+        the finished units next in turn are fetched together (one round trip)."""
+        while True:
+            run = self._finished_run()
+            if not run:
+                if self._failed_at_cursor():
+                    continue
                 return
-            error = self._write(futures[part], held)
-            futures[part] = _DONE
-            if error is None:
-                self.cursor[1] += 1
-                continue
-            self.stats.errors.append(error)
-            self.client.cancel([f for f in futures[part + 1:] if f is not _DONE])
-            self.cursor = [index + 1, 0]
+            begin = time.perf_counter()
+            results = self.client.gather([future for _, future in run])
+            self.stats.fetch_seconds += time.perf_counter() - begin
+            for (index, _), result in zip(run, results):
+                if self.cursor[0] == index:  # else the capture ended at an earlier fault
+                    self._take(result, held)
 
-    def _write(self, future, held) -> str | None:
-        """Write one unit's alerts; returns its error text, or None."""
-        begin = time.perf_counter()
-        try:
-            result = future.result()
-        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: too many workers died
-            name = self.captures[self.cursor[0]].name
-            return f"{name}: the cluster could not replay it: {type(exc).__name__}: {exc}"
-        self.stats.fetch_seconds += time.perf_counter() - begin
+    def _finished_run(self, limit: int = 32) -> list:
+        """``(capture, future)`` of the units from the cursor on whose tasks have finished,
+        in order, up to the first one that has not (at most ``limit``)."""
+        run, (index, part) = [], self._at_cursor()
+        while len(run) < limit and index < len(self.slots) and self.slots[index] is not None:
+            futures = self.slots[index]
+            if part >= len(futures):
+                index, part = index + 1, 0
+            elif futures[part].status == "finished":
+                run.append((index, futures[part]))
+                part += 1
+            else:
+                break
+        return run
+
+    def _at_cursor(self) -> list:
+        """The cursor, moved past the captures whose units are all written."""
+        while self.cursor[0] < len(self.slots) and self.slots[self.cursor[0]] is not None \
+                and self.cursor[1] >= len(self.slots[self.cursor[0]]):
+            self.cursor = [self.cursor[0] + 1, 0]
+        return self.cursor
+
+    def _take(self, result, held) -> None:
+        """Write the unit at the cursor and move on (to the next capture after a fault)."""
+        index, part = self._at_cursor()
+        self.slots[index][part] = _DONE
         self.stats.fetched_bytes += len(result.text)
         if result.text:
             with held():
                 write_whole(self.out, result.text)
         self.stats.count(result)
-        return result.error
+        if result.error is None:
+            self.cursor = [index, part + 1]
+        else:
+            self._end_capture(result.error)
+
+    def _failed_at_cursor(self) -> bool:
+        """Whether the unit at the cursor ended without a result (its task failed, e.g. on
+        too many dead workers, or was cancelled): then its capture ends with that error."""
+        index, part = self._at_cursor()
+        if index >= len(self.slots) or self.slots[index] is None:
+            return False
+        future = self.slots[index][part]
+        if not future.done():
+            return False
+        try:
+            future.result()
+            return False  # finished meanwhile: the next run takes it
+        except Exception as exc:  # noqa: BLE001 - KilledWorker, CancelledError, ...
+            self.slots[index][part] = _DONE
+            self._end_capture(f"{self.captures[index].name}: the cluster could not replay "
+                              f"it: {type(exc).__name__}: {exc}")
+        return True
+
+    def _end_capture(self, error: str) -> None:
+        """The capture at the cursor stops at ``error``: its later units are cancelled."""
+        index, part = self.cursor
+        self.stats.errors.append(error)
+        self.client.cancel([f for f in self.slots[index][part + 1:] if f is not _DONE])
+        self.cursor = [index + 1, 0]
 
     def _show(self) -> None:
         if self.progress:

@@ -4,6 +4,7 @@ no half-written line)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import time
@@ -46,7 +47,7 @@ def kill_once(client, tmp_path):
     yield marker
     client.unregister_worker_plugin("kill-once")
     cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-    client.wait_for_workers(2, timeout=120)  # the nanny has started a new worker
+    client.wait_for_workers(2, timeout=600)  # the nanny has started a new worker
 
 
 EVERY = ("- rule: every event\n  desc: d\n  condition: evt.num > 0\n"
@@ -78,6 +79,32 @@ def test_a_worker_killed_while_replaying(scap, cluster, kill_once, alerting):
     assert many.returncode == 0, many.stderr
     assert many.stdout == want  # nothing lost, nothing written twice
     assert "Events read: 24000" in many.stderr
+
+
+def test_a_unit_whose_worker_dies_too_often(scap, one_process, cluster, client, kill_once,
+                                            alerting):
+    """With no failure allowed, the units lost with their worker fail: an error line
+    naming the capture of each, the alerts of the other captures, exit code 1."""
+    paths, rules, _ = alerting
+    allowed = client.run_on_scheduler(_allow_failures, 0)
+    try:
+        many = scap("replay", *paths, "-r", rules, "--scheduler", cluster.scheduler_address)
+    finally:
+        client.run_on_scheduler(_allow_failures, allowed)
+    assert kill_once.exists() and many.returncode == 1
+    failed = re.findall(r"^Error: (\S+): the cluster could not replay it: KilledWorker: .*$",
+                        many.stderr, re.MULTILINE)  # the unit it ran, and those queued on it
+    assert failed and set(failed) <= set(map(str, paths)), many.stderr
+    assert len(failed) == many.stderr.count("\n")
+    others = [path for path in paths if str(path) not in failed]
+    assert many.stdout == "".join(one_process("replay", path, "-r", rules).stdout
+                                  for path in others)
+
+
+def _allow_failures(count, dask_scheduler=None):
+    """Set the scheduler's count of worker deaths a task may see; returns the old one."""
+    old, dask_scheduler.allowed_failures = dask_scheduler.allowed_failures, count
+    return old
 
 
 def test_ctrl_c_cancels_the_run_and_leaves_whole_lines(scap_popen, cluster, client, alerting):
