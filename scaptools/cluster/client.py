@@ -29,6 +29,7 @@ from .units import pieces, unit_size, whole_unit
 from .worker import RulesOnWorker, plan_task, replay_task
 
 _DONE = None  # a slot whose unit has been written (its future released)
+FETCH_BYTES = 64 << 20  # capture bytes of the units whose alerts are fetched together
 
 
 @dataclass
@@ -102,6 +103,7 @@ class _Run:
         self.captures, self.out, self.progress = captures, out, progress
         self.slots: list = [None] * len(captures)  # per capture: its unit futures, once known
         self.plans: dict = {}  # planning future key -> (capture index, future)
+        self.sizes: dict = {}  # unit future key -> bytes of capture it reads
         self.pending = as_completed(loop=client.loop)
         self.cursor = [0, 0]  # capture, unit
         self.done = 0
@@ -123,6 +125,7 @@ class _Run:
                                       key=f"scap-unit-{self.token}-{index}-{unit.part}")
                    for unit in units]
         self.slots[index] = futures
+        self.sizes.update((f.key, u.end - u.start) for f, u in zip(futures, units))
         self.pending.update(futures)
         self.stats.units += len(futures)
 
@@ -163,19 +166,21 @@ class _Run:
                 if self.cursor[0] == index:  # else the capture ended at an earlier fault
                     self._take(result, held)
 
-    def _finished_run(self, limit: int = 32) -> list:
+    def _finished_run(self, limit: int = 32, budget: int = FETCH_BYTES) -> list:
         """``(capture, future)`` of the units from the cursor on whose tasks have finished,
-        in order, up to the first one that has not (at most ``limit``)."""
+        in order, up to the first one that has not: at most ``limit`` units, and units of
+        at most ``budget`` capture bytes after the first (their alerts are fewer)."""
         run, (index, part) = [], self._at_cursor()
         while len(run) < limit and index < len(self.slots) and self.slots[index] is not None:
             futures = self.slots[index]
             if part >= len(futures):
                 index, part = index + 1, 0
-            elif futures[part].status == "finished":
-                run.append((index, futures[part]))
-                part += 1
-            else:
+                continue
+            budget -= self.sizes.get(futures[part].key, 0)
+            if futures[part].status != "finished" or (run and budget < 0):
                 break
+            run.append((index, futures[part]))
+            part += 1
         return run
 
     def _at_cursor(self) -> list:

@@ -6,7 +6,7 @@ path), globs (``'logs/**/*.scap'``, sorted) and ``s3://bucket/prefix/`` (every
 order one process would replay them in.
 
 A **unit** is a capture and a byte range of it. A plain capture of one and a half
-unit sizes or more (:func:`unit_size`: about four units per worker thread, 64 MiB to 2 GiB)
+unit sizes or more (:func:`unit_size`: about four units per worker thread, 64 to 512 MiB)
 is cut by the planner of ``scap replay -j`` (``replay.parallel.plan``: ranges at
 event-block boundaries, each with the count of events before it, so ``evt.num``
 stays right) when the rules keep no state; every other capture (gzip, S3 objects,
@@ -24,7 +24,8 @@ from scaptools.format.constants import GZIP_MAGIC
 
 from .s3 import SUFFIXES, S3Object, is_s3, list_captures
 
-SMALLEST, LARGEST = 64 << 20, 2 << 30  # bounds of a unit's size when captures are cut
+SMALLEST, LARGEST = 64 << 20, 512 << 20  # bounds of a unit's size when captures are cut:
+# the walk that cuts costs about a twentieth of the replay; a unit's alerts are held whole
 SHARE = 4  # units per worker thread the cutting aims at
 
 

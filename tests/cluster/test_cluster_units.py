@@ -75,10 +75,10 @@ def test_which_captures_are_cut(make_capture, tmp_path):
     assert pieces(packed, True, 1024) == 1  # gzip: no index to cut at
     tiny = expand_captures([CAPTURES / "example.scap"])[0]
     assert plan_units(0, tiny, 400) == [whole_unit(0, tiny)]  # more units than events
-    gib = plain._replace(size=1 << 30)
-    assert unit_size([gib] * 8, 2) == 1 << 30  # four units per worker: none is cut
-    assert unit_size([gib] * 8, 16) == 128 << 20
-    assert unit_size([gib], 64) == SMALLEST and unit_size([gib] * 99, 1) == LARGEST
+    mib = plain._replace(size=256 << 20)
+    assert unit_size([mib] * 8, 2) == 256 << 20  # four units per worker: none is cut
+    assert unit_size([mib] * 8, 4) == 128 << 20
+    assert unit_size([mib], 64) == SMALLEST and unit_size([mib] * 99, 1) == LARGEST
 
 
 def test_s3_listing_and_ranged_reads(aws_env, boto, unique):
