@@ -4,8 +4,9 @@ Captures that are cut get a planning task first (it walks the capture's blocks o
 worker); the others are one unit each. Every unit is a task; as tasks end, the
 alerts of the units are written strictly in order (capture after capture, range
 after range), each unit's text whole, so the output is byte for byte what one
-process writes. A unit's result is fetched only when it is its turn, so the
-client holds one unit's alerts at a time.
+process writes. A unit's result is fetched only when its turn comes (the finished
+units next in turn in one round trip, while they read 64 MiB of captures or less),
+so the client holds little more than one unit's alerts at a time.
 
 Dask re-runs the tasks of a worker that dies, and recomputes the results it held
 that were not fetched yet: each unit is written exactly once. A damaged capture
