@@ -14,7 +14,7 @@ use crate::value::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ct {
     /// `ct.name`: a bytes scan for `"eventName":` first, then the general rule
-    Name,
+    Name(NameScan),
     /// the general string rule on a path
     Str(&'static [&'static str]),
     /// the value at a path as compact JSON text
@@ -128,7 +128,7 @@ fn plain(name: &str) -> Option<Ct> {
         return Some(Ct::Str(path));
     }
     Some(match name {
-        "ct.name" => Ct::Name,
+        "ct.name" => Ct::Name(NameScan::new()),
         "ct.response" => Ct::JsonText(&["responseElements"]),
         "ct.request" => Ct::JsonText(&["requestParameters"]),
         "ct.additionaleventdata" => Ct::JsonText(&["additionalEventData"]),
@@ -187,7 +187,7 @@ impl Ct {
     pub fn extract<'a>(&self, rec: &mut Record<'a>) -> Option<Value<'a>> {
         let text = |s: Cow<'a, str>| Some(Value::Str(s));
         match self {
-            Ct::Name => name(rec).map(Value::Str),
+            Ct::Name(scan) => name(scan, rec).map(Value::Str),
             Ct::Str(path) => string_at(rec, path).map(Value::Str),
             Ct::JsonText(path) => json_text(rec, path).and_then(text),
             Ct::BoolText(key) => {
@@ -243,12 +243,12 @@ pub fn string_of(doc: &str, at: usize) -> Option<Cow<'_, str>> {
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
-    let end = json::skip_string(bytes, at);
-    let raw = bytes.get(at + 1..end.saturating_sub(1).max(at + 1))?;
-    match json::decode_string(raw)? {
-        Cow::Borrowed(_) => doc.get(at + 1..end - 1).map(Cow::Borrowed),
-        Cow::Owned(s) => Some(Cow::Owned(s)),
+    let (end, escaped) = json::string_span(bytes, at);
+    let inner = doc.get(at + 1..end.checked_sub(1)?.max(at + 1))?;
+    if !escaped {
+        return Some(Cow::Borrowed(inner));
     }
+    json::decode_string(inner.as_bytes()).map(|text| Cow::Owned(text.into_owned()))
 }
 
 /// The value at `path` as compact JSON text (strings keep their quotes and escapes).
@@ -274,21 +274,43 @@ fn resources<'a>(rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
     }
 }
 
+/// The searchers of `ct.name`'s scan, built once with the field.
+#[derive(Debug, Clone)]
+pub struct NameScan {
+    /// `"eventName":`
+    key: memchr::memmem::Finder<'static>,
+    /// `"eventName"`, anywhere after the value
+    again: memchr::memmem::Finder<'static>,
+}
+
+impl NameScan {
+    fn new() -> NameScan {
+        NameScan {
+            key: memchr::memmem::Finder::new(b"\"eventName\":"),
+            again: memchr::memmem::Finder::new(b"\"eventName\""),
+        }
+    }
+}
+
+impl PartialEq for NameScan {
+    fn eq(&self, _: &NameScan) -> bool {
+        true // always built from the same needles
+    }
+}
+
 /// `ct.name`: the Python path's fast scan (the first `"eventName":` followed by a
 /// string without escapes, when no `"eventName"` follows it anywhere) gives the value
 /// without checking the document; otherwise the general string rule.
-fn name<'a>(rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
-    const KEY: &[u8] = b"\"eventName\":";
+fn name<'a>(scan: &NameScan, rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
     let payload = rec.payload();
-    if let Some(found) = memchr::memmem::find(payload, KEY) {
-        let start = found + KEY.len();
+    if let Some(found) = scan.key.find(payload) {
+        let start = found + scan.key.needle().len();
         if payload.get(start) == Some(&b'"') {
             let rest = payload.get(start + 1..).unwrap_or_default();
             if let Some(p) = memchr::memchr2(b'"', b'\\', rest) {
                 let end = start + 1 + p;
                 let after = payload.get(end + 1..).unwrap_or_default();
-                let again = memchr::memmem::find(after, &KEY[..KEY.len() - 1]).is_some();
-                if rest[p] == b'"' && !again {
+                if rest[p] == b'"' && scan.again.find(after).is_none() {
                     if let Ok(value) = std::str::from_utf8(&payload[start + 1..end]) {
                         return Some(Cow::Borrowed(value));
                     }

@@ -79,7 +79,12 @@ fn find_structural(doc: &[u8], i: usize) -> Option<usize> {
 /// Past the closing quote of the string whose opening quote is at `i` (the length of
 /// `doc` when it is not closed). No check of its content.
 pub fn skip_string(doc: &[u8], i: usize) -> usize {
-    let mut i = i + 1;
+    string_span(doc, i).0
+}
+
+/// [`skip_string`], and whether the string holds a backslash.
+pub fn string_span(doc: &[u8], i: usize) -> (usize, bool) {
+    let (mut i, mut escaped) = (i + 1, false);
     loop {
         let found = find_by(
             doc,
@@ -88,9 +93,12 @@ pub fn skip_string(doc: &[u8], i: usize) -> usize {
             |b| b == b'"' || b == b'\\',
         );
         match found {
-            Some(p) if doc[p] == b'"' => return p + 1,
-            Some(p) => i = p + 2,
-            None => return doc.len(),
+            Some(p) if doc[p] == b'"' => return (p + 1, escaped),
+            Some(p) => {
+                escaped = true;
+                i = p + 2;
+            }
+            None => return (doc.len(), escaped),
         }
     }
 }
