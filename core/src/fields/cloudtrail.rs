@@ -14,7 +14,7 @@ use crate::value::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ct {
     /// `ct.name`: a bytes scan for `"eventName":` first, then the general rule
-    Name(NameScan),
+    Name(Box<NameScan>),
     /// the general string rule on a path
     Str(&'static [&'static str]),
     /// the value at a path as compact JSON text
@@ -128,7 +128,7 @@ fn plain(name: &str) -> Option<Ct> {
         return Some(Ct::Str(path));
     }
     Some(match name {
-        "ct.name" => Ct::Name(NameScan::new()),
+        "ct.name" => Ct::Name(Box::new(NameScan::new())),
         "ct.response" => Ct::JsonText(&["responseElements"]),
         "ct.request" => Ct::JsonText(&["requestParameters"]),
         "ct.additionaleventdata" => Ct::JsonText(&["additionalEventData"]),
