@@ -25,7 +25,7 @@ from scaptools.format.constants import GZIP_MAGIC
 from .s3 import SUFFIXES, S3Object, is_s3, list_captures
 
 SMALLEST, LARGEST = 64 << 20, 512 << 20  # bounds of a unit's size when captures are cut:
-# the walk that cuts costs about a twentieth of the replay; a unit's alerts are held whole
+# the walk that cuts costs about a tenth of the replay; a unit's alerts are held whole
 SHARE = 4  # units per worker thread the cutting aims at
 
 
