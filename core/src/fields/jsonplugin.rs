@@ -65,7 +65,7 @@ impl JsonField {
         let text = match self {
             JsonField::Value(tokens) if tokens.is_empty() => json::compact(rec.json_text()?),
             JsonField::Value(tokens) => value(rec, tokens)?,
-            JsonField::Obj => Cow::Owned(json::indent(rec.json_text()?)),
+            JsonField::Obj => Cow::Owned(json::indent(rec.json_text()?)?),
             JsonField::RawTime => {
                 rec.json_text()?;
                 Cow::Owned(rec.header().ts.to_string())

@@ -203,6 +203,22 @@ fn ec2_and_json_plugin() {
 }
 
 #[test]
+fn deep_documents_neither_recurse_nor_blow_up() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(
+        field("json.value", Some("/0/0"), deep.as_bytes()).map(|v| matches!(v, Value::Str(_))),
+        Some(true)
+    );
+    // the indented text would grow with the square of the depth: no value past the limit
+    assert_eq!(field("json.obj", None, deep.as_bytes()), None);
+    let shallow = format!("{}{}", "[".repeat(50), "]".repeat(50));
+    let Some(Value::Str(text)) = field("json.obj", None, shallow.as_bytes()) else {
+        panic!()
+    };
+    assert!(text.len() < json::indent_limit(shallow.len()) && text.ends_with(']'));
+}
+
+#[test]
 fn generic_fields() {
     assert_eq!(field("evt.num", None, b""), Some(Value::U64(7)));
     assert_eq!(

@@ -11,5 +11,5 @@ mod walk;
 
 pub use check::{valid, valid_with, TopMember};
 pub use scan::{skip_string, skip_ws, string_span, value_end};
-pub use text::{compact, decode_string, indent, number_u64};
+pub use text::{compact, decode_string, indent, indent_limit, number_u64};
 pub use walk::{element, go_atoi, key_is, member, Members};

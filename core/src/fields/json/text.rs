@@ -86,8 +86,11 @@ pub fn compact(text: &str) -> Cow<'_, str> {
 }
 
 /// The document indented by two spaces per level, `": "` after keys, empty containers
-/// on one line, whitespace at the end kept as it was.
-pub fn indent(doc: &str) -> String {
+/// on one line, whitespace at the end kept as it was; `None` when the text would pass
+/// [`indent_limit`] (the text of a deeply nested document grows with the square of its
+/// depth, and an untrusted payload must not make the core exhaust memory).
+pub fn indent(doc: &str) -> Option<String> {
+    let limit = indent_limit(doc.len());
     let bytes = doc.as_bytes();
     let body_end = bytes.len() - bytes.iter().rev().take_while(|b| is_ws(**b)).count();
     let mut out = String::with_capacity(doc.len() * 2);
@@ -100,6 +103,9 @@ pub fn indent(doc: &str) -> String {
     };
     let mut i = 0;
     while i < body_end {
+        if out.len() > limit {
+            return None;
+        }
         let b = bytes[i];
         if is_ws(b) {
             i += 1;
@@ -148,7 +154,13 @@ pub fn indent(doc: &str) -> String {
         }
     }
     out.push_str(doc.get(body_end..).unwrap_or(""));
-    out
+    (out.len() <= limit).then_some(out)
+}
+
+/// The longest indented text [`indent`] builds for a document of `len` bytes: 16 times
+/// its length plus 1 MiB (real records take 2 to 4 times theirs).
+pub fn indent_limit(len: usize) -> usize {
+    len.saturating_mul(16).saturating_add(1 << 20)
 }
 
 /// A number as the cloudtrail plugin counts bytes: an integer that fits 64 bits
