@@ -165,7 +165,7 @@ _EVENT_KEY = b'"eventName"'
 
 def ct_name(event):
     """``ct.name``, fast: a bytes scan when ``"eventName":`` occurs once and nothing
-    after it spells ``"eventName"`` again (spaced before its colon, or as a value).
+    before or after it spells ``"eventName"`` again (spaced before its colon, or as a value).
 
     A key cannot occur inside a JSON string (its quotes would be escaped), so a
     single occurrence is the only ``eventName`` member. A string value without
@@ -178,7 +178,8 @@ def ct_name(event):
     m = _first_name(raw)
     if m is not None:
         value = m.group(1)
-        if value is not None and raw.find(_EVENT_KEY, m.end()) < 0:
+        if (value is not None and raw.find(_EVENT_KEY, m.end()) < 0
+                and raw.find(_EVENT_KEY, 0, m.start() + len(_EVENT_KEY)) == m.start()):
             try:
                 return value.decode("utf-8")
             except UnicodeDecodeError:

@@ -250,7 +250,7 @@ def _collect_slow(log: LogFile, raws: list, loose: bool, fragments: bool = False
         payloads.append(payload)
         times.append(head.eventTime)
         ids.append(eid if eid.__class__ is str else None)
-    stamps = [parse_event_time(t) for t in times]
+    stamps = stamps_of(times) or [parse_event_time(t) for t in times]
     if None in stamps:
         drop = fill_times(log, stamps, times, numbers=numbers)
         if drop:

@@ -23,10 +23,7 @@ from typing import Any
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
                    r"(?:([Zz])|([+-])(\d\d):?(\d\d))?")
 _NAME_TIME = re.compile(r"_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)Z_")
-_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDThh:mm:" -> ns
-_DAYS: dict[str, int | None] = {}  # "YYYY-MM-DD" -> ns of its midnight (None: not a day)
 _SECONDS = {f"{s:02d}Z": s * 1_000_000_000 for s in range(61)}  # "ssZ" -> ns (60: leap)
-_CACHE_MAX = 100_000
 _MINUTE_OF, _SECOND_OF = itemgetter(slice(0, 17)), itemgetter(slice(17, None))
 GIVEN = "; given the time of "  # in the problem of every record given a neighbour's time
 
@@ -34,17 +31,10 @@ GIVEN = "; given the time of "  # in the problem of every record given a neighbo
 def parse_event_time(text: Any) -> int | None:
     """``eventTime`` -> ns since the epoch, or None when it is not a time (§3.4 step 3).
 
-    Fast path for CloudTrail's own form ``YYYY-MM-DDThh:mm:ssZ``: the minute is
-    looked up in a cache, only the seconds are converted.
+    Many records go through ``stamps_of`` instead, which converts each minute once.
     """
     if text.__class__ is str and len(text) == 20 and text[16] == ":":
-        base = _MINUTES.get(text[:17])
-        if base is None:
-            base = _minute_base(text[:17])
-            if base is not None:
-                if len(_MINUTES) >= _CACHE_MAX:
-                    _MINUTES.clear()
-                _MINUTES[text[:17]] = base
+        base = _minute_base(text[:17])
         secs = _SECONDS.get(text[17:])
         if base is not None and secs is not None:
             return base + secs
@@ -54,18 +44,13 @@ def parse_event_time(text: Any) -> int | None:
 def _minute_base(prefix: str) -> int | None:
     """ns of the minute ``YYYY-MM-DDThh:mm:`` (what ``_parse_full`` gives for it + ``00Z``).
 
-    ASCII digits take a day cache plus the hour and minute; anything else goes
-    to ``_parse_full``.
+    ASCII digits take the day's midnight plus the hour and minute; anything else
+    goes to ``_parse_full``.
     """
     hh, mm = prefix[11:13], prefix[14:16]
     if (prefix[13:14] == ":" == prefix[16:17] and prefix[10:11] in ("T", "t", " ")
             and (hh + mm).isascii() and (hh + mm).isdigit() and int(hh) < 24 and int(mm) < 60):
-        day = prefix[:10]
-        base = _DAYS.get(day)
-        if base is None and day not in _DAYS:
-            if len(_DAYS) >= _CACHE_MAX:
-                _DAYS.clear()
-            base = _DAYS[day] = _parse_full(day + "T00:00:00Z")
+        base = _parse_full(prefix[:10] + "T00:00:00Z")
         if base is not None:
             return base + (int(hh) * 60 + int(mm)) * 60_000_000_000
         return None
@@ -111,17 +96,15 @@ def stamps_of(times: list) -> list | None:
 def _canonical_times(times: list) -> list:
     """ns for every ``YYYY-MM-DDThh:mm:ssZ`` (CloudTrail's own form, §3.4 step 3).
 
-    A time is its cached minute ``YYYY-MM-DDThh:mm:`` plus ``ssZ`` looked up in
-    ``_SECONDS``: both lookups succeed only for that exact form; any other string
-    (or None) raises KeyError/TypeError.
+    A time is its minute ``YYYY-MM-DDThh:mm:`` (each distinct minute of the batch
+    converted once) plus ``ssZ`` looked up in ``_SECONDS``: both lookups succeed only
+    for that exact form; any other string (or None) raises KeyError/TypeError.
     """
-    minutes = _MINUTES  # (C-level maps: no bytecode per record)
-    for prefix in set(map(_MINUTE_OF, times)) - minutes.keys():
+    minutes = {}  # "YYYY-MM-DDThh:mm:" -> ns (C-level maps: no bytecode per record)
+    for prefix in set(map(_MINUTE_OF, times)):
         base = _minute_base(prefix) if len(prefix) == 17 else None
         if base is None:
             raise KeyError(prefix)
-        if len(minutes) >= _CACHE_MAX:
-            minutes.clear()
         minutes[prefix] = base
     return list(map(add, map(minutes.__getitem__, map(_MINUTE_OF, times)),
                     map(_SECONDS.__getitem__, map(_SECOND_OF, times))))

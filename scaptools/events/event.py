@@ -9,6 +9,7 @@ length that runs past the end of its event raises ``DamagedEvent`` then
 """
 from __future__ import annotations
 
+import re
 import struct
 
 from ..errors import DamagedEvent
@@ -21,6 +22,8 @@ __all__ = ["Event", "NO_TID", "PLUGINEVENT", "split_params", "param_fault", "par
            "check_params", "raise_damaged", "damaged_error", "parse_json"]
 
 _U32 = struct.Struct("<I")  # the plugin id parameter (docs/format.md §10.3)
+# a member name with white space before its colon: not counted by ``first_wins``
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 
 
 class Event:
@@ -258,20 +261,24 @@ def first_wins(payload, value, marks: int | None = None):
     """``value`` (``payload`` parsed by orjson, which keeps the last of duplicate members),
     or the payload parsed again keeping the first when it has duplicates.
 
-    Every member of the payload has one ``":`` (a quote inside a string is escaped,
-    ``\\"``, in the payload and in orjson's output alike), so the payload has more of
-    them than the parsed value written back only when members were dropped (``marks``:
-    that count of the payload, when the caller has it)."""
+    Every member of a compact payload has one ``":`` (a quote inside a string is
+    escaped, ``\\"``, in the payload and in orjson's output alike), so the payload has
+    more of them than the parsed value written back only when members were dropped
+    (``marks``: that count of the payload, when the caller has it). The count holds
+    only without ``\\u`` escapes (``\\u0022:`` is written back as ``\\":``) and
+    without white space before a colon (``"a" : 1``); such payloads are parsed again."""
     if not isinstance(value, (dict, list)):
         return value
     import orjson
+    data = bytes(payload)
     if marks is None:
-        marks = bytes(payload).count(b'":')
-    if marks <= orjson.dumps(value).count(b'":'):
+        marks = data.count(b'":')
+    if (marks <= orjson.dumps(value).count(b'":') and b"\\u" not in data
+            and _SPACED_COLON.search(data) is None):
         return value
     import json
     try:
-        return json.loads(bytes(payload), object_pairs_hook=_first_member)
+        return json.loads(data, object_pairs_hook=_first_member)
     except ValueError:
         return value
 
@@ -281,8 +288,3 @@ def _first_member(pairs) -> dict:
     for key, value in pairs:
         out.setdefault(key, value)
     return out
-    try:
-        import orjson
-        return orjson.loads(payload)
-    except Exception:  # not JSON: extractors give no value (docs/json-plugin.md §7)
-        return None

@@ -299,7 +299,7 @@ impl PartialEq for NameScan {
 }
 
 /// `ct.name`: the Python path's fast scan (the first `"eventName":` followed by a
-/// string without escapes, when no `"eventName"` follows it anywhere) gives the value
+/// string without escapes, when no other `"eventName"` comes before or after it) gives the value
 /// without checking the document; otherwise the general string rule.
 fn name<'a>(scan: &NameScan, rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
     let payload = rec.payload();
@@ -310,7 +310,8 @@ fn name<'a>(scan: &NameScan, rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
             if let Some(p) = memchr::memchr2(b'"', b'\\', rest) {
                 let end = start + 1 + p;
                 let after = payload.get(end + 1..).unwrap_or_default();
-                if rest[p] == b'"' && scan.again.find(after).is_none() {
+                let first = scan.again.find(payload) == Some(found);
+                if rest[p] == b'"' && first && scan.again.find(after).is_none() {
                     if let Ok(value) = std::str::from_utf8(&payload[start + 1..end]) {
                         return Some(Cow::Borrowed(value));
                     }
