@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("distributed", reason="Dask is not installed (pip install 'scaptools[dask]')")
+
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT / "captures"
 RULES = ROOT / "rules" / "aws_cloudtrail_rules.yaml"

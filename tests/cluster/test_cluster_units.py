@@ -17,6 +17,8 @@ from scaptools.errors import ScapError
 from scaptools.format.reader import open_capture
 from scaptools.replay.parallel import RangeFile
 
+pytest.importorskip("distributed", reason="Dask is not installed (pip install 'scaptools[dask]')")
+
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT / "captures"
 RULES = ROOT / "rules" / "aws_cloudtrail_rules.yaml"
