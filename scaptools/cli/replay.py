@@ -146,7 +146,7 @@ def _warn_unsupported(engine) -> None:
 
 def _replay(files, jobs: int, engine, registry, fmt):
     """Alerts to stdout, from ``jobs`` processes or one; returns the statistics."""
-    from scaptools.replay.loop import replay_files
+    from scaptools.replay.loop import AlertWriter, replay_files
     from scaptools.replay.parallel import replay_parallel
     write = sys.stdout.write
     if jobs > 1:
@@ -154,8 +154,7 @@ def _replay(files, jobs: int, engine, registry, fmt):
         stats = replay_parallel(list(files), jobs, lambda: (engine, registry, fmt), write)
     else:
         progress = sys.stderr if sys.stderr.isatty() else None  # never in pipes (docs/design.md §13)
-        stats = replay_files(files, engine, registry, lambda alert: write(fmt(alert) + "\n"),
-                             progress=progress)
+        stats = replay_files(files, engine, registry, AlertWriter(fmt, write), progress=progress)
     sys.stdout.flush()
     return stats
 

@@ -108,8 +108,11 @@ def alert_formatter(options: dict) -> Callable:
             obj.pop("output_fields", None)
             return dumps_sorted(obj)
         with_fields = as_bool(options.get("json_include_output_fields_property", True))
-        return fmt
-    return lambda alert: format_text(alert, iso, clock)
+    else:
+        def fmt(alert):
+            return format_text(alert, iso, clock)
+    fmt.options = dict(options)  # what it renders: the compiled loop writes the same lines
+    return fmt
 
 
 def as_bool(value) -> bool:
