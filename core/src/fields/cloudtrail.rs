@@ -274,48 +274,47 @@ fn resources<'a>(rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
     }
 }
 
-/// The searchers of `ct.name`'s scan, built once with the field.
+/// The searcher of `ct.name`'s scan, built once with the field.
 #[derive(Debug, Clone)]
-pub struct NameScan {
-    /// `"eventName":`
-    key: memchr::memmem::Finder<'static>,
-    /// `"eventName"`, anywhere after the value
-    again: memchr::memmem::Finder<'static>,
-}
+pub struct NameScan(memchr::memmem::Finder<'static>);
 
 impl NameScan {
     fn new() -> NameScan {
-        NameScan {
-            key: memchr::memmem::Finder::new(b"\"eventName\":"),
-            again: memchr::memmem::Finder::new(b"\"eventName\""),
-        }
+        NameScan(memchr::memmem::Finder::new(b"\"eventName\""))
     }
 }
 
 impl PartialEq for NameScan {
     fn eq(&self, _: &NameScan) -> bool {
-        true // always built from the same needles
+        true // always built from the same needle
     }
 }
 
 /// `ct.name`: the Python path's fast scan (the first `"eventName":` followed by a
-/// string without escapes, when no other `"eventName"` comes before or after it) gives the value
-/// without checking the document; otherwise the general string rule.
+/// string without escapes, when no `"eventName"` follows it anywhere) gives the value
+/// without checking the document; otherwise the general string rule. One pass over
+/// the payload finds every `"eventName"`.
 fn name<'a>(scan: &NameScan, rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
     let payload = rec.payload();
-    if let Some(found) = scan.key.find(payload) {
-        let start = found + scan.key.needle().len();
-        if payload.get(start) == Some(&b'"') {
-            let rest = payload.get(start + 1..).unwrap_or_default();
-            if let Some(p) = memchr::memchr2(b'"', b'\\', rest) {
-                let end = start + 1 + p;
-                let after = payload.get(end + 1..).unwrap_or_default();
-                let first = scan.again.find(payload) == Some(found);
-                if rest[p] == b'"' && first && scan.again.find(after).is_none() {
-                    if let Ok(value) = std::str::from_utf8(&payload[start + 1..end]) {
-                        return Some(Cow::Borrowed(value));
-                    }
-                }
+    let mut found = scan.0.find_iter(payload);
+    // the first `"eventName"` followed by a colon
+    let key = found
+        .by_ref()
+        .find(|&at| payload.get(at + 11) == Some(&b':'));
+    let value = key.and_then(|at| {
+        let start = at + 13; // past `"eventName":"`
+        if payload.get(at + 12) != Some(&b'"') {
+            return None;
+        }
+        let rest = payload.get(start..)?;
+        let p = memchr::memchr2(b'"', b'\\', rest)?;
+        (rest[p] == b'"').then_some((start, start + p))
+    });
+    if let Some((start, end)) = value {
+        // no `"eventName"` may begin after the value's closing quote
+        if found.all(|at| at <= end) {
+            if let Ok(text) = std::str::from_utf8(&payload[start..end]) {
+                return Some(Cow::Borrowed(text));
             }
         }
     }

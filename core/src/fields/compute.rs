@@ -20,14 +20,13 @@ fn as_string(doc: &str, at: Option<usize>) -> Option<Cow<'_, str>> {
 }
 
 /// The member `key` of the value at `at` when that value is an object.
-fn member(doc: &str, at: usize, key: &str) -> Option<usize> {
-    let bytes = doc.as_bytes();
-    (bytes.get(at) == Some(&b'{')).then(|| json::member(bytes, at, key))?
+fn member(rec: &Record<'_>, at: usize, key: &str) -> Option<usize> {
+    rec.member_of(at, key)
 }
 
 /// The value at `keys` below the value at `at`, through objects only.
-fn below(doc: &str, at: usize, keys: &[&str]) -> Option<usize> {
-    keys.iter().try_fold(at, |at, key| member(doc, at, key))
+fn below(rec: &Record<'_>, at: usize, keys: &[&str]) -> Option<usize> {
+    keys.iter().try_fold(at, |at, key| rec.member_of(at, key))
 }
 
 /// The start of every element of the array at `at` (nothing when it is not an array).
@@ -68,10 +67,10 @@ pub fn user_and_fallback<'a>(
     else {
         return (None, "");
     };
-    let Some(kind) = member(doc, ident, "type").and_then(|at| string_of(doc, at)) else {
+    let Some(kind) = member(rec, ident, "type").and_then(|at| string_of(doc, at)) else {
         return (None, "");
     };
-    let named = |key| match member(doc, ident, key) {
+    let named = |key| match member(rec, ident, key) {
         None => (None, "<NA>"),
         at => (as_string(doc, at), ""),
     };
@@ -79,7 +78,7 @@ pub fn user_and_fallback<'a>(
         "Root" | "IAMUser" => named("userName"),
         "AWSService" => named("invokedBy"),
         "AssumedRole" => {
-            match below(doc, ident, &["sessionContext", "sessionIssuer", "userName"]) {
+            match below(rec, ident, &["sessionContext", "sessionIssuer", "userName"]) {
                 None => (Some(Cow::Borrowed("AssumedRole")), ""),
                 at => (as_string(doc, at), ""),
             }
@@ -111,15 +110,15 @@ fn piece<'a>(text: Cow<'a, str>, sep: char, count: usize, index: usize) -> Optio
 pub fn original_user<'a>(rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
     let doc = rec.text()?;
     let ident = rec.top_member("userIdentity")?;
-    if !string_is(doc, member(doc, ident, "type"), "AssumedRole") {
-        return as_string(doc, member(doc, ident, "userName"));
+    if !string_is(doc, member(rec, ident, "type"), "AssumedRole") {
+        return as_string(doc, member(rec, ident, "userName"));
     }
-    if let Some(arn) = as_string(doc, member(doc, ident, "arn")) {
+    if let Some(arn) = as_string(doc, member(rec, ident, "arn")) {
         if let Some(session) = piece(arn, '/', 3, 2) {
             return Some(session);
         }
     }
-    let principal = as_string(doc, member(doc, ident, "principalId"))?;
+    let principal = as_string(doc, member(rec, ident, "principalId"))?;
     piece(principal, ':', 2, 1)
 }
 
@@ -148,8 +147,8 @@ fn short(src: Cow<'_, str>) -> Cow<'_, str> {
 pub fn s3_uri(rec: &mut Record<'_>) -> Option<String> {
     let doc = rec.text()?;
     let params = rec.top_member("requestParameters")?;
-    let bucket = string_of(doc, member(doc, params, "bucketName")?)?;
-    let key = string_of(doc, member(doc, params, "key")?)?;
+    let bucket = string_of(doc, member(rec, params, "bucketName")?)?;
+    let key = string_of(doc, member(rec, params, "key")?)?;
     Some(format!("s3://{bucket}/{key}"))
 }
 
@@ -160,7 +159,7 @@ pub fn s3_bytes(rec: &mut Record<'_>, keys: &[&str]) -> Option<u64> {
     let doc = rec.text()?;
     let mut total: Option<u64> = None;
     for key in keys {
-        if let Some(at) = member(doc, data, key) {
+        if let Some(at) = member(rec, data, key) {
             total = Some(total.unwrap_or(0).wrapping_add(number_at(doc, at)));
         }
     }
@@ -199,21 +198,21 @@ pub fn s3_count(rec: &mut Record<'_>, wanted: Option<&str>) -> Option<u64> {
 pub fn ec2_name<'a>(rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
     let doc = rec.text()?;
     let params = rec.top_member("requestParameters")?;
-    let items = below(doc, params, &["tagSpecificationSet", "items"])?;
+    let items = below(rec, params, &["tagSpecificationSet", "items"])?;
     if doc.as_bytes().get(items) != Some(&b'[') {
         return None;
     }
     let mut name = Cow::Borrowed("");
     for item in elements(doc, items) {
-        if !string_is(doc, member(doc, item, "resourceType"), "instance") {
+        if !string_is(doc, member(rec, item, "resourceType"), "instance") {
             continue;
         }
-        let tags = member(doc, item, "tags").map_or_else(Vec::new, |at| elements(doc, at));
+        let tags = member(rec, item, "tags").map_or_else(Vec::new, |at| elements(doc, at));
         if let Some(tag) = tags
             .into_iter()
-            .find(|&tag| string_is(doc, member(doc, tag, "key"), "Name"))
+            .find(|&tag| string_is(doc, member(rec, tag, "key"), "Name"))
         {
-            name = as_string(doc, member(doc, tag, "value")).unwrap_or(Cow::Borrowed(""));
+            name = as_string(doc, member(rec, tag, "value")).unwrap_or(Cow::Borrowed(""));
         }
     }
     (!name.is_empty()).then_some(name)
@@ -229,11 +228,11 @@ const IMAGE_FALLBACKS: [&[&str]; 3] = [
 pub fn ec2_imageids<'a>(rec: &mut Record<'a>, index: Option<usize>) -> Option<Vec<Cow<'a, str>>> {
     let doc = rec.text()?;
     let response = rec.top_member("responseElements");
-    if let Some(items) = response.and_then(|at| below(doc, at, &["instancesSet", "items"])) {
+    if let Some(items) = response.and_then(|at| below(rec, at, &["instancesSet", "items"])) {
         let Some(index) = index else {
             let ids: Vec<_> = elements(doc, items)
                 .into_iter()
-                .filter_map(|item| string_of(doc, member(doc, item, "imageId")?))
+                .filter_map(|item| string_of(doc, member(rec, item, "imageId")?))
                 .filter(|id| !id.is_empty())
                 .collect();
             return (!ids.is_empty()).then_some(ids);
@@ -242,7 +241,7 @@ pub fn ec2_imageids<'a>(rec: &mut Record<'a>, index: Option<usize>) -> Option<Ve
             return None;
         }
         let item = json::element(doc.as_bytes(), items, index)?;
-        return as_string(doc, Some(member(doc, item, "imageId")?)).map(|id| vec![id]);
+        return as_string(doc, Some(member(rec, item, "imageId")?)).map(|id| vec![id]);
     }
     if index.is_some_and(|i| i != 0) {
         return None;
@@ -250,7 +249,7 @@ pub fn ec2_imageids<'a>(rec: &mut Record<'a>, index: Option<usize>) -> Option<Ve
     let params = rec.top_member("requestParameters")?;
     let found = IMAGE_FALLBACKS
         .iter()
-        .find_map(|path| below(doc, params, path))?;
+        .find_map(|path| below(rec, params, path))?;
     as_string(doc, Some(found)).map(|id| vec![id])
 }
 
@@ -285,7 +284,7 @@ fn info_text<'a>(rec: &mut Record<'a>, doc: &'a str) -> String {
     };
     let params = rec.top_member("requestParameters");
     if name == "PutBucketPublicAccessBlock" {
-        let config = params.and_then(|at| member(doc, at, "PublicAccessBlockConfiguration"));
+        let config = params.and_then(|at| member(rec, at, "PublicAccessBlockConfiguration"));
         if config.is_some_and(|at| doc.as_bytes().get(at) == Some(&b'{')) {
             // upstream reads the flags at the record's top level [quirk 5]
             for key in [
@@ -306,8 +305,9 @@ fn info_text<'a>(rec: &mut Record<'a>, doc: &'a str) -> String {
     if let Some(size) = s3_bytes(rec, &["bytesTransferredIn", "bytesTransferredOut"]) {
         text.push_str(&format!(" Size={size}"));
     }
-    let param = |key| as_string(doc, params.and_then(|at| member(doc, at, key)));
-    let found = s3_uri(rec).map(|uri| ("URI", Cow::Owned(uri)));
+    let uri = s3_uri(rec);
+    let param = |key| as_string(doc, params.and_then(|at| member(rec, at, key)));
+    let found = uri.map(|uri| ("URI", Cow::Owned(uri)));
     let found = found.or_else(|| param("bucketName").map(|v| ("Bucket", v)));
     let found = found.or_else(|| param("key").map(|v| ("Key", v)));
     let found = found.or_else(|| param("Host").map(|v| ("Host", v)));

@@ -86,7 +86,7 @@ fn value<'a>(rec: &mut Record<'a>, tokens: &[(String, Option<usize>)]) -> Option
     for (step, (token, index)) in tokens.iter().enumerate() {
         at = match doc.get(at)? {
             b'{' if step == 0 => rec.top_member(token)?,
-            b'{' => json::member(doc, at, token)?,
+            b'{' => rec.member_of(at, token)?,
             b'[' => json::element(doc, at, (*index)?)?,
             _ => return None,
         };

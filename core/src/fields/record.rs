@@ -37,6 +37,8 @@ pub struct Origin<'a> {
 
 /// How many top-level members the index keeps; lookups past a larger object scan it.
 const INDEXED: usize = 32;
+/// How many members of the objects held by top-level members the index keeps.
+const NESTED: usize = 64;
 
 /// One plugin event as its fields see it (see the module doc).
 pub struct Record<'a> {
@@ -47,18 +49,65 @@ pub struct Record<'a> {
     origin: &'a Origin<'a>,
     /// `None`: not checked yet; `Some(None)`: not JSON (or `null`); `Some(Some(text))`
     checked: Option<Option<&'a str>>,
-    top: Top,
+    /// made by the check, so that an event no field reads costs no table
+    top: Option<Box<Top>>,
 }
 
-/// The members of the top-level object, found by the check: `(key start, key end,
-/// value start, whether the key holds an escape)`, the first [`INDEXED`] of them.
+/// Where the members of the first two levels are, found by the check.
 struct Top {
     /// where the object starts, when the document is an object
     at: Option<usize>,
-    seen: [(u32, u32, u32, bool); INDEXED],
+    /// the first top-level members: (key start, key end, value start, escaped key)
+    seen: Vec<(u32, u32, u32, bool)>,
+    /// how many top-level members the check reported (the table keeps [`INDEXED`])
     len: usize,
-    /// more members than the table holds (or a document too long for u32 offsets)
+    /// more top-level members than the table holds (or a document too long for u32)
     more: bool,
+    /// the first members of objects that are values of members in `seen`: (parent,
+    /// where `parent` is the index in `seen` with bit 31 set for an escaped key; key
+    /// start, key end, value start)
+    inner: Vec<(u32, u32, u32, u32)>,
+    /// `inner` holds every member of the objects of `seen[..complete]`
+    complete: usize,
+}
+
+const ESCAPED: u32 = 1 << 31;
+
+impl Top {
+    /// Note one member reported by the check.
+    fn note(&mut self, m: TopMember) {
+        // offsets fit u32: the caller does not index a longer document
+        let (start, end, value) = (m.key_start as u32, m.key_end as u32, m.value as u32);
+        if m.level == 1 {
+            if self.len < INDEXED {
+                self.seen.push((start, end, value, m.escaped));
+            } else {
+                self.more = true;
+            }
+            self.len = (self.len + 1).min(INDEXED + 1); // INDEXED + 1: a parent not kept
+        } else if let Some(parent) = self.len.checked_sub(1).filter(|p| *p < INDEXED) {
+            if self.inner.len() < NESTED {
+                let flags = parent as u32 | if m.escaped { ESCAPED } else { 0 };
+                self.inner.push((flags, start, end, value));
+            } else {
+                self.complete = self.complete.min(parent);
+            }
+        }
+    }
+
+    fn kept(&self) -> usize {
+        self.seen.len()
+    }
+}
+
+/// Whether the raw key `doc[start..end]` (between its quotes) names `key`.
+fn key_matches(doc: &[u8], start: u32, end: u32, escaped: bool, key: &str) -> bool {
+    let raw = doc.get(start as usize..end as usize).unwrap_or_default();
+    if escaped {
+        json::decode_string(raw).is_some_and(|name| name == key)
+    } else {
+        raw == key.as_bytes()
+    }
 }
 
 impl<'a> Record<'a> {
@@ -83,12 +132,7 @@ impl<'a> Record<'a> {
             header,
             origin,
             checked: None,
-            top: Top {
-                at: None,
-                seen: [(0, 0, 0, false); INDEXED],
-                len: 0,
-                more: false,
-            },
+            top: None,
         }
     }
 
@@ -118,21 +162,18 @@ impl<'a> Record<'a> {
             return known;
         }
         let doc = self.doc;
-        let top = &mut self.top;
         let fits = u32::try_from(doc.len()).is_ok();
-        top.more = !fits;
+        let top = self.top.insert(Box::new(Top {
+            at: None,
+            seen: Vec::with_capacity(INDEXED),
+            len: 0,
+            more: !fits,
+            inner: Vec::with_capacity(NESTED),
+            complete: INDEXED,
+        }));
         let text = json::valid_with(doc, |m: TopMember| {
-            if top.len < INDEXED && fits {
-                // offsets fit u32: checked above
-                top.seen[top.len] = (
-                    m.key_start as u32,
-                    m.key_end as u32,
-                    m.value as u32,
-                    m.escaped,
-                );
-                top.len += 1;
-            } else {
-                top.more = true;
+            if fits {
+                top.note(m);
             }
         });
         let first = json::skip_ws(doc, 0);
@@ -159,16 +200,10 @@ impl<'a> Record<'a> {
     pub fn top_member(&mut self, key: &str) -> Option<usize> {
         self.text()?;
         let doc = self.doc;
-        let top = &self.top;
+        let top = self.top.as_deref()?;
         let at = top.at?;
-        for &(start, end, value, escaped) in &top.seen[..top.len] {
-            let raw = doc.get(start as usize..end as usize).unwrap_or_default();
-            let found = if escaped {
-                json::decode_string(raw).is_some_and(|name| name == key)
-            } else {
-                raw == key.as_bytes()
-            };
-            if found {
+        for &(start, end, value, escaped) in &top.seen[..top.kept()] {
+            if key_matches(doc, start, end, escaped, key) {
                 return Some(value as usize);
             }
         }
@@ -189,11 +224,30 @@ impl<'a> Record<'a> {
         Some(at)
     }
 
-    /// Where the value of member `key` of the object at `at` starts.
+    /// Where the value of member `key` (the first of that name) of the object at `at`
+    /// starts; `None` when there is no object at `at` or it lacks the member. An object
+    /// held by a top-level member is looked up in the index.
     pub fn member_of(&self, at: usize, key: &str) -> Option<usize> {
-        if self.doc.get(at) != Some(&b'{') {
+        let doc = self.doc;
+        if doc.get(at) != Some(&b'{') {
             return None;
         }
-        json::member(self.doc, at, key)
+        let Some(top) = self.top.as_deref() else {
+            return json::member(doc, at, key);
+        };
+        let parent = top.seen[..top.kept()]
+            .iter()
+            .position(|m| m.2 as usize == at);
+        match parent {
+            Some(parent) if parent < top.complete => {
+                let parent = parent as u32;
+                top.inner
+                    .iter()
+                    .filter(|m| m.0 & !ESCAPED == parent)
+                    .find(|m| key_matches(doc, m.1, m.2, m.0 & ESCAPED != 0, key))
+                    .map(|m| m.3 as usize)
+            }
+            _ => json::member(doc, at, key),
+        }
     }
 }

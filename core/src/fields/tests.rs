@@ -96,6 +96,45 @@ fn member_takes_the_first_of_duplicates() {
 }
 
 #[test]
+fn the_index_and_the_scans_agree() {
+    // nested duplicates, an escaped nested key, and tables too small for the members
+    let mut doc = String::from(r#"{"requestParameters":{"a":1,"a":2,"\u0062":"B","c":{"d":"D"}}"#);
+    for i in 0..40 {
+        doc.push_str(&format!(r#","k{i}":{{"x":{i}}}"#));
+    }
+    doc.push_str(r#","big":{"#);
+    for i in 0..70 {
+        doc.push_str(&format!(r#""m{i}":{i},"#));
+    }
+    doc.push_str(r#""last":"L"},"eventName":"E"}"#);
+    let doc = doc.as_bytes();
+    assert_eq!(
+        field("json.value", Some("/requestParameters/a"), doc),
+        s("1")
+    );
+    assert_eq!(
+        field("json.value", Some("/requestParameters/b"), doc),
+        s("B")
+    );
+    assert_eq!(
+        field("json.value", Some("/requestParameters/c/d"), doc),
+        s("D")
+    );
+    assert_eq!(field("json.value", Some("/k3/x"), doc), s("3"));
+    assert_eq!(field("json.value", Some("/k39/x"), doc), s("39"));
+    assert_eq!(field("json.value", Some("/big/m69"), doc), s("69"));
+    assert_eq!(field("json.value", Some("/big/last"), doc), s("L"));
+    assert_eq!(field("json.value", Some("/big/nothere"), doc), None);
+    assert_eq!(field("ct.name", None, doc), s("E"));
+    with_record(doc, |rec| {
+        let at = rec.top_member("big").unwrap();
+        for key in ["m0", "m33", "last", "none"] {
+            assert_eq!(rec.member_of(at, key), json::member(doc, at, key), "{key}");
+        }
+    });
+}
+
+#[test]
 fn strings_decode_and_other_values_give_empty_text() {
     let doc =
         br#"{"errorCode":"caf\u00e9\n","errorMessage":null,"awsRegion":5,"eventSource":{"x":1}}"#;

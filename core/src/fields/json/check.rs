@@ -12,9 +12,13 @@ pub fn valid(doc: &[u8]) -> Option<&str> {
     valid_with(doc, |_| {})
 }
 
-/// A member of the top-level object, as [`valid_with`] reports it.
+/// A member of the top-level object or of an object directly in it, as [`valid_with`]
+/// reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopMember {
+    /// 1 for a member of the top-level object, 2 for a member of an object that is the
+    /// value of a top-level member (the last level-1 member reported before it)
+    pub level: u8,
     /// the key's bytes are `doc[key_start..key_end]` (between its quotes)
     pub key_start: usize,
     pub key_end: usize,
@@ -25,7 +29,8 @@ pub struct TopMember {
 }
 
 /// [`valid`], handing `member` each member of the top-level object (when it is an
-/// object) in order, duplicates included; the check goes on to the end either way.
+/// object) and of the objects that are its members' values, in order, duplicates
+/// included; the check goes on to the end either way.
 pub fn valid_with(doc: &[u8], member: impl FnMut(TopMember)) -> Option<&str> {
     let text = std::str::from_utf8(doc).ok()?;
     structure(doc, member).then_some(text)
@@ -75,10 +80,12 @@ impl Nesting {
 /// The grammar, on a document already known to be valid UTF-8.
 fn structure(doc: &[u8], mut report: impl FnMut(TopMember)) -> bool {
     let mut open = Nesting::default();
-    let mut head = |doc: &[u8], i: usize, depth: usize| {
+    // `objects`: the kinds of the two outer levels (bit 0 the top level, bit 1 the next)
+    let mut head = |doc: &[u8], i: usize, depth: usize, objects: u64| {
         let (key_end, escaped, value) = member_head(doc, i)?;
-        if depth == 1 {
+        if depth == 1 || (depth == 2 && objects & 3 == 3) {
             report(TopMember {
+                level: depth as u8,
                 key_start: i + 1,
                 key_end,
                 escaped,
@@ -97,7 +104,7 @@ fn structure(doc: &[u8], mut report: impl FnMut(TopMember)) -> bool {
                     i += 1;
                 } else {
                     open.push(true);
-                    match head(doc, i, open.depth) {
+                    match head(doc, i, open.depth, open.low) {
                         Some(next) => {
                             i = next;
                             continue;
@@ -144,7 +151,7 @@ fn structure(doc: &[u8], mut report: impl FnMut(TopMember)) -> bool {
                 return i == doc.len();
             };
             match (doc.get(i), object) {
-                (Some(b','), true) => match head(doc, skip_ws(doc, i + 1), open.depth) {
+                (Some(b','), true) => match head(doc, skip_ws(doc, i + 1), open.depth, open.low) {
                     Some(next) => {
                         i = next;
                         break;
