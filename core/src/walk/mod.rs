@@ -21,7 +21,9 @@
 mod buffer;
 pub mod error;
 pub mod event;
+pub mod frame;
 mod gzip;
+pub mod item;
 pub mod source;
 pub mod table;
 pub mod tally;
@@ -33,9 +35,10 @@ mod tests;
 mod tests_damage;
 
 pub use error::{ErrorKind, WalkError};
+pub use item::{BlockRef, Counts, EventRef, Item, Section};
 pub use source::Source;
 pub use tally::Tally;
-pub use walker::{BlockRef, Counts, EventRef, Item, Section, Walker};
+pub use walker::Walker;
 
 /// The section header block (§3); its id reads the same in both byte orders.
 pub const BLOCK_SHB: u32 = 0x0A0D0D0A;

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use super::item::EventRef;
 use super::table::is_large;
-use super::walker::EventRef;
 
 /// The type id of plugin events (`pluginevent`, docs/format.md §10.3).
 const PLUGINEVENT: u16 = 322;

@@ -3,109 +3,23 @@
 //! as `CaptureReader._slow_block` in `scaptools/format/reader.py`.
 
 use std::any::Any;
-use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use super::buffer::Buffer;
 use super::error::WalkError;
 use super::event::{v1_event, v2_event, Head, Raw};
+use super::frame::{length_fault, section_order, size_fault};
+use super::item::{BlockRef, Counts, EventRef, Item, Section};
 use super::source::{open_path, Source};
 use super::table::NPARAMS;
-use super::{is_event_block, is_v2_event_block, Order, BLOCK_FRAME_SIZE, BLOCK_SHB};
-use super::{BLOCK_EV, BLOCK_EV_V2, BLOCK_EV_V2_LARGE, NON_LARGE_MAX, SHB_MAJOR};
+use super::{is_event_block, is_v2_event_block, Order, BLOCK_FRAME_SIZE, BLOCK_SHB, SHB_MAJOR};
 
 /// Bytes made available before each block: block header, cpuid and v2 event header,
 /// what the Python reader looks at first (`layout.EVENT_BLOCK_AND_HEADER`).
 const LOOKAHEAD: usize = 36;
 const HEADER: usize = 8;
 const SHB_HEAD: usize = 16;
-const MAGIC_LE: [u8; 4] = [0x4d, 0x3c, 0x2b, 0x1a];
-const MAGIC_BE: [u8; 4] = [0x1a, 0x2b, 0x3c, 0x4d];
-
-/// What a section header said (§3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Section {
-    pub major: u16,
-    pub minor: u16,
-    pub order: Order,
-    /// offset of the section header block
-    pub offset: u64,
-}
-
-/// One event, its bytes in the v2 little-endian layout (`Event.raw`).
-#[derive(Debug, Clone, Copy)]
-pub struct EventRef<'a> {
-    /// offset of the event's block in the (decompressed) stream
-    pub offset: u64,
-    /// 1-based position among the events of the capture
-    pub num: u64,
-    pub ts: u64,
-    pub tid: u64,
-    pub cpu: u16,
-    pub etype: u16,
-    pub nparams: u32,
-    /// dump flags of a flags-word block, else 0 (§9.1)
-    pub flags: u32,
-    pub block_type: u32,
-    /// whether the type has u32 parameter lengths (§9.3)
-    pub large: bool,
-    pub raw: &'a [u8],
-}
-
-/// A block that is not an event: section header, metadata or unknown. `body` is what
-/// lies between the 8-byte header and the trailer, padding included.
-#[derive(Debug, Clone, Copy)]
-pub struct BlockRef<'a> {
-    pub offset: u64,
-    pub block_type: u32,
-    pub order: Order,
-    pub body: &'a [u8],
-}
-
-/// One step of the walk.
-#[derive(Debug, Clone, Copy)]
-pub enum Item<'a> {
-    Event(EventRef<'a>),
-    Block(BlockRef<'a>),
-}
-
-/// Blocks seen, by type: every block whose frame was sound counts, as in
-/// `CaptureReader.block_counts`.
-#[derive(Debug, Clone, Default)]
-pub struct Counts {
-    ev_v2: u64,
-    ev_large: u64,
-    ev_v1: u64,
-    others: BTreeMap<u32, u64>,
-}
-
-impl Counts {
-    #[inline]
-    fn add(&mut self, btype: u32) {
-        match btype {
-            BLOCK_EV_V2 => self.ev_v2 += 1,
-            BLOCK_EV_V2_LARGE => self.ev_large += 1,
-            BLOCK_EV => self.ev_v1 += 1,
-            _ => *self.others.entry(btype).or_default() += 1,
-        }
-    }
-
-    /// `(block type, count)` of every type seen, by type.
-    pub fn by_type(&self) -> Vec<(u32, u64)> {
-        let mut all = self.others.clone();
-        for (btype, n) in [
-            (BLOCK_EV_V2, self.ev_v2),
-            (BLOCK_EV_V2_LARGE, self.ev_large),
-            (BLOCK_EV, self.ev_v1),
-        ] {
-            if n > 0 {
-                all.insert(btype, n);
-            }
-        }
-        all.into_iter().collect()
-    }
-}
 
 /// An owned description of the block just walked; the references are made from it.
 #[derive(Debug, Clone, Copy)]
@@ -432,21 +346,11 @@ impl Walker {
     /// The byte order of the block at the position: a section header carries its own,
     /// every other block has its section's (§3).
     fn order_at(&self, offset: u64) -> Result<Order, WalkError> {
-        let rest = self.buf.rest();
-        let head = &rest[..rest.len().min(BLOCK_FRAME_SIZE)];
-        if head.len() == BLOCK_FRAME_SIZE && Order::Little.u32(head, 0) == BLOCK_SHB {
-            let magic = &head[8..12];
-            if magic == MAGIC_LE {
-                return Ok(Order::Little);
-            }
-            if magic == MAGIC_BE {
-                return Ok(Order::Big);
-            }
-            let hex: String = magic.iter().map(|b| format!("{b:02x}")).collect();
-            let text = format!("bad byte-order magic {hex} in section header");
-            return Err(self.fault(text, offset, BLOCK_SHB));
+        match section_order(self.buf.rest()) {
+            Ok(Some(order)) => Ok(order),
+            Ok(None) => Ok(self.section.map_or(Order::Little, |s| s.order)),
+            Err(text) => Err(self.fault(text, offset, BLOCK_SHB)),
         }
-        Ok(self.section.map_or(Order::Little, |s| s.order))
     }
 
     fn check_start(&self) -> Result<(), WalkError> {
@@ -489,26 +393,4 @@ impl Walker {
             .at(offset)
             .block(Some(btype))
     }
-}
-
-/// What is wrong with a block's total length, or `None` (§2; `ranges.length_fault`).
-pub fn length_fault(total: u32) -> Option<String> {
-    if (total as usize) < BLOCK_FRAME_SIZE || total & 3 != 0 {
-        return Some(format!(
-            "bad block length {total} (must be >= {BLOCK_FRAME_SIZE} and a multiple of 4)"
-        ));
-    }
-    None
-}
-
-/// A non-large event block longer than libscap's buffer (§9.3; `ranges.size_fault`).
-pub fn size_fault(btype: u32, total: u32) -> Option<String> {
-    let large = matches!(btype, BLOCK_EV_V2_LARGE | super::BLOCK_EVF_V2_LARGE);
-    if is_event_block(btype) && !large && total.saturating_sub(HEADER as u32) > NON_LARGE_MAX {
-        return Some(format!(
-            "event block length {total} exceeds the {NON_LARGE_MAX}-byte limit of non-large \
-             event blocks"
-        ));
-    }
-    None
 }
