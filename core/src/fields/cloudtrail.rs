@@ -290,17 +290,17 @@ impl PartialEq for NameScan {
     }
 }
 
-/// `ct.name`: the Python path's fast scan (the first `"eventName":` followed by a
-/// string without escapes, when no `"eventName"` follows it anywhere) gives the value
-/// without checking the document; otherwise the general string rule. One pass over
-/// the payload finds every `"eventName"`.
+/// `ct.name`: the Python path's fast scan (a first `"eventName"` that is followed by a
+/// colon and a string without escapes, when no other `"eventName"` begins after that
+/// string) gives the value without checking the document; otherwise the general
+/// string rule. One pass over the payload finds every `"eventName"`.
 fn name<'a>(scan: &NameScan, rec: &mut Record<'a>) -> Option<Cow<'a, str>> {
     let payload = rec.payload();
     let mut found = scan.0.find_iter(payload);
-    // the first `"eventName"` followed by a colon
+    // the first `"eventName"`, which must be the key
     let key = found
-        .by_ref()
-        .find(|&at| payload.get(at + 11) == Some(&b':'));
+        .next()
+        .filter(|&at| payload.get(at + 11) == Some(&b':'));
     let value = key.and_then(|at| {
         let start = at + 13; // past `"eventName":"`
         if payload.get(at + 12) != Some(&b'"') {
