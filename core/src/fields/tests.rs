@@ -188,6 +188,15 @@ fn ct_name_fast_scan_and_fallback() {
         ),
         s("A")
     );
+    // an "eventName" before the first `"eventName":` also sends it to the general rule
+    assert_eq!(
+        field("ct.name", None, br#"{"eventName" :"A","eventName":"B"}"#),
+        s("A")
+    );
+    assert_eq!(
+        field("ct.name", None, br#"{"x":1}"eventName":"eventName":"#),
+        s("eventName")
+    );
 }
 
 #[test]
