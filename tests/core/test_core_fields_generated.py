@@ -11,9 +11,9 @@ inserted, replaced or removed) and tries random bytes. The core must give exactl
 Python path's values, and never crash.
 
 Duplicate keys: the core takes the first, as upstream does, and so does the Python
-path for compact payloads. Where the Python path still keeps the last one (``check``
-names the layouts), a field of a record with a duplicate may differ there only, and
-must then equal what Python gives for the same record without the later duplicates.
+path. Where the Python path still differs on records with duplicates (``check``
+names the cases), a field may differ there only, and must then equal what Python
+gives for the same record without the later duplicates.
 """
 from __future__ import annotations
 
@@ -261,9 +261,10 @@ def check(paths: Paths, payload: bytes, first_only: bytes | None = None,
           ts: int = 1_650_000_000_123_456_789) -> None:
     """Every field equal in both paths. With `first_only` (the record has duplicate
     keys) a field may instead equal Python's value for the record without its later
-    duplicates: an expected difference while the Python path keeps the last duplicate
-    in some layouts (a space before the colon, NUL bytes around the payload, ``\u0022``
-    before a colon in a string: its count of ``":`` misses the duplicate there)."""
+    duplicates: an expected difference while the Python path still differs on records
+    with duplicates in two ways (NUL bytes around the payload: its second parse keeps
+    the last duplicate; a number beyond 64 bits: the parse that keeps the first
+    duplicate reads it as an exact integer where orjson reads a double)."""
     paths.restart()
     differences = paths.differences(payload, ts, 3)
     if differences and first_only is not None:
