@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scaptools.core import native
 from scaptools.errors import ScapError
 from scaptools.events.event import Event
 from scaptools.format.reader import open_capture
@@ -55,17 +54,6 @@ def noisy_capture(events: int = 2500, seed: int = 7) -> bytes:
 @pytest.fixture(scope="module")
 def noisy() -> bytes:
     return noisy_capture()
-
-
-@pytest.fixture
-def core(monkeypatch):
-    monkeypatch.delenv("SCAPTOOLS_PURE", raising=False)
-    found = native()
-    if found is None or not hasattr(found, "Walker"):
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail("the compiled core is not built (CI is set)", pytrace=False)
-        pytest.skip("the compiled core is not built here (CI=true makes this a failure)")
-    return found
 
 
 @contextmanager

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from scaptools.core import native
 from scaptools.errors import ScapError
 from scaptools.format import constants, schema
 from scaptools.format.reader import open_capture
@@ -43,23 +42,6 @@ def mode(pure: bool):
             os.environ.pop("SCAPTOOLS_PURE", None)
         else:
             os.environ["SCAPTOOLS_PURE"] = before
-
-
-def require_core():
-    """The compiled core with its walker; skip when it is not built (fail under CI)."""
-    with mode(pure=False):
-        core = native()
-    if core is None or not hasattr(core, "Walker"):
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail("the compiled core is not built (CI is set)", pytrace=False)
-        pytest.skip("the compiled core is not built here (CI=true makes this a failure)")
-    return core
-
-
-@pytest.fixture
-def core(monkeypatch):
-    monkeypatch.delenv("SCAPTOOLS_PURE", raising=False)
-    return require_core()
 
 
 def describe(item) -> tuple:

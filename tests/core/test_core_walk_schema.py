@@ -5,30 +5,17 @@ the event the core walk gives, at the same offset."""
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 from pathlib import Path
 
 import pytest
 
-from scaptools.core import native
 from scaptools.core.walk import BATCH, CLASSES
 from scaptools.events.table import EVENT_NPARAMS, LARGE_PAYLOAD
 from scaptools.format import constants, schema
 from scaptools.format.blocks import Block
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def core(monkeypatch):
-    monkeypatch.delenv("SCAPTOOLS_PURE", raising=False)
-    found = native()
-    if found is None or not hasattr(found, "Walker"):
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail("the compiled core is not built (CI is set)", pytrace=False)
-        pytest.skip("the compiled core is not built here (CI=true makes this a failure)")
-    return found
 
 
 def core_items(core, path: Path) -> list:

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import struct
 import warnings
 from pathlib import Path
 
 import pytest
 
-from scaptools.core import native
 from scaptools.errors import ScapError
 from scaptools.events.event import damaged_error
 from scaptools.format.reader import open_capture
@@ -22,17 +20,6 @@ from scaptools.ops.info import Summary
 ROOT = Path(__file__).resolve().parents[2]
 SYSCALL = (ROOT / "captures" / "syscall_shell.scap").read_bytes()
 PLUGIN = (ROOT / "captures" / "example.scap").read_bytes()
-
-
-@pytest.fixture
-def core(monkeypatch):
-    monkeypatch.delenv("SCAPTOOLS_PURE", raising=False)
-    found = native()
-    if found is None or not hasattr(found, "Walker"):
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail("the compiled core is not built (CI is set)", pytrace=False)
-        pytest.skip("the compiled core is not built here (CI=true makes this a failure)")
-    return found
 
 
 FIELDS = ("events", "plugins", "first_ts", "last_ts", "earliest", "latest", "inversions",
