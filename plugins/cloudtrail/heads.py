@@ -133,6 +133,7 @@ class Helper:
         self.file = os.fdopen(fd, "rb")
         self.frames: queue.Queue = queue.Queue(QUEUE_FRAMES)
         self.closing = threading.Event()
+        self.closed = threading.Lock()
         self.reader = threading.Thread(target=self._read, name="heads-reader", daemon=True)
         self.reader.start()
 
@@ -203,18 +204,19 @@ class Helper:
 
     def close(self) -> None:
         """Stop the helper (killed if still at work) and reap it."""
-        if not self.pid:
+        with self.closed:  # once: a second caller must never signal or wait on pid 0
+            pid, self.pid = self.pid, 0
+        if not pid:
             return
         self.closing.set()
         try:
-            os.kill(self.pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.reader.join(STALL)  # its pipe ends with the helper, its put sees ``closing``
         try:
-            os.waitpid(self.pid, 0)
+            os.waitpid(pid, 0)
         except ChildProcessError:
             pass
-        self.pid = 0
         if not self.reader.is_alive():
             self.file.close()

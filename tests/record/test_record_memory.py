@@ -407,3 +407,31 @@ def test_record_memory_summary_names_dedupe_keys_dropped_early():
     assert not any("duplicate check" in line for line in quiet)
     busy = RecordSummary(events=1, stats=SourceStats(dedupe_forgotten=16384)).lines()
     assert any("duplicate check: 16384 keys dropped within their hour" in line for line in busy)
+
+
+def test_record_memory_helper_closed_twice_at_once_leaves_other_children(monkeypatch, tmp_path):
+    """Two threads closing one helper together: it is killed and reaped once, and no
+    other child of the process is waited for (a close that read the pid after the other
+    had cleared it waited on pid 0, any child of the group, and took its exit status)."""
+    monkeypatch.setattr(heads, "HELPER_MIN", 0)
+    monkeypatch.setattr(heads, "_cores", lambda: 2)
+    monkeypatch.setattr(logfile, "STREAM_MIN", 0)
+    path = tmp_path / "twice.json.gz"
+    write_log(path, 2000)
+    body = spool.open_body(str(path))
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+    for _ in range(5):
+        helper = heads.start(body)
+        gate = threading.Barrier(2)
+
+        def close(helper=helper, gate=gate):
+            gate.wait()
+            helper.close()
+        threads = [threading.Thread(target=close) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert helper.pid == 0 and not any(t.is_alive() for t in threads)
+    assert other.wait(30) == 3  # its status was still there for its own Popen
+    body.close()
