@@ -23,8 +23,16 @@ from scaptools.format.blocks import Block
 from scaptools.format.reader import open_capture
 
 
+# what the events give, counted by :meth:`Summary.add_events` on the pure path and by
+# the compiled core's walk (``CaptureReader.tally()``, core/src/walk/tally.rs) otherwise
+EVENT_COUNTS = ("events", "plugins", "first_ts", "last_ts", "earliest", "latest", "inversions",
+                "damaged")
+
+
 class Summary:
-    """Counters filled while walking the blocks of one capture."""
+    """Counters filled while walking the blocks of one capture: the metadata blocks are
+    read here; the events are counted here on the pure path, and taken from the core's
+    tally of them (:meth:`add_tally`) when the compiled core is active."""
 
     def __init__(self, path: str = "<stream>"):
         self.path = path
@@ -56,6 +64,18 @@ class Summary:
                 self.add_time(item.ts)
         finally:
             self.last_ts = self._last
+
+    def add_tally(self, tally) -> None:
+        """Read the non-event blocks of a core ``Tally`` (``CaptureReader.tally()``), then
+        take its counts of the events: complete once its walk has ended or failed."""
+        try:
+            for _, blk in tally.blocks():
+                self.add_block(blk)
+        finally:
+            for name in EVENT_COUNTS:
+                setattr(self, name, getattr(tally, name))
+            if tally.first_damaged is not None:
+                self.first_damaged = damaged_error(tally.first_damaged, self.path)
 
     def add_time(self, ts: int) -> None:
         last = self._last
@@ -106,8 +126,12 @@ def summarize(src, *, src_path: str | None = None) -> tuple[dict, ScapError | No
     reader = open_capture(src, path=src_path)
     summary = Summary(reader.path)
     with reader:
+        tally = reader.tally()  # None on the pure path
         try:
-            summary.add_events(reader.blocks())
+            if tally is None:
+                summary.add_events(reader.blocks())
+            else:
+                summary.add_tally(tally)
         except ScapError as exc:
             summary.error = exc
     return _report(reader, summary), _first_fault(summary)
