@@ -111,17 +111,17 @@ def summary(workload: str, tool: str, events: int, samples: list[dict]) -> Resul
                   max(s["rss_kb"] for s in samples) / 1024)
 
 
-def time_library(workload: str, path: Path, runs: int) -> Result:
+def time_library(workload: str, path: Path, runs: int, *, env: dict | None = None,
+                 tool: str = "scaptools") -> Result:
     """Median over ``runs`` of iterating every event with ``open_capture``."""
     samples = []
     for _ in range(runs):
-        res = measured([sys.executable, "-c", ITERATE, str(path)])
+        res = measured([sys.executable, "-c", ITERATE, str(path)], env=env)
         n, secs, cpu = res["stdout"].split()
         samples.append((float(secs), int(n), res["rss_kb"], float(cpu)))
     secs = statistics.median(s[0] for s in samples)
     cpu = statistics.median(s[3] for s in samples)
-    return Result(workload, "scaptools", samples[0][1], secs, cpu,
-                  max(s[2] for s in samples) / 1024)
+    return Result(workload, tool, samples[0][1], secs, cpu, max(s[2] for s in samples) / 1024)
 
 
 def time_sysdig(workload: str, path: Path, runs: int, events: int) -> Result | None:
@@ -526,6 +526,24 @@ def bench_print_filter_10m(ctx: Context) -> list[Result]:
 
 WORKLOADS["print-filter"] = bench_print_filter
 WORKLOADS["print-filter-10m"] = bench_print_filter_10m
+
+
+def bench_info(ctx: Context) -> list[Result]:
+    """`scap info` and iteration, compiled core and SCAPTOOLS_PURE=1, 10M syscall events."""
+    path = replicate(curl_google(ctx), ctx.data / "syscall_10m.scap", 10_000_000)
+    core = {k: v for k, v in child_env().items() if k != "SCAPTOOLS_PURE"}
+    results = []
+    for mode, env in (("core", core), ("pure", child_env({"SCAPTOOLS_PURE": "1"}))):
+        results.append(time_library("info", path, ctx.runs, env=env, tool=f"{mode} iterate"))
+        argv = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "info",
+                str(path)]
+        samples = [measured(_to_null(argv), env=env) for _ in range(ctx.runs)]
+        results.append(summary("info", f"{mode} scap info", results[0].events, samples))
+    ref = time_sysdig("info", path, ctx.runs, results[0].events)
+    return ([ref] if ref else []) + results
+
+
+WORKLOADS["info"] = bench_info
 
 
 def report(results: list[Result]) -> None:
