@@ -1,6 +1,13 @@
 //! Calendar dates and times of a timestamp, in UTC or in the local time zone (the C
 //! library's `localtime_r`, which Python's `time.localtime` calls too, so both paths
-//! follow the same `TZ`).
+//! follow the same `TZ`), and their texts: the one implementation the `evt.time*`
+//! fields and the alert lines of the replay (`crate::replay::render`) share.
+//!
+//! The alert lines take the local time at a UTC offset their caller gives ([`at_offset`]:
+//! the offset in force when the alert is formatted, as Falco's libs do), the fields the
+//! offset in force at the event's own time ([`local`]).
+
+const NS: u64 = 1_000_000_000;
 
 /// A broken-down time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,13 +23,76 @@ pub struct Civil {
 impl Civil {
     /// `YYYY-MM-DD`
     pub fn date(&self) -> String {
-        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        let mut s = String::with_capacity(10);
+        self.push_date(&mut s);
+        s
     }
 
     /// `HH:MM:SS`
     pub fn time(&self) -> String {
-        format!("{:02}:{:02}:{:02}", self.hour, self.minute, self.second)
+        let mut s = String::with_capacity(8);
+        self.push_time(&mut s);
+        s
     }
+
+    fn push_date(&self, out: &mut String) {
+        // a year before 1 is not reached from a u64 timestamp
+        digits(self.year.max(0) as u64, 4, out);
+        out.push('-');
+        digits(u64::from(self.month), 2, out);
+        out.push('-');
+        digits(u64::from(self.day), 2, out);
+    }
+
+    fn push_time(&self, out: &mut String) {
+        digits(u64::from(self.hour), 2, out);
+        out.push(':');
+        digits(u64::from(self.minute), 2, out);
+        out.push(':');
+        digits(u64::from(self.second), 2, out);
+    }
+}
+
+/// Append `HH:MM:SS.nnnnnnnnn` of timestamp `ts` (ns) at UTC offset `offset` seconds.
+pub fn at_offset(ts: u64, offset: i64, out: &mut String) {
+    let (sec, ns) = (ts / NS, ts % NS);
+    let second = (i128::from(sec) + i128::from(offset)).rem_euclid(86400) as u64;
+    let civil = Civil {
+        year: 0,
+        month: 0,
+        day: 0,
+        hour: (second / 3600) as u32,
+        minute: (second / 60 % 60) as u32,
+        second: (second % 60) as u32,
+    };
+    civil.push_time(out);
+    out.push('.');
+    digits(ns, 9, out);
+}
+
+/// Append `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn` of timestamp `ts` (ns) in UTC, then `suffix`.
+pub fn iso(ts: u64, suffix: &str, out: &mut String) {
+    let civil = utc((ts / NS) as i64);
+    civil.push_date(out);
+    out.push('T');
+    civil.push_time(out);
+    out.push('.');
+    digits(ts % NS, 9, out);
+    out.push_str(suffix);
+}
+
+/// Append `n` in decimal, with zeros in front up to `width` digits.
+fn digits(n: u64, width: usize, out: &mut String) {
+    let mut buf = [b'0'; 20];
+    let (mut n, mut at) = (n, buf.len());
+    while n > 0 {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let at = at.min(buf.len() - width.min(buf.len()));
+    // ASCII digits: always UTF-8
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
 /// The UTC time of `secs` seconds since the epoch.
@@ -70,4 +140,32 @@ pub fn local(secs: i64) -> Option<Civil> {
         minute: u32::try_from(tm.tm_min).ok()?,
         second: u32::try_from(tm.tm_sec).ok()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_times() {
+        let mut s = String::new();
+        iso(1_632_360_600_000_000_000, "Z", &mut s);
+        assert_eq!(s, "2021-09-23T01:30:00.000000000Z");
+        s.clear();
+        at_offset(1_632_360_600_000_000_123, -3600, &mut s);
+        assert_eq!(s, "00:30:00.000000123");
+        s.clear();
+        iso(951_782_400_000_000_000, "", &mut s); // 2000-02-29
+        assert_eq!(s, "2000-02-29T00:00:00.000000000");
+        s.clear();
+        iso(u64::MAX, "+0000", &mut s); // the last timestamp: 2554
+        assert_eq!(s, "2554-07-21T23:34:33.709551615+0000");
+        let c = utc(-1);
+        assert_eq!(
+            (c.date(), c.time()),
+            ("1969-12-31".into(), "23:59:59".into())
+        );
+        let c = utc(253_402_300_800); // past 9999: five digits
+        assert_eq!(c.date(), "10000-01-01");
+    }
 }

@@ -85,8 +85,9 @@ impl Evt {
             Evt::Time => text(format!("{}.{nanos:09}", clock::local(secs)?.time())),
             Evt::TimeS => text(clock::local(secs)?.time()),
             Evt::TimeIso8601 => {
-                let utc = clock::utc(secs);
-                text(format!("{}T{}.{nanos:09}+0000", utc.date(), utc.time()))
+                let mut s = String::with_capacity(34);
+                clock::iso(ts, "+0000", &mut s);
+                text(s)
             }
             Evt::Datetime => {
                 let local = clock::local(secs)?;

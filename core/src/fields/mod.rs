@@ -49,7 +49,7 @@
 //! the whole event, header included (12 header bytes spelling `"eventName":` would be
 //! needed to tell them apart).
 
-mod clock;
+pub mod clock;
 mod cloudtrail;
 mod compute;
 mod generic;

@@ -5,6 +5,7 @@
 //! formatted: the caller passes it (Python reads it once per batch of events).
 
 use crate::cond::Data;
+use crate::fields::clock;
 
 /// Falco's output options (the keys of `scap replay -o`, §10).
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,7 +39,6 @@ const TIME_STRING_FIELDS: [&str; 5] = [
     "evt.datetime",
     "evt.datetime.s",
 ];
-const NS: u64 = 1_000_000_000;
 
 /// Append the alert's line (without the newline) to `out`.
 pub fn line(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
@@ -68,74 +68,13 @@ fn stamped(format: &Format, alert: &Alert, offset: i64) -> String {
 /// `<T>: <P> ` (§10).
 fn stamp(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
     if format.iso8601 {
-        iso(alert.ts, "+0000", out);
+        clock::iso(alert.ts, "+0000", out);
     } else {
-        local(alert.ts, offset, out);
+        clock::at_offset(alert.ts, offset, out);
     }
     out.push_str(": ");
     out.push_str(alert.priority);
     out.push(' ');
-}
-
-/// `HH:MM:SS.nnnnnnnnn` at UTC offset `offset` seconds.
-pub fn local(ts: u64, offset: i64, out: &mut String) {
-    let (sec, ns) = (ts / NS, ts % NS);
-    let second = (sec as i128 + offset as i128).rem_euclid(86400) as u64;
-    clock(second, ns, out);
-}
-
-/// `HH:MM:SS.nnnnnnnnn` of a second of the day and its nanoseconds.
-fn clock(second: u64, ns: u64, out: &mut String) {
-    digits(second / 3600, 2, out);
-    out.push(':');
-    digits(second % 3600 / 60, 2, out);
-    out.push(':');
-    digits(second % 60, 2, out);
-    out.push('.');
-    digits(ns, 9, out);
-}
-
-/// `n` in decimal, with zeros in front up to `width` digits.
-fn digits(n: u64, width: usize, out: &mut String) {
-    let mut buf = [b'0'; 20];
-    let (mut n, mut at) = (n, buf.len());
-    while n > 0 {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    let at = at.min(buf.len() - width.min(buf.len()));
-    // ASCII digits: always UTF-8
-    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn` in UTC, then `suffix`.
-pub fn iso(ts: u64, suffix: &str, out: &mut String) {
-    let (sec, ns) = (ts / NS, ts % NS);
-    let (days, rest) = (sec / 86400, sec % 86400);
-    let (y, mo, d) = civil(days as i64);
-    digits(y.max(0) as u64, 4, out);
-    out.push('-');
-    digits(u64::from(mo), 2, out);
-    out.push('-');
-    digits(u64::from(d), 2, out);
-    out.push('T');
-    clock(rest, ns, out);
-    out.push_str(suffix);
-}
-
-/// The proleptic Gregorian date of a day number (days since 1970-01-01).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// The text line: as it is, unless it holds `"`, `\` or a control character; then
@@ -263,7 +202,7 @@ fn json_line(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
         out.push(']');
     }
     out.push_str(",\"time\":\"");
-    iso(alert.ts, "Z", out);
+    clock::iso(alert.ts, "Z", out);
     out.push_str("\"}");
 }
 
@@ -319,19 +258,6 @@ fn output_fields(format: &Format, alert: &Alert, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_and_times() {
-        let mut s = String::new();
-        iso(1_632_360_600_000_000_000, "Z", &mut s);
-        assert_eq!(s, "2021-09-23T01:30:00.000000000Z");
-        s.clear();
-        local(1_632_360_600_000_000_123, -3600, &mut s);
-        assert_eq!(s, "00:30:00.000000123");
-        s.clear();
-        iso(951_782_400_000_000_000, "", &mut s); // 2000-02-29
-        assert_eq!(s, "2000-02-29T00:00:00.000000000");
-    }
 
     #[test]
     fn text_escapes_like_json() {
