@@ -227,7 +227,10 @@ impl PyReplay {
     /// `(events, skipped, per-slot events, syscall events, first timestamp)`.
     fn counts(&self) -> (u64, u64, Vec<u64>, u64, Option<u64>) {
         match &self.run {
-            Some(r) => (r.events, r.skipped, r.slots.clone(), r.syscall, r.first_ts),
+            Some(r) => {
+                let f = &r.feed;
+                (f.events, f.skipped, f.slots.clone(), f.syscall, f.first_ts)
+            }
             None => (0, 0, Vec::new(), 0, None),
         }
     }

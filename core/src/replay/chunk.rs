@@ -7,6 +7,7 @@
 //! outcomes in event order.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::render::{line, Alert};
 use super::rules::{plugin_event, Source, Verdict};
@@ -53,6 +54,8 @@ pub struct Outcome {
 pub struct Chunk {
     pub arena: Vec<u8>,
     pub steps: Vec<Step>,
+    /// warnings of the walk (unknown block types) met while walking this chunk
+    pub warnings: Vec<String>,
 }
 
 impl Chunk {
@@ -60,15 +63,20 @@ impl Chunk {
     pub fn clear(&mut self) {
         self.arena.clear();
         self.steps.clear();
+        self.warnings.clear();
     }
 
-    /// The outcome of every `Eval` step, in order, over `threads` threads.
+    /// The outcome of every `Eval` step, in order, over `threads` threads, while the
+    /// calling thread runs `meanwhile` (the walk of the next chunk) and then helps.
+    /// The threads take slices of the chunk's events in turn, so a thread slowed by
+    /// other work of the machine holds up no more than a slice.
     pub fn evaluate(
         &self,
         sources: &[&Source],
         options: &Options,
         first_ts: Option<u64>,
         threads: usize,
+        meanwhile: impl FnOnce(),
     ) -> Vec<Outcome> {
         let work: Vec<&Walked> = self
             .steps
@@ -78,7 +86,9 @@ impl Chunk {
                 _ => None,
             })
             .collect();
-        let one = |part: &[&Walked]| -> Vec<Outcome> {
+        let slices = work.len().div_ceil(SLICE);
+        let taken = AtomicUsize::new(0);
+        let one = || -> Vec<(usize, Vec<Outcome>)> {
             // per thread: the sources' origins and one table of field values, reused
             let cells: Vec<Cell<Option<u64>>> =
                 sources.iter().map(|_| Cell::new(first_ts)).collect();
@@ -88,43 +98,54 @@ impl Chunk {
                 .map(|(s, c)| s.origin(c))
                 .collect();
             let mut values = Values::new(0);
-            part.iter()
-                .map(|w| {
-                    values.clear();
-                    let raw = &self.arena[w.start..w.end];
-                    evaluate(
-                        sources[w.source],
-                        &origins[w.source],
-                        options,
-                        w,
-                        raw,
-                        &mut values,
-                    )
-                })
-                .collect()
+            let mut done = Vec::new();
+            loop {
+                let n = taken.fetch_add(1, Ordering::Relaxed);
+                if n >= slices {
+                    return done;
+                }
+                let part = &work[n * SLICE..((n + 1) * SLICE).min(work.len())];
+                let outcomes = part
+                    .iter()
+                    .map(|w| {
+                        values.clear();
+                        let raw = &self.arena[w.start..w.end];
+                        let (source, origin) = (sources[w.source], &origins[w.source]);
+                        evaluate(source, origin, options, w, raw, &mut values)
+                    })
+                    .collect();
+                done.push((n, outcomes));
+            }
         };
         let threads = threads.max(1);
-        if threads == 1 || work.len() < 64 {
-            return one(&work);
-        }
-        let size = work.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = work
-                .chunks(size)
-                .skip(1)
-                .map(|part| scope.spawn(move || one(part)))
-                .collect();
-            let mut out = one(&work[..size.min(work.len())]);
-            for handle in handles {
-                match handle.join() {
-                    Ok(part) => out.extend(part),
-                    Err(panic) => std::panic::resume_unwind(panic),
+        let parts = if threads == 1 || work.len() < 64 {
+            meanwhile();
+            one()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(one)).collect();
+                meanwhile();
+                let mut parts = one();
+                for handle in handles {
+                    match handle.join() {
+                        Ok(part) => parts.extend(part),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
                 }
-            }
-            out
-        })
+                parts
+            })
+        };
+        let mut ordered: Vec<Vec<Outcome>> = Vec::new();
+        ordered.resize_with(slices, Vec::new);
+        for (n, outcomes) in parts {
+            ordered[n] = outcomes;
+        }
+        ordered.into_iter().flatten().collect()
     }
 }
+
+/// Events a thread takes at a time.
+const SLICE: usize = 256;
 
 /// The alerts of one plugin event of a core source (`values`: empty, for its fields).
 fn evaluate<'a>(

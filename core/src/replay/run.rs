@@ -102,11 +102,12 @@ pub struct Options {
 const CHUNK_EVENTS: usize = 4096;
 const CHUNK_BYTES: usize = 8 << 20;
 
-/// The state of one capture's replay.
-pub struct Run {
+/// The walk side of a replay: the walker, the routing, and what it counts.
+pub struct Feed {
     walker: Walker,
     routes: HashMap<u32, Route>,
-    pub options: Options,
+    num_base: u64,
+    modulo: Option<(u64, u64)>,
     /// the first event's timestamp
     pub first_ts: Option<u64>,
     pub events: u64,
@@ -117,43 +118,63 @@ pub struct Run {
     pub syscall: u64,
     warned: HashSet<u32>,
     name: String,
+    /// the walk has ended (or failed): no further chunk
+    walked: bool,
+}
+
+/// The state of one capture's replay.
+///
+/// With more than one thread, the next chunk is walked while the threads evaluate the
+/// current one; its warnings reach the batch when it becomes the current chunk, so
+/// the lines, warnings and stops come in the same order as without the overlap.
+pub struct Run {
+    pub feed: Feed,
+    pub options: Options,
     chunk: Chunk,
+    /// the chunk walked ahead (`None`: not walked yet)
+    ahead: Option<Chunk>,
+    /// a cleared chunk whose memory the next walk reuses
+    spare: Chunk,
     outcomes: std::vec::IntoIter<Outcome>,
     /// the next step of the chunk to hand out
     at: usize,
-    /// the walk has ended (or failed): no further chunk
-    walked: bool,
 }
 
 impl Run {
     /// A replay of the walk with these routes.
     pub fn new(walker: Walker, routes: HashMap<u32, Route>, slots: usize, options: Options) -> Run {
         Run {
-            name: walker.path().to_string(),
-            walker,
-            routes,
+            feed: Feed {
+                name: walker.path().to_string(),
+                walker,
+                routes,
+                num_base: options.num_base,
+                modulo: options.modulo,
+                first_ts: None,
+                events: 0,
+                skipped: 0,
+                slots: vec![0; slots],
+                syscall: 0,
+                warned: HashSet::new(),
+                walked: false,
+            },
             options,
-            first_ts: None,
-            events: 0,
-            skipped: 0,
-            slots: vec![0; slots],
-            syscall: 0,
-            warned: HashSet::new(),
             chunk: Chunk::default(),
+            ahead: None,
+            spare: Chunk::default(),
             outcomes: Vec::new().into_iter(),
             at: 0,
-            walked: false,
         }
     }
 
     /// The walk's name of the capture.
     pub fn path(&self) -> &str {
-        &self.name
+        &self.feed.name
     }
 
     /// The offset of the block the walk is at (where an internal error is reported).
     pub fn offset(&self) -> u64 {
-        self.walker.block_offset()
+        self.feed.walker.block_offset()
     }
 
     /// Go on until `max_alerts` alerts are out or a stop; `sources[n]` are the rules
@@ -162,19 +183,10 @@ impl Run {
         let mut alerts = 0;
         while alerts < max_alerts {
             if self.at == self.chunk.steps.len() {
-                if self.walked {
+                if self.ahead.is_none() && self.feed.walked {
                     return Stop::End;
                 }
-                self.fill(batch);
-                let threads = match self.options.threads {
-                    0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
-                    n => n,
-                };
-                let outcomes = self
-                    .chunk
-                    .evaluate(sources, &self.options, self.first_ts, threads);
-                self.outcomes = outcomes.into_iter();
-                self.at = 0;
+                self.next_chunk(sources, batch);
                 continue;
             }
             let step = std::mem::replace(&mut self.chunk.steps[self.at], Step::End);
@@ -191,7 +203,7 @@ impl Run {
                 handoff.raw = self.chunk.arena[walked.start..walked.end].to_vec();
                 return Stop::Python(handoff);
             }
-            self.slots[walked.slot] += 1;
+            self.feed.slots[walked.slot] += 1;
             alerts += outcome.rules.len();
             for &rule in &outcome.rules {
                 count(&mut batch.counts, walked.source, rule);
@@ -202,20 +214,60 @@ impl Run {
         Stop::Full
     }
 
-    /// Walk the next chunk: count what needs no evaluation, copy what does.
-    fn fill(&mut self, batch: &mut Batch) {
-        self.chunk.clear();
+    /// Make the next chunk the current one and evaluate it; with threads, walk the one
+    /// after it meanwhile.
+    fn next_chunk(&mut self, sources: &[&Source], batch: &mut Batch) {
+        let mut done = std::mem::take(&mut self.chunk);
+        done.clear();
+        let mut chunk = match self.ahead.take() {
+            Some(chunk) => {
+                self.spare = done;
+                chunk
+            }
+            None => {
+                self.feed.fill(&mut done);
+                done
+            }
+        };
+        batch.warnings.append(&mut chunk.warnings);
+        let threads = match self.options.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            n => n,
+        };
+        let first_ts = self.feed.first_ts;
+        let outcomes = if threads > 1 && !self.feed.walked {
+            let mut next = std::mem::take(&mut self.spare);
+            let feed = &mut self.feed;
+            let outcomes = chunk.evaluate(sources, &self.options, first_ts, threads, || {
+                feed.fill(&mut next)
+            });
+            self.ahead = Some(next);
+            outcomes
+        } else {
+            chunk.evaluate(sources, &self.options, first_ts, threads, || {})
+        };
+        self.chunk = chunk;
+        self.outcomes = outcomes.into_iter();
+        self.at = 0;
+    }
+}
+
+impl Feed {
+    /// Walk the next chunk into `chunk` (cleared): count what needs no evaluation, copy
+    /// what does.
+    fn fill(&mut self, chunk: &mut Chunk) {
+        chunk.clear();
         let mut events = 0;
-        while events < CHUNK_EVENTS && self.chunk.arena.len() < CHUNK_BYTES {
+        while events < CHUNK_EVENTS && chunk.arena.len() < CHUNK_BYTES {
             let item = match self.walker.next_item() {
                 None => {
                     self.walked = true;
-                    self.chunk.steps.push(Step::End);
+                    chunk.steps.push(Step::End);
                     return;
                 }
                 Some(Err(err)) => {
                     self.walked = true;
-                    self.chunk.steps.push(Step::Error(err));
+                    chunk.steps.push(Step::Error(err));
                     return;
                 }
                 Some(Ok(item)) => item,
@@ -228,7 +280,7 @@ impl Run {
                         && !is_metadata_block(t)
                         && self.warned.insert(t)
                     {
-                        batch.warnings.push(format!(
+                        chunk.warnings.push(format!(
                             "{}: offset {:#x}: skipping unknown block type {t:#x}",
                             self.name, block.offset
                         ));
@@ -238,9 +290,9 @@ impl Run {
                 Item::Event(ev) => ev,
             };
             events += 1;
-            let num = ev.num + self.options.num_base;
+            let num = ev.num + self.num_base;
             self.first_ts.get_or_insert(ev.ts);
-            if let Some((jobs, k)) = self.options.modulo {
+            if let Some((jobs, k)) = self.modulo {
                 if num % jobs != k {
                     continue;
                 }
@@ -261,13 +313,13 @@ impl Run {
                 Place::Syscall => self.syscall += 1,
                 Place::Skip => self.skipped += 1,
                 Place::Count(slot) => self.slots[slot] += 1,
-                Place::Python => self.chunk.steps.push(Step::Python(head(ev.raw.to_vec()))),
+                Place::Python => chunk.steps.push(Step::Python(head(ev.raw.to_vec()))),
                 Place::Core { source, slot } => {
-                    let start = self.chunk.arena.len();
-                    self.chunk.arena.extend_from_slice(ev.raw);
-                    let end = self.chunk.arena.len();
+                    let start = chunk.arena.len();
+                    chunk.arena.extend_from_slice(ev.raw);
+                    let end = chunk.arena.len();
                     let head = head(Vec::new());
-                    self.chunk.steps.push(Step::Eval(Walked {
+                    chunk.steps.push(Step::Eval(Walked {
                         source,
                         slot,
                         head,
