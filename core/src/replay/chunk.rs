@@ -98,6 +98,7 @@ impl Chunk {
                 .map(|(s, c)| s.origin(c))
                 .collect();
             let mut values = Values::new(0);
+            let mut lines = String::new();
             let mut done = Vec::new();
             loop {
                 let n = taken.fetch_add(1, Ordering::Relaxed);
@@ -111,7 +112,7 @@ impl Chunk {
                         values.clear();
                         let raw = &self.arena[w.start..w.end];
                         let (source, origin) = (sources[w.source], &origins[w.source]);
-                        evaluate(source, origin, options, w, raw, &mut values)
+                        evaluate(source, origin, options, w, raw, &mut values, &mut lines)
                     })
                     .collect();
                 done.push((n, outcomes));
@@ -155,8 +156,10 @@ fn evaluate<'a>(
     w: &Walked,
     raw: &'a [u8],
     values: &mut Values<'a>,
+    lines: &mut String,
 ) -> Outcome {
     let mut out = Outcome::default();
+    lines.clear();
     let Some((header, _, payload)) = plugin_event(raw, w.head.num) else {
         out.python = true;
         return out;
@@ -201,8 +204,7 @@ fn evaluate<'a>(
         };
         let rule = &rules.rules[number];
         if options.modulo.is_some() {
-            out.text
-                .push_str(&format!("{:012}{:04} ", w.head.num, seq + 1));
+            lines.push_str(&format!("{:012}{:04} ", w.head.num, seq + 1));
         }
         let alert = Alert {
             rule: &rule.name,
@@ -214,9 +216,12 @@ fn evaluate<'a>(
             message: &message,
             fields: &fields,
         };
-        line(format, &alert, options.utc_offset, &mut out.text);
-        out.text.push('\n');
+        line(format, &alert, options.utc_offset, lines);
+        lines.push('\n');
     }
+    // the lines are written in a buffer the thread reuses, then copied once
+    out.text = String::from(lines.as_str());
+    lines.clear();
     out.rules = fired;
     out
 }
