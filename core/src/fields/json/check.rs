@@ -191,6 +191,7 @@ fn literal(doc: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 /// End of the string whose opening quote is at `i` (past its closing quote) and
 /// whether it holds an escape, checking escapes and control characters; `None` when
 /// it is not a valid JSON string.
+#[inline]
 fn string_end(doc: &[u8], i: usize) -> Option<(usize, bool)> {
     let (mut i, mut escaped) = (i + 1, false);
     loop {
@@ -207,6 +208,8 @@ fn string_end(doc: &[u8], i: usize) -> Option<(usize, bool)> {
 }
 
 /// Past the escape whose letter is at `i` (after the backslash).
+#[cold]
+#[inline(never)]
 fn escape_end(doc: &[u8], i: usize) -> Option<usize> {
     match doc.get(i)? {
         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(i + 1),
