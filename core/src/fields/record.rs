@@ -58,7 +58,9 @@ struct Top {
     /// where the object starts, when the document is an object
     at: Option<usize>,
     /// the first top-level members: (key start, key end, value start, escaped key)
-    seen: Vec<(u32, u32, u32, bool)>,
+    seen: [(u32, u32, u32, bool); INDEXED],
+    /// how many entries of `seen` are filled
+    kept: usize,
     /// how many top-level members the check reported (the table keeps [`INDEXED`])
     len: usize,
     /// more top-level members than the table holds (or a document too long for u32)
@@ -66,7 +68,9 @@ struct Top {
     /// the first members of objects that are values of members in `seen`: (parent,
     /// where `parent` is the index in `seen` with bit 31 set for an escaped key; key
     /// start, key end, value start)
-    inner: Vec<(u32, u32, u32, u32)>,
+    inner: [(u32, u32, u32, u32); NESTED],
+    /// how many entries of `inner` are filled
+    nested: usize,
     /// `inner` holds every member of the objects of `seen[..complete]`
     complete: usize,
 }
@@ -75,20 +79,23 @@ const ESCAPED: u32 = 1 << 31;
 
 impl Top {
     /// Note one member reported by the check.
+    #[inline]
     fn note(&mut self, m: TopMember) {
         // offsets fit u32: the caller does not index a longer document
         let (start, end, value) = (m.key_start as u32, m.key_end as u32, m.value as u32);
         if m.level == 1 {
             if self.len < INDEXED {
-                self.seen.push((start, end, value, m.escaped));
+                self.seen[self.len] = (start, end, value, m.escaped);
+                self.kept = self.len + 1;
             } else {
                 self.more = true;
             }
             self.len = (self.len + 1).min(INDEXED + 1); // INDEXED + 1: a parent not kept
         } else if let Some(parent) = self.len.checked_sub(1).filter(|p| *p < INDEXED) {
-            if self.inner.len() < NESTED {
+            if self.nested < NESTED {
                 let flags = parent as u32 | if m.escaped { ESCAPED } else { 0 };
-                self.inner.push((flags, start, end, value));
+                self.inner[self.nested] = (flags, start, end, value);
+                self.nested += 1;
             } else {
                 self.complete = self.complete.min(parent);
             }
@@ -96,7 +103,7 @@ impl Top {
     }
 
     fn kept(&self) -> usize {
-        self.seen.len()
+        self.kept
     }
 }
 
@@ -165,10 +172,12 @@ impl<'a> Record<'a> {
         let fits = u32::try_from(doc.len()).is_ok();
         let top = self.top.insert(Box::new(Top {
             at: None,
-            seen: Vec::with_capacity(INDEXED),
+            seen: [(0, 0, 0, false); INDEXED],
+            kept: 0,
             len: 0,
             more: !fits,
-            inner: Vec::with_capacity(NESTED),
+            inner: [(0, 0, 0, 0); NESTED],
+            nested: 0,
             complete: INDEXED,
         }));
         let text = json::valid_with(doc, |m: TopMember| {
@@ -241,7 +250,7 @@ impl<'a> Record<'a> {
         match parent {
             Some(parent) if parent < top.complete => {
                 let parent = parent as u32;
-                top.inner
+                top.inner[..top.nested]
                     .iter()
                     .filter(|m| m.0 & !ESCAPED == parent)
                     .find(|m| key_matches(doc, m.1, m.2, m.0 & ESCAPED != 0, key))

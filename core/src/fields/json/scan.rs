@@ -65,8 +65,8 @@ pub fn find_special(doc: &[u8], i: usize) -> Option<usize> {
 #[target_feature(enable = "sse2")]
 fn find_special_sse2(doc: &[u8], mut i: usize) -> Option<usize> {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
     };
     let (quote, slash, control) = (
         _mm_set1_epi8(0x22),
