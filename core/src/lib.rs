@@ -7,6 +7,7 @@
 pub mod cond;
 pub mod fields;
 pub mod replay;
+pub mod state;
 pub mod value;
 pub mod walk;
 

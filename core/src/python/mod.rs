@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 
 mod eval;
 mod fields;
+mod state;
 mod walk;
 
 /// The module Python imports as `scaptools._core`.
@@ -12,6 +13,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     eval::register(m)?;
     fields::register(m)?;
+    state::register(m)?;
     walk::register(m)?;
     Ok(())
 }

@@ -1,0 +1,185 @@
+//! `scaptools._core.StateWalk`: the core's syscall state over one capture, for the
+//! differential tests (tests/core/test_core_state.py). Nothing in the product uses it
+//! yet. `step()` seeds the state from the metadata blocks up to the next event and
+//! applies that event; the tables read back as plain dicts.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::state::{Fd, State, Thread};
+use crate::walk::{Item, Walker};
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyStateWalk>()
+}
+
+/// The walk of one capture with the state kept current.
+#[pyclass(name = "StateWalk", module = "scaptools._core", unsendable)]
+pub struct PyStateWalk {
+    walker: Walker,
+    state: State,
+}
+
+#[pymethods]
+impl PyStateWalk {
+    /// Open the capture at `path` (plain or gzip); a walk error is a `ValueError`.
+    #[new]
+    fn new(path: PathBuf) -> PyResult<Self> {
+        let name = path.display().to_string();
+        let walker = Walker::open(&path, &name).map_err(|e| PyValueError::new_err(e.message))?;
+        Ok(PyStateWalk {
+            walker,
+            state: State::new(),
+        })
+    }
+
+    /// Apply the blocks up to the next event and that event: `(num, type, tid)` of the
+    /// event, or `None` at the end. A walk error or a damaged event the state has to
+    /// read raises `ValueError` (after every event before it).
+    fn step(&mut self) -> PyResult<Option<(u64, u16, u64)>> {
+        while let Some(item) = self.walker.next_item() {
+            match item.map_err(|e| PyValueError::new_err(e.message))? {
+                Item::Block(block) => self.state.seed(&block).map_err(|e| {
+                    PyValueError::new_err(format!("block at {}: {e}", block.offset))
+                })?,
+                Item::Event(ev) => {
+                    self.state
+                        .update(&ev)
+                        .map_err(|e| PyValueError::new_err(format!("event {}: {e}", ev.num)))?;
+                    return Ok(Some((ev.num, ev.etype, ev.tid)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// `{tid: {field: value, ..., "fds": {num: {field: value}}, "fdtable": id}}`; threads
+    /// with the same `fdtable` id share one fd table.
+    fn threads<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        for (tid, thread) in &self.state.threads {
+            out.set_item(tid, thread_dict(py, thread)?)?;
+        }
+        Ok(out)
+    }
+
+    /// The tids of the thread table.
+    fn tids(&self) -> Vec<i128> {
+        self.state.threads.keys().copied().collect()
+    }
+
+    /// One thread as `threads()` gives it, or `None`.
+    fn thread<'py>(&self, py: Python<'py>, tid: i128) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.state
+            .threads
+            .get(&tid)
+            .map(|t| thread_dict(py, t))
+            .transpose()
+    }
+
+    /// `{uid: {"uid", "gid", "name", "home", "shell"}}`.
+    fn users<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        for (uid, user) in &self.state.users {
+            let one = PyDict::new(py);
+            one.set_item("uid", user.uid)?;
+            one.set_item("gid", user.gid)?;
+            one.set_item("name", &user.name)?;
+            one.set_item("home", &user.home)?;
+            one.set_item("shell", &user.shell)?;
+            out.set_item(uid, one)?;
+        }
+        Ok(out)
+    }
+
+    /// `{gid: name}`.
+    fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        for (gid, name) in &self.state.groups {
+            out.set_item(gid, name)?;
+        }
+        Ok(out)
+    }
+}
+
+fn thread_dict<'py>(py: Python<'py>, t: &Thread) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let ints = [
+        ("tid", t.tid),
+        ("pid", t.pid),
+        ("ptid", t.ptid),
+        ("sid", t.sid),
+        ("vpgid", t.vpgid),
+        ("pgid", t.pgid),
+        ("fdlimit", t.fdlimit),
+        ("flags", t.flags),
+        ("uid", t.uid),
+        ("gid", t.gid),
+        ("loginuid", t.loginuid),
+        ("vtid", t.vtid),
+        ("vpid", t.vpid),
+        ("tty", t.tty),
+        ("exe_writable", t.exe_writable),
+        ("cap_inheritable", t.cap_inheritable),
+        ("cap_permitted", t.cap_permitted),
+        ("cap_effective", t.cap_effective),
+        ("clone_ts", t.clone_ts),
+        ("pidns_init_start_ts", t.pidns_init_start_ts),
+        ("lastexec_ts", t.lastexec_ts),
+    ];
+    for (key, value) in ints {
+        d.set_item(key, value)?;
+    }
+    let texts = [
+        ("comm", &t.comm),
+        ("exe", &t.exe),
+        ("exepath", &t.exepath),
+        ("cwd", &t.cwd),
+        ("root", &t.root),
+    ];
+    for (key, value) in texts {
+        d.set_item(key, value)?;
+    }
+    d.set_item("args", &t.args)?;
+    d.set_item("env", &t.env)?;
+    d.set_item("cgroups", &t.cgroups)?;
+    d.set_item("exited", t.exited)?;
+    d.set_item("dummy", t.dummy)?;
+    d.set_item("in_call", t.in_call)?;
+    d.set_item("fdtable", Rc::as_ptr(&t.fdtable) as usize)?;
+    let fds = PyDict::new(py);
+    for (num, fd) in t.fdtable.borrow().iter() {
+        fds.set_item(num, fd_dict(py, fd)?)?;
+    }
+    d.set_item("fds", fds)?;
+    Ok(d)
+}
+
+fn fd_dict<'py>(py: Python<'py>, f: &Fd) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let ints = [
+        ("num", f.num),
+        ("type", f.ftype),
+        ("l4proto", f.l4proto),
+        ("sport", f.sport),
+        ("dport", f.dport),
+        ("flags", f.flags),
+        ("ino", f.ino),
+        ("dev", f.dev),
+        ("pending_l4", f.pending_l4),
+    ];
+    for (key, value) in ints {
+        d.set_item(key, value)?;
+    }
+    d.set_item("name", &f.name)?;
+    d.set_item("sip", &f.sip)?;
+    d.set_item("dip", &f.dip)?;
+    d.set_item("pdip", &f.pdip)?;
+    d.set_item("is_server", f.is_server)?;
+    d.set_item("client", f.client)?;
+    Ok(d)
+}

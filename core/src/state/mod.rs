@@ -1,0 +1,218 @@
+//! Syscall state: the thread, fd, user and group tables of a capture, kept as the
+//! Python `State` keeps them (`scaptools/state/`, docs/core.md "Syscall state").
+//!
+//! `State::seed` takes the metadata blocks of the walk (process lists of every
+//! version, fd lists, user lists); `State::update` takes every event in file order.
+//! A thread ended by `procexit` and an fd ended by `close` stay in the tables until
+//! the next event starts (libsinsp drops them after the event that ends them).
+//!
+//! Not kept yet (see docs/core.md): memory and page-fault counters, CPU time, the
+//! per-event cache (the event's fd, latency), containers, interfaces, the bound on
+//! the number of threads.
+
+pub mod params;
+mod parsers;
+mod procs;
+pub mod seed;
+pub mod table;
+pub mod thread;
+
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::walk::{BlockRef, EventRef};
+pub use thread::{Fd, FdTable, Thread};
+
+/// Integers of the tables: wide enough for every i64 and u64 value the format holds.
+pub type Int = i128;
+
+/// The v2 event header size (§9.2); parameter lengths follow it.
+pub(crate) const HEADER_SIZE: usize = 26;
+/// Tids at or above this (and 0) are not threads (`tracker.TID_LIMIT`).
+const TID_LIMIT: u64 = 1 << 62;
+/// The tid of events that belong to no thread.
+const NO_TID: u64 = u64::MAX;
+
+/// One user of a user list or `useradded` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub uid: Int,
+    pub gid: Int,
+    pub name: String,
+    pub home: String,
+    pub shell: String,
+}
+
+/// The last enter event of a thread (`ThreadInfo.last_enter`): what its exit reads.
+#[derive(Debug, Clone)]
+pub struct Enter {
+    pub etype: u16,
+    pub ts: u64,
+    pub nparams: usize,
+    pub large: bool,
+    pub raw: Vec<u8>,
+}
+
+/// Threads (with their fd tables), users and groups of one capture.
+#[derive(Debug, Default)]
+pub struct State {
+    pub threads: HashMap<Int, Thread>,
+    pub users: HashMap<Int, User>,
+    pub groups: HashMap<Int, String>,
+    pub first_ts: Option<u64>,
+    /// threads the previous event ended
+    removals: Vec<Int>,
+    /// fds the previous event closed: (table, fd number)
+    fd_removals: Vec<(FdTable, Int)>,
+}
+
+impl State {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Apply one metadata block (process, fd or user list); other blocks are ignored.
+    /// `Err` names what in the block is malformed.
+    pub fn seed(&mut self, block: &BlockRef<'_>) -> Result<(), String> {
+        seed::seed_block(self, block)
+    }
+
+    /// Add a thread as a process-list entry does: a thread shares its leader's fds.
+    pub fn add_thread(&mut self, mut thread: Thread) {
+        if thread.tid != thread.pid {
+            if let Some(leader) = self.threads.get(&thread.pid) {
+                thread.fdtable = leader.fdtable.clone();
+            }
+        }
+        self.threads.insert(thread.tid, thread);
+    }
+
+    /// Add the fds of an fd-list block to thread `tid` (created when unknown).
+    pub fn add_fds(&mut self, tid: Int, fds: Vec<Fd>) {
+        let thread = self.threads.entry(tid).or_insert_with(|| Thread::new(tid));
+        let mut table = thread.fdtable.borrow_mut();
+        for fd in fds {
+            table.insert(fd.num, fd);
+        }
+    }
+
+    pub fn add_user(&mut self, user: User) {
+        self.users.insert(user.uid, user);
+    }
+
+    pub fn add_group(&mut self, gid: Int, name: String) {
+        self.groups.insert(gid, name);
+    }
+
+    pub fn thread(&self, tid: Int) -> Option<&Thread> {
+        self.threads.get(&tid)
+    }
+
+    /// Drop the threads and fds that the previous event ended.
+    pub fn flush_removals(&mut self) {
+        for tid in self.removals.drain(..) {
+            self.threads.remove(&tid);
+        }
+        for (table, num) in self.fd_removals.drain(..) {
+            table.borrow_mut().remove(&num);
+        }
+    }
+
+    /// Apply one event (in file order). `Err` for an event whose parameters run past
+    /// its end when the state has to read them.
+    pub fn update(&mut self, ev: &EventRef<'_>) -> Result<(), String> {
+        if ev.etype == table::PLUGIN_EVENT {
+            return Ok(()); // plugin events have no thread state
+        }
+        self.flush_removals();
+        self.first_ts.get_or_insert(ev.ts);
+        let info = table::event(ev.etype);
+        let handler = info.map_or(parsers::Handler::None, parsers::handler_of);
+        let skip = info.is_some_and(|i| i.skip);
+        let enter = info.is_none_or(|i| i.enter);
+        if ev.tid == 0 || ev.tid >= TID_LIMIT {
+            if handler.is_threadless() && ev.tid == NO_TID {
+                let params = decode(info, ev)?;
+                parsers::threadless(self, handler, &params);
+            }
+            return Ok(());
+        }
+        let tid = Int::from(ev.tid);
+        let mut thread = match self.threads.remove(&tid) {
+            Some(thread) => thread,
+            None if skip => return Ok(()), // looked up, never created
+            None => Thread::dummy(tid),
+        };
+        if !skip {
+            thread.in_call = enter;
+            if enter {
+                thread.last_enter = Some(Rc::new(Enter {
+                    etype: ev.etype,
+                    ts: ev.ts,
+                    nparams: ev.nparams as usize,
+                    large: ev.large,
+                    raw: ev.raw.to_vec(),
+                }));
+            }
+        }
+        let creates_exit = info.is_some_and(|i| i.creates && !i.enter);
+        let result = if skip {
+            Ok(())
+        } else if enter && handler.is_none() {
+            check_enter_fd(info, ev)
+        } else if handler.is_none() && !creates_exit {
+            Ok(())
+        } else {
+            decode(info, ev).map(|params| parsers::apply(self, &mut thread, handler, ev, &params))
+        };
+        self.threads.insert(tid, thread);
+        result
+    }
+
+    pub(crate) fn schedule_removal(&mut self, tid: Int) {
+        self.removals.push(tid);
+    }
+
+    pub(crate) fn schedule_fd_removal(&mut self, table: &FdTable, num: Int) {
+        self.fd_removals.push((table.clone(), num));
+    }
+}
+
+fn decode(
+    info: Option<&'static table::EventInfo>,
+    ev: &EventRef<'_>,
+) -> Result<params::Params, String> {
+    match info {
+        Some(info) => params::decode(info, ev.raw, ev.nparams as usize, ev.large),
+        None => Ok(params::Params::default()),
+    }
+}
+
+/// The enter event's `fd` (its first parameter) must lie inside the event when the
+/// tracker reads it in place (`tracker.track`): else the event is damaged.
+fn check_enter_fd(
+    info: Option<&'static table::EventInfo>,
+    ev: &EventRef<'_>,
+) -> Result<(), String> {
+    let first_fd = info
+        .and_then(|i| i.params.first())
+        .is_some_and(|p| p.name == "fd" && p.ptype == "PT_FD");
+    let raw = ev.raw;
+    if !first_fd || ev.large || ev.nparams == 0 || raw.len() < HEADER_SIZE + 2 {
+        return Ok(());
+    }
+    let start = HEADER_SIZE + 2 * ev.nparams as usize;
+    if raw[HEADER_SIZE] == 8 && raw[HEADER_SIZE + 1] == 0 && start + 8 > raw.len() {
+        return Err("the fd parameter runs past the end of the event".into());
+    }
+    Ok(())
+}
+
+/// A new empty fd table.
+pub fn new_table() -> FdTable {
+    Rc::new(RefCell::new(HashMap::new()))
+}

@@ -1,0 +1,544 @@
+//! How events change thread and fd state (`scaptools/state/parsers.py`): one handler
+//! per event name and direction; exit events read the matching enter event as the
+//! thread's `last_enter`.
+
+use super::params::{
+    decode, join_paths, Params, Side, SockTuple, Value, AF_INET, AF_INET6, AF_UNIX,
+};
+use super::table::{event, EventInfo};
+use super::thread::*;
+use super::{procs, Int, State, Thread, User};
+use crate::walk::EventRef;
+
+const PPM_O_DIRECTORY: Int = 1 << 10;
+const IPPROTO_TCP: Int = 6;
+const IPPROTO_UDP: Int = 17;
+const IPPROTO_ICMP: Int = 1;
+const SOCK_STREAM: Int = 1;
+const SOCK_DGRAM: Int = 2;
+const SOCK_RAW: Int = 3;
+const AF_NETLINK: Int = 16;
+const EINPROGRESS: Int = 115;
+
+/// The parser of an event type (`plans.HANDLERS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    None,
+    Open,
+    Socket,
+    ConnectEnter,
+    Connect,
+    Bind,
+    Datagram,
+    Accept,
+    Close,
+    Dup,
+    Pipe,
+    Simple(Int),
+    Chdir,
+    Fchdir,
+    Setuid,
+    Setgid,
+    Clone,
+    Execve,
+    Procexit,
+    UserAdded,
+    GroupAdded,
+}
+
+impl Handler {
+    pub fn is_none(self) -> bool {
+        self == Handler::None
+    }
+
+    /// The handlers that also run without a thread (user and group events).
+    pub fn is_threadless(self) -> bool {
+        matches!(self, Handler::UserAdded | Handler::GroupAdded)
+    }
+}
+
+/// The handler of an event type.
+pub fn handler_of(info: &EventInfo) -> Handler {
+    use Handler::*;
+    if info.enter {
+        return match info.name.as_str() {
+            "connect" => ConnectEnter,
+            "procexit" => Procexit,
+            "useradded" => UserAdded,
+            "groupadded" => GroupAdded,
+            _ => None,
+        };
+    }
+    match info.name.as_str() {
+        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => Open,
+        "socket" => Socket,
+        "connect" => Connect,
+        "bind" => Bind,
+        "sendto" | "sendmsg" | "recvfrom" | "recvmsg" => Datagram,
+        "accept" | "accept4" => Accept,
+        "close" => Close,
+        "dup" | "dup2" | "dup3" => Dup,
+        "pipe" | "pipe2" => Pipe,
+        "eventfd" | "eventfd2" => Simple(FD_EVENT),
+        "signalfd" | "signalfd4" => Simple(FD_SIGNALFD),
+        "timerfd_create" => Simple(FD_TIMERFD),
+        "inotify_init" | "inotify_init1" => Simple(FD_INOTIFY),
+        "epoll_create" | "epoll_create1" => Simple(FD_EVENTPOLL),
+        "chdir" => Chdir,
+        "fchdir" => Fchdir,
+        "setuid" => Setuid,
+        "setgid" => Setgid,
+        "clone" | "fork" | "vfork" | "clone3" => Clone,
+        "execve" | "execveat" => Execve,
+        _ => None,
+    }
+}
+
+/// User and group events of no thread.
+pub fn threadless(state: &mut State, handler: Handler, params: &Params) {
+    match handler {
+        Handler::UserAdded => user_added(state, params),
+        Handler::GroupAdded => group_added(state, params),
+        _ => {}
+    }
+}
+
+/// Run `handler` for one event of `thread` (taken out of the state while it runs).
+pub fn apply(
+    state: &mut State,
+    thread: &mut Thread,
+    handler: Handler,
+    ev: &EventRef<'_>,
+    p: &Params,
+) {
+    let name = event(ev.etype).map_or("", |i| i.name.as_str());
+    match handler {
+        Handler::None => {}
+        Handler::Open => open_exit(thread, name, p),
+        Handler::Socket => socket_exit(thread, p),
+        Handler::ConnectEnter => connect_enter(thread, p),
+        Handler::Connect => connect_exit(thread, name, p),
+        Handler::Bind => bind_exit(thread, name, p),
+        Handler::Datagram => datagram(thread, name, p),
+        Handler::Accept => accept_exit(thread, p),
+        Handler::Close => close_exit(state, thread, p),
+        Handler::Dup => dup_exit(thread, name, p),
+        Handler::Pipe => pipe_exit(thread, p),
+        Handler::Simple(ftype) => {
+            if let Some(res) = p.int("res").filter(|r| *r >= 0) {
+                thread.set_fd(Fd::new(res, ftype));
+            }
+        }
+        Handler::Chdir => chdir_exit(thread, p),
+        Handler::Fchdir => fchdir_exit(thread, name, p),
+        Handler::Setuid => {
+            if let Some(uid) = set_id(thread, "setuid", "uid", p) {
+                thread.uid = uid;
+            }
+        }
+        Handler::Setgid => {
+            if let Some(gid) = set_id(thread, "setgid", "gid", p) {
+                thread.gid = gid;
+            }
+        }
+        Handler::Clone => procs::clone_exit(state, thread, ev, p),
+        Handler::Execve => procs::execve_exit(thread, ev, p),
+        Handler::Procexit => {
+            thread.exited = true;
+            state.schedule_removal(thread.tid);
+        }
+        Handler::UserAdded => user_added(state, p),
+        Handler::GroupAdded => group_added(state, p),
+    }
+}
+
+/// The parameters of the thread's last enter event when it is a `name` event, else none.
+pub fn enter_params(thread: &Thread, name: &str) -> Params {
+    let Some(last) = &thread.last_enter else {
+        return Params::default();
+    };
+    match event(last.etype) {
+        Some(info) if info.name == name => {
+            decode(info, &last.raw, last.nparams, last.large).unwrap_or_default()
+        }
+        _ => Params::default(),
+    }
+}
+
+/// `params.get(key, default)`: the event's own value wins, even an empty one.
+fn get_or<'a>(p: &'a Params, key: &str, other: &'a Params) -> Option<&'a Value> {
+    p.get(key).or_else(|| other.get(key))
+}
+
+fn open_exit(thread: &mut Thread, name: &str, p: &Params) {
+    let Some(fd) = p.int("fd").filter(|fd| *fd >= 0) else {
+        return;
+    };
+    let enter = enter_params(thread, name);
+    let path = match p.get("name").filter(|v| v.truthy()) {
+        Some(v) => v.clone(),
+        None => enter
+            .get("name")
+            .filter(|v| v.truthy())
+            .cloned()
+            .unwrap_or(Value::Text(String::new())),
+    };
+    let path = match &path {
+        Value::Text(s) => s.clone(),
+        _ => String::new(),
+    };
+    let flags = match p.get("flags") {
+        Some(v) => v.int().unwrap_or(0),
+        None => enter.get("flags").and_then(Value::int).unwrap_or(0),
+    };
+    let dirfd = if p.has("dirfd") {
+        p.int("dirfd")
+    } else if enter_has_dirfd(name) {
+        enter.int("dirfd")
+    } else {
+        None
+    };
+    let mut base = thread.cwd.clone();
+    if let Some(dirfd) = dirfd {
+        if dirfd != -100 && !path.starts_with('/') {
+            base = thread.fd(dirfd).map(|d| d.name).unwrap_or_default();
+        }
+    }
+    let full = if path.is_empty() {
+        String::new()
+    } else {
+        join_paths(&base, &path)
+    };
+    let ftype = if flags & PPM_O_DIRECTORY != 0 {
+        FD_DIRECTORY
+    } else {
+        FD_FILE
+    };
+    let mut info = Fd::new(fd, ftype);
+    info.name = full;
+    info.flags = flags;
+    info.ino = p.get("ino").and_then(Value::int).unwrap_or(0);
+    info.dev = p.get("dev").and_then(Value::int).unwrap_or(0);
+    thread.set_fd(info);
+}
+
+/// Whether any version of the `name` enter event has a `dirfd` parameter.
+fn enter_has_dirfd(name: &str) -> bool {
+    super::table::events()
+        .iter()
+        .any(|e| e.enter && e.name == name && e.params.iter().any(|p| p.name == "dirfd"))
+}
+
+fn l4_of(stype: Int, proto: Int) -> Int {
+    let stype = stype & 0xF;
+    let raw = stype == SOCK_RAW;
+    match proto {
+        IPPROTO_TCP => {
+            if raw {
+                L4_RAW
+            } else {
+                L4_TCP
+            }
+        }
+        IPPROTO_UDP => {
+            if raw {
+                L4_RAW
+            } else {
+                L4_UDP
+            }
+        }
+        IPPROTO_ICMP => {
+            if raw {
+                L4_RAW
+            } else {
+                L4_ICMP
+            }
+        }
+        0 => match stype {
+            SOCK_STREAM => L4_TCP,
+            SOCK_DGRAM => L4_UDP,
+            SOCK_RAW => L4_RAW,
+            _ => L4_UNKNOWN,
+        },
+        _ => L4_UNKNOWN,
+    }
+}
+
+/// `value or 0` of an integer parameter.
+fn int_or_zero(v: Option<&Value>) -> Int {
+    v.and_then(Value::int).unwrap_or(0)
+}
+
+fn socket_exit(thread: &mut Thread, p: &Params) {
+    let Some(fd) = p.int("fd").filter(|fd| *fd >= 0) else {
+        return;
+    };
+    let enter = enter_params(thread, "socket");
+    let domain = get_or(p, "domain", &enter).and_then(Value::int);
+    let l4 = l4_of(
+        int_or_zero(get_or(p, "type", &enter)),
+        int_or_zero(get_or(p, "proto", &enter)),
+    );
+    let ftype = match domain {
+        Some(d) if d == Int::from(AF_INET) => FD_IPV4_SOCK,
+        Some(d) if d == Int::from(AF_INET6) => FD_IPV6_SOCK,
+        Some(d) if d == Int::from(AF_UNIX) => FD_UNIX_SOCK,
+        Some(AF_NETLINK) => FD_NETLINK,
+        _ => FD_UNKNOWN,
+    };
+    let mut info = Fd::new(fd, ftype);
+    info.pending_l4 = l4;
+    info.l4proto = if l4 == L4_RAW { L4_RAW } else { L4_UNKNOWN };
+    thread.set_fd(info);
+}
+
+fn unmap(ip: &str) -> String {
+    match ip.strip_prefix("::ffff:") {
+        Some(rest) if ip.contains('.') => rest.to_string(),
+        _ => ip.to_string(),
+    }
+}
+
+fn connect_enter(thread: &mut Thread, p: &Params) {
+    let (Some(fd), Some(Value::Addr(addr))) = (p.int("fd"), p.get("addr")) else {
+        return;
+    };
+    if addr.family != AF_INET && addr.family != AF_INET6 {
+        return;
+    }
+    thread.with_fd(fd, |info| {
+        if (info.ftype == FD_IPV4_SOCK || info.ftype == FD_IPV6_SOCK) && !addr.addr.is_empty() {
+            info.pdip = unmap(&addr.addr);
+        }
+    });
+}
+
+/// The fd number an exit works on: its own `fd`, else its enter event's.
+fn event_fd(thread: &Thread, name: &str, p: &Params) -> Option<Int> {
+    p.int("fd").or_else(|| enter_params(thread, name).int("fd"))
+}
+
+fn side(s: &Side) -> String {
+    match s {
+        Side::Text(t) => t.clone(),
+        Side::Ptr(v) => format!("{v:x}"),
+    }
+}
+
+fn set_tuple(info: &mut Fd, tup: &SockTuple) {
+    if tup.family == AF_UNIX {
+        info.ftype = FD_UNIX_SOCK;
+        info.name = format!("{}->{} {}", side(&tup.sip), side(&tup.dip), tup.path);
+        return;
+    }
+    let (Side::Text(sip), Side::Text(dip)) = (&tup.sip, &tup.dip) else {
+        return;
+    };
+    if (tup.family != AF_INET && tup.family != AF_INET6) || sip.is_empty() {
+        return;
+    }
+    info.sip = sip.clone();
+    info.sport = tup.sport;
+    info.dip = dip.clone();
+    info.dport = tup.dport;
+    info.ftype = if tup.family == AF_INET {
+        FD_IPV4_SOCK
+    } else {
+        FD_IPV6_SOCK
+    };
+    info.name = format!("{}:{}->{}:{}", unmap(sip), tup.sport, unmap(dip), tup.dport);
+    info.l4proto = info.pending_l4;
+}
+
+fn connect_exit(thread: &mut Thread, name: &str, p: &Params) {
+    let res = p.int("res");
+    let Some(fd) = event_fd(thread, name, p) else {
+        return;
+    };
+    let tup = match p.get("tuple") {
+        Some(Value::Tuple(t)) => Some(t),
+        _ => None,
+    };
+    thread.with_fd(fd, |info| {
+        if let Some(t) = tup.filter(|t| t.family == AF_UNIX) {
+            // a failed connect names the fd for this event only
+            if !res.is_some_and(|r| r < 0 && r != -EINPROGRESS) {
+                set_tuple(info, t);
+            }
+            return;
+        }
+        let Some(res) = res else { return };
+        if res < 0 && res != -EINPROGRESS {
+            return;
+        }
+        if let Some(t) = tup {
+            if !(info.sport != 0 && !info.dip.is_empty()) {
+                let fresh = info.name.is_empty();
+                set_tuple(info, t);
+                info.client = info.client || fresh;
+            }
+        }
+    });
+}
+
+fn datagram(thread: &mut Thread, name: &str, p: &Params) {
+    let tup = match p.get("tuple") {
+        Some(Value::Tuple(t)) => Some(t.clone()),
+        _ => match enter_params(thread, name).get("tuple") {
+            Some(Value::Tuple(t)) => Some(t.clone()),
+            _ => None,
+        },
+    };
+    let (Some(fd), Some(mut tup)) = (event_fd(thread, name, p), tup) else {
+        return;
+    };
+    thread.with_fd(fd, |info| {
+        if !info.name.is_empty() || !info.is_socket() {
+            return;
+        }
+        if name.starts_with("recv") {
+            tup = SockTuple {
+                family: tup.family,
+                sip: tup.dip.clone(),
+                sport: tup.dport,
+                dip: tup.sip.clone(),
+                dport: tup.sport,
+                path: tup.path.clone(),
+            };
+        }
+        if matches!(&tup.sip, Side::Text(s) if s == "::" || s == "0.0.0.0") {
+            tup.sip = tup.dip.clone();
+        }
+        set_tuple(info, &tup);
+    });
+}
+
+fn bind_exit(thread: &mut Thread, name: &str, p: &Params) {
+    let (Some(res), Some(fd)) = (p.int("res"), event_fd(thread, name, p)) else {
+        return;
+    };
+    let Some(Value::Addr(addr)) = p.get("addr") else {
+        return;
+    };
+    if res < 0 {
+        return;
+    }
+    thread.with_fd(fd, |info| {
+        if (addr.family == AF_INET || addr.family == AF_INET6) && !addr.addr.is_empty() {
+            info.name = format!("{}:{}", addr.addr, addr.port);
+            info.sip = addr.addr.clone();
+            info.sport = addr.port;
+            if addr.port != 0 {
+                info.ftype = if addr.family == AF_INET {
+                    FD_IPV4_SERVSOCK
+                } else {
+                    FD_IPV6_SERVSOCK
+                };
+                info.is_server = true;
+                info.l4proto = info.pending_l4;
+            }
+        } else if addr.family == AF_UNIX {
+            info.name = addr.addr.clone();
+        }
+    });
+}
+
+fn accept_exit(thread: &mut Thread, p: &Params) {
+    let Some(fd) = p.int("fd").filter(|fd| *fd >= 0) else {
+        return;
+    };
+    let mut info = Fd::new(fd, FD_UNKNOWN);
+    info.pending_l4 = L4_TCP;
+    if let Some(Value::Tuple(t)) = p.get("tuple") {
+        set_tuple(&mut info, t);
+    }
+    thread.set_fd(info);
+}
+
+fn close_exit(state: &mut State, thread: &mut Thread, p: &Params) {
+    if !p.int("res").is_some_and(|r| r >= 0) {
+        return;
+    }
+    let enter = enter_params(thread, "close");
+    if let Some(fd) = get_or(&enter, "fd", p).and_then(Value::int) {
+        state.schedule_fd_removal(&thread.fdtable, fd);
+    }
+}
+
+fn dup_exit(thread: &mut Thread, name: &str, p: &Params) {
+    let Some(res) = p.int("res").filter(|r| *r >= 0) else {
+        return;
+    };
+    let enter = enter_params(thread, name);
+    let old = match p.get("oldfd") {
+        Some(v) => v.int(),
+        None => enter.int("fd"),
+    };
+    if let Some(src) = old.and_then(|o| thread.fd(o)) {
+        thread.set_fd(src.copy(res));
+    }
+}
+
+fn pipe_exit(thread: &mut Thread, p: &Params) {
+    if p.int("res").unwrap_or(0) < 0 {
+        return;
+    }
+    let ino = int_or_zero(p.get("ino"));
+    for key in ["fd1", "fd2"] {
+        if let Some(fd) = p.int(key).filter(|fd| *fd >= 0) {
+            let mut info = Fd::new(fd, FD_FIFO);
+            info.ino = ino;
+            thread.set_fd(info);
+        }
+    }
+}
+
+fn chdir_exit(thread: &mut Thread, p: &Params) {
+    if p.int("res") != Some(0) {
+        return;
+    }
+    if let Some(path) = p.text("path") {
+        let joined = join_paths(&thread.cwd, path);
+        thread.cwd = format!("{}/", joined.trim_end_matches('/'));
+    }
+}
+
+fn fchdir_exit(thread: &mut Thread, name: &str, p: &Params) {
+    if p.int("res") != Some(0) {
+        return;
+    }
+    if let Some(info) = event_fd(thread, name, p).and_then(|fd| thread.fd(fd)) {
+        thread.cwd = format!("{}/", info.name.trim_end_matches('/'));
+    }
+}
+
+/// The id a successful setuid/setgid set: its enter event's, else its own.
+fn set_id(thread: &Thread, call: &str, key: &str, p: &Params) -> Option<Int> {
+    if p.int("res") != Some(0) {
+        return None;
+    }
+    let enter = enter_params(thread, call);
+    get_or(&enter, key, p).and_then(Value::int)
+}
+
+fn text_or_empty(p: &Params, key: &str) -> String {
+    p.text(key).unwrap_or_default().to_string()
+}
+
+fn user_added(state: &mut State, p: &Params) {
+    if let Some(uid) = p.int("uid") {
+        state.add_user(User {
+            uid,
+            gid: p.int("gid").unwrap_or(0),
+            name: text_or_empty(p, "name"),
+            home: text_or_empty(p, "home"),
+            shell: text_or_empty(p, "shell"),
+        });
+    }
+}
+
+fn group_added(state: &mut State, p: &Params) {
+    if let Some(gid) = p.int("gid") {
+        state.add_group(gid, text_or_empty(p, "name"));
+    }
+}
