@@ -16,6 +16,8 @@ pub trait Extract<'a> {
 #[derive(Debug, Default)]
 pub struct Values<'a> {
     slots: Vec<Option<Option<Value<'a>>>>,
+    /// the slots extracted since the last clear (an event reads few of the plan's fields)
+    filled: Vec<usize>,
 }
 
 impl<'a> Values<'a> {
@@ -23,7 +25,10 @@ impl<'a> Values<'a> {
     pub fn new(fields: usize) -> Values<'a> {
         let mut slots = Vec::with_capacity(fields);
         slots.resize_with(fields, || None);
-        Values { slots }
+        Values {
+            slots,
+            filled: Vec::new(),
+        }
     }
 
     /// Extract `field` through `source` unless it was extracted already.
@@ -33,6 +38,7 @@ impl<'a> Values<'a> {
         }
         if self.slots[field].is_none() {
             self.slots[field] = Some(source.extract(field));
+            self.filled.push(field);
         }
     }
 
@@ -43,7 +49,9 @@ impl<'a> Values<'a> {
 
     /// Forget every value (the next event).
     pub fn clear(&mut self) {
-        self.slots.iter_mut().for_each(|slot| *slot = None);
+        for field in self.filled.drain(..) {
+            self.slots[field] = None;
+        }
     }
 }
 
