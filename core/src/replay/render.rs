@@ -5,7 +5,7 @@
 //! formatted: the caller passes it (Python reads it once per batch of events).
 
 use crate::cond::Data;
-use crate::fields::clock;
+use crate::fields::{clock, json};
 
 /// Falco's output options (the keys of `scap replay -o`, §10).
 #[derive(Debug, Clone, Copy, Default)]
@@ -65,13 +65,18 @@ fn stamped(format: &Format, alert: &Alert, offset: i64) -> String {
     s
 }
 
-/// `<T>: <P> ` (§10).
-fn stamp(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
+/// `<T>` (§10): ISO-8601 in UTC, or the local time at UTC offset `offset` seconds.
+fn time(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
     if format.iso8601 {
         clock::iso(alert.ts, "+0000", out);
     } else {
         clock::at_offset(alert.ts, offset, out);
     }
+}
+
+/// `<T>: <P> ` (§10).
+fn stamp(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
+    time(format, alert, offset, out);
     out.push_str(": ");
     out.push_str(alert.priority);
     out.push(' ');
@@ -114,29 +119,10 @@ fn escape_into(text: &str, out: &mut String) {
     out.push_str(&text[start..]);
 }
 
-/// Whether a byte is written escaped in a JSON string.
-fn escaped(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\'
-}
-
-/// The first byte at or after `from` that is written escaped, eight bytes at a time.
+/// The first byte at or after `from` that is written escaped in a JSON string (`"`,
+/// `\\` or a control character): the JSON check's string scan, sixteen bytes at a time.
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
-    let mut at = from;
-    while at + 8 <= bytes.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[at..at + 8]);
-        let v = u64::from_le_bytes(word);
-        // a byte below 0x20, a quote or a backslash somewhere in these eight
-        let control = v.wrapping_sub(ONES * 0x20) & !v & HIGH != 0;
-        if control || zero(v ^ (ONES * u64::from(b'"'))) || zero(v ^ (ONES * u64::from(b'\\'))) {
-            break;
-        }
-        at += 8;
-    }
-    bytes[at..].iter().position(|&b| escaped(b)).map(|p| at + p)
+    json::find_special(bytes, from)
 }
 
 fn string(text: &str, out: &mut String) {
@@ -175,8 +161,14 @@ fn json_line(format: &Format, alert: &Alert, offset: i64, out: &mut String) {
         string(alert.message, out);
     }
     if format.include_output {
-        out.push_str(",\"output\":");
-        string(&stamped(format, alert, offset), out);
+        // the text line, escaped as it is written (the time needs no escape)
+        out.push_str(",\"output\":\"");
+        time(format, alert, offset, out);
+        out.push_str(": ");
+        escape_into(alert.priority, out);
+        out.push(' ');
+        escape_into(alert.message, out);
+        out.push('"');
     }
     if format.include_fields {
         out.push_str(",\"output_fields\":");
@@ -273,7 +265,9 @@ mod tests {
             "\\0123456789",
             "é€😀é€😀é€😀\t",
         ] {
-            let naive = text.bytes().position(escaped);
+            let naive = text
+                .bytes()
+                .position(|b| b < 0x20 || b == b'"' || b == b'\\');
             assert_eq!(next_escape(text.as_bytes(), 0), naive, "{text:?}");
         }
     }

@@ -10,6 +10,6 @@ mod text;
 mod walk;
 
 pub use check::{valid, valid_with, TopMember};
-pub use scan::{skip_string, skip_ws, string_span, value_end};
+pub use scan::{find_special, skip_string, skip_ws, string_span, value_end};
 pub use text::{compact, decode_string, indent, indent_limit, number_u64};
 pub use walk::{element, go_atoi, key_is, member, Members};
