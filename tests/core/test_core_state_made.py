@@ -48,10 +48,10 @@ def encode(ptype: str, value) -> bytes:
     return bytes(value)
 
 
-def ev(name: str, direction: str, tid: int, ts: int, count: int | None = None, **values):
-    """An event of the table's current version of ``name``; parameters left out are empty,
+def ev(call: str, direction: str, tid: int, ts: int, /, count: int | None = None, **values):
+    """An event of the table's current version of ``call``; parameters left out are empty,
     and only the first ``count`` are written when given (an older producer)."""
-    info = LAST[(name, direction)]
+    info = LAST[(call, direction)]
     params = [encode(p["type"], values.get(p["name"])) for p in info["params"]]
     return Event.from_params(info["id"], params[:count], ts=ts, tid=tid)
 
@@ -198,3 +198,135 @@ def check(core, tmp_path, data: bytes, name: str) -> int:
 def test_metadata_of_every_version(core, tmp_path):
     events = [ev("read", "enter", 100, 1, fd=0, size=1)]
     assert check(core, tmp_path, capture(events), "metadata") == 1
+
+
+def fd_events(tid: int) -> list:
+    """Files, directories, dup, pipes, the one-type fds, chdir/fchdir, close."""
+    t = iter(range(1000, 100000, 10))
+    return [
+        ev("chdir", "exit", tid, next(t), res=0, path="../u/./work/"),
+        ev("chdir", "exit", tid, next(t), res=-2, path="/nowhere"),
+        ev("openat", "enter", tid, next(t), dirfd=-100, name="sub", flags=1 << 10),
+        ev("openat", "exit", tid, next(t), fd=30, dirfd=-100, name="sub", flags=1 << 10),
+        ev("openat", "exit", tid, next(t), fd=31, dirfd=30, name="x/../y.txt", flags=1,
+           dev=8, ino=77),
+        ev("openat", "exit", tid, next(t), fd=32, dirfd=999, name="rel", flags=1),
+        ev("openat", "exit", tid, next(t), fd=33, dirfd=30, name="/abs//p/", flags=1),
+        ev("openat", "enter", tid, next(t), dirfd=30, name="from_enter", flags=2),
+        ev("openat", "exit", tid, next(t), count=1, fd=34),  # name, flags, dirfd from the enter
+        ev("open", "enter", tid, next(t), name="old.txt", flags=1),
+        ev("open", "exit", tid, next(t), count=1, fd=35),
+        ev("open", "exit", tid, next(t), fd=-2, name="/missing"),
+        ev("fchdir", "enter", tid, next(t), fd=30),
+        ev("fchdir", "exit", tid, next(t), res=0, count=1),
+        ev("dup", "enter", tid, next(t), fd=31),
+        ev("dup", "exit", tid, next(t), res=36, count=1),
+        ev("dup2", "exit", tid, next(t), res=37, oldfd=0, newfd=37),
+        ev("dup3", "exit", tid, next(t), res=38, oldfd=999, newfd=38),
+        ev("dup", "exit", tid, next(t), res=-9, oldfd=0),
+        ev("pipe2", "exit", tid, next(t), res=0, fd1=40, fd2=41, ino=4242),
+        ev("pipe2", "exit", tid, next(t), res=-24, fd1=42, fd2=43),
+        ev("eventfd2", "exit", tid, next(t), res=44),
+        ev("signalfd4", "exit", tid, next(t), res=45),
+        ev("timerfd_create", "exit", tid, next(t), res=46),
+        ev("inotify_init1", "exit", tid, next(t), res=47),
+        ev("epoll_create1", "exit", tid, next(t), res=48),
+        ev("epoll_create1", "exit", tid, next(t), res=-1),
+        ev("close", "enter", tid, next(t), fd=36),
+        ev("close", "exit", tid, next(t), res=0, count=1),
+        ev("close", "exit", tid, next(t), res=0, fd=37),
+        ev("close", "exit", tid, next(t), res=-9, fd=38),
+        ev("read", "enter", tid, next(t), fd=36, size=1),  # closed: gone now
+    ]
+
+
+def socket_events(tid: int) -> list:
+    t = iter(range(200000, 300000, 10))
+    return [
+        ev("socket", "exit", tid, next(t), fd=50, domain=2, type=1, proto=0),
+        ev("connect", "enter", tid, next(t), fd=50, addr=inet("1.2.3.4", 80)),
+        ev("connect", "exit", tid, next(t), res=-115, fd=50,
+           tuple=tup("10.0.0.1", 40000, "1.2.3.4", 80)),
+        ev("connect", "exit", tid, next(t), res=0, fd=50,
+           tuple=tup("10.0.0.1", 40001, "1.2.3.5", 81)),  # keeps its first tuple
+        ev("socket", "enter", tid, next(t), domain=10, type=2, proto=17),
+        ev("socket", "exit", tid, next(t), count=1, fd=51),
+        ev("sendto", "exit", tid, next(t), res=3, fd=51,
+           tuple=tup("::", 5353, "::ffff:8.8.8.8", 53)),
+        ev("socket", "exit", tid, next(t), fd=52, domain=1, type=1, proto=0),
+        ev("connect", "exit", tid, next(t), res=-2, fd=52,
+           tuple=unix_tuple(0xAB, 0xCD, "/run/a.sock")),
+        ev("connect", "exit", tid, next(t), res=0, fd=52,
+           tuple=unix_tuple(0xAB, 0xCD, "/run/a.sock")),
+        ev("socket", "exit", tid, next(t), fd=53, domain=2, type=1, proto=6),
+        ev("bind", "exit", tid, next(t), res=0, fd=53, addr=inet("0.0.0.0", 8080)),
+        ev("socket", "exit", tid, next(t), fd=54, domain=10, type=1, proto=0),
+        ev("bind", "exit", tid, next(t), res=0, fd=54, addr=inet("::1", 0)),
+        ev("socket", "exit", tid, next(t), fd=55, domain=1, type=1, proto=0),
+        ev("bind", "exit", tid, next(t), res=0, fd=55, addr=b"\x01/run/b.sock\0"),
+        ev("accept4", "exit", tid, next(t), fd=56, tuple=tup("9.9.9.9", 1234, "10.0.0.1", 8080)),
+        ev("accept4", "exit", tid, next(t), fd=57),
+        ev("socket", "exit", tid, next(t), fd=58, domain=2, type=2, proto=0),
+        ev("recvmsg", "enter", tid, next(t), fd=58),
+        ev("recvmsg", "exit", tid, next(t), res=4, count=4,
+           tuple=tup("7.7.7.7", 53, "10.0.0.1", 3333)),
+        ev("socket", "exit", tid, next(t), fd=59, domain=2, type=3, proto=1),
+        ev("socket", "exit", tid, next(t), fd=60, domain=16, type=3, proto=0),
+        ev("socket", "exit", tid, next(t), fd=61, domain=99, type=5, proto=200),
+    ]
+
+
+def process_events() -> list:
+    t = iter(range(400000, 500000, 10))
+    clone = dict(exe="/usr/bin/app", args=b"app\0-x\0", tid=100, pid=100, ptid=1, cwd="/srv",
+                 fdlimit=4096, comm="app", cgroups=b"cpu=/x\0", uid=1000, gid=1000)
+    return [
+        ev("setuid", "enter", 100, next(t), uid=0),
+        ev("setuid", "exit", 100, next(t), res=0, count=1),
+        ev("setgid", "exit", 100, next(t), res=0, gid=50),
+        ev("setgid", "exit", 100, next(t), res=-1, gid=60),
+        # a new process (fds copied), then its own exit of the clone
+        ev("clone", "exit", 100, next(t), res=200, flags=0, vtid=200, vpid=200, **clone),
+        ev("clone", "exit", 200, next(t), res=0, flags=0, vtid=1, vpid=1,
+           **{**clone, "tid": 200, "pid": 200, "ptid": 100}),
+        # a thread (fd table shared)
+        ev("clone", "exit", 100, next(t), res=201, flags=8192 | 1, **clone),
+        # the child's exit first: a thread seen first in its own clone exit
+        ev("clone", "exit", 202, next(t), res=0, flags=1, vtid=202, vpid=202,
+           **{**clone, "tid": 202, "pid": 202, "ptid": 100}),
+        ev("clone", "exit", 100, next(t), res=202, flags=1, **clone),
+        ev("clone", "exit", 203, next(t), res=0, flags=8192,
+           **{**clone, "tid": 203, "pid": 203, "ptid": 999}),  # parent unknown
+        ev("clone", "exit", 100, next(t), res=-11, flags=0, **clone),
+        ev("execve", "enter", 200, next(t), filename="/bin/cat"),
+        ev("execve", "exit", 200, next(t), res=0, exe="/bin/cat", args=b"/etc/passwd\0",
+           tid=200, pid=200, ptid=100, cwd="/ignored", fdlimit=1024, comm="cat",
+           env=b"X=1\0", tty=34816, vpgid=200, loginuid=1000, uid=0, gid=0, pgid=200,
+           trusted_exepath="/usr/bin/cat"),
+        ev("execve", "exit", 201, next(t), res=0, count=8, exe="/opt/tool/bin/a-very-long-name",
+           args=b"x\0", tid=201, pid=100, ptid=1, cwd="/", fdlimit=1),  # no comm: from exe
+        ev("execve", "exit", 202, next(t), res=0, count=8, exe="relative", args=b"",
+           tid=202, pid=202, ptid=100, cwd="/", fdlimit=1),
+        ev("execve", "exit", 203, next(t), res=-2, exe="/bin/no"),
+        ev("read", "enter", 777, next(t), fd=0, size=1),  # an unknown thread: made up
+        ev("switch", "enter", 778, next(t)),  # scheduler events never make their thread
+        ev("useradded", "enter", NO_TID, next(t), uid=2000, gid=2000, name="new",
+           home="/home/new", shell="/bin/bash"),
+        ev("groupadded", "enter", NO_TID, next(t), gid=2000, name="newgroup"),
+        ev("groupadded", "enter", 100, next(t), gid=2001, name="from-thread"),
+        ev("procexit", "enter", 201, next(t)),
+        ev("procexit", "enter", 200, next(t)),
+        ev("read", "enter", 100, next(t), fd=0, size=1),  # 200 and 201 are purged now
+    ]
+
+
+def test_events_of_every_parser(core, tmp_path):
+    events = fd_events(100) + socket_events(100) + process_events() + fd_events(1000)
+    assert check(core, tmp_path, capture(events), "events") == len(events)
+
+
+def test_every_event_compared_in_full(core, tmp_path, monkeypatch):
+    """The same capture with every table compared after every event."""
+    monkeypatch.setattr(STATE, "FULL_EVERY", 1)
+    events = fd_events(100) + socket_events(100) + process_events()
+    assert check(core, tmp_path, capture(events), "full") == len(events)

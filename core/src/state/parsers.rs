@@ -372,7 +372,7 @@ fn connect_exit(thread: &mut Thread, name: &str, p: &Params) {
             return;
         }
         if let Some(t) = tup {
-            if !(info.sport != 0 && !info.dip.is_empty()) {
+            if info.sport == 0 || info.dip.is_empty() {
                 let fresh = info.name.is_empty();
                 set_tuple(info, t);
                 info.client = info.client || fresh;
@@ -456,7 +456,7 @@ fn accept_exit(thread: &mut Thread, p: &Params) {
 }
 
 fn close_exit(state: &mut State, thread: &mut Thread, p: &Params) {
-    if !p.int("res").is_some_and(|r| r >= 0) {
+    if p.int("res").is_none_or(|r| r < 0) {
         return;
     }
     let enter = enter_params(thread, "close");
