@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::state::{Fd, State, Thread};
-use crate::walk::{Item, Walker};
+use crate::walk::{is_metadata_block, BlockRef, Item, Order, Walker};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStateWalk>()
@@ -22,6 +22,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 pub struct PyStateWalk {
     walker: Walker,
     state: State,
+    /// metadata blocks seen since the last event: (offset, type, order, body)
+    pending: Vec<(u64, u32, Order, Vec<u8>)>,
 }
 
 #[pymethods]
@@ -34,20 +36,48 @@ impl PyStateWalk {
         Ok(PyStateWalk {
             walker,
             state: State::new(),
+            pending: Vec::new(),
         })
     }
 
-    /// Apply the blocks up to the next event and that event: `(num, type, tid)` of the
-    /// event, or `None` at the end. A walk error or a damaged event the state has to
-    /// read raises `ValueError` (after every event before it).
+    /// Walk to the next event and apply it: `(num, type, tid)` of the event, or `None`
+    /// at the end. The metadata blocks before it are applied first, as
+    /// `tracked_events` applies them (when the next event comes); a walk error, a list
+    /// that does not parse or a damaged event the state has to read raises
+    /// `ValueError` (after every event before it).
     fn step(&mut self) -> PyResult<Option<(u64, u16, u64)>> {
-        while let Some(item) = self.walker.next_item() {
+        let PyStateWalk {
+            walker,
+            state,
+            pending,
+        } = self;
+        while let Some(item) = walker.next_item() {
             match item.map_err(|e| PyValueError::new_err(e.message))? {
-                Item::Block(block) => self.state.seed(&block).map_err(|e| {
-                    PyValueError::new_err(format!("block at {}: {e}", block.offset))
-                })?,
+                Item::Block(block) => {
+                    if !is_metadata_block(block.block_type) {
+                        continue;
+                    }
+                    State::new().seed(&block).map_err(|e| {
+                        PyValueError::new_err(format!("block at {}: {e}", block.offset))
+                    })?;
+                    pending.push((
+                        block.offset,
+                        block.block_type,
+                        block.order,
+                        block.body.to_vec(),
+                    ));
+                }
                 Item::Event(ev) => {
-                    self.state
+                    for (offset, block_type, order, body) in pending.drain(..) {
+                        let block = BlockRef {
+                            offset,
+                            block_type,
+                            order,
+                            body: &body,
+                        };
+                        state.seed(&block).map_err(PyValueError::new_err)?;
+                    }
+                    state
                         .update(&ev)
                         .map_err(|e| PyValueError::new_err(format!("event {}: {e}", ev.num)))?;
                     return Ok(Some((ev.num, ev.etype, ev.tid)));

@@ -167,7 +167,8 @@ impl State {
         } else if handler.is_none() && !creates_exit {
             Ok(())
         } else {
-            decode(info, ev).map(|params| parsers::apply(self, &mut thread, handler, ev, &params))
+            decode(info, ev)
+                .and_then(|params| parsers::apply(self, &mut thread, handler, ev, &params))
         };
         self.threads.insert(tid, thread);
         result

@@ -110,19 +110,19 @@ pub fn apply(
     handler: Handler,
     ev: &EventRef<'_>,
     p: &Params,
-) {
+) -> Result<(), String> {
     let name = event(ev.etype).map_or("", |i| i.name.as_str());
     match handler {
         Handler::None => {}
-        Handler::Open => open_exit(thread, name, p),
-        Handler::Socket => socket_exit(thread, p),
+        Handler::Open => open_exit(thread, name, p)?,
+        Handler::Socket => socket_exit(thread, p)?,
         Handler::ConnectEnter => connect_enter(thread, p),
-        Handler::Connect => connect_exit(thread, name, p),
-        Handler::Bind => bind_exit(thread, name, p),
-        Handler::Datagram => datagram(thread, name, p),
+        Handler::Connect => connect_exit(thread, name, p)?,
+        Handler::Bind => bind_exit(thread, name, p)?,
+        Handler::Datagram => datagram(thread, name, p)?,
         Handler::Accept => accept_exit(thread, p),
-        Handler::Close => close_exit(state, thread, p),
-        Handler::Dup => dup_exit(thread, name, p),
+        Handler::Close => close_exit(state, thread, p)?,
+        Handler::Dup => dup_exit(thread, name, p)?,
         Handler::Pipe => pipe_exit(thread, p),
         Handler::Simple(ftype) => {
             if let Some(res) = p.int("res").filter(|r| *r >= 0) {
@@ -130,14 +130,14 @@ pub fn apply(
             }
         }
         Handler::Chdir => chdir_exit(thread, p),
-        Handler::Fchdir => fchdir_exit(thread, name, p),
+        Handler::Fchdir => fchdir_exit(thread, name, p)?,
         Handler::Setuid => {
-            if let Some(uid) = set_id(thread, "setuid", "uid", p) {
+            if let Some(uid) = set_id(thread, "setuid", "uid", p)? {
                 thread.uid = uid;
             }
         }
         Handler::Setgid => {
-            if let Some(gid) = set_id(thread, "setgid", "gid", p) {
+            if let Some(gid) = set_id(thread, "setgid", "gid", p)? {
                 thread.gid = gid;
             }
         }
@@ -150,18 +150,19 @@ pub fn apply(
         Handler::UserAdded => user_added(state, p),
         Handler::GroupAdded => group_added(state, p),
     }
+    Ok(())
 }
 
-/// The parameters of the thread's last enter event when it is a `name` event, else none.
-pub fn enter_params(thread: &Thread, name: &str) -> Params {
+/// The parameters of the thread's last enter event when it is a `name` event, else
+/// none; `Err` when that event is damaged (the exit that reads it fails).
+pub fn enter_params(thread: &Thread, name: &str) -> Result<Params, String> {
     let Some(last) = &thread.last_enter else {
-        return Params::default();
+        return Ok(Params::default());
     };
     match event(last.etype) {
-        Some(info) if info.name == name => {
-            decode(info, &last.raw, last.nparams, last.large).unwrap_or_default()
-        }
-        _ => Params::default(),
+        Some(info) if info.name == name => decode(info, &last.raw, last.nparams, last.large)
+            .map_err(|e| format!("its enter event is damaged: {e}")),
+        _ => Ok(Params::default()),
     }
 }
 
@@ -170,14 +171,21 @@ fn get_or<'a>(p: &'a Params, key: &str, other: &'a Params) -> Option<&'a Value> 
     p.get(key).or_else(|| other.get(key))
 }
 
-fn open_exit(thread: &mut Thread, name: &str, p: &Params) {
+fn open_exit(thread: &mut Thread, name: &str, p: &Params) -> Result<(), String> {
     let Some(fd) = p.int("fd").filter(|fd| *fd >= 0) else {
-        return;
+        return Ok(());
     };
-    let enter = enter_params(thread, name);
+    // the enter event is decoded only when the exit lacks a parameter
+    let mut enter: Option<Params> = None;
+    let mut enter_of = |thread: &Thread| -> Result<Params, String> {
+        if enter.is_none() {
+            enter = Some(enter_params(thread, name)?);
+        }
+        Ok(enter.clone().unwrap_or_default())
+    };
     let path = match p.get("name").filter(|v| v.truthy()) {
         Some(v) => v.clone(),
-        None => enter
+        None => enter_of(thread)?
             .get("name")
             .filter(|v| v.truthy())
             .cloned()
@@ -189,12 +197,15 @@ fn open_exit(thread: &mut Thread, name: &str, p: &Params) {
     };
     let flags = match p.get("flags") {
         Some(v) => v.int().unwrap_or(0),
-        None => enter.get("flags").and_then(Value::int).unwrap_or(0),
+        None => enter_of(thread)?
+            .get("flags")
+            .and_then(Value::int)
+            .unwrap_or(0),
     };
     let dirfd = if p.has("dirfd") {
         p.int("dirfd")
     } else if enter_has_dirfd(name) {
-        enter.int("dirfd")
+        enter_of(thread)?.int("dirfd")
     } else {
         None
     };
@@ -220,6 +231,7 @@ fn open_exit(thread: &mut Thread, name: &str, p: &Params) {
     info.ino = p.get("ino").and_then(Value::int).unwrap_or(0);
     info.dev = p.get("dev").and_then(Value::int).unwrap_or(0);
     thread.set_fd(info);
+    Ok(())
 }
 
 /// Whether any version of the `name` enter event has a `dirfd` parameter.
@@ -269,11 +281,11 @@ fn int_or_zero(v: Option<&Value>) -> Int {
     v.and_then(Value::int).unwrap_or(0)
 }
 
-fn socket_exit(thread: &mut Thread, p: &Params) {
+fn socket_exit(thread: &mut Thread, p: &Params) -> Result<(), String> {
     let Some(fd) = p.int("fd").filter(|fd| *fd >= 0) else {
-        return;
+        return Ok(());
     };
-    let enter = enter_params(thread, "socket");
+    let enter = enter_params(thread, "socket")?;
     let domain = get_or(p, "domain", &enter).and_then(Value::int);
     let l4 = l4_of(
         int_or_zero(get_or(p, "type", &enter)),
@@ -290,6 +302,7 @@ fn socket_exit(thread: &mut Thread, p: &Params) {
     info.pending_l4 = l4;
     info.l4proto = if l4 == L4_RAW { L4_RAW } else { L4_UNKNOWN };
     thread.set_fd(info);
+    Ok(())
 }
 
 fn unmap(ip: &str) -> String {
@@ -314,8 +327,11 @@ fn connect_enter(thread: &mut Thread, p: &Params) {
 }
 
 /// The fd number an exit works on: its own `fd`, else its enter event's.
-fn event_fd(thread: &Thread, name: &str, p: &Params) -> Option<Int> {
-    p.int("fd").or_else(|| enter_params(thread, name).int("fd"))
+fn event_fd(thread: &Thread, name: &str, p: &Params) -> Result<Option<Int>, String> {
+    match p.int("fd") {
+        Some(fd) => Ok(Some(fd)),
+        None => Ok(enter_params(thread, name)?.int("fd")),
+    }
 }
 
 fn side(s: &Side) -> String {
@@ -350,10 +366,10 @@ fn set_tuple(info: &mut Fd, tup: &SockTuple) {
     info.l4proto = info.pending_l4;
 }
 
-fn connect_exit(thread: &mut Thread, name: &str, p: &Params) {
+fn connect_exit(thread: &mut Thread, name: &str, p: &Params) -> Result<(), String> {
     let res = p.int("res");
-    let Some(fd) = event_fd(thread, name, p) else {
-        return;
+    let Some(fd) = event_fd(thread, name, p)? else {
+        return Ok(());
     };
     let tup = match p.get("tuple") {
         Some(Value::Tuple(t)) => Some(t),
@@ -372,6 +388,7 @@ fn connect_exit(thread: &mut Thread, name: &str, p: &Params) {
             return;
         }
         if let Some(t) = tup {
+            // a socket that already has its own address keeps its first tuple
             if info.sport == 0 || info.dip.is_empty() {
                 let fresh = info.name.is_empty();
                 set_tuple(info, t);
@@ -379,18 +396,19 @@ fn connect_exit(thread: &mut Thread, name: &str, p: &Params) {
             }
         }
     });
+    Ok(())
 }
 
-fn datagram(thread: &mut Thread, name: &str, p: &Params) {
+fn datagram(thread: &mut Thread, name: &str, p: &Params) -> Result<(), String> {
     let tup = match p.get("tuple") {
         Some(Value::Tuple(t)) => Some(t.clone()),
-        _ => match enter_params(thread, name).get("tuple") {
+        _ => match enter_params(thread, name)?.get("tuple") {
             Some(Value::Tuple(t)) => Some(t.clone()),
             _ => None,
         },
     };
-    let (Some(fd), Some(mut tup)) = (event_fd(thread, name, p), tup) else {
-        return;
+    let (Some(fd), Some(mut tup)) = (event_fd(thread, name, p)?, tup) else {
+        return Ok(());
     };
     thread.with_fd(fd, |info| {
         if !info.name.is_empty() || !info.is_socket() {
@@ -411,17 +429,18 @@ fn datagram(thread: &mut Thread, name: &str, p: &Params) {
         }
         set_tuple(info, &tup);
     });
+    Ok(())
 }
 
-fn bind_exit(thread: &mut Thread, name: &str, p: &Params) {
-    let (Some(res), Some(fd)) = (p.int("res"), event_fd(thread, name, p)) else {
-        return;
+fn bind_exit(thread: &mut Thread, name: &str, p: &Params) -> Result<(), String> {
+    let (Some(res), Some(fd)) = (p.int("res"), event_fd(thread, name, p)?) else {
+        return Ok(());
     };
     let Some(Value::Addr(addr)) = p.get("addr") else {
-        return;
+        return Ok(());
     };
     if res < 0 {
-        return;
+        return Ok(());
     }
     thread.with_fd(fd, |info| {
         if (addr.family == AF_INET || addr.family == AF_INET6) && !addr.addr.is_empty() {
@@ -441,6 +460,7 @@ fn bind_exit(thread: &mut Thread, name: &str, p: &Params) {
             info.name = addr.addr.clone();
         }
     });
+    Ok(())
 }
 
 fn accept_exit(thread: &mut Thread, p: &Params) {
@@ -455,21 +475,23 @@ fn accept_exit(thread: &mut Thread, p: &Params) {
     thread.set_fd(info);
 }
 
-fn close_exit(state: &mut State, thread: &mut Thread, p: &Params) {
+fn close_exit(state: &mut State, thread: &mut Thread, p: &Params) -> Result<(), String> {
     if p.int("res").is_none_or(|r| r < 0) {
-        return;
+        return Ok(());
     }
-    let enter = enter_params(thread, "close");
+    let enter = enter_params(thread, "close")?;
     if let Some(fd) = get_or(&enter, "fd", p).and_then(Value::int) {
+        // removed once this event is done with it
         state.schedule_fd_removal(&thread.fdtable, fd);
     }
+    Ok(())
 }
 
-fn dup_exit(thread: &mut Thread, name: &str, p: &Params) {
+fn dup_exit(thread: &mut Thread, name: &str, p: &Params) -> Result<(), String> {
     let Some(res) = p.int("res").filter(|r| *r >= 0) else {
-        return;
+        return Ok(());
     };
-    let enter = enter_params(thread, name);
+    let enter = enter_params(thread, name)?; // read even when the exit has `oldfd`
     let old = match p.get("oldfd") {
         Some(v) => v.int(),
         None => enter.int("fd"),
@@ -477,6 +499,7 @@ fn dup_exit(thread: &mut Thread, name: &str, p: &Params) {
     if let Some(src) = old.and_then(|o| thread.fd(o)) {
         thread.set_fd(src.copy(res));
     }
+    Ok(())
 }
 
 fn pipe_exit(thread: &mut Thread, p: &Params) {
@@ -503,22 +526,23 @@ fn chdir_exit(thread: &mut Thread, p: &Params) {
     }
 }
 
-fn fchdir_exit(thread: &mut Thread, name: &str, p: &Params) {
+fn fchdir_exit(thread: &mut Thread, name: &str, p: &Params) -> Result<(), String> {
     if p.int("res") != Some(0) {
-        return;
+        return Ok(());
     }
-    if let Some(info) = event_fd(thread, name, p).and_then(|fd| thread.fd(fd)) {
+    if let Some(info) = event_fd(thread, name, p)?.and_then(|fd| thread.fd(fd)) {
         thread.cwd = format!("{}/", info.name.trim_end_matches('/'));
     }
+    Ok(())
 }
 
 /// The id a successful setuid/setgid set: its enter event's, else its own.
-fn set_id(thread: &Thread, call: &str, key: &str, p: &Params) -> Option<Int> {
+fn set_id(thread: &Thread, call: &str, key: &str, p: &Params) -> Result<Option<Int>, String> {
     if p.int("res") != Some(0) {
-        return None;
+        return Ok(None);
     }
-    let enter = enter_params(thread, call);
-    get_or(&enter, key, p).and_then(Value::int)
+    let enter = enter_params(thread, call)?;
+    Ok(get_or(&enter, key, p).and_then(Value::int))
 }
 
 fn text_or_empty(p: &Params, key: &str) -> String {
