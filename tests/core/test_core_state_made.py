@@ -314,6 +314,11 @@ def process_events() -> list:
            home="/home/new", shell="/bin/bash"),
         ev("groupadded", "enter", NO_TID, next(t), gid=2000, name="newgroup"),
         ev("groupadded", "enter", 100, next(t), gid=2001, name="from-thread"),
+        # memory counters (not compared yet), read in place unless the event is damaged
+        ev("switch", "enter", 100, next(t), next=0, pgft_maj=1, pgft_min=2, vm_size=3,
+           vm_rss=4, vm_swap=5),
+        ev("brk", "exit", 100, next(t), res=0, vm_size=10, vm_rss=20, vm_swap=30, addr=5),
+        ev("mmap", "exit", 100, next(t), res=0, vm_size=10, vm_rss=20, vm_swap=30, fd=3),
         ev("procexit", "enter", 201, next(t)),
         ev("procexit", "enter", 200, next(t)),
         ev("read", "enter", 100, next(t), fd=0, size=1),  # 200 and 201 are purged now
@@ -330,3 +335,17 @@ def test_every_event_compared_in_full(core, tmp_path, monkeypatch):
     monkeypatch.setattr(STATE, "FULL_EVERY", 1)
     events = fd_events(100) + socket_events(100) + process_events()
     assert check(core, tmp_path, capture(events), "full") == len(events)
+
+
+def test_each_made_event_damaged(core, tmp_path):
+    """Each event of the made capture damaged in turn (its first parameter too long):
+    both states stop at the same event, or neither does, with the same tables."""
+    events = fd_events(100) + socket_events(100) + process_events()
+    data = capture(events)
+    outcomes = set()
+    for index in range(len(events)):
+        out = tmp_path / f"damaged{index}.scap"
+        out.write_bytes(STATE.damaged_at(data, index))
+        count, error = STATE.run_both(core, out)
+        outcomes.add(error is None)
+    assert outcomes == {True, False}

@@ -161,14 +161,22 @@ impl State {
         }
         let creates_exit = info.is_some_and(|i| i.creates && !i.enter);
         let result = if skip {
-            Ok(())
-        } else if enter && handler.is_none() {
-            check_enter_fd(info, ev)
-        } else if handler.is_none() && !creates_exit {
-            Ok(())
+            check_memory(info, ev)
         } else {
-            decode(info, ev)
-                .and_then(|params| parsers::apply(self, &mut thread, handler, ev, &params))
+            let checked = if enter {
+                check_enter_fd(info, ev)
+            } else {
+                Ok(())
+            };
+            checked
+                .and_then(|()| check_memory(info, ev))
+                .and_then(|()| {
+                    if handler.is_none() && !creates_exit {
+                        return Ok(());
+                    }
+                    let params = decode(info, ev)?;
+                    parsers::apply(self, &mut thread, handler, ev, &params)
+                })
         };
         self.threads.insert(tid, thread);
         result
@@ -193,24 +201,56 @@ fn decode(
     }
 }
 
-/// The enter event's `fd` (its first parameter) must lie inside the event when the
-/// tracker reads it in place (`tracker.track`): else the event is damaged.
+/// An enter event's `fd` parameter must lie inside the event when it has the size of
+/// an fd (the Python tracker reads it in place, `plans.fd_param`): else it is damaged.
 fn check_enter_fd(
     info: Option<&'static table::EventInfo>,
     ev: &EventRef<'_>,
 ) -> Result<(), String> {
-    let first_fd = info
-        .and_then(|i| i.params.first())
-        .is_some_and(|p| p.name == "fd" && p.ptype == "PT_FD");
+    let index = info.and_then(|i| {
+        i.params
+            .iter()
+            .position(|p| p.name == "fd" && p.ptype == "PT_FD")
+    });
+    let nparams = ev.nparams as usize;
+    let Some(index) = index.filter(|i| *i < nparams && !ev.large) else {
+        return Ok(());
+    };
     let raw = ev.raw;
-    if !first_fd || ev.large || ev.nparams == 0 || raw.len() < HEADER_SIZE + 2 {
+    if params::param_len(raw, index, false) != 8 {
         return Ok(());
     }
-    let start = HEADER_SIZE + 2 * ev.nparams as usize;
-    if raw[HEADER_SIZE] == 8 && raw[HEADER_SIZE + 1] == 0 && start + 8 > raw.len() {
+    let before: usize = (0..index).map(|i| params::param_len(raw, i, false)).sum();
+    if HEADER_SIZE + 2 * nparams + before + 8 > raw.len() {
         return Err("the fd parameter runs past the end of the event".into());
     }
     Ok(())
+}
+
+/// The Python state reads an event's memory counters in place when the parameters up
+/// to the last one have their fixed sizes, and checks the whole event otherwise
+/// (`plans.update_memory`): a damaged event fails there.
+fn check_memory(info: Option<&'static table::EventInfo>, ev: &EventRef<'_>) -> Result<(), String> {
+    let Some(memory) = info.and_then(|i| i.memory.as_ref()) else {
+        return Ok(());
+    };
+    let nparams = ev.nparams as usize;
+    if nparams > 32 || ev.large {
+        return Ok(());
+    }
+    let raw = ev.raw;
+    let in_place = memory.sizes.as_ref().is_some_and(|sizes| {
+        nparams >= sizes.len()
+            && sizes
+                .iter()
+                .enumerate()
+                .all(|(i, size)| params::param_len(raw, i, false) == *size)
+            && HEADER_SIZE + 2 * nparams + sizes.iter().sum::<usize>() <= raw.len()
+    });
+    if in_place || params::params_fit(raw, nparams, false) {
+        return Ok(());
+    }
+    Err("a parameter runs past the end of the event".into())
 }
 
 /// A new empty fd table.

@@ -116,6 +116,9 @@ pub fn decode(
     if pos > raw.len() {
         return Err("the parameter lengths run past the end of the event".into());
     }
+    if !params_fit(raw, nparams, large) {
+        return Err("a parameter runs past the end of the event".into());
+    }
     let mut out = Vec::with_capacity(nparams.min(info.params.len()));
     for (i, param) in info.params.iter().enumerate().take(nparams) {
         let lat = at + width * i;
@@ -135,6 +138,29 @@ pub fn decode(
         pos += size;
     }
     Ok(Params(out))
+}
+
+/// The length of parameter `i` of a v2 event whose length array fits `raw`.
+pub fn param_len(raw: &[u8], i: usize, large: bool) -> usize {
+    let at = super::HEADER_SIZE;
+    if large {
+        let b = &raw[at + 4 * i..at + 4 * i + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+    } else {
+        usize::from(u16::from_le_bytes([raw[at + 2 * i], raw[at + 2 * i + 1]]))
+    }
+}
+
+/// Whether the length array and every parameter (also those past the table's list)
+/// fit inside the event (`check_params`).
+pub fn params_fit(raw: &[u8], nparams: usize, large: bool) -> bool {
+    let width = if large { 4 } else { 2 };
+    let start = super::HEADER_SIZE + width * nparams;
+    if start > raw.len() {
+        return false;
+    }
+    let data: usize = (0..nparams).map(|i| param_len(raw, i, large)).sum();
+    start + data <= raw.len()
 }
 
 fn le(data: &[u8], size: usize) -> Option<u64> {

@@ -22,6 +22,50 @@ pub struct EventInfo {
     pub skip: bool,
     /// `EF_CREATES_FD`
     pub creates: bool,
+    /// the memory counters it carries (`plans.MemoryPlan`), which the Python state
+    /// reads in place; not kept by the core yet, but their read fails on a damaged event
+    pub memory: Option<Memory>,
+}
+
+/// Where an event type's memory counters are: the sizes of its parameters up to the
+/// last counter (`None` when one of them has no fixed size: then every read checks
+/// the whole event).
+#[derive(Debug, Clone)]
+pub struct Memory {
+    pub sizes: Option<Vec<usize>>,
+}
+
+const MEMORY_PARAMS: [&str; 5] = ["vm_size", "vm_rss", "vm_swap", "pgft_maj", "pgft_min"];
+
+/// The size of a fixed-size numeric parameter type (`params.NUMERIC`).
+pub fn fixed_size(ptype: &str) -> Option<usize> {
+    Some(match ptype {
+        "PT_INT8" | "PT_UINT8" | "PT_FLAGS8" | "PT_ENUMFLAGS8" | "PT_SIGTYPE" | "PT_L4PROTO"
+        | "PT_SOCKFAMILY" => 1,
+        "PT_INT16" | "PT_UINT16" | "PT_FLAGS16" | "PT_ENUMFLAGS16" | "PT_SYSCALLID" | "PT_PORT" => {
+            2
+        }
+        "PT_INT32" | "PT_UINT32" | "PT_FD32" | "PT_PID32" | "PT_UID" | "PT_GID" | "PT_MODE"
+        | "PT_SIGSET" | "PT_BOOL" | "PT_FLAGS32" | "PT_ENUMFLAGS32" => 4,
+        "PT_INT64" | "PT_UINT64" | "PT_ERRNO" | "PT_FD" | "PT_PID" | "PT_RELTIME"
+        | "PT_ABSTIME" | "PT_DOUBLE" => 8,
+        _ => return None,
+    })
+}
+
+fn memory(name: &str, params: &[ParamInfo]) -> Option<Memory> {
+    if matches!(name, "clone" | "fork" | "vfork" | "clone3") {
+        return None; // libsinsp ignores the parent's counters a clone exit carries
+    }
+    let last = params.iter().rposition(|p| {
+        MEMORY_PARAMS.contains(&p.name.as_str())
+            && matches!(p.ptype.as_str(), "PT_UINT32" | "PT_UINT64")
+    })?;
+    let sizes = params[..=last]
+        .iter()
+        .map(|p| fixed_size(&p.ptype))
+        .collect();
+    Some(Memory { sizes })
 }
 
 /// The event type plugin events have (§9): the state leaves them alone.
@@ -60,7 +104,7 @@ fn parse(json: &str) -> Vec<EventInfo> {
         .map(|e| {
             let flags = strings(&e["flags"]);
             let bits = strings(&e["category_bits"]);
-            let params = e["params"]
+            let params: Vec<ParamInfo> = e["params"]
                 .as_array()
                 .map(|ps| {
                     ps.iter()
@@ -71,8 +115,10 @@ fn parse(json: &str) -> Vec<EventInfo> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let name = text(e, "name");
             EventInfo {
-                name: text(e, "name"),
+                memory: memory(&name, &params),
+                name,
                 enter: e["direction"].as_str() == Some("enter"),
                 params,
                 skip: flags.contains(&"EF_SKIPPARSERESET") || bits.contains(&"EC_SCHEDULER"),
