@@ -312,6 +312,7 @@ def process_events() -> list:
         ev("switch", "enter", 778, next(t)),  # scheduler events never make their thread
         ev("useradded", "enter", NO_TID, next(t), uid=2000, gid=2000, name="new",
            home="/home/new", shell="/bin/bash"),
+        ev("useradded", "enter", NO_TID, next(t), uid=3000, name="no-gid"),
         ev("groupadded", "enter", NO_TID, next(t), gid=2000, name="newgroup"),
         ev("groupadded", "enter", 100, next(t), gid=2001, name="from-thread"),
         # memory counters (not compared yet), read in place unless the event is damaged

@@ -41,7 +41,8 @@ const NO_TID: u64 = u64::MAX;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub uid: Int,
-    pub gid: Int,
+    /// `None` when a `useradded` event left it empty
+    pub gid: Option<Int>,
     pub name: String,
     pub home: String,
     pub shell: String,

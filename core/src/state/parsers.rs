@@ -553,7 +553,7 @@ fn user_added(state: &mut State, p: &Params) {
     if let Some(uid) = p.int("uid") {
         state.add_user(User {
             uid,
-            gid: p.int("gid").unwrap_or(0),
+            gid: p.int("gid"),
             name: text_or_empty(p, "name"),
             home: text_or_empty(p, "home"),
             shell: text_or_empty(p, "shell"),

@@ -292,7 +292,7 @@ type UserOrGroup = (Option<User>, (Int, String));
 fn user_entry(r: &mut Reader<'_>) -> Option<UserOrGroup> {
     if r.u8()? == 0 {
         let uid = r.u32()?;
-        let gid = r.u32()?;
+        let gid = Some(r.u32()?);
         let name = r.text()?;
         let home = r.text()?;
         let shell = r.text()?;
