@@ -91,8 +91,7 @@ fn digits(n: u64, width: usize, out: &mut String) {
         n /= 10;
     }
     let at = at.min(buf.len() - width.min(buf.len()));
-    // ASCII digits: always UTF-8
-    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+    out.extend(buf[at..].iter().map(|&b| char::from(b)));
 }
 
 /// The UTC time of `secs` seconds since the epoch.
