@@ -4,10 +4,10 @@ every event of every syscall capture of the repo and of ../shared, of slices mad
 ``scap slice``, of captures cut short, and of the made captures of every version and
 byte order.
 
-What is compared (docs/core.md "Syscall state"): every thread's identity and process
-fields, its fd table (every ``FdInfo`` field) and which threads share one fd table,
-the users and the groups. Not compared, because the core does not keep them yet: the
-memory and page-fault counters, CPU time, the per-event cache, containers, interfaces.
+What is compared (docs/core.md "Syscall state"): every thread's identity, process
+fields and memory counters, its fd table (every ``FdInfo`` field) and which threads
+share one fd table, the users and the groups. Not compared, because the core does not
+keep them yet: CPU time, the per-event cache, containers, interfaces.
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from scaptools.state import State, tracked_events
 
 ROOT = Path(__file__).resolve().parents[2]
 THREAD_FIELDS = ("tid", "pid", "ptid", "sid", "vpgid", "pgid", "fdlimit", "flags", "uid",
-                 "gid", "loginuid", "vtid", "vpid", "tty", "exe_writable", "cap_inheritable",
+                 "gid", "loginuid", "vtid", "vpid", "vmsize_kb", "vmrss_kb", "vmswap_kb",
+                 "pfmajor", "pfminor", "tty", "exe_writable", "cap_inheritable",
                  "cap_permitted", "cap_effective", "clone_ts", "pidns_init_start_ts",
                  "lastexec_ts", "comm", "exe", "exepath", "cwd", "root", "args", "env",
                  "cgroups", "exited", "in_call")

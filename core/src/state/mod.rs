@@ -6,14 +6,16 @@
 //! A thread ended by `procexit` and an fd ended by `close` stay in the tables until
 //! the next event starts (libsinsp drops them after the event that ends them).
 //!
-//! Not kept yet (see docs/core.md): memory and page-fault counters, CPU time, the
+//! Not kept yet (see docs/core.md): CPU time, the
 //! per-event cache (the event's fd, latency), containers, interfaces, the bound on
 //! the number of threads.
 
+pub mod memory;
 pub mod params;
 mod parsers;
 mod procs;
 pub mod seed;
+mod sockets;
 pub mod table;
 pub mod thread;
 
@@ -160,27 +162,36 @@ impl State {
                 }));
             }
         }
-        let creates_exit = info.is_some_and(|i| i.creates && !i.enter);
-        let result = if skip {
-            check_memory(info, ev)
-        } else {
-            let checked = if enter {
-                check_enter_fd(info, ev)
-            } else {
-                Ok(())
-            };
-            checked
-                .and_then(|()| check_memory(info, ev))
-                .and_then(|()| {
-                    if handler.is_none() && !creates_exit {
-                        return Ok(());
-                    }
-                    let params = decode(info, ev)?;
-                    parsers::apply(self, &mut thread, handler, ev, &params)
-                })
-        };
+        let result = self.apply(&mut thread, info, handler, ev);
         self.threads.insert(tid, thread);
         result
+    }
+
+    /// What an event of a known (or just made up) thread does: the in-place read of an
+    /// enter event's fd, the memory counters, then the parser.
+    fn apply(
+        &mut self,
+        thread: &mut Thread,
+        info: Option<&'static table::EventInfo>,
+        handler: parsers::Handler,
+        ev: &EventRef<'_>,
+    ) -> Result<(), String> {
+        let Some(info) = info else {
+            return Ok(()); // past the table: an enter event with no parameters
+        };
+        if info.skip {
+            return memory::apply(self, thread, Some(info), ev);
+        }
+        if info.enter {
+            check_enter_fd(Some(info), ev)?;
+        }
+        memory::apply(self, thread, Some(info), ev)?;
+        let creates_exit = info.creates && !info.enter; // it decodes its parameters
+        if handler.is_none() && !creates_exit {
+            return Ok(());
+        }
+        let params = params::decode(info, ev.raw, ev.nparams as usize, ev.large)?;
+        parsers::apply(self, thread, handler, ev, &params)
     }
 
     pub(crate) fn schedule_removal(&mut self, tid: Int) {
@@ -226,32 +237,6 @@ fn check_enter_fd(
         return Err("the fd parameter runs past the end of the event".into());
     }
     Ok(())
-}
-
-/// The Python state reads an event's memory counters in place when the parameters up
-/// to the last one have their fixed sizes, and checks the whole event otherwise
-/// (`plans.update_memory`): a damaged event fails there.
-fn check_memory(info: Option<&'static table::EventInfo>, ev: &EventRef<'_>) -> Result<(), String> {
-    let Some(memory) = info.and_then(|i| i.memory.as_ref()) else {
-        return Ok(());
-    };
-    let nparams = ev.nparams as usize;
-    if nparams > 32 || ev.large {
-        return Ok(());
-    }
-    let raw = ev.raw;
-    let in_place = memory.sizes.as_ref().is_some_and(|sizes| {
-        nparams >= sizes.len()
-            && sizes
-                .iter()
-                .enumerate()
-                .all(|(i, size)| params::param_len(raw, i, false) == *size)
-            && HEADER_SIZE + 2 * nparams + sizes.iter().sum::<usize>() <= raw.len()
-    });
-    if in_place || params::params_fit(raw, nparams, false) {
-        return Ok(());
-    }
-    Err("a parameter runs past the end of the event".into())
 }
 
 /// A new empty fd table.

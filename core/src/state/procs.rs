@@ -7,7 +7,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::memory;
 use super::params::{split_nul, Params, Value};
+use super::table::MemoryField;
 use super::{Int, State, Thread};
 use crate::walk::EventRef;
 
@@ -189,6 +191,11 @@ fn apply_process_params(thread: &mut Thread, p: &Params, except: &[&str]) {
     for (key, slot) in ints {
         if let Some(v) = int(key) {
             *slot = v;
+        }
+    }
+    for key in ["vm_size", "vm_rss", "vm_swap", "pgft_maj", "pgft_min"] {
+        if let (Some(field), Some(v)) = (MemoryField::of(key), int(key)) {
+            memory::set(thread, field, v);
         }
     }
     if !thread.cwd.is_empty() && !thread.cwd.ends_with('/') {

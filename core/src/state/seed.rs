@@ -188,7 +188,11 @@ fn process_entry(r: &mut Reader<'_>, version: u8) -> Option<Thread> {
     t.uid = r.u32()?;
     t.gid = r.u32()?;
     if version >= 2 {
-        r.take(12 + 16)?; // memory and page-fault counters: not kept yet
+        t.vmsize_kb = r.u32()?;
+        t.vmrss_kb = r.u32()?;
+        t.vmswap_kb = r.u32()?;
+        t.pfmajor = r.u64()?;
+        t.pfminor = r.u64()?;
     }
     if version >= 3 {
         t.env = split_nul(r.str16()?);

@@ -22,20 +22,58 @@ pub struct EventInfo {
     pub skip: bool,
     /// `EF_CREATES_FD`
     pub creates: bool,
-    /// the memory counters it carries (`plans.MemoryPlan`), which the Python state
-    /// reads in place; not kept by the core yet, but their read fails on a damaged event
+    /// the memory counters it carries (`plans.MemoryPlan`)
     pub memory: Option<Memory>,
 }
 
-/// Where an event type's memory counters are: the sizes of its parameters up to the
-/// last counter (`None` when one of them has no fixed size: then every read checks
-/// the whole event).
+/// Where an event type's memory counters are: the counters, and the sizes of its
+/// parameters up to the last counter (`None` when one of them has no fixed size: then
+/// every read checks the whole event).
 #[derive(Debug, Clone)]
 pub struct Memory {
+    pub counters: Vec<Counter>,
     pub sizes: Option<Vec<usize>>,
 }
 
-const MEMORY_PARAMS: [&str; 5] = ["vm_size", "vm_rss", "vm_swap", "pgft_maj", "pgft_min"];
+/// One memory counter parameter: its position, size and the thread field it sets.
+#[derive(Debug, Clone, Copy)]
+pub struct Counter {
+    pub index: usize,
+    pub size: usize,
+    pub field: MemoryField,
+}
+
+/// The thread fields memory counters set; the `Vm*` ones belong to the process (its
+/// main thread), the page faults to the thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryField {
+    VmSize,
+    VmRss,
+    VmSwap,
+    PfMajor,
+    PfMinor,
+}
+
+impl MemoryField {
+    /// The field of a parameter name (`vm_size`, ... `pgft_min`).
+    pub fn of(name: &str) -> Option<MemoryField> {
+        Some(match name {
+            "vm_size" => MemoryField::VmSize,
+            "vm_rss" => MemoryField::VmRss,
+            "vm_swap" => MemoryField::VmSwap,
+            "pgft_maj" => MemoryField::PfMajor,
+            "pgft_min" => MemoryField::PfMinor,
+            _ => return None,
+        })
+    }
+
+    pub fn of_process(self) -> bool {
+        matches!(
+            self,
+            MemoryField::VmSize | MemoryField::VmRss | MemoryField::VmSwap
+        )
+    }
+}
 
 /// The size of a fixed-size numeric parameter type (`params.NUMERIC`).
 pub fn fixed_size(ptype: &str) -> Option<usize> {
@@ -57,15 +95,24 @@ fn memory(name: &str, params: &[ParamInfo]) -> Option<Memory> {
     if matches!(name, "clone" | "fork" | "vfork" | "clone3") {
         return None; // libsinsp ignores the parent's counters a clone exit carries
     }
-    let last = params.iter().rposition(|p| {
-        MEMORY_PARAMS.contains(&p.name.as_str())
-            && matches!(p.ptype.as_str(), "PT_UINT32" | "PT_UINT64")
-    })?;
+    let counters: Vec<Counter> = params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.ptype.as_str(), "PT_UINT32" | "PT_UINT64"))
+        .filter_map(|(index, p)| {
+            Some(Counter {
+                index,
+                size: fixed_size(&p.ptype)?,
+                field: MemoryField::of(&p.name)?,
+            })
+        })
+        .collect();
+    let last = counters.last()?.index;
     let sizes = params[..=last]
         .iter()
         .map(|p| fixed_size(&p.ptype))
         .collect();
-    Some(Memory { sizes })
+    Some(Memory { counters, sizes })
 }
 
 /// The event type plugin events have (§9): the state leaves them alone.
