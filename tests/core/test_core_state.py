@@ -7,7 +7,8 @@ byte order.
 What is compared (docs/core.md "Syscall state"): every thread's identity, process
 fields and memory counters, its fd table (every ``FdInfo`` field) and which threads
 share one fd table, the users and the groups. Not compared, because the core does not
-keep them yet: CPU time, the per-event cache, containers, interfaces.
+keep them yet: the per-event cache (the event's fd, latency shown), containers,
+interfaces.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ THREAD_FIELDS = ("tid", "pid", "ptid", "sid", "vpgid", "pgid", "fdlimit", "flags
                  "pfmajor", "pfminor", "tty", "exe_writable", "cap_inheritable",
                  "cap_permitted", "cap_effective", "clone_ts", "pidns_init_start_ts",
                  "lastexec_ts", "comm", "exe", "exepath", "cwd", "root", "args", "env",
-                 "cgroups", "exited", "in_call")
+                 "cgroups", "exited", "in_call", "lastevent_fd", "last_latency", "totexectime")
 FD_FIELDS = ("num", "type", "l4proto", "sport", "dport", "flags", "ino", "dev", "pending_l4",
              "name", "sip", "dip", "pdip", "is_server", "client")
 SYSCALL_CAPTURES = [ROOT / "captures" / "syscall_shell.scap"]

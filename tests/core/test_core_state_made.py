@@ -158,8 +158,10 @@ def user_block(v2: bool) -> bytes:
 def tail(current: bool, cut: int = 0) -> bytes:
     """A V9 tail (§5): the old 29-byte layout or the current one, maybe cut short."""
     old = struct.pack("<IBQQQ", 1000, 1, 0x11, 0x22, 0x33)
-    data = struct.pack("<QI", 123456, 34816) + old + struct.pack("<BQQQBBq", 1, 2, 3, 4, 0, 0, 77) \
-        if current else old
+    if not current:
+        return old[:len(old) - cut]
+    new = struct.pack("<BQQQBBq", 1, 2, 3, 4, 0, 0, 77)
+    data = struct.pack("<QI", 123456, 34816) + old + new
     return data[:len(data) - cut]
 
 

@@ -165,6 +165,8 @@ fn thread_dict<'py>(py: Python<'py>, t: &Thread) -> PyResult<Bound<'py, PyDict>>
         ("clone_ts", t.clone_ts),
         ("pidns_init_start_ts", t.pidns_init_start_ts),
         ("lastexec_ts", t.lastexec_ts),
+        ("last_latency", t.last_latency),
+        ("totexectime", t.totexectime),
     ];
     for (key, value) in ints {
         d.set_item(key, value)?;
@@ -185,6 +187,7 @@ fn thread_dict<'py>(py: Python<'py>, t: &Thread) -> PyResult<Bound<'py, PyDict>>
     d.set_item("exited", t.exited)?;
     d.set_item("dummy", t.dummy)?;
     d.set_item("in_call", t.in_call)?;
+    d.set_item("lastevent_fd", t.lastevent_fd)?;
     d.set_item("fdtable", Rc::as_ptr(&t.fdtable) as usize)?;
     let fds = PyDict::new(py);
     for (num, fd) in t.fdtable.borrow().iter() {

@@ -67,6 +67,8 @@ pub struct State {
     pub users: HashMap<Int, User>,
     pub groups: HashMap<Int, String>,
     pub first_ts: Option<u64>,
+    /// cpu -> time of its last switch event
+    cpu_switch: HashMap<u16, u64>,
     /// threads the previous event ended
     removals: Vec<Int>,
     /// fds the previous event closed: (table, fd number)
@@ -137,32 +139,37 @@ impl State {
         let handler = info.map_or(parsers::Handler::None, parsers::handler_of);
         let skip = info.is_some_and(|i| i.skip);
         let enter = info.is_none_or(|i| i.enter);
+        let switch = skip && info.is_some_and(|i| i.name == "switch");
         if ev.tid == 0 || ev.tid >= TID_LIMIT {
             if handler.is_threadless() && ev.tid == NO_TID {
                 let params = decode(info, ev)?;
                 parsers::threadless(self, handler, &params);
+            } else if switch {
+                self.switch(None, ev);
             }
             return Ok(());
         }
         let tid = Int::from(ev.tid);
         let mut thread = match self.threads.remove(&tid) {
             Some(thread) => thread,
-            None if skip => return Ok(()), // looked up, never created
+            None if skip => {
+                // looked up, never created
+                if switch {
+                    self.switch(None, ev);
+                }
+                return Ok(());
+            }
             None => Thread::dummy(tid),
         };
-        if !skip {
-            thread.in_call = enter;
-            if enter {
-                thread.last_enter = Some(Rc::new(Enter {
-                    etype: ev.etype,
-                    ts: ev.ts,
-                    nparams: ev.nparams as usize,
-                    large: ev.large,
-                    raw: ev.raw.to_vec(),
-                }));
+        let result = if skip {
+            let counted = memory::apply(self, &mut thread, info, ev);
+            if counted.is_ok() && switch {
+                self.switch(Some(&mut thread), ev);
             }
-        }
-        let result = self.apply(&mut thread, info, handler, ev);
+            counted
+        } else {
+            self.apply(&mut thread, info, handler, ev, enter)
+        };
         self.threads.insert(tid, thread);
         result
     }
@@ -175,23 +182,54 @@ impl State {
         info: Option<&'static table::EventInfo>,
         handler: parsers::Handler,
         ev: &EventRef<'_>,
+        enter: bool,
     ) -> Result<(), String> {
+        thread.in_call = enter;
+        if enter {
+            thread.last_enter = Some(Rc::new(Enter {
+                etype: ev.etype,
+                ts: ev.ts,
+                nparams: ev.nparams as usize,
+                large: ev.large,
+                raw: ev.raw.to_vec(),
+            }));
+            thread.lastevent_fd = enter_fd(info, ev)?;
+            thread.last_latency = 0;
+        } else {
+            match &thread.last_enter {
+                Some(last) if u32::from(last.etype) + 1 == u32::from(ev.etype) => {
+                    thread.last_latency = Int::from(ev.ts) - Int::from(last.ts);
+                }
+                _ => thread.lastevent_fd = None,
+            }
+        }
         let Some(info) = info else {
             return Ok(()); // past the table: an enter event with no parameters
         };
-        if info.skip {
-            return memory::apply(self, thread, Some(info), ev);
-        }
-        if info.enter {
-            check_enter_fd(Some(info), ev)?;
-        }
         memory::apply(self, thread, Some(info), ev)?;
         let creates_exit = info.creates && !info.enter; // it decodes its parameters
         if handler.is_none() && !creates_exit {
             return Ok(());
         }
         let params = params::decode(info, ev.raw, ev.nparams as usize, ev.large)?;
-        parsers::apply(self, thread, handler, ev, &params)
+        parsers::apply(self, thread, handler, ev, &params)?;
+        if creates_exit {
+            // the fd the call made (`tracker.created_fd`)
+            let newfd = ["fd", "fd2", "res"].iter().find_map(|key| params.get(key));
+            if let Some(fd) = newfd.and_then(params::Value::int).filter(|fd| *fd >= 0) {
+                thread.lastevent_fd = Some(fd);
+            }
+        }
+        Ok(())
+    }
+
+    /// CPU time: the outgoing thread ran since the previous switch on this CPU.
+    fn switch(&mut self, thread: Option<&mut Thread>, ev: &EventRef<'_>) {
+        let last = self.cpu_switch.insert(ev.cpu, ev.ts);
+        let exectime = last.map_or(0, |last| Int::from(ev.ts) - Int::from(last));
+        if let Some(thread) = thread {
+            thread.totexectime += exectime;
+        }
     }
 
     pub(crate) fn schedule_removal(&mut self, tid: Int) {
@@ -213,12 +251,12 @@ fn decode(
     }
 }
 
-/// An enter event's `fd` parameter must lie inside the event when it has the size of
-/// an fd (the Python tracker reads it in place, `plans.fd_param`): else it is damaged.
-fn check_enter_fd(
+/// An enter event's `fd` parameter when it has the size of an fd (read in place as the
+/// Python tracker reads it, `plans.fd_param`); `Err` when it runs past the event.
+fn enter_fd(
     info: Option<&'static table::EventInfo>,
     ev: &EventRef<'_>,
-) -> Result<(), String> {
+) -> Result<Option<Int>, String> {
     let index = info.and_then(|i| {
         i.params
             .iter()
@@ -226,17 +264,20 @@ fn check_enter_fd(
     });
     let nparams = ev.nparams as usize;
     let Some(index) = index.filter(|i| *i < nparams && !ev.large) else {
-        return Ok(());
+        return Ok(None);
     };
     let raw = ev.raw;
     if params::param_len(raw, index, false) != 8 {
-        return Ok(());
+        return Ok(None);
     }
     let before: usize = (0..index).map(|i| params::param_len(raw, i, false)).sum();
-    if HEADER_SIZE + 2 * nparams + before + 8 > raw.len() {
-        return Err("the fd parameter runs past the end of the event".into());
+    let at = HEADER_SIZE + 2 * nparams + before;
+    match raw.get(at..at + 8) {
+        Some(b) => Ok(Some(Int::from(i64::from_le_bytes(
+            b.try_into().unwrap_or([0; 8]),
+        )))),
+        None => Err("the fd parameter runs past the end of the event".into()),
     }
-    Ok(())
 }
 
 /// A new empty fd table.

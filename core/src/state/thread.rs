@@ -128,6 +128,12 @@ pub struct Thread {
     pub dummy: bool,
     /// its last syscall event was an enter
     pub in_call: bool,
+    /// the fd of its last enter event, or the fd its last fd-creating exit made
+    pub lastevent_fd: Option<Int>,
+    /// of its last syscall (exit time minus enter time)
+    pub last_latency: Int,
+    /// CPU time seen so far (switch events)
+    pub totexectime: Int,
     pub fdtable: FdTable,
     pub last_enter: Option<Rc<Enter>>,
 }
@@ -172,6 +178,9 @@ impl Thread {
             exited: false,
             dummy: false,
             in_call: false,
+            lastevent_fd: None,
+            last_latency: 0,
+            totexectime: 0,
             fdtable: super::new_table(),
             last_enter: None,
         }
