@@ -6,9 +6,10 @@ byte order.
 
 What is compared (docs/core.md "Syscall state"): every thread's identity, process
 fields and memory counters, its fd table (every ``FdInfo`` field) and which threads
-share one fd table, the users and the groups. Not compared, because the core does not
-keep them yet: the per-event cache (the event's fd, latency shown), containers,
-interfaces.
+share one fd table, the users, the groups, the interface addresses and the first
+event's time. Not compared, because the core does not keep them yet: the per-event
+cache (the event's fd, the latency shown), field memory, containers, the bound on the
+number of threads.
 """
 from __future__ import annotations
 
@@ -76,6 +77,8 @@ def assert_same_threads(state: State, walk, tids, where: str) -> None:
         assert sharing(py) == sharing(core), f"{where}: fd tables shared differently"
         assert (state.users, state.groups) == (walk.users(), walk.groups()), \
             f"{where}: users or groups differ"
+        assert sorted(state.interfaces) == walk.interfaces(), f"{where}: interfaces differ"
+        assert state.first_ts == walk.first_ts(), f"{where}: first_ts differs"
     else:
         py = {tid: python_thread(state.threads[tid]) for tid in tids if tid in state.threads}
         core = {tid: core_thread(walk.thread(tid)) for tid in py}

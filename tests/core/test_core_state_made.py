@@ -155,6 +155,21 @@ def user_block(v2: bool) -> bytes:
     return frame(0x220, body)
 
 
+def interface_block(v2: bool) -> bytes:
+    """An interface list (§7): IPv4 and IPv6, with and without link speed."""
+    v4 = struct.pack("<HH", 1, 2) + socket.inet_aton("10.0.0.1") + bytes(8) + \
+        struct.pack("<Q", 1000) + b"e0"
+    v6 = struct.pack("<HH", 2, 0) + ipaddress.ip_address("fe80::1").packed + bytes(32) + \
+        struct.pack("<Q", 1000)
+    v4_plain = struct.pack("<HH", 3, 1) + socket.inet_aton("127.0.0.1") + bytes(8) + b"l"
+    v6_plain = struct.pack("<HH", 4, 0) + ipaddress.ip_address("::1").packed + bytes(32)
+    entries = [v4, v6, v4_plain, v6_plain]
+    if not v2:
+        body = b"".join(entries)
+        return frame(0x205, body + bytes(-len(body) % 4))
+    return frame(0x219, b"".join(struct.pack("<I", len(e)) + e for e in entries))
+
+
 def tail(current: bool, cut: int = 0) -> bytes:
     """A V9 tail (§5): the old 29-byte layout or the current one, maybe cut short."""
     old = struct.pack("<IBQQQ", 1000, 1, 0x11, 0x22, 0x33)
@@ -177,6 +192,7 @@ def metadata(order_big: bool = False) -> bytes:
     out += process_block(9, entries, tails)
     out += fd_block(100, v2=True) + fd_block(1000, v2=False) + fd_block(555, v2=True)
     out += user_block(False) + user_block(True)
+    out += interface_block(False) + interface_block(True)
     return out
 
 

@@ -126,6 +126,18 @@ impl PyStateWalk {
         Ok(out)
     }
 
+    /// The interface addresses (4 or 16 bytes each), sorted.
+    fn interfaces(&self) -> Vec<Vec<u8>> {
+        let mut all: Vec<Vec<u8>> = self.state.interfaces.iter().cloned().collect();
+        all.sort();
+        all
+    }
+
+    /// The time of the first event that is not a plugin event, or `None`.
+    fn first_ts(&self) -> Option<u64> {
+        self.state.first_ts
+    }
+
     /// `{gid: name}`.
     fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let out = PyDict::new(py);

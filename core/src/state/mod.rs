@@ -6,9 +6,8 @@
 //! A thread ended by `procexit` and an fd ended by `close` stay in the tables until
 //! the next event starts (libsinsp drops them after the event that ends them).
 //!
-//! Not kept yet (see docs/core.md): CPU time, the
-//! per-event cache (the event's fd, latency), containers, interfaces, the bound on
-//! the number of threads.
+//! Not kept yet (see docs/core.md): the per-event cache (the event's fd, the latency
+//! shown), field memory, containers, the bound on the number of threads.
 
 pub mod memory;
 pub mod params;
@@ -23,7 +22,7 @@ pub mod thread;
 mod tests;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::walk::{BlockRef, EventRef};
@@ -67,6 +66,8 @@ pub struct State {
     pub users: HashMap<Int, User>,
     pub groups: HashMap<Int, String>,
     pub first_ts: Option<u64>,
+    /// addresses of the machine's interfaces (4 or 16 bytes)
+    pub interfaces: HashSet<Vec<u8>>,
     /// cpu -> time of its last switch event
     cpu_switch: HashMap<u16, u64>,
     /// threads the previous event ended
@@ -80,7 +81,8 @@ impl State {
         Self::default()
     }
 
-    /// Apply one metadata block (process, fd or user list); other blocks are ignored.
+    /// Apply one metadata block (process, fd, user or interface list); other blocks are
+    /// ignored.
     /// `Err` names what in the block is malformed.
     pub fn seed(&mut self, block: &BlockRef<'_>) -> Result<(), String> {
         seed::seed_block(self, block)

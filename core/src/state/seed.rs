@@ -27,6 +27,8 @@ const PL_VERSIONS: [(u32, u8); 12] = [
 const FDL_BLOCKS: [u32; 3] = [0x203, 0x8001ABCD, 0x218];
 const FDL_V2: u32 = 0x218;
 const UL_BLOCKS: [u32; 3] = [0x206, 0x8012ABCD, 0x220];
+const IL_BLOCKS: [u32; 3] = [0x205, 0x8011ABCD, 0x219];
+const IL_V2: u32 = 0x219;
 const UL_V2: u32 = 0x220;
 /// fd types whose payload is just a name (§6)
 const NAMED_TYPES: [u8; 15] = [1, 2, 7, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20, 21];
@@ -77,7 +79,11 @@ impl<'a> Reader<'a> {
     /// A v2 entry: `u32 entry_len` (counting itself) then its bytes.
     fn prefixed(&mut self) -> Option<Reader<'a>> {
         let len = usize::try_from(self.u32()?).ok()?;
-        let body = self.take(len.checked_sub(4)?)?;
+        self.entry(len.checked_sub(4)?)
+    }
+    /// The next `len` bytes as a reader of their own.
+    fn entry(&mut self, len: usize) -> Option<Reader<'a>> {
+        let body = self.take(len)?;
         Some(Reader {
             b: body,
             pos: 0,
@@ -112,7 +118,8 @@ fn entries<'a, T>(
     Ok(out)
 }
 
-/// Apply one block to `state`; blocks that are not process, fd or user lists are ignored.
+/// Apply one block to `state`; blocks that are not process, fd, user or interface
+/// lists are ignored.
 pub fn seed_block(state: &mut State, block: &BlockRef<'_>) -> Result<(), String> {
     let mut r = Reader {
         b: block.body,
@@ -145,6 +152,18 @@ pub fn seed_block(state: &mut State, block: &BlockRef<'_>) -> Result<(), String>
             }
         })?;
         state.add_fds(tid, fds);
+    } else if IL_BLOCKS.contains(&btype) {
+        let v2 = btype == IL_V2;
+        let addrs = entries(&mut r, "interface list", |r| {
+            if v2 {
+                // the v2 entry_len does not count itself (§7)
+                let len = usize::try_from(r.u32()?).ok()?;
+                interface_entry(&mut r.entry(len)?)
+            } else {
+                interface_entry(r)
+            }
+        })?;
+        state.interfaces.extend(addrs);
     } else if UL_BLOCKS.contains(&btype) {
         let v2 = btype == UL_V2;
         let users = entries(&mut r, "user list", |r| {
@@ -288,6 +307,26 @@ fn fd_entry(r: &mut Reader<'_>, v2: bool) -> Option<Fd> {
         _ => return None,
     }
     Some(fd)
+}
+
+/// The address of one interface entry (§7): IPv4 or IPv6, with or without link speed.
+fn interface_entry(r: &mut Reader<'_>) -> Option<Vec<u8>> {
+    let kind = r.u16()?;
+    let namelen = r.u16()?;
+    let (width, speed) = match kind {
+        1 => (4, true),
+        2 => (16, true),
+        3 => (4, false),
+        4 => (16, false),
+        _ => return None,
+    };
+    let addr = r.take(width)?.to_vec();
+    r.take(2 * width)?; // netmask, broadcast
+    if speed {
+        r.take(8)?;
+    }
+    r.take(usize::from(namelen))?;
+    Some(addr)
 }
 
 type UserOrGroup = (Option<User>, (Int, String));
