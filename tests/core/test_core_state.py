@@ -92,12 +92,14 @@ def assert_same_threads(state: State, walk, tids, where: str) -> None:
 FULL_EVERY = 50  # all tables every so many events; the event's own thread at every event
 
 
-def run_both(core, path: Path) -> tuple:
+def run_both(core, path: Path, max_threads: int = 131072) -> tuple:
     """Walk ``path`` with both states, comparing after every event: the thread ids, the
     event's thread and any new thread; all tables at the first event, every
     ``FULL_EVERY`` events and at the end. When the Python side stops with an error, the
-    core must stop there too. Returns (events seen, the Python error or None)."""
-    walk, state, count, known = core.StateWalk(str(path)), State(), 0, set()
+    core must stop there too. Both keep at most ``max_threads`` threads. Returns (events
+    seen, the Python error or None)."""
+    walk, state = core.StateWalk(str(path), max_threads), State(max_threads=max_threads)
+    count, known = 0, set()
     py_error = None
     try:
         with open_capture(path) as reader:
@@ -219,3 +221,14 @@ def test_damaged_events(core, tmp_path):
         count, error = run_both(core, out)
         stopped.add(error is None)
     assert stopped == {True, False}
+
+
+@pytest.mark.parametrize("max_threads", [1, 5, 16, 60])
+def test_bounded_thread_table(core, shared, max_threads):
+    """A full table drops its oldest quarter (seeding, made-up threads, clone children):
+    the same threads go in both, sample.scap holding 94 threads and more."""
+    path = shared / "captures" / "libs-e2e" / "sample.scap"
+    if not path.exists():
+        pytest.skip("../shared/captures/libs-e2e/sample.scap is absent")
+    count, error = run_both(core, path, max_threads)
+    assert error is None and count > 100

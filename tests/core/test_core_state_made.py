@@ -14,6 +14,8 @@ import socket
 import struct
 from pathlib import Path
 
+import pytest
+
 from construct import GreedyBytes, Int8ub, Int64sl, Int64ul, Pass, Struct, Switch, this
 
 from scaptools.events.params import NUMERIC
@@ -204,11 +206,11 @@ def capture(events: list) -> bytes:
     return data
 
 
-def check(core, tmp_path, data: bytes, name: str) -> int:
+def check(core, tmp_path, data: bytes, name: str, max_threads: int = 131072) -> int:
     for order, blob in (("little", data), ("big", to_big_endian(data))):
         out = tmp_path / f"{name}_{order}.scap"
         out.write_bytes(blob)
-        count, error = STATE.run_both(core, out)
+        count, error = STATE.run_both(core, out, max_threads)
         assert error is None, (order, error)
     return count
 
@@ -368,3 +370,12 @@ def test_each_made_event_damaged(core, tmp_path):
         count, error = STATE.run_both(core, out)
         outcomes.add(error is None)
     assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize("max_threads", [2, 7, 23])
+def test_events_with_a_bounded_thread_table(core, tmp_path, max_threads):
+    """Clone children and made-up threads added to a full table (the event's own
+    thread may go while its event runs)."""
+    events = fd_events(100) + socket_events(100) + process_events()
+    assert check(core, tmp_path, capture(events), f"bounded{max_threads}",
+                 max_threads) == len(events)

@@ -10,6 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::state::threads::MAX_THREADS;
 use crate::state::{Fd, State, Thread};
 use crate::walk::{is_metadata_block, BlockRef, Item, Order, Walker};
 
@@ -28,14 +29,16 @@ pub struct PyStateWalk {
 
 #[pymethods]
 impl PyStateWalk {
-    /// Open the capture at `path` (plain or gzip); a walk error is a `ValueError`.
+    /// Open the capture at `path` (plain or gzip) for a state of at most `max_threads`
+    /// threads; a walk error is a `ValueError`.
     #[new]
-    fn new(path: PathBuf) -> PyResult<Self> {
+    #[pyo3(signature = (path, max_threads = MAX_THREADS))]
+    fn new(path: PathBuf, max_threads: usize) -> PyResult<Self> {
         let name = path.display().to_string();
         let walker = Walker::open(&path, &name).map_err(|e| PyValueError::new_err(e.message))?;
         Ok(PyStateWalk {
             walker,
-            state: State::new(),
+            state: State::with_max_threads(max_threads),
             pending: Vec::new(),
         })
     }
@@ -91,7 +94,7 @@ impl PyStateWalk {
     /// with the same `fdtable` id share one fd table.
     fn threads<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let out = PyDict::new(py);
-        for (tid, thread) in &self.state.threads {
+        for (tid, thread) in self.state.threads.iter() {
             out.set_item(tid, thread_dict(py, thread)?)?;
         }
         Ok(out)

@@ -17,6 +17,7 @@ pub mod seed;
 mod sockets;
 pub mod table;
 pub mod thread;
+pub mod threads;
 
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ use std::rc::Rc;
 
 use crate::walk::{BlockRef, EventRef};
 pub use thread::{Fd, FdTable, Thread};
+pub use threads::Threads;
 
 /// Integers of the tables: wide enough for every i64 and u64 value the format holds.
 pub type Int = i128;
@@ -62,7 +64,7 @@ pub struct Enter {
 /// Threads (with their fd tables), users and groups of one capture.
 #[derive(Debug, Default)]
 pub struct State {
-    pub threads: HashMap<Int, Thread>,
+    pub threads: Threads,
     pub users: HashMap<Int, User>,
     pub groups: HashMap<Int, String>,
     pub first_ts: Option<u64>,
@@ -81,6 +83,14 @@ impl State {
         Self::default()
     }
 
+    /// A state that keeps at most `max` threads (the oldest quarter goes when full).
+    pub fn with_max_threads(max: usize) -> Self {
+        State {
+            threads: Threads::new(max),
+            ..State::default()
+        }
+    }
+
     /// Apply one metadata block (process, fd, user or interface list); other blocks are
     /// ignored.
     /// `Err` names what in the block is malformed.
@@ -95,12 +105,17 @@ impl State {
                 thread.fdtable = leader.fdtable.clone();
             }
         }
-        self.threads.insert(thread.tid, thread);
+        self.threads.add(thread);
     }
 
     /// Add the fds of an fd-list block to thread `tid` (created when unknown).
     pub fn add_fds(&mut self, tid: Int, fds: Vec<Fd>) {
-        let thread = self.threads.entry(tid).or_insert_with(|| Thread::new(tid));
+        if !self.threads.contains_key(&tid) {
+            self.threads.add(Thread::new(tid));
+        }
+        let Some(thread) = self.threads.get(&tid) else {
+            return;
+        };
         let mut table = thread.fdtable.borrow_mut();
         for fd in fds {
             table.insert(fd.num, fd);
@@ -152,7 +167,7 @@ impl State {
             return Ok(());
         }
         let tid = Int::from(ev.tid);
-        let mut thread = match self.threads.remove(&tid) {
+        let mut thread = match self.threads.take(tid) {
             Some(thread) => thread,
             None if skip => {
                 // looked up, never created
@@ -161,7 +176,10 @@ impl State {
                 }
                 return Ok(());
             }
-            None => Thread::dummy(tid),
+            None => {
+                self.threads.add_held(tid);
+                Thread::dummy(tid)
+            }
         };
         let result = if skip {
             let counted = memory::apply(self, &mut thread, info, ev);
@@ -172,7 +190,7 @@ impl State {
         } else {
             self.apply(&mut thread, info, handler, ev, enter)
         };
-        self.threads.insert(tid, thread);
+        self.threads.put_back(thread);
         result
     }
 

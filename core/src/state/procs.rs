@@ -48,7 +48,7 @@ pub fn clone_exit(state: &mut State, thread: &mut Thread, ev: &EventRef<'_>, p: 
     let mut child = Thread::new(res);
     fill_child(&mut child, Some(thread), p, flags, ev);
     child.ptid = thread.tid; // sysdig's parent of a new thread is the creating thread
-    state.threads.insert(res, child);
+    state.threads.add(child);
 }
 
 fn fill_child(

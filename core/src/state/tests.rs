@@ -251,3 +251,20 @@ fn unknown_threads_are_made_up_except_by_scheduler_events() {
         ("<NA>", -1, -1)
     );
 }
+
+#[test]
+fn a_full_table_drops_its_oldest_quarter() {
+    let mut state = State::with_max_threads(4);
+    for tid in 1..=4 {
+        state.add_thread(Thread::new(tid));
+    }
+    state.add_thread(Thread::new(2)); // replaced in place: still the second oldest
+    let mut left: Vec<Int> = state.threads.keys().copied().collect();
+    left.sort();
+    assert_eq!(left, vec![2, 3, 4]); // full when 2 came again: 1 went
+    state.add_thread(Thread::new(5));
+    apply(&mut state, "read", true, 6, &[q(0), u(1)]); // made up: full again, 2 goes
+    let mut left: Vec<Int> = state.threads.keys().copied().collect();
+    left.sort();
+    assert_eq!(left, vec![3, 4, 5, 6]);
+}
