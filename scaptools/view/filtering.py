@@ -11,8 +11,17 @@ can hold for (the engine's index analysis, docs/rules-language.md §7), so event
 other types are refused with one set lookup. The returned function carries the
 gate as ``match.types`` (event type ids; ``None`` = any) and ``match.names`` (the
 ``evt.type`` values) for callers that test the type themselves before calling it.
+
+Plugin events are tested in the compiled core when it is active (docs/core.md, "Where
+the core runs"): the filter is written as the one rule of a source plan by
+``scaptools.engine.native`` and the core's verdict is used, the Python function
+answering for the events (and the conditions) the core leaves to it. ``match.paths``
+says, per plugin source, which path tests its events (``core``, ``python`` or
+``None`` when the source cannot express the filter).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from scaptools.errors import RuleError
 from scaptools.events.render import GENERIC, SYSCALL_NAMES, event_type_name
@@ -38,7 +47,8 @@ def compile_filter(text: str, registry=None):
     # every source is tried now, so that a filter no source accepts fails before reading
     plugin_filters: dict = {None: None}
     for source in (registry.sources()[1:] if registry is not None else ()):
-        plugin_filters[source] = build(registry.fieldset(source))
+        fieldset = registry.fieldset(source)
+        plugin_filters[source] = in_core(text, source, fieldset, build(fieldset))
 
     def source_filter(event):
         if registry is None:  # no plugins: plugin events match nothing
@@ -62,6 +72,54 @@ def compile_filter(text: str, registry=None):
         return syscall(event)
 
     match.types, match.names = types, names
+    match.paths = {source: getattr(fn, "path", "python") if fn is not None else None
+                   for source, fn in plugin_filters.items() if source is not None}
+    return match
+
+
+class NoOutput:
+    """The output of the filter's rule: nothing to print."""
+
+    parts = ()
+
+
+@dataclass(frozen=True)
+class FilterRule:
+    """A filter as the one rule of a source plan (``scaptools.engine.native``)."""
+
+    source: str
+    tree: object
+    name: str = "filter"
+    priority_name: str = "Debug"
+    tags: tuple = ()
+    index_values: None = None
+    output: object = NoOutput
+
+
+def in_core(text: str, source: str, fieldset, python):
+    """``python`` (the compiled filter of ``source``), or a function testing events in
+    the core with ``python`` for the events the core hands back; ``python`` itself when
+    the core is off or cannot evaluate the condition exactly as ``python`` does."""
+    from scaptools.core import native
+    core = native()
+    if core is None or python is None:
+        return python
+    from scaptools.engine import parse_condition
+    from scaptools.engine.engine import Groups
+    from scaptools.engine.native import NativeRules
+    from scaptools.fields.generic import hostname
+    rule = FilterRule(source, parse_condition(text))
+    made = NativeRules.build(core, source, [rule], Groups(None, {}, ((rule, False),)),
+                             fieldset, True, hostname())
+    if made is None or not made.core_rules:
+        return python
+    core_match = made.compiled.match_event
+
+    def match(event) -> bool:
+        got = core_match(event.raw, event.num)  # None: no match, False: Python decides
+        return python(event) if got is False else got is not None
+
+    match.path = "core"
     return match
 
 
