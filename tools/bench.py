@@ -546,6 +546,34 @@ def bench_info(ctx: Context) -> list[Result]:
 WORKLOADS["info"] = bench_info
 
 
+PRINT_PLUGIN_FILTER = "ct.name=ConsoleLogin"
+
+
+def bench_print_plugin(ctx: Context) -> list[Result]:
+    """`scap print` of 1M CloudTrail events with a ct.name filter, core/pure, sysdig+ctmini."""
+    src = ctx.shared / "captures" / "libscap-plugin" / "cloudtrail_100k.scap.gz"
+    path = replicate(src, ctx.data / "plugin_1m.scap", 1_000_000)
+    results, events = [], 1_000_000  # replicate writes exactly that many
+    sysdig, lib = shutil.which("sysdig"), ctx.data / "libctmini.so"
+    if sysdig and not lib.exists():
+        subprocess.run(["sh", str(ctx.shared / "tools" / "ctmini" / "build.sh"), str(ctx.data)],
+                       capture_output=True, check=False)
+    if sysdig and lib.exists():
+        ref = [measured(_to_null([sysdig, "-H", str(lib), "-r", str(path), PRINT_PLUGIN_FILTER]))
+               for _ in range(ctx.runs)]
+        results.append(summary("print-plugin", "sysdig+ctmini", events, ref))
+    argv = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "print",
+            str(path), PRINT_PLUGIN_FILTER]
+    core = {k: v for k, v in child_env().items() if k != "SCAPTOOLS_PURE"}
+    for mode, env in (("core", core), ("pure", child_env({"SCAPTOOLS_PURE": "1"}))):
+        samples = [measured(_to_null(argv), env=env) for _ in range(ctx.runs)]
+        results.append(summary("print-plugin", f"{mode} scap print", events, samples))
+    return results
+
+
+WORKLOADS["print-plugin"] = bench_print_plugin
+
+
 def report(results: list[Result]) -> None:
     print(f"{'workload':<12} {'tool':<24} {'events':>9} {'wall s':>7} {'events/s':>11} "
           f"{'ratio':>6} {'cpu s':>7} {'events/cpu-s':>12} {'ratio':>6} {'peak RSS':>9}")
