@@ -21,13 +21,18 @@ says, per plugin source, which path tests its events (``core``, ``python`` or
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from scaptools.errors import RuleError
 from scaptools.events.render import GENERIC, SYSCALL_NAMES, event_type_name
 from scaptools.events.table import EVENT_NAMES
 from scaptools.fields.syscall import TYPE_NAMES, syscall_fieldset
-from scaptools.format.layout import PLUGINEVENT
+from scaptools.format.layout import PARAM_LENGTHS_AT, PLUGINEVENT
+
+_LENGTHS = struct.Struct("<II")  # a plugin event's two u32 parameter lengths
+_U32 = struct.Struct("<I")
+_ID_AT = PARAM_LENGTHS_AT + _LENGTHS.size
 
 
 def compile_filter(text: str, registry=None):
@@ -53,7 +58,7 @@ def compile_filter(text: str, registry=None):
     def source_filter(event):
         if registry is None:  # no plugins: plugin events match nothing
             return None
-        return plugin_filters.get(registry.source_of(event.plugin_id))
+        return plugin_filters.get(registry.source_of(plugin_id(event)))
 
     if syscall is None and not any(plugin_filters.values()):
         raise errors[0]  # a syntax error reads the same for every source
@@ -75,6 +80,17 @@ def compile_filter(text: str, registry=None):
     match.paths = {source: getattr(fn, "path", "python") if fn is not None else None
                    for source, fn in plugin_filters.items() if source is not None}
     return match
+
+
+def plugin_id(event) -> int | None:
+    """``event.plugin_id`` of a plugin event, read straight from its bytes when both of
+    its parameters fit (the common case: no parameter list is built)."""
+    raw = event.raw
+    if event.nparams == 2 and len(raw) >= _ID_AT + 4:
+        first, second = _LENGTHS.unpack_from(raw, PARAM_LENGTHS_AT)
+        if first == 4 and _ID_AT + 4 + second <= len(raw):
+            return _U32.unpack_from(raw, _ID_AT)[0]
+    return event.plugin_id
 
 
 class NoOutput:

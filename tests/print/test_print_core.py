@@ -175,3 +175,27 @@ def test_the_core_tests_plugin_events_not_the_python_condition(monkeypatch):
     monkeypatch.setenv("SCAPTOOLS_PURE", "1")
     shown, called = plugin_calls("ct.region startswith us-")
     assert called > shown > 0
+
+
+def plugin_event(lengths: tuple, body: bytes):
+    import struct
+
+    from scaptools.events.event import Event
+    head = struct.pack("<QQIHI", 1, 2, 26 + 4 * len(lengths) + len(body), 322, len(lengths))
+    raw = head + struct.pack(f"<{len(lengths)}I", *lengths) + body
+    return Event(1, 1, 0, 2, 322, len(lengths), raw)
+
+
+def test_plugin_id_read_from_the_bytes_is_the_events():
+    from scaptools.errors import ScapError
+    from scaptools.view.filtering import plugin_id
+    good = [plugin_event((4, 3), b"\x07\0\0\0abc"), plugin_event((4, 0), b"\x09\0\0\0"),
+            plugin_event((2, 3), b"\x07\0abc"), plugin_event((4,), b"\x05\0\0\0")]
+    for event in good:
+        assert plugin_id(event) == event.plugin_id
+    assert plugin_id(good[0]) == 7 and plugin_id(good[2]) is None
+    for event in [plugin_event((4, 9), b"\x07\0\0\0abc"), plugin_event((8, 0), b"\x07\0\0\0")]:
+        with pytest.raises(ScapError) as want:
+            event.plugin_id
+        with pytest.raises(type(want.value)):
+            plugin_id(event)
