@@ -21,17 +21,16 @@ says, per plugin source, which path tests its events (``core``, ``python`` or
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 from scaptools.errors import RuleError
 from scaptools.events.render import GENERIC, SYSCALL_NAMES, event_type_name
 from scaptools.events.table import EVENT_NAMES
 from scaptools.fields.syscall import TYPE_NAMES, syscall_fieldset
-from scaptools.format.layout import PARAM_LENGTHS_AT, PLUGINEVENT
+from scaptools.format.layout import PARAM_LENGTHS_AT, PLUGINEVENT, lengths_struct
 
-_LENGTHS = struct.Struct("<II")  # a plugin event's two u32 parameter lengths
-_U32 = struct.Struct("<I")
+_LENGTHS = lengths_struct(2, large=True)  # a plugin event's two parameter lengths
+_U32 = lengths_struct(1, large=True)  # read as the plugin id's unpacker
 _ID_AT = PARAM_LENGTHS_AT + _LENGTHS.size
 
 
@@ -86,9 +85,9 @@ def plugin_id(event) -> int | None:
     """``event.plugin_id`` of a plugin event, read straight from its bytes when both of
     its parameters fit (the common case: no parameter list is built)."""
     raw = event.raw
-    if event.nparams == 2 and len(raw) >= _ID_AT + 4:
+    if event.nparams == 2 and len(raw) >= _ID_AT + _U32.size:
         first, second = _LENGTHS.unpack_from(raw, PARAM_LENGTHS_AT)
-        if first == 4 and _ID_AT + 4 + second <= len(raw):
+        if first == _U32.size and _ID_AT + _U32.size + second <= len(raw):
             return _U32.unpack_from(raw, _ID_AT)[0]
     return event.plugin_id
 
