@@ -133,7 +133,7 @@ def fd_block(tid: int, v2: bool) -> bytes:
                    "info" / Switch(this.type, schema.fd_payloads("<"), default=Pass),
                    "extra" / GreedyBytes)
     entries += [{"fd": 20, "ino": 1, "type": 16, "info": {"open_flags": 0x401,
-                                                           "name": b"/tmp/v2"}},
+                                                           "name": b"/var/v2"}},
                 {"fd": 21, "ino": 0, "type": 0, "info": None},
                 {"fd": 22, "ino": 0, "type": 40, "info": None}]
     body = struct.pack("<Q", tid)
@@ -224,7 +224,7 @@ def fd_events(tid: int) -> list:
     """Files, directories, dup, pipes, the one-type fds, chdir/fchdir, close."""
     t = iter(range(1000, 100000, 10))
     return [
-        ev("chdir", "exit", tid, next(t), res=0, path="../u/./work/"),
+        ev("chdir", "exit", tid, next(t), res=0, path="../u/./data/"),
         ev("chdir", "exit", tid, next(t), res=-2, path="/nowhere"),
         ev("openat", "enter", tid, next(t), dirfd=-100, name="sub", flags=1 << 10),
         ev("openat", "exit", tid, next(t), fd=30, dirfd=-100, name="sub", flags=1 << 10),
