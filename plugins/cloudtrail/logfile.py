@@ -218,10 +218,7 @@ def fill_columns(log: LogFile, raws: list, stamps: list | None, times: list, ids
         if drop is None:
             return False
         if drop:
-            log.bad_records += len(drop)
-            keep = [k for k in range(len(stamps)) if k not in set(drop)]
-            stamps, payloads, ids = ([column[k] for k in keep]
-                                     for column in (stamps, payloads, ids))
+            stamps, payloads, ids = _without_rows(log, drop, stamps, payloads, ids)
     log.times, log.payloads, log.ids = stamps, payloads, ids
     return True
 
@@ -254,11 +251,16 @@ def _collect_slow(log: LogFile, raws: list, loose: bool, fragments: bool = False
     if None in stamps:
         drop = fill_times(log, stamps, times, numbers=numbers)
         if drop:
-            log.bad_records += len(drop)
-            keep = [k for k in range(len(stamps)) if k not in set(drop)]
-            stamps, payloads, ids = ([column[k] for k in keep]
-                                     for column in (stamps, payloads, ids))
+            stamps, payloads, ids = _without_rows(log, drop, stamps, payloads, ids)
     log.times, log.payloads, log.ids = stamps, payloads, ids
+
+
+def _without_rows(log: LogFile, drop: list, *columns: list) -> list:
+    """``columns`` without the rows ``drop`` (records with no usable time), counted as bad."""
+    log.bad_records += len(drop)
+    dropped = set(drop)
+    keep = [k for k in range(len(columns[0])) if k not in dropped]
+    return [[column[k] for k in keep] for column in columns]
 
 
 def _inner_newline(text: bytes) -> bool:
