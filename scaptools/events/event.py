@@ -22,6 +22,8 @@ __all__ = ["Event", "NO_TID", "PLUGINEVENT", "split_params", "param_fault", "par
            "check_params", "raise_damaged", "damaged_error", "parse_json"]
 
 _U32 = struct.Struct("<I")  # the plugin id parameter (docs/format.md §10.3)
+_TWO_LENGTHS = lengths_struct(2, large=True)  # a plugin event's two parameter lengths
+_ID_AT = PARAM_LENGTHS_AT + _TWO_LENGTHS.size  # its plugin id, when both parameters fit
 # a member name with white space before its colon: not counted by ``first_wins``
 _SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 
@@ -149,6 +151,11 @@ class Event:
     def plugin_id(self) -> int | None:
         if self.type != PLUGINEVENT or self.nparams < 1:
             return None
+        raw = self.raw
+        if self.nparams == 2 and len(raw) >= _ID_AT + _U32.size:  # the common case, read
+            first, second = _TWO_LENGTHS.unpack_from(raw, PARAM_LENGTHS_AT)  # in place
+            if first == _U32.size and _ID_AT + first + second <= len(raw):
+                return _U32.unpack_from(raw, _ID_AT)[0]
         pb = self.param_bytes[0]
         return _U32.unpack(pb)[0] if len(pb) == 4 else None
 

@@ -27,11 +27,8 @@ from scaptools.errors import RuleError
 from scaptools.events.render import GENERIC, SYSCALL_NAMES, event_type_name
 from scaptools.events.table import EVENT_NAMES
 from scaptools.fields.syscall import TYPE_NAMES, syscall_fieldset
-from scaptools.format.layout import PARAM_LENGTHS_AT, PLUGINEVENT, lengths_struct
+from scaptools.format.layout import PLUGINEVENT
 
-_LENGTHS = lengths_struct(2, large=True)  # a plugin event's two parameter lengths
-_U32 = lengths_struct(1, large=True)  # read as the plugin id's unpacker
-_ID_AT = PARAM_LENGTHS_AT + _LENGTHS.size
 
 
 def compile_filter(text: str, registry=None):
@@ -57,7 +54,7 @@ def compile_filter(text: str, registry=None):
     def source_filter(event):
         if registry is None:  # no plugins: plugin events match nothing
             return None
-        return plugin_filters.get(registry.source_of(plugin_id(event)))
+        return plugin_filters.get(registry.source_of(event.plugin_id))
 
     if syscall is None and not any(plugin_filters.values()):
         raise errors[0]  # a syntax error reads the same for every source
@@ -79,17 +76,6 @@ def compile_filter(text: str, registry=None):
     match.paths = {source: getattr(fn, "path", "python") if fn is not None else None
                    for source, fn in plugin_filters.items() if source is not None}
     return match
-
-
-def plugin_id(event) -> int | None:
-    """``event.plugin_id`` of a plugin event, read straight from its bytes when both of
-    its parameters fit (the common case: no parameter list is built)."""
-    raw = event.raw
-    if event.nparams == 2 and len(raw) >= _ID_AT + _U32.size:
-        first, second = _LENGTHS.unpack_from(raw, PARAM_LENGTHS_AT)
-        if first == _U32.size and _ID_AT + _U32.size + second <= len(raw):
-            return _U32.unpack_from(raw, _ID_AT)[0]
-    return event.plugin_id
 
 
 class NoOutput:
