@@ -219,13 +219,19 @@ def test_record_memory_helper_killed_mid_file_loses_nothing(logs, tmp_path):
     assert "0 duplicates dropped" in err and "0 reported" in err
 
 
-def test_record_memory_helper_that_stalls_is_dropped(monkeypatch, tmp_path):
-    """A helper that stops answering (SIGSTOP) counts as broken after STALL seconds: the
-    parent decodes the rest itself, after the records the helper gave."""
+@pytest.fixture
+def helper_always(monkeypatch):
+    """A heads helper for any file, however small, and on any machine; a log file is
+    decoded piece by piece whatever its size."""
     monkeypatch.setattr(heads, "HELPER_MIN", 0)
     monkeypatch.setattr(heads, "_cores", lambda: 2)
-    monkeypatch.setattr(heads, "STALL", 0.5)
     monkeypatch.setattr(logfile, "STREAM_MIN", 0)
+
+
+def test_record_memory_helper_that_stalls_is_dropped(monkeypatch, tmp_path, helper_always):
+    """A helper that stops answering (SIGSTOP) counts as broken after STALL seconds: the
+    parent decodes the rest itself, after the records the helper gave."""
+    monkeypatch.setattr(heads, "STALL", 0.5)
     path = tmp_path / "stall.json.gz"
     count, digest = write_log(path, 6000)
     body = spool.open_body(str(path))
@@ -243,12 +249,9 @@ def test_record_memory_helper_that_stalls_is_dropped(monkeypatch, tmp_path):
     body.close()
 
 
-def test_record_memory_waits_end_when_nobody_takes(monkeypatch, tmp_path):
+def test_record_memory_waits_end_when_nobody_takes(tmp_path, helper_always):
     """An inflating thread and a helper's reading thread blocked on a full queue end once
     closed, though nobody takes from their queues."""
-    monkeypatch.setattr(heads, "HELPER_MIN", 0)
-    monkeypatch.setattr(heads, "_cores", lambda: 2)
-    monkeypatch.setattr(logfile, "STREAM_MIN", 0)
     path = tmp_path / "full.json.gz"
     write_log(path, 20000)
     body = spool.open_body(str(path))
@@ -409,13 +412,10 @@ def test_record_memory_summary_names_dedupe_keys_dropped_early():
     assert any("duplicate check: 16384 keys dropped within their hour" in line for line in busy)
 
 
-def test_record_memory_helper_closed_twice_at_once_leaves_other_children(monkeypatch, tmp_path):
+def test_record_memory_helper_closed_twice_at_once_leaves_other_children(tmp_path, helper_always):
     """Two threads closing one helper together: it is killed and reaped once, and no
     other child of the process is waited for (a close that read the pid after the other
     had cleared it waited on pid 0, any child of the group, and took its exit status)."""
-    monkeypatch.setattr(heads, "HELPER_MIN", 0)
-    monkeypatch.setattr(heads, "_cores", lambda: 2)
-    monkeypatch.setattr(logfile, "STREAM_MIN", 0)
     path = tmp_path / "twice.json.gz"
     write_log(path, 2000)
     body = spool.open_body(str(path))
