@@ -12,6 +12,19 @@ fn kind(w: &tests::Walked) -> Option<ErrorKind> {
     w.error.as_ref().map(|e| e.kind)
 }
 
+/// The number of events `walker` gives before its error, and the error.
+fn events_then_error(walker: &mut Walker) -> (usize, WalkError) {
+    let mut events = 0;
+    loop {
+        match walker.next_item() {
+            Some(Ok(Item::Event(_))) => events += 1,
+            Some(Ok(Item::Block(_))) => {}
+            Some(Err(err)) => return (events, err),
+            None => panic!("no error"),
+        }
+    }
+}
+
 #[test]
 fn cut_anywhere_gives_the_complete_events_then_truncated() {
     let data = small_capture(5);
@@ -257,15 +270,7 @@ fn a_panic_becomes_an_error_at_the_block_being_read() {
     let data = small_capture(2);
     let cut = data.len() - 10;
     let mut walker = Walker::new(Box::new(Panicking(data[..cut].to_vec())), "p.scap");
-    let mut events = 0;
-    let error = loop {
-        match walker.next_item() {
-            Some(Ok(Item::Event(_))) => events += 1,
-            Some(Ok(Item::Block(_))) => {}
-            Some(Err(err)) => break err,
-            None => panic!("no error"),
-        }
-    };
+    let (events, error) = events_then_error(&mut walker);
     assert_eq!(events, 1);
     let expect = format!(
         "p.scap: offset {:#x}: internal error of the compiled reader: boom",
@@ -281,15 +286,7 @@ fn a_closed_walker_walks_what_it_has_read_then_fails() {
     let mut walker = Walker::new(source::from_bytes(data, "c.scap"), "c.scap");
     assert!(matches!(walker.next_item(), Some(Ok(Item::Block(_)))));
     walker.close();
-    let mut events = 0;
-    let error = loop {
-        match walker.next_item() {
-            Some(Ok(Item::Event(_))) => events += 1,
-            Some(Ok(Item::Block(_))) => {}
-            Some(Err(err)) => break err,
-            None => panic!("no error"),
-        }
-    };
+    let (events, error) = events_then_error(&mut walker);
     assert_eq!(events, 3); // all were read with the first chunk
     assert_eq!(
         error.to_string(),
