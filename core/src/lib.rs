@@ -8,6 +8,7 @@ pub mod cond;
 pub mod fields;
 pub mod replay;
 pub mod state;
+pub mod sysfields;
 pub mod value;
 pub mod walk;
 

@@ -107,7 +107,7 @@ fn to_error(err: FieldError) -> PyErr {
 }
 
 /// A value as the Python extractors give it.
-fn to_python<'py>(py: Python<'py>, value: Value<'_>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn to_python<'py>(py: Python<'py>, value: Value<'_>) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         Value::Str(text) => PyString::new(py, &text).into_any(),
         Value::U64(n) => n.into_pyobject(py)?.into_any(),

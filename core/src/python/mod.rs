@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 mod eval;
 mod fields;
 mod state;
+mod sysfields;
 mod walk;
 
 /// The module Python imports as `scaptools._core`.
@@ -14,6 +15,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     eval::register(m)?;
     fields::register(m)?;
     state::register(m)?;
+    sysfields::register(m)?;
     walk::register(m)?;
     Ok(())
 }

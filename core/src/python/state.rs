@@ -12,7 +12,7 @@ use pyo3::types::PyDict;
 
 use crate::state::threads::MAX_THREADS;
 use crate::state::{Fd, State, Thread};
-use crate::walk::{is_metadata_block, BlockRef, Item, Order, Walker};
+use crate::walk::{is_metadata_block, BlockRef, EventRef, Item, Order, Walker};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStateWalk>()
@@ -22,9 +22,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyclass(name = "StateWalk", module = "scaptools._core", unsendable)]
 pub struct PyStateWalk {
     walker: Walker,
-    state: State,
+    pub(crate) state: State,
     /// metadata blocks seen since the last event: (offset, type, order, body)
     pending: Vec<(u64, u32, Order, Vec<u8>)>,
+    /// the last event applied, its bytes owned (what `SysFields.values` reads)
+    pub(crate) last: Option<(EventRef<'static>, Vec<u8>)>,
 }
 
 #[pymethods]
@@ -40,6 +42,7 @@ impl PyStateWalk {
             walker,
             state: State::with_max_threads(max_threads),
             pending: Vec::new(),
+            last: None,
         })
     }
 
@@ -53,7 +56,9 @@ impl PyStateWalk {
             walker,
             state,
             pending,
+            last,
         } = self;
+        *last = None;
         while let Some(item) = walker.next_item() {
             match item.map_err(|e| PyValueError::new_err(e.message))? {
                 Item::Block(block) => {
@@ -83,6 +88,8 @@ impl PyStateWalk {
                     state
                         .update(&ev)
                         .map_err(|e| PyValueError::new_err(format!("event {}: {e}", ev.num)))?;
+                    let head = EventRef { raw: &[], ..ev };
+                    *last = Some((head, ev.raw.to_vec()));
                     return Ok(Some((ev.num, ev.etype, ev.tid)));
                 }
             }

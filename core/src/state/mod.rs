@@ -9,6 +9,7 @@
 //! Not kept yet (see docs/core.md): the per-event cache (the event's fd, the latency
 //! shown), field memory, containers, the bound on the number of threads.
 
+mod cache;
 pub mod memory;
 pub mod params;
 mod parsers;
@@ -27,6 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::walk::{BlockRef, EventRef};
+pub use cache::EventCache;
 pub use thread::{Fd, FdTable, Thread};
 pub use threads::Threads;
 
@@ -76,6 +78,8 @@ pub struct State {
     removals: Vec<Int>,
     /// fds the previous event closed: (table, fd number)
     fd_removals: Vec<(FdTable, Int)>,
+    /// what the last event leaves for the fields
+    cache: EventCache,
 }
 
 impl State {

@@ -1,0 +1,28 @@
+//! The syscall fields of the classes proc, thread, user, group, container.
+
+use super::Ctx;
+use crate::fields::FieldError;
+use crate::value::Value;
+
+/// A compiled field of this module.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProcField {}
+
+/// `Ok(None)`: `name` is not a field of this module.
+pub fn compile(_name: &str, _arg: Option<&str>) -> Result<Option<ProcField>, FieldError> {
+    Ok(None)
+}
+
+impl ProcField {
+    pub fn extract<'a>(&self, _cx: &Ctx<'a>) -> Option<Value<'a>> {
+        match *self {}
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match *self {}
+    }
+
+    pub fn is_list(&self) -> bool {
+        match *self {}
+    }
+}
