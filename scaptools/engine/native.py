@@ -25,6 +25,8 @@ from scaptools.engine.output import field_key
 # bundled cloudtrail and json plugins, and the generic evt.* fields.
 CORE_MODULES = ("scaptools_plugins.cloudtrail", "scaptools_plugins.json",
                 "scaptools.fields.generic")
+# The syscall fields: the core computes those its ``SysFields`` compiles (core/src/sysfields/).
+SYSCALL_MODULES = ("scaptools.fields.syscall", "scaptools.fields.generic")
 # Generic fields the core leaves to Python: evt.reltime* reads the registry's first
 # event, which only the replay loop knows.
 PYTHON_FIELDS = ("evt.reltime", "evt.reltime.s", "evt.reltime.ns")
@@ -42,10 +44,12 @@ class Unsupported(Exception):
 class FieldTable:
     """The fields a source's plan reads, numbered in order of first use."""
 
-    def __init__(self, fieldset):
+    def __init__(self, fieldset, core=None):
         self.fieldset = fieldset
         self.ids: dict[tuple, int] = {}
         self.rows: list[list] = []
+        # syscall fields: the core says which ones it computes (``core.SysFields``)
+        self.core = core if getattr(fieldset, "source", None) == "syscall" else None
 
     def id(self, ref: FieldRef) -> int:
         """The number of field ``ref`` (its canonical name and argument)."""
@@ -66,7 +70,11 @@ class FieldTable:
         except Exception as exc:  # noqa: BLE001 - any failure keeps the Python path
             raise Unsupported(f"field {name}: {exc}") from None
         module = getattr(fn, "__module__", None) or ""
-        if not module.startswith(CORE_MODULES):
+        if self.core is not None and module.startswith(SYSCALL_MODULES):
+            why = self.core.SysFields([(name, arg)], "").unknown[0]
+            if why is not None:
+                raise Unsupported(f"field {name}: the core has no such field ({why})")
+        elif not module.startswith(CORE_MODULES):
             raise Unsupported(f"field {name} is provided by Python code ({module})")
         if family(info.type) in ("ip", "buffer") or info.type == "double":
             raise Unsupported(f"field {name} has type {info.type}")
