@@ -1,0 +1,135 @@
+//! The stored parameters of an event (`Event.param_bytes`, docs/format.md §9.3) and
+//! their raw values (`scaptools/events/params.py`): what `evt.rawarg`, `evt.rawres`
+//! and the renderer read.
+
+use std::borrow::Cow;
+
+use super::table::PType;
+use crate::state::HEADER_SIZE;
+use crate::walk::EventRef;
+
+/// The most parameters an event type of the table has: later ones are never read.
+pub const MAX: usize = 32;
+
+/// The first [`MAX`] stored parameters of an event, undecoded.
+pub struct Args<'a> {
+    items: [&'a [u8]; MAX],
+    count: usize,
+}
+
+impl<'a> Args<'a> {
+    /// Split `ev`'s parameters; `None` when the length array or a parameter runs past
+    /// the end of the event (a damaged event, which Python refuses to split).
+    pub fn split(ev: &EventRef<'a>) -> Option<Args<'a>> {
+        let raw = ev.raw;
+        let n = ev.nparams as usize;
+        let width: usize = if ev.large { 4 } else { 2 };
+        let mut args = Args {
+            items: [&[]; MAX],
+            count: n.min(MAX),
+        };
+        if n == 0 {
+            return Some(args);
+        }
+        let mut pos = HEADER_SIZE.checked_add(width.checked_mul(n)?)?;
+        if pos > raw.len() {
+            return None;
+        }
+        for i in 0..n {
+            let at = HEADER_SIZE + width * i;
+            let len = if ev.large {
+                u32::from_le_bytes(raw.get(at..at + 4)?.try_into().ok()?) as usize
+            } else {
+                usize::from(u16::from_le_bytes(raw.get(at..at + 2)?.try_into().ok()?))
+            };
+            let end = pos.checked_add(len)?;
+            let data = raw.get(pos..end)?;
+            if i < MAX {
+                args.items[i] = data;
+            }
+            pos = end;
+        }
+        Some(args)
+    }
+
+    /// How many parameters are stored (at most [`MAX`]).
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The bytes of parameter `i` (empty past the stored ones).
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        if i < self.count {
+            self.items[i]
+        } else {
+            &[]
+        }
+    }
+}
+
+/// A fixed-size number of `size` bytes, sign-extended when `signed`; `None` when `data`
+/// is shorter.
+pub fn number(data: &[u8], size: usize, signed: bool) -> Option<i128> {
+    let mut buf = [0u8; 8];
+    buf[..size].copy_from_slice(data.get(..size)?);
+    let value = u64::from_le_bytes(buf);
+    if signed {
+        let shift = 64 - 8 * size as u32;
+        Some(i128::from(((value << shift) as i64) >> shift))
+    } else {
+        Some(i128::from(value))
+    }
+}
+
+/// The value of a numeric parameter type, `None` for other types or short data.
+pub fn int(ptype: PType, data: &[u8]) -> Option<i128> {
+    let (size, signed) = ptype.numeric()?;
+    number(data, size, signed)
+}
+
+/// Text up to the first NUL, invalid UTF-8 replaced (`decode_text`); borrowed when
+/// the bytes are valid.
+pub fn cstr(data: &[u8]) -> Cow<'_, str> {
+    let end = memchr::memchr(0, data).unwrap_or(data.len());
+    String::from_utf8_lossy(&data[..end])
+}
+
+/// A raw parameter value as `evt.rawarg` gives it (`decode_value`).
+pub enum Raw<'a> {
+    /// an empty parameter or one too short for its type
+    Missing,
+    Int(i128),
+    Text(Cow<'a, str>),
+    /// buffers, addresses, lists: shown as their rendered text
+    Rendered,
+}
+
+/// The raw value of a parameter of table type `ptype` (`dynamic`: the types of its
+/// dynamic table).
+pub fn raw<'a>(ptype: PType, data: &'a [u8], dynamic: &[PType]) -> Raw<'a> {
+    if data.is_empty() {
+        return Raw::Missing;
+    }
+    if ptype == PType::Double {
+        return Raw::Rendered; // a float: no table parameter has this type
+    }
+    if ptype.numeric().is_some() {
+        return int(ptype, data).map_or(Raw::Missing, Raw::Int);
+    }
+    match ptype {
+        PType::Charbuf | PType::Fspath | PType::Fsrelpath => Raw::Text(cstr(data)),
+        PType::Ipv4addr => match data.get(..4) {
+            Some(ip) => Raw::Text(Cow::Owned(crate::state::params::ip_text(ip))),
+            None => Raw::Missing,
+        },
+        PType::Ipv6addr => match data.get(..16) {
+            Some(ip) => Raw::Text(Cow::Owned(crate::state::params::ip_text(ip))),
+            None => Raw::Missing,
+        },
+        PType::Dyn => match dynamic.get(usize::from(data[0])) {
+            Some(&inner) if inner != PType::Dyn => raw(inner, &data[1..], &[]),
+            _ => Raw::Rendered,
+        },
+        _ => Raw::Rendered,
+    }
+}
