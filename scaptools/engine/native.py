@@ -25,8 +25,10 @@ from scaptools.engine.output import field_key
 # bundled cloudtrail and json plugins, and the generic evt.* fields.
 CORE_MODULES = ("scaptools_plugins.cloudtrail", "scaptools_plugins.json",
                 "scaptools.fields.generic")
-# The syscall fields: the core computes those its ``SysFields`` compiles (core/src/sysfields/).
-SYSCALL_MODULES = ("scaptools.fields.syscall", "scaptools.fields.generic")
+# The syscall fields: the core computes those its ``SysFields`` compiles (core/src/sysfields/);
+# ``evt.type``'s extractor is the event renderer's own function.
+SYSCALL_MODULES = ("scaptools.fields.syscall", "scaptools.fields.generic",
+                   "scaptools.events.render")
 # Generic fields the core leaves to Python: evt.reltime* reads the registry's first
 # event, which only the replay loop knows.
 PYTHON_FIELDS = ("evt.reltime", "evt.reltime.s", "evt.reltime.ns")
@@ -207,12 +209,13 @@ def _parsed(text: str, again):
 
 
 def source_plan(source: str, rules: list, groups, fieldset, first: bool,
-                hostname: str) -> tuple[str, list]:
+                hostname: str, core=None) -> tuple[str, list]:
     """The JSON plan of ``source``'s rules and, per rule, why it stays in Python (or None).
 
     ``groups`` is the engine's dispatch of the rules (``Groups``): per index value the
-    candidate rules with whether they are reached through the index."""
-    table = FieldTable(fieldset)
+    candidate rules with whether they are reached through the index. ``core`` (the
+    extension) says which syscall fields the core computes."""
+    table = FieldTable(fieldset, core)
     plain, reasons = [], []
     numbers = {id(rule): n for n, rule in enumerate(rules)}
     for rule in rules:
@@ -277,11 +280,12 @@ class NativeRules:
 
     @classmethod
     def build(cls, core, source: str, rules: list, groups, fieldset, first: bool,
-              hostname: str):
-        """The compiled rules, or ``None`` when the core has nothing to do for them."""
-        if fieldset is None or not rules:
+              hostname: str, *, empty: bool = False):
+        """The compiled rules, or ``None`` when the core has nothing to do for them
+        (``empty``: a plan without rules is still made)."""
+        if fieldset is None or not (rules or empty):
             return None
-        plan, _ = source_plan(source, rules, groups, fieldset, first, hostname)
+        plan, _ = source_plan(source, rules, groups, fieldset, first, hostname, core)
         try:
             compiled = core.Rules(plan)
         except ValueError:

@@ -18,7 +18,7 @@ from scaptools.format.layout import (ASYNCEVENT, LARGE_LENGTH_SIZE, PARAM_LENGTH
                                      PLUGIN_ID_AT, PLUGIN_LENGTHS, PLUGINEVENT, param_data_at)
 from scaptools.plugin.api import SYSCALL_SOURCE
 from scaptools.plugin.registry import Registry
-from scaptools.replay.routes import Route, native_routes, router
+from scaptools.replay.routes import NativeRoutes, Route, native_routes, router, syscall_rules
 from scaptools.replay.stats import ReplayStats
 
 _U32 = struct.Struct("<I")
@@ -101,9 +101,11 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     the events are then read through a counting wrapper, so pipes pay nothing.
     """
     stats = stats or ReplayStats()
-    stats.paths = stats.paths or _paths(engine)
     track = SYSCALL_SOURCE in _rule_sources(engine)
-    loop = native_loop(engine, registry) if not track else None
+    loop, kept = native_loop(engine, registry, syscall=track), None
+    if track and loop is not None and loop[1].syscall is None:
+        loop, kept = None, loop[1].kept  # the syscall state stays in Python
+    stats.paths = stats.paths or _paths(engine, loop, kept)
     for path in paths:
         registry.first_ts = None  # evt.reltime counts from each capture's first event
         stdin = str(path) == "-"  # read a pipe
@@ -124,10 +126,18 @@ def replay_files(paths: Iterable, engine, registry: Registry, on_alert: Callable
     return stats
 
 
-def _paths(engine) -> dict:
-    """Per source, the rules the core and the Python path evaluate (``--stats``)."""
+def _paths(engine, loop=None, kept=None) -> dict:
+    """Per source, the rules the core and the Python path evaluate (``--stats``); for
+    the syscall source, why its rules stay in Python (``why``: rule -> reason)."""
     paths = getattr(engine, "paths", None)
-    return paths() if paths is not None else {}
+    out = paths() if paths is not None else {}
+    syscall = loop[1].sources[loop[1].syscall] if loop and loop[1].syscall is not None \
+        else None
+    if syscall is not None and SYSCALL_SOURCE in out:
+        out[SYSCALL_SOURCE] = {"core": list(syscall.core_rules), "python": []}
+    elif kept and SYSCALL_SOURCE in out:
+        out[SYSCALL_SOURCE] = dict(out[SYSCALL_SOURCE], why=dict(kept))
+    return out
 
 
 def _rule_sources(engine) -> set:
@@ -175,10 +185,20 @@ class KeyedWriter(AlertWriter):
         self._emit(alert)
 
 
-def native_loop(engine, registry):
-    """``(core, routes)`` when the compiled loop evaluates some of the rules, else None."""
+def native_loop(engine, registry, syscall: bool = False):
+    """``(core, routes)`` when the compiled loop evaluates some of the rules, else None.
+
+    ``syscall``: the syscall source has rules; it runs in the loop when all of them can
+    (``routes.syscall``), else ``routes.kept`` says why not (rule -> reason)."""
     core = native()
-    routes = native_routes(engine, registry) if core is not None else None
+    if core is None:
+        return None
+    sysrules, kept = syscall_rules(engine, core) if syscall else (None, {})
+    routes = native_routes(engine, registry, sysrules)
+    if routes is None and kept:
+        routes = NativeRoutes([], {}, [])
+    if routes is not None:
+        routes.kept = kept
     return (core, routes) if routes is not None else None
 
 
@@ -208,14 +228,15 @@ def replay_native(core, routes, path, engine, registry, on_alert: Callable, stat
     ``window`` (``(head, start, end)``), ``num_base`` and ``modulo`` (``(jobs, k)``) are
     a ``-j`` worker's share; ``before(num)`` is called before the alerts of each event
     Python sees (the merge key of a modulo share's lines)."""
-    from scaptools.events.event import Event
+    from scaptools.events.event import Event, damaged_error
     from scaptools.errors import DamagedEvent, FormatError, TruncatedCapture
     name = str(path)
     writer = on_alert if isinstance(on_alert, AlertWriter) and on_alert.format else None
     fmt = writer.format if writer is not None else None
     threads = 1 if window is not None or modulo is not None else 0  # -j: a CPU per worker
     run = core.Replay(name, name, [n.compiled for n in routes.sources], routes.routes,
-                      len(routes.slots), fmt, num_base, modulo, window, threads)
+                      len(routes.slots), fmt, num_base, modulo, window, threads,
+                      syscall=routes.syscall)
     by_rule, by_priority = stats.alerts_by_rule, stats.alerts_by_priority
     info = [[(r.name, r.priority_name) for r in n.rules] for n in routes.sources]
     start, last = time.perf_counter(), None
@@ -245,9 +266,13 @@ def replay_native(core, routes, path, engine, registry, on_alert: Callable, stat
             _, kind, message, where, offset, block = stop
             cls = TruncatedCapture if kind == "truncated" else FormatError
             raise cls(message, where, offset, block)
+        if stop[0] == "metadata":
+            raise _metadata_error(name, *stop[1:])
         offset, num, ts, cpu, tid, etype, nparams, raw, flags = stop[1]
         ev = Event(num, ts, cpu, tid, etype, nparams, raw, flags)
         ev.offset = offset
+        if stop[0] == "damaged":  # the syscall state reads past the event's end
+            raise damaged_error(ev, name)
         if registry.first_ts is None:
             registry.first_ts = run.counts()[4]
         if before is not None:
@@ -273,6 +298,18 @@ def replay_native(core, routes, path, engine, registry, on_alert: Callable, stat
     stats.events += events
     stats.skipped += skipped
     stats.seconds += time.perf_counter() - start
+
+
+def _metadata_error(name: str, offset: int, btype: int, order: str, body: bytes, why: str):
+    """The error of a metadata block the syscall state cannot read: the one its parse
+    gives (``Block.parsed``, as the Python state meets it), else the core's reason."""
+    from scaptools.errors import FormatError
+    from scaptools.format.blocks import Block
+    try:
+        Block(btype, body, order, offset, name).parsed  # noqa: B018 - raises when malformed
+    except FormatError as exc:
+        return exc
+    return FormatError(f"malformed metadata block: {why}", name, offset, btype)
 
 
 def _utc_offset() -> int:

@@ -1,6 +1,8 @@
 """What a replay saw (``scap replay --stats``): events by source, alerts by priority and
 rule, and which rules the compiled core evaluated and which the Python path (per source:
-``core N, python M``, naming the Python ones when a source has both)."""
+``core N, python M``, naming the Python ones when a source has both; for a source kept
+whole on the Python path, such as ``syscall``, a line per rule that keeps it there,
+with the reason)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -18,6 +20,7 @@ class ReplayStats:
     alerts_by_priority: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     # per source, the rules each path evaluates: {source: {"core": [names], "python": [names]}}
+    # and, for a source kept whole in Python by some of its rules, "why": {rule: reason}
     paths: dict = field(default_factory=dict)
 
     @property
@@ -49,6 +52,8 @@ class ReplayStats:
                 core, python = by_path.get("core") or [], by_path.get("python") or []
                 named = f" ({', '.join(python)})" if core and python else ""
                 out.append(f"  {source}: core {len(core)}, python {len(python)}{named}")
+                for rule, why in (by_path.get("why") or {}).items():
+                    out.append(f"    kept in Python by {rule}: {why}")
         return out
 
     def add(self, other: ReplayStats) -> None:

@@ -36,6 +36,15 @@ def test_paths_per_source():
                               "  syscall: core 0, python 1"]
 
 
+def test_rules_that_keep_a_source_in_python_are_named_with_their_reason():
+    stats = ReplayStats(paths={"syscall": {"core": [], "python": ["A", "B"],
+                                           "why": {"B": "field fd.sip has type ipaddr"}}})
+    lines = stats.lines()
+    at = lines.index("Rules by evaluation path:")
+    assert lines[at + 1:] == ["  syscall: core 0, python 2",
+                              "    kept in Python by B: field fd.sip has type ipaddr"]
+
+
 def test_paths_add_up_over_workers():
     total, part = ReplayStats(), ReplayStats(paths={"s": {"core": ["A"], "python": []}})
     total.add(part)
@@ -51,4 +60,5 @@ def test_command_without_alerts(tmp_path):
                           capture_output=True, text=True, check=True)
     lines = proc.stderr.splitlines()
     assert "Alerts: 0" in lines and "Alerts by rule:" not in lines
-    assert lines[-1].startswith("  syscall: core 0, python ")
+    # one rule: the core runs it when built (the whole syscall source), else Python
+    assert lines[-1] in ("  syscall: core 1, python 0", "  syscall: core 0, python 1")

@@ -53,6 +53,16 @@ impl<'a> Values<'a> {
             self.slots[field] = None;
         }
     }
+
+    /// The same room, emptied, for values that borrow from something else (the next
+    /// event of a loop whose state changes between events), without allocating.
+    pub fn recycle<'b>(mut self) -> Values<'b> {
+        self.clear();
+        debug_assert!(self.slots.iter().all(Option::is_none));
+        // SAFETY: after `clear` every slot is `None`, so no value borrowing for 'a is
+        // left; `Values<'a>` and `Values<'b>` differ only in that lifetime.
+        unsafe { std::mem::transmute::<Values<'a>, Values<'b>>(self) }
+    }
 }
 
 /// An [`Extract`] over a fixed table of values (tests and simple callers).

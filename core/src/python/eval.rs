@@ -10,8 +10,14 @@
 //! `crate::replay::run` over a capture file; `.step(max_alerts, utc_offset)` gives one
 //! batch: `(text, alerts, counts, warnings, stop)` where `stop` is `None` (full),
 //! `("event", (offset, num, ts, cpu, tid, type, nparams, raw, flags))` for an event the
-//! Python path handles, `("error", kind, message, path, offset, block_type)` or
-//! `("end",)`.
+//! Python path handles, `("damaged", (...same...))` for an event whose parameters the
+//! syscall state cannot read, `("metadata", offset, block_type, order, body, why)` for a
+//! metadata block it cannot read (the Python path raises their errors), `("error",
+//! kind, message, path, offset, block_type)` or `("end",)`.
+//!
+//! `syscall=n`: source number `n` is the syscall source (every rule of its plan in the
+//! core); the loop keeps the syscall state (at most `max_threads` threads) and tests its
+//! rules on every syscall event.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -27,7 +33,7 @@ use pyo3::types::{PyBool, PyBytes, PyList, PyString, PyTuple};
 use crate::cond::{Data, Values};
 use crate::fields::Record;
 use crate::replay::render::Format;
-use crate::replay::run::{Batch, Options, Route, Run, Stop};
+use crate::replay::run::{Batch, Handoff, Options, Route, Run, Stop};
 use crate::replay::{plugin_event, Source, Verdict};
 use crate::walk::source::PlainSource;
 use crate::walk::{ErrorKind, WalkError, Walker};
@@ -67,14 +73,15 @@ impl PyRules {
         let origin = self.source.origin(&first);
         let mut rec = Record::new(payload, header, &origin);
         let mut values = Values::new(self.source.field_count());
-        let fired = match self.source.evaluate(&mut rec, &mut values) {
+        let mut fields = self.source.record(&mut rec);
+        let fired = match self.source.evaluate(&mut fields, &mut values) {
             Verdict::Python => return Ok(PyBool::new(py, false).to_owned().into_any()),
             Verdict::Fired(fired) if fired.is_empty() => return Ok(py.None().into_bound(py)),
             Verdict::Fired(fired) => fired,
         };
         let out = PyList::empty(py);
         for number in fired {
-            self.source.fill_output(number, &mut rec, &mut values);
+            self.source.fill_output(number, &mut fields, &mut values);
             let Some(output) = self.source.output(number) else {
                 return Ok(PyBool::new(py, false).to_owned().into_any());
             };
@@ -132,7 +139,7 @@ impl PyReplay {
     /// Python); `window`: `(head, start, end)` reads bytes `[0, head)` then
     /// `[start, end)` of the file (a `-j` range).
     #[new]
-    #[pyo3(signature = (path, name, sources, routes, slots, format=None, num_base=0, modulo=None, window=None, threads=0))]
+    #[pyo3(signature = (path, name, sources, routes, slots, format=None, num_base=0, modulo=None, window=None, threads=0, syscall=None, max_threads=131072))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         path: PathBuf,
@@ -145,7 +152,21 @@ impl PyReplay {
         modulo: Option<(u64, u64)>,
         window: Option<(u64, u64, u64)>,
         threads: usize,
+        syscall: Option<usize>,
+        max_threads: usize,
     ) -> PyResult<PyReplay> {
+        if let Some(n) = syscall {
+            let ok = sources.get(n).is_some_and(|s| {
+                let s = &s.get().source;
+                s.is_syscall() && s.rules.iter().all(|r| r.python.is_none())
+            });
+            if !ok || window.is_some() || modulo.is_some() {
+                return Err(PyValueError::new_err(
+                    "the syscall source must be a syscall plan whose rules all run in the core, \
+                     over a whole capture",
+                ));
+            }
+        }
         let mut table = HashMap::new();
         for (pid, (kind, source, slot)) in routes {
             let route = match kind.as_str() {
@@ -175,7 +196,14 @@ impl PyReplay {
             threads,
         };
         let (run, failed) = match open(&path, &name, window) {
-            Ok(walker) => (Some(Run::new(walker, table, slots, options)), None),
+            Ok(walker) => {
+                let run = Run::new(walker, table, slots, options);
+                let run = match syscall {
+                    Some(n) => run.with_syscall(n, max_threads),
+                    None => run,
+                };
+                (Some(run), None)
+            }
             Err(err) => (None, Some(err)),
         };
         Ok(PyReplay {
@@ -259,13 +287,18 @@ fn stop_value<'py>(py: Python<'py>, stop: Stop) -> PyResult<Bound<'py, PyAny>> {
     Ok(match stop {
         Stop::Full => py.None().into_bound(py),
         Stop::End => ("end",).into_pyobject(py)?.into_any(),
-        Stop::Python(h) => {
-            let raw = PyBytes::new(py, &h.raw);
-            let event = (
-                h.offset, h.num, h.ts, h.cpu, h.tid, h.etype, h.nparams, raw, h.flags,
-            );
-            ("event", event).into_pyobject(py)?.into_any()
-        }
+        Stop::Python(h) => ("event", event(py, &h)).into_pyobject(py)?.into_any(),
+        Stop::Damaged(h) => ("damaged", event(py, &h)).into_pyobject(py)?.into_any(),
+        Stop::Metadata(block, why) => (
+            "metadata",
+            block.offset,
+            block.block_type,
+            block.order.code(),
+            PyBytes::new(py, &block.body),
+            why,
+        )
+            .into_pyobject(py)?
+            .into_any(),
         Stop::Error(err) => {
             let kind = if err.kind == ErrorKind::Truncated {
                 "truncated"
@@ -284,6 +317,16 @@ fn stop_value<'py>(py: Python<'py>, stop: Stop) -> PyResult<Bound<'py, PyAny>> {
                 .into_any()
         }
     })
+}
+
+type EventTuple<'py> = (u64, u64, u64, u16, u64, u16, u32, Bound<'py, PyBytes>, u32);
+
+/// An event's header and bytes, as `Event(...)` takes them.
+fn event<'py>(py: Python<'py>, h: &Handoff) -> EventTuple<'py> {
+    let raw = PyBytes::new(py, &h.raw);
+    (
+        h.offset, h.num, h.ts, h.cpu, h.tid, h.etype, h.nparams, raw, h.flags,
+    )
 }
 
 /// Add the classes to the module.

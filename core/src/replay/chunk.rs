@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::render::{line, Alert};
 use super::rules::{plugin_event, Source, Verdict};
 use super::run::{Fired, Handoff, Options};
-use crate::cond::{Data, Values};
+use super::syscall::Block;
+use crate::cond::{Data, Extract, Values};
 use crate::fields::{Origin, Record};
 use crate::walk::WalkError;
 
@@ -31,9 +32,20 @@ pub struct Walked {
 #[derive(Debug)]
 pub enum Step {
     Eval(Walked),
+    /// a syscall event evaluated while it was walked (only those with alerts)
+    Done(Box<Done>),
     Python(Handoff),
+    Damaged(Handoff),
+    Metadata(Block, String),
     Error(WalkError),
     End,
+}
+
+/// A syscall event's outcome (`head.raw` empty).
+#[derive(Debug)]
+pub struct Done {
+    pub head: Handoff,
+    pub outcome: Outcome,
 }
 
 /// What evaluating one event gave.
@@ -158,44 +170,77 @@ fn evaluate<'a>(
     values: &mut Values<'a>,
     lines: &mut String,
 ) -> Outcome {
-    let mut out = Outcome::default();
-    lines.clear();
     let Some((header, _, payload)) = plugin_event(raw, w.head.num) else {
-        out.python = true;
-        return out;
+        return Outcome::python();
     };
     let mut rec = Record::new(payload, header, origin);
-    let fired = match rules.evaluate(&mut rec, values) {
-        Verdict::Python => {
-            out.python = true;
-            return out;
+    let mut fields = rules.record(&mut rec);
+    match rules.evaluate(&mut fields, values) {
+        Verdict::Python => Outcome::python(),
+        Verdict::Fired(fired) => {
+            let at = At {
+                source: w.source,
+                num: w.head.num,
+                ts: header.ts,
+            };
+            alerts(rules, fired, &mut fields, values, options, &at, lines)
         }
-        Verdict::Fired(fired) => fired,
-    };
+    }
+}
+
+/// Which event an outcome is of: its source's number, event number and time.
+pub struct At {
+    pub source: usize,
+    pub num: u64,
+    pub ts: u64,
+}
+
+impl Outcome {
+    /// The outcome of an event the Python path evaluates whole.
+    pub fn python() -> Outcome {
+        Outcome {
+            python: true,
+            ..Outcome::default()
+        }
+    }
+}
+
+/// The alerts of the rules `fired` for one event whose fields `fields` gives: lines
+/// rendered in `lines` (a buffer reused by the caller) with a format, else `Fired`.
+pub fn alerts<'a>(
+    rules: &Source,
+    fired: Vec<usize>,
+    fields: &mut dyn Extract<'a>,
+    values: &mut Values<'a>,
+    options: &Options,
+    at: &At,
+    lines: &mut String,
+) -> Outcome {
+    let mut out = Outcome::default();
+    lines.clear();
+    let json = options
+        .format
+        .as_ref()
+        .is_none_or(|f| f.json && f.include_fields);
     for (seq, &number) in fired.iter().enumerate() {
-        rules.fill_output(number, &mut rec, values);
+        rules.fill_output(number, fields, values);
         let Some(output) = rules.output(number) else {
-            out.python = true;
-            return out;
+            return Outcome::python();
         };
         let message = output.message(values);
-        let json = options
-            .format
-            .as_ref()
-            .is_none_or(|f| f.json && f.include_fields);
-        let fields = if json {
+        let shown = if json {
             output.fields(values)
         } else {
             Vec::new()
         };
         let Some(format) = &options.format else {
             out.alerts.push(Fired {
-                source: w.source,
+                source: at.source,
                 rule: number,
-                num: w.head.num,
-                ts: header.ts,
+                num: at.num,
+                ts: at.ts,
                 message,
-                fields: fields
+                fields: shown
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.as_ref().map(Data::owned)))
                     .collect(),
@@ -204,7 +249,7 @@ fn evaluate<'a>(
         };
         let rule = &rules.rules[number];
         if options.modulo.is_some() {
-            lines.push_str(&format!("{:012}{:04} ", w.head.num, seq + 1));
+            lines.push_str(&format!("{:012}{:04} ", at.num, seq + 1));
         }
         let alert = Alert {
             rule: &rule.name,
@@ -212,14 +257,14 @@ fn evaluate<'a>(
             source: &rule.source,
             tags: &rule.tags,
             hostname: &rules.hostname,
-            ts: header.ts,
+            ts: at.ts,
             message: &message,
-            fields: &fields,
+            fields: &shown,
         };
         line(format, &alert, options.utc_offset, lines);
         lines.push('\n');
     }
-    // the lines are written in a buffer the thread reuses, then copied once
+    // the lines are written in a buffer the caller reuses, then copied once
     out.text = String::from(lines.as_str());
     lines.clear();
     out.rules = fired;

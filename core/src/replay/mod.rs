@@ -4,9 +4,12 @@
 //! ([`render`]), and the loop over a capture's events ([`run`]).
 
 pub mod chunk;
+pub mod feed;
+pub mod fieldtab;
 pub mod output;
 pub mod render;
 pub mod rules;
 pub mod run;
+pub mod syscall;
 
 pub use rules::{plugin_event, Source, Verdict};

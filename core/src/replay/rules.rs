@@ -12,9 +12,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde_json::Value as Json;
 
+use super::fieldtab::{Fields, RecordFields, SysValues};
 use super::output::Output;
 use crate::cond::{compile, Expr, Extract, Values};
-use crate::fields::{self, Field, Header, Origin, Record};
+use crate::fields::{Header, Origin, Record};
+use crate::sysfields::Ctx;
 use crate::value::Value;
 
 /// One compiled rule.
@@ -61,12 +63,22 @@ pub struct Source {
     pub plugin: Option<String>,
     pub hostname: String,
     pub rules: Vec<Rule>,
-    fields: Vec<Option<Field>>,
+    fields: Fields,
     index: Option<usize>,
-    groups: HashMap<String, Group, BuildHasherDefault<Fnv>>,
-    default: Group,
+    /// the candidates of each index value; number 0 ([`DEFAULT`]) for any other value
+    groups: Vec<Group>,
+    keys: HashMap<String, GroupId, BuildHasherDefault<Fnv>>,
     first: bool,
+    /// the index field is the syscall `evt.type`
+    by_type: bool,
 }
+
+/// The number of a group of candidates in a [`Source`].
+pub type GroupId = usize;
+
+/// The candidates of an index value the groups do not list (or of every event without
+/// an index field).
+pub const DEFAULT: GroupId = 0;
 
 fn text(json: &Json, key: &str) -> String {
     json.get(key)
@@ -84,13 +96,7 @@ impl Source {
             .and_then(Json::as_array)
             .cloned()
             .unwrap_or_default();
-        let fields: Vec<Option<Field>> = rows
-            .iter()
-            .map(|row| {
-                let name = row.get(0).and_then(Json::as_str)?;
-                fields::compile(name, row.get(1).and_then(Json::as_str)).ok()
-            })
-            .collect();
+        let fields = Fields::compile(&text(&json, "source"), &rows);
         let plain = json
             .get("rules")
             .and_then(Json::as_array)
@@ -112,14 +118,20 @@ impl Source {
                 python,
             }
         };
-        let mut groups = HashMap::default();
+        let mut groups = vec![group(json.get("default").unwrap_or(&Json::Null))];
+        let mut keys = HashMap::default();
         if let Some(map) = json.get("groups").and_then(Json::as_object) {
             for (key, cands) in map {
-                groups.insert(key.clone(), group(cands));
+                keys.insert(key.clone(), groups.len());
+                groups.push(group(cands));
             }
         }
         let index = json.get("index").and_then(Json::as_u64).map(|n| n as usize);
-        let index = index.filter(|n| fields.get(*n).is_some_and(Option::is_some));
+        let index = index.filter(|n| fields.has(*n));
+        let by_type = fields.is_syscall()
+            && index.and_then(|n| rows.get(n)).is_some_and(|row| {
+                row.get(0) == Some(&Json::from("evt.type")) && row.get(1).is_none_or(Json::is_null)
+            });
         Ok(Source {
             name: text(&json, "source"),
             plugin: json
@@ -127,12 +139,13 @@ impl Source {
                 .and_then(Json::as_str)
                 .map(str::to_string),
             hostname: text(&json, "hostname"),
-            default: group(json.get("default").unwrap_or(&Json::Null)),
             rules,
             fields,
             index,
             groups,
+            keys,
             first: json.get("first").and_then(Json::as_bool).unwrap_or(true),
+            by_type,
         })
     }
 
@@ -141,21 +154,73 @@ impl Source {
         self.fields.len()
     }
 
-    /// The rules that fire for the event whose fields `rec` gives (or `Python`).
-    pub fn evaluate<'a>(&self, rec: &mut Record<'a>, values: &mut Values<'a>) -> Verdict {
-        let mut source = Extractor {
-            fields: &self.fields,
+    /// The plugin fields of the event `rec` reads.
+    pub fn record<'s, 'r, 'a>(&'s self, rec: &'r mut Record<'a>) -> RecordFields<'s, 'r, 'a> {
+        RecordFields {
+            fields: self.fields.plugin(),
             rec,
-        };
+        }
+    }
+
+    /// The syscall fields of the event and state `cx` holds.
+    pub fn syscall<'s, 'c, 'a>(&'s self, cx: &'c Ctx<'a>) -> SysValues<'s, 'c, 'a> {
+        SysValues {
+            fields: self.fields.syscall(),
+            cx,
+        }
+    }
+
+    /// Whether the plan's fields are syscall fields.
+    pub fn is_syscall(&self) -> bool {
+        self.fields.is_syscall()
+    }
+
+    /// Whether the index field is the syscall `evt.type`, whose value for an event type
+    /// above 1 is the type's name (generic events, 0 and 1, name the syscall).
+    pub fn index_is_type(&self) -> bool {
+        self.by_type
+    }
+
+    /// The number of the index field in the plan's table (`None`: no index).
+    pub fn index_field(&self) -> Option<usize> {
+        self.index
+    }
+
+    /// The group of candidates of an event whose index field has the value `key`.
+    pub fn group_of(&self, key: Option<&Value>) -> GroupId {
+        match key {
+            Some(Value::Str(key)) => self.keys.get(key.as_ref()).copied().unwrap_or(DEFAULT),
+            _ => DEFAULT,
+        }
+    }
+
+    /// Whether an event of group `group` has candidate rules to test.
+    pub fn has_candidates(&self, group: GroupId) -> bool {
+        self.groups.get(group).is_some_and(|g| !g.rules.is_empty())
+    }
+
+    /// The rules that fire for the event whose fields `source` gives (or `Python`).
+    pub fn evaluate<'a>(&self, source: &mut dyn Extract<'a>, values: &mut Values<'a>) -> Verdict {
         let group = match self.index {
-            None => &self.default,
+            None => DEFAULT,
             Some(field) => {
-                values.fill(field, &mut source);
-                match values.get(field) {
-                    Some(Value::Str(key)) => self.groups.get(key.as_ref()).unwrap_or(&self.default),
-                    _ => &self.default,
-                }
+                values.fill(field, source);
+                self.group_of(values.get(field))
             }
+        };
+        self.test(group, source, values)
+    }
+
+    /// The rules of group `group` that fire for the event whose fields `source` gives
+    /// (or `Python`).
+    pub fn test<'a>(
+        &self,
+        group: GroupId,
+        source: &mut dyn Extract<'a>,
+        values: &mut Values<'a>,
+    ) -> Verdict {
+        let Some(group) = self.groups.get(group) else {
+            return Verdict::Fired(Vec::new());
         };
         if group.python {
             return Verdict::Python;
@@ -170,7 +235,7 @@ impl Source {
             } else {
                 &body.cond
             };
-            if cond.eval(values, &mut source) {
+            if cond.eval(values, source) {
                 fired.push(number);
                 if self.first {
                     break;
@@ -181,14 +246,15 @@ impl Source {
     }
 
     /// Extract every field the output of rule `number` shows.
-    pub fn fill_output<'a>(&self, number: usize, rec: &mut Record<'a>, values: &mut Values<'a>) {
-        let mut source = Extractor {
-            fields: &self.fields,
-            rec,
-        };
+    pub fn fill_output<'a>(
+        &self,
+        number: usize,
+        source: &mut dyn Extract<'a>,
+        values: &mut Values<'a>,
+    ) {
         if let Some(body) = &self.rules[number].body {
             for &field in &body.output.fields {
-                values.fill(field, &mut source);
+                values.fill(field, source);
             }
         }
     }
@@ -249,18 +315,7 @@ pub fn plugin_event(raw: &[u8], num: u64) -> Option<(Header, u32, &[u8])> {
     Some((Header { ts, num }, pid, &raw[38..38 + size]))
 }
 
-struct Extractor<'s, 'r, 'a> {
-    fields: &'s [Option<Field>],
-    rec: &'r mut Record<'a>,
-}
-
-impl<'a> Extract<'a> for Extractor<'_, '_, 'a> {
-    fn extract(&mut self, field: usize) -> Option<Value<'a>> {
-        self.fields.get(field)?.as_ref()?.extract(self.rec)
-    }
-}
-
-fn rule(json: &Json, fields: &[Option<Field>]) -> Rule {
+fn rule(json: &Json, fields: &Fields) -> Rule {
     let mut out = Rule {
         name: text(json, "name"),
         priority: text(json, "priority"),
@@ -290,7 +345,7 @@ fn rule(json: &Json, fields: &[Option<Field>]) -> Rule {
     out
 }
 
-fn body(json: &Json, fields: &[Option<Field>]) -> Result<Body, String> {
+fn body(json: &Json, fields: &Fields) -> Result<Body, String> {
     let cond = compile(json.get("cond").unwrap_or(&Json::Null)).map_err(|e| e.0)?;
     let indexed = match json.get("indexed") {
         None | Some(Json::Null) => None,
@@ -301,10 +356,7 @@ fn body(json: &Json, fields: &[Option<Field>]) -> Result<Body, String> {
     collect(json.get("cond"), &mut used);
     collect(json.get("indexed"), &mut used);
     used.extend(&output.fields);
-    if let Some(missing) = used
-        .iter()
-        .find(|f| fields.get(**f).is_none_or(Option::is_none))
-    {
+    if let Some(missing) = used.iter().find(|f| !fields.has(**f)) {
         return Err(format!("field number {missing} is not in the core"));
     }
     Ok(Body {
@@ -331,72 +383,5 @@ fn collect(json: Option<&Json>, out: &mut Vec<usize>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn plan(first: bool) -> Source {
-        let name = json!(["field", 0, false]);
-        let error = json!(["check", ["field", 1, false], "exists", null, null]);
-        let rule = |n: &str, cond| {
-            json!({"name": n, "priority": "Warning", "tags": ["a"],
-                                          "source": "aws_cloudtrail", "cond": cond,
-                                          "indexed": ["not", error.clone()],
-                                          "output": ["user=", ["f", 2, null, false, "ct.user"]]})
-        };
-        let is = |v: &str| json!(["check", name.clone(), "=", ["values", [v]], null]);
-        let plan = json!({
-            "source": "aws_cloudtrail", "plugin": "cloudtrail", "hostname": "h", "first": first,
-            "fields": [["ct.name", null], ["ct.error", null], ["ct.user", null]],
-            "rules": [rule("A", is("X")), rule("B", is("X")), {"name": "P", "python": "regex"}],
-            "index": 0, "default": [],
-            "groups": {"X": [[0, true], [1, true]], "Y": [[2, false]]}
-        });
-        Source::compile(&plan.to_string()).unwrap()
-    }
-
-    fn verdict(source: &Source, payload: &[u8]) -> Verdict {
-        let first = Cell::new(None);
-        let origin = source.origin(&first);
-        let mut rec = Record::new(payload, Header { ts: 1, num: 1 }, &origin);
-        let mut values = Values::new(source.field_count());
-        source.evaluate(&mut rec, &mut values)
-    }
-
-    #[test]
-    fn index_groups_first_and_all() {
-        let x = br#"{"eventName":"X","userIdentity":{"type":"IAMUser","userName":"u"}}"#;
-        assert_eq!(verdict(&plan(true), x), Verdict::Fired(vec![0]));
-        assert_eq!(verdict(&plan(false), x), Verdict::Fired(vec![0, 1]));
-        let failed = br#"{"eventName":"X","errorCode":"E"}"#;
-        assert_eq!(verdict(&plan(false), failed), Verdict::Fired(vec![]));
-        assert_eq!(
-            verdict(&plan(true), br#"{"eventName":"Z"}"#),
-            Verdict::Fired(vec![])
-        );
-        assert_eq!(verdict(&plan(true), b"not json"), Verdict::Fired(vec![]));
-    }
-
-    #[test]
-    fn python_rules_hand_the_event_back() {
-        let source = plan(true);
-        assert_eq!(source.rules[2].python.as_deref(), Some("regex"));
-        assert_eq!(verdict(&source, br#"{"eventName":"Y"}"#), Verdict::Python);
-    }
-
-    #[test]
-    fn plugin_events_are_read_with_checks() {
-        let mut raw = vec![0u8; 26];
-        raw[20..22].copy_from_slice(&322u16.to_le_bytes());
-        raw[22..26].copy_from_slice(&2u32.to_le_bytes());
-        raw.extend_from_slice(&4u32.to_le_bytes());
-        raw.extend_from_slice(&2u32.to_le_bytes());
-        raw.extend_from_slice(&7u32.to_le_bytes());
-        raw.extend_from_slice(b"{}");
-        let (header, pid, payload) = plugin_event(&raw, 5).unwrap();
-        assert_eq!((header.num, pid, payload), (5, 7, &b"{}"[..]));
-        raw.truncate(raw.len() - 1); // the payload runs past the end
-        assert!(plugin_event(&raw, 5).is_none());
-        assert!(plugin_event(&raw[..20], 5).is_none());
-    }
-}
+#[path = "rules_tests.rs"]
+mod tests;

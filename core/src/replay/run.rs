@@ -2,27 +2,26 @@
 //! the walk (`crate::walk`), the routing of plugin events by plugin id, the rules of
 //! each source, and the alerts, in batches that Python writes out.
 //!
-//! It does what `replay_events` of scaptools/replay/loop.py does, event for event:
-//! a plugin event's id is read from its first parameter (an event whose parameters
-//! overflow it, and every async event, goes to Python, which raises or routes it);
-//! an unknown id is skipped; a source with core rules is evaluated here unless its
-//! rules hand the event to Python; every other event counts for the `syscall` source.
+//! It does what `replay_events` of scaptools/replay/loop.py does, event for event
+//! (`feed.rs`): a plugin event's id is read from its first parameter (an event whose
+//! parameters overflow it goes to Python, which raises); an unknown id is skipped; a
+//! source with core rules is evaluated here unless its rules hand the event to Python.
+//! Syscall events (and async events of the syscall source) go through the syscall
+//! state and rules when the syscall source runs in the core (`syscall.rs`), else they
+//! are counted; other async events go to Python.
 //! A batch ends when it is full, at an event Python must handle, at the end, or at
 //! the walk's error (after the alerts of every event before it). Events are walked a
 //! chunk at a time and the chunk's plugin events evaluated over threads (`chunk.rs`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use super::chunk::{Chunk, Outcome, Step, Walked};
+use super::chunk::{Chunk, Outcome, Step};
+use super::feed::Feed;
 use super::render::Format;
 use super::rules::Source;
+use super::syscall::{Block, Syscall};
 use crate::cond::Data;
-use crate::walk::{
-    is_event_block, is_metadata_block, EventRef, Item, WalkError, Walker, BLOCK_SHB,
-};
-
-const PLUGINEVENT: u16 = 322;
-const ASYNCEVENT: u16 = 402;
+use crate::walk::{WalkError, Walker};
 
 /// Where the events of one plugin id go.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,6 +64,10 @@ pub struct Fired {
 pub enum Stop {
     Full,
     Python(Handoff),
+    /// an event whose parameters the syscall state cannot read (Python raises its error)
+    Damaged(Handoff),
+    /// a metadata block the syscall state cannot read (Python raises its error)
+    Metadata(Block, String),
     Error(WalkError),
     End,
 }
@@ -98,31 +101,6 @@ pub struct Options {
     pub threads: usize,
 }
 
-/// Events walked per chunk, and the most bytes of plugin events a chunk copies.
-const CHUNK_EVENTS: usize = 4096;
-const CHUNK_BYTES: usize = 8 << 20;
-
-/// The walk side of a replay: the walker, the routing, and what it counts.
-pub struct Feed {
-    walker: Walker,
-    /// by plugin id (a few: a list is quicker to look in than a hash table)
-    routes: Vec<(u32, Route)>,
-    num_base: u64,
-    modulo: Option<(u64, u64)>,
-    /// the first event's timestamp
-    pub first_ts: Option<u64>,
-    pub events: u64,
-    pub skipped: u64,
-    /// events per count slot (the sources of `routes`)
-    pub slots: Vec<u64>,
-    /// events of the `syscall` source
-    pub syscall: u64,
-    warned: HashSet<u32>,
-    name: String,
-    /// the walk has ended (or failed): no further chunk
-    walked: bool,
-}
-
 /// The state of one capture's replay.
 ///
 /// With more than one thread, the next chunk is walked while the threads evaluate the
@@ -145,20 +123,7 @@ impl Run {
     /// A replay of the walk with these routes.
     pub fn new(walker: Walker, routes: HashMap<u32, Route>, slots: usize, options: Options) -> Run {
         Run {
-            feed: Feed {
-                name: walker.path().to_string(),
-                walker,
-                routes: routes.into_iter().collect(),
-                num_base: options.num_base,
-                modulo: options.modulo,
-                first_ts: None,
-                events: 0,
-                skipped: 0,
-                slots: vec![0; slots],
-                syscall: 0,
-                warned: HashSet::new(),
-                walked: false,
-            },
+            feed: Feed::new(walker, routes, slots, &options),
             options,
             chunk: Chunk::default(),
             ahead: None,
@@ -168,6 +133,13 @@ impl Run {
         }
     }
 
+    /// Keep the syscall state and test the syscall rules of source number `number`
+    /// (its plan's rules all run in the core) on every syscall event.
+    pub fn with_syscall(mut self, number: usize, max_threads: usize) -> Run {
+        self.feed.sys = Some(Syscall::new(number, max_threads));
+        self
+    }
+
     /// The walk's name of the capture.
     pub fn path(&self) -> &str {
         &self.feed.name
@@ -175,7 +147,7 @@ impl Run {
 
     /// The offset of the block the walk is at (where an internal error is reported).
     pub fn offset(&self) -> u64 {
-        self.feed.walker.block_offset()
+        self.feed.offset()
     }
 
     /// Go on until `max_alerts` alerts are out or a stop; `sources[n]` are the rules
@@ -194,7 +166,18 @@ impl Run {
             self.at += 1;
             let walked = match step {
                 Step::Eval(walked) => walked,
+                Step::Done(done) => {
+                    if done.outcome.python {
+                        return Stop::Python(done.head);
+                    }
+                    alerts += done.outcome.rules.len();
+                    let number = self.feed.sys.as_ref().map_or(0, |s| s.number);
+                    take(done.outcome, number, batch);
+                    continue;
+                }
                 Step::Python(handoff) => return Stop::Python(handoff),
+                Step::Damaged(handoff) => return Stop::Damaged(handoff),
+                Step::Metadata(block, why) => return Stop::Metadata(block, why),
                 Step::Error(err) => return Stop::Error(err),
                 Step::End => return Stop::End,
             };
@@ -206,11 +189,7 @@ impl Run {
             }
             self.feed.slots[walked.slot] += 1;
             alerts += outcome.rules.len();
-            for &rule in &outcome.rules {
-                count(&mut batch.counts, walked.source, rule);
-            }
-            batch.text.push_str(&outcome.text);
-            batch.alerts.extend(outcome.alerts);
+            take(outcome, walked.source, batch);
         }
         Stop::Full
     }
@@ -226,7 +205,7 @@ impl Run {
                 chunk
             }
             None => {
-                self.feed.fill(&mut done);
+                self.feed.fill(&mut done, sources, &self.options);
                 done
             }
         };
@@ -238,9 +217,9 @@ impl Run {
         let first_ts = self.feed.first_ts;
         let outcomes = if threads > 1 && !self.feed.walked {
             let mut next = std::mem::take(&mut self.spare);
-            let feed = &mut self.feed;
-            let outcomes = chunk.evaluate(sources, &self.options, first_ts, threads, || {
-                feed.fill(&mut next)
+            let (feed, options) = (&mut self.feed, &self.options);
+            let outcomes = chunk.evaluate(sources, options, first_ts, threads, || {
+                feed.fill(&mut next, sources, options)
             });
             self.ahead = Some(next);
             outcomes
@@ -253,112 +232,13 @@ impl Run {
     }
 }
 
-impl Feed {
-    /// Walk the next chunk into `chunk` (cleared): count what needs no evaluation, copy
-    /// what does.
-    fn fill(&mut self, chunk: &mut Chunk) {
-        chunk.clear();
-        let mut events = 0;
-        while events < CHUNK_EVENTS && chunk.arena.len() < CHUNK_BYTES {
-            let item = match self.walker.next_item() {
-                None => {
-                    self.walked = true;
-                    chunk.steps.push(Step::End);
-                    return;
-                }
-                Some(Err(err)) => {
-                    self.walked = true;
-                    chunk.steps.push(Step::Error(err));
-                    return;
-                }
-                Some(Ok(item)) => item,
-            };
-            let ev = match item {
-                Item::Block(block) => {
-                    let t = block.block_type;
-                    if t != BLOCK_SHB
-                        && !is_event_block(t)
-                        && !is_metadata_block(t)
-                        && self.warned.insert(t)
-                    {
-                        chunk.warnings.push(format!(
-                            "{}: offset {:#x}: skipping unknown block type {t:#x}",
-                            self.name, block.offset
-                        ));
-                    }
-                    continue;
-                }
-                Item::Event(ev) => ev,
-            };
-            events += 1;
-            let num = ev.num + self.num_base;
-            self.first_ts.get_or_insert(ev.ts);
-            if let Some((jobs, k)) = self.modulo {
-                if num % jobs != k {
-                    continue;
-                }
-            }
-            self.events += 1;
-            let head = |raw: Vec<u8>| Handoff {
-                offset: ev.offset,
-                num,
-                ts: ev.ts,
-                tid: ev.tid,
-                cpu: ev.cpu,
-                etype: ev.etype,
-                nparams: ev.nparams,
-                flags: ev.flags,
-                raw,
-            };
-            match place(&ev, &self.routes) {
-                Place::Syscall => self.syscall += 1,
-                Place::Skip => self.skipped += 1,
-                Place::Count(slot) => self.slots[slot] += 1,
-                Place::Python => chunk.steps.push(Step::Python(head(ev.raw.to_vec()))),
-                Place::Core { source, slot } => {
-                    let start = chunk.arena.len();
-                    chunk.arena.extend_from_slice(ev.raw);
-                    let end = chunk.arena.len();
-                    let head = head(Vec::new());
-                    chunk.steps.push(Step::Eval(Walked {
-                        source,
-                        slot,
-                        head,
-                        start,
-                        end,
-                    }));
-                }
-            }
-        }
+/// An event's alerts into the batch.
+fn take(outcome: Outcome, source: usize, batch: &mut Batch) {
+    for &rule in &outcome.rules {
+        count(&mut batch.counts, source, rule);
     }
-}
-
-/// Where one event goes (the Python loop's routing, `replay_events`).
-enum Place {
-    Syscall,
-    Skip,
-    Count(usize),
-    Python,
-    Core { source: usize, slot: usize },
-}
-
-fn place(ev: &EventRef, routes: &[(u32, Route)]) -> Place {
-    if ev.etype == ASYNCEVENT {
-        return Place::Python;
-    }
-    if ev.etype != PLUGINEVENT {
-        return Place::Syscall;
-    }
-    let Some(pid) = plugin_id(ev.raw, ev.nparams) else {
-        return Place::Python; // its parameters overflow the event: Python raises
-    };
-    let route = pid.and_then(|p| routes.iter().find(|(id, _)| *id == p));
-    match route.map(|(_, r)| *r) {
-        None => Place::Skip,
-        Some(Route::Python) => Place::Python,
-        Some(Route::Count(slot)) => Place::Count(slot),
-        Some(Route::Core { source, slot }) => Place::Core { source, slot },
-    }
+    batch.text.push_str(&outcome.text);
+    batch.alerts.extend(outcome.alerts);
 }
 
 fn count(counts: &mut Vec<(usize, usize, u64)>, source: usize, rule: usize) {
@@ -369,22 +249,4 @@ fn count(counts: &mut Vec<(usize, usize, u64)>, source: usize, rule: usize) {
         Some(entry) => entry.2 += 1,
         None => counts.push((source, rule, 1)),
     }
-}
-
-/// The plugin id of a plugin event as the Python loop reads it: `Some(None)` when it
-/// has none (not two parameters, or a first parameter that is not 4 bytes), `None`
-/// when its parameters run past its end.
-fn plugin_id(raw: &[u8], nparams: u32) -> Option<Option<u32>> {
-    if nparams != 2 || raw.len() < 34 {
-        return Some(None);
-    }
-    let first = u32::from_le_bytes(raw[26..30].try_into().ok()?) as u64;
-    let size = u32::from_le_bytes(raw[30..34].try_into().ok()?) as u64;
-    if 34 + first + size > raw.len() as u64 {
-        return None;
-    }
-    if first != 4 {
-        return Some(None);
-    }
-    Some(Some(u32::from_le_bytes(raw[34..38].try_into().ok()?)))
 }

@@ -1,0 +1,117 @@
+//! The table of fields a source's plan reads, and what extracts them for one event:
+//! plugin fields (`crate::fields`) over a [`Record`], or syscall fields
+//! (`crate::sysfields`) over a [`Ctx`] (the event and the state right after it).
+
+use serde_json::Value as Json;
+
+use crate::cond::Extract;
+use crate::fields::{self, Field, Record};
+use crate::sysfields::{self, Ctx, SysField};
+use crate::value::Value;
+
+/// The name of the syscall source: its plan's fields are syscall fields.
+pub const SYSCALL: &str = "syscall";
+
+/// The compiled fields of a plan, by number (`None`: the core lacks that field).
+#[derive(Debug)]
+pub enum Fields {
+    Plugin(Vec<Option<Field>>),
+    Syscall(Vec<Option<SysField>>),
+}
+
+impl Fields {
+    /// Compile the plan's rows (`[name, argument]`) for `source`.
+    pub fn compile(source: &str, rows: &[Json]) -> Fields {
+        if source == SYSCALL {
+            Fields::Syscall(
+                rows.iter()
+                    .map(|row| {
+                        let (name, arg) = name_arg(row)?;
+                        sysfields::compile(name, arg).ok()
+                    })
+                    .collect(),
+            )
+        } else {
+            Fields::Plugin(
+                rows.iter()
+                    .map(|row| {
+                        let (name, arg) = name_arg(row)?;
+                        fields::compile(name, arg).ok()
+                    })
+                    .collect(),
+            )
+        }
+    }
+
+    /// How many fields the table has.
+    pub fn len(&self) -> usize {
+        match self {
+            Fields::Plugin(f) => f.len(),
+            Fields::Syscall(f) => f.len(),
+        }
+    }
+
+    /// Whether the fields are syscall fields.
+    pub fn is_syscall(&self) -> bool {
+        matches!(self, Fields::Syscall(_))
+    }
+
+    /// Whether the table has no field.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether field `n` is compiled.
+    pub fn has(&self, n: usize) -> bool {
+        match self {
+            Fields::Plugin(f) => f.get(n).is_some_and(Option::is_some),
+            Fields::Syscall(f) => f.get(n).is_some_and(Option::is_some),
+        }
+    }
+
+    /// The plugin fields (empty for a syscall table).
+    pub fn plugin(&self) -> &[Option<Field>] {
+        match self {
+            Fields::Plugin(f) => f,
+            Fields::Syscall(_) => &[],
+        }
+    }
+
+    /// The syscall fields (empty for a plugin table).
+    pub fn syscall(&self) -> &[Option<SysField>] {
+        match self {
+            Fields::Plugin(_) => &[],
+            Fields::Syscall(f) => f,
+        }
+    }
+}
+
+/// A plan row's name and argument.
+fn name_arg(row: &Json) -> Option<(&str, Option<&str>)> {
+    let name = row.get(0).and_then(Json::as_str)?;
+    Some((name, row.get(1).and_then(Json::as_str)))
+}
+
+/// Plugin fields of one event, read from its [`Record`].
+pub struct RecordFields<'s, 'r, 'a> {
+    pub fields: &'s [Option<Field>],
+    pub rec: &'r mut Record<'a>,
+}
+
+impl<'a> Extract<'a> for RecordFields<'_, '_, 'a> {
+    fn extract(&mut self, field: usize) -> Option<Value<'a>> {
+        self.fields.get(field)?.as_ref()?.extract(self.rec)
+    }
+}
+
+/// Syscall fields of one event, read from the event and the state.
+pub struct SysValues<'s, 'c, 'a> {
+    pub fields: &'s [Option<SysField>],
+    pub cx: &'c Ctx<'a>,
+}
+
+impl<'a> Extract<'a> for SysValues<'_, '_, 'a> {
+    fn extract(&mut self, field: usize) -> Option<Value<'a>> {
+        self.fields.get(field)?.as_ref()?.extract(self.cx)
+    }
+}
