@@ -71,6 +71,11 @@ impl Threads {
         self.map.iter()
     }
 
+    /// The threads in the order they were added (the Python dict's order).
+    pub fn in_order(&self) -> impl Iterator<Item = &Thread> {
+        self.order.values().filter_map(|tid| self.map.get(tid))
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &Int> {
         self.map.keys()
     }
