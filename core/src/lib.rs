@@ -6,6 +6,7 @@
 
 pub mod cond;
 pub mod fields;
+pub mod print;
 pub mod replay;
 pub mod state;
 pub mod sysfields;

@@ -10,7 +10,9 @@ Syscall events first pass an ``evt.type`` gate: the event types the condition
 can hold for (the engine's index analysis, docs/rules-language.md §7), so events of
 other types are refused with one set lookup. The returned function carries the
 gate as ``match.types`` (event type ids; ``None`` = any) and ``match.names`` (the
-``evt.type`` values) for callers that test the type themselves before calling it.
+``evt.type`` values) for callers that test the type themselves before calling it, and
+the compiled condition of syscall events as ``match.syscall`` (``None`` when the
+syscall fields cannot express it).
 
 Plugin events are tested in the compiled core when it is active (docs/core.md, "Where
 the core runs"): the filter is written as the one rule of a source plan by
@@ -73,6 +75,7 @@ def compile_filter(text: str, registry=None):
         return syscall(event)
 
     match.types, match.names = types, names
+    match.syscall = syscall  # the condition of syscall events (None: it has no meaning there)
     match.paths = {source: getattr(fn, "path", "python") if fn is not None else None
                    for source, fn in plugin_filters.items() if source is not None}
     return match

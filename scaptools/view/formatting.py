@@ -12,7 +12,8 @@ import orjson
 from scaptools.errors import FieldError
 from scaptools.fields.generic import PAD9, TIME_STRING
 
-_TOKEN = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)(\[[^\]]*\])?")
+# a token: %name or %name[arg] (group 1 the name, group 2 the bracketed argument)
+TOKEN = re.compile(r"%([A-Za-z_][A-Za-z0-9_.]*)(\[[^\]]*\])?")
 
 
 def value_text(value, info=None) -> str:
@@ -76,14 +77,14 @@ def compile_format(fmt: str, fieldset, as_json: bool = False):
 
 def format_fields(fmt: str) -> list[str]:
     """The field names of a format string, in order, each once."""
-    return list(dict.fromkeys(m.group(1) for m in _TOKEN.finditer(fmt)))
+    return list(dict.fromkeys(m.group(1) for m in TOKEN.finditer(fmt)))
 
 
 def _parse(fmt: str, fieldset) -> list:
     """Literal text and ``(extractor, FieldInfo, token)`` items, in order."""
     parts: list = []
     pos = 0
-    for m in _TOKEN.finditer(fmt):
+    for m in TOKEN.finditer(fmt):
         parts.append(fmt[pos:m.start()])
         arg = m.group(2)[1:-1] if m.group(2) else None
         _name, fn, info, tail = _resolve(fieldset, m.group(1), arg)

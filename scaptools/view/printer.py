@@ -4,11 +4,14 @@ The default line and ``-j`` objects are sysdig's (:mod:`.lines`); thread, fd and
 user state is rebuilt while reading, so process names and fd names resolve as
 in sysdig. A filter is a condition compiled by the rule engine (:mod:`.filtering`);
 a format is a sysdig ``-p`` string (:mod:`.formatting`: ``%field``, a leading
-``*`` prints lines whose fields are missing).
+``*`` prints lines whose fields are missing). With the compiled core, the whole loop
+runs there when it can (:mod:`.incore`); the loop here is the reference.
 """
 from __future__ import annotations
 
+import re
 import sys
+import warnings
 from dataclasses import dataclass
 
 from scaptools.errors import FieldError, OptionError
@@ -19,6 +22,7 @@ from scaptools.format.reader import open_capture
 from scaptools.state import State, tracked_events
 from scaptools.view.filtering import compile_filter
 from scaptools.view.formatting import compile_format, format_fields
+from scaptools.view.incore import Printed, print_in_core
 from scaptools.view.lines import INTERNAL, STATE_ONLY, PluginText, default_line, json_line
 
 
@@ -45,27 +49,54 @@ def installed_plugins():
 
 
 def print_capture(source, options: PrintOptions, *, path: str | None = None, registry=None,
-                  write=None) -> None:
+                  write=None) -> Printed:
     """Print the events of ``source`` (a path or a binary file object) with ``write``
-    (default: standard output), one line each.
+    (default: standard output), one line each. Returns which path printed
+    (``Printed.path``: ``core`` or ``python``, see :mod:`.incore`).
 
     Raises RuleError/FieldError for a filter or format that no event source accepts
     (before reading), FormatError for a bad capture.
     """
+    write = write or sys.stdout.write
     state = State()
     if options.as_json:
         state.buffer_limit = None  # sysdig -j prints buffers whole
     selector = compile_filter(options.filter, registry) if options.filter else None
     render = renderer(options.fmt, options.as_json, registry, state)
     hidden = STATE_ONLY if options.show_internal else INTERNAL | STATE_ONLY
+    done = print_in_core(source, path, options, registry, selector, render, hidden, write)
+    if done.path == "core":
+        return done
+    if done.lines or done.warnings:  # the core stopped: the rest is printed from the start
+        write = after_lines(write, done.lines)
+    with warnings.catch_warnings():
+        for message in done.warnings:  # shown already
+            warnings.filterwarnings("ignore", re.escape(message))
+        print_python(source, path, options, state, selector, render, hidden, write)
+    return done
+
+
+def print_python(source, path, options, state, selector, render, hidden, write) -> None:
+    """The Python path of ``print_capture`` (the reference)."""
     gate = getattr(selector, "types", None)
     # without a count, events the filter's evt.type gate refuses are not even handed over
     only = (gate | {PLUGINEVENT}) - hidden if gate is not None and options.count is None \
         else None
     with open_capture(source, path=path) as reader:
         events = tracked_events(reader, state, only=only)
-        print_events(events, state, selector, render, hidden, options.count,
-                     write or sys.stdout.write)
+        print_events(events, state, selector, render, hidden, options.count, write)
+
+
+def after_lines(write, skip: int):
+    """``write`` for the lines after the first ``skip`` (one line per call)."""
+    left = [skip]
+
+    def skipping(line: str) -> None:
+        if left[0]:
+            left[0] -= 1
+            return
+        write(line)
+    return skipping
 
 
 def print_events(events, state, selector, render, hidden, count, write) -> None:

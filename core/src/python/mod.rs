@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 
 mod eval;
 mod fields;
+mod print;
 mod state;
 mod sysfields;
 mod walk;
@@ -14,6 +15,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     eval::register(m)?;
     fields::register(m)?;
+    print::register(m)?;
     state::register(m)?;
     sysfields::register(m)?;
     walk::register(m)?;

@@ -23,6 +23,7 @@ use crate::fields::FieldError;
 use crate::state::State;
 use crate::value::Value;
 use crate::walk::EventRef;
+pub use evt::{push_event_args, MAX_BUF_LEN};
 
 /// What a field reads for one event: the event and the state right after it was applied.
 #[derive(Clone, Copy)]

@@ -1,0 +1,262 @@
+//! `scap print` of syscall (and mixed) captures in the core (docs/core.md, "Where the
+//! core runs"): the walk, the syscall state, the filter and the lines, handing Python
+//! only finished text. It does what `print_capture` of scaptools/view/printer.py does,
+//! event for event (the Python path is the reference):
+//!
+//! - metadata blocks seed the [`State`] when the next event comes (`tracked_events`),
+//!   every event updates it;
+//! - `-n N` stops at the first event numbered past N (after the state took it);
+//! - hidden events (internal ones without `-D`, container events) are skipped, then
+//!   the filter's `evt.type` gate, then the condition ([`plan`]);
+//! - plugin events go back to Python with the batch, each at its place in the text (its
+//!   plugins filter and render them; they have no syscall state). No field of the core
+//!   reads the time of the last event shown (`evt.deltatime` stays on the Python path),
+//!   so the core does not wait for Python's verdict on them;
+//! - anything the core would not write exactly as Python does (a damaged event, an
+//!   event the state cannot take, a value it does not format) ends the core's part:
+//!   Python prints the capture again and writes only what comes after the lines the
+//!   core wrote.
+//!
+//! A walk error (a cut or damaged capture) comes after the lines of every event before
+//! it, with the reader's message.
+
+mod json;
+pub mod plan;
+mod render;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+
+use crate::cond::{Extract, Values};
+use crate::replay::run::Handoff;
+use crate::state::State;
+use crate::sysfields::{Ctx, SysField};
+use crate::value::Value;
+use crate::walk::tally::params_fit;
+use crate::walk::{
+    is_event_block, is_metadata_block, BlockRef, Item, Order, WalkError, Walker, BLOCK_SHB,
+};
+pub use plan::Plan;
+use plan::{Cond, Render};
+use render::{Clock, Shown};
+
+const PLUGINEVENT: u16 = 322;
+/// Bytes of text a batch holds at most before it goes to Python.
+const BATCH_TEXT: usize = 1 << 20;
+
+/// What one step wrote.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// the lines, each ending with a newline
+    pub text: String,
+    pub lines: u64,
+    /// plugin events for Python to filter and render, each with the length of `text`
+    /// when it came (where its line goes)
+    pub plugins: Vec<(usize, Handoff)>,
+    /// warnings of the walk (unknown block types)
+    pub warnings: Vec<String>,
+}
+
+impl Batch {
+    /// Whether the batch holds `max_lines` lines (plugin events included), or its text
+    /// is long enough to go out.
+    fn full(&self, max_lines: u64) -> bool {
+        self.lines + self.plugins.len() as u64 >= max_lines || self.text.len() >= BATCH_TEXT
+    }
+}
+
+/// Why a step ended.
+#[derive(Debug)]
+pub enum Stop {
+    /// the batch is full
+    Full,
+    /// the capture (or `-n`) ended
+    End,
+    /// the walk failed (after every event before the fault)
+    Error(WalkError),
+    /// the core stops here: Python prints the rest (the reason)
+    Python(String),
+}
+
+/// The print of one capture.
+pub struct Printer {
+    walker: Walker,
+    state: State,
+    /// metadata blocks seen since the last event: (offset, type, order, body)
+    pending: Vec<(u64, u32, Order, Vec<u8>)>,
+    plan: Plan,
+    clock: Clock,
+    warned: HashSet<u32>,
+    /// the walk's name of the capture
+    name: String,
+    ended: bool,
+}
+
+/// The filter's fields of one event, extracted on demand.
+struct Fields<'f, 'a> {
+    fields: &'f [SysField],
+    cx: &'f Ctx<'a>,
+}
+
+impl<'a> Extract<'a> for Fields<'_, 'a> {
+    fn extract(&mut self, field: usize) -> Option<Value<'a>> {
+        self.fields.get(field)?.extract(self.cx)
+    }
+}
+
+impl Printer {
+    pub fn new(walker: Walker, plan: Plan) -> Printer {
+        Printer {
+            name: walker.path().to_owned(),
+            walker,
+            state: State::new(),
+            pending: Vec::new(),
+            plan,
+            clock: Clock::default(),
+            warned: HashSet::new(),
+            ended: false,
+        }
+    }
+
+    /// The walk's name of the capture.
+    pub fn path(&self) -> &str {
+        &self.name
+    }
+
+    /// The offset of the block the walk is at.
+    pub fn offset(&self) -> u64 {
+        self.walker.block_offset()
+    }
+
+    /// Go on until `max_lines` lines are written (plugin events count as lines) or a
+    /// stop.
+    pub fn step(&mut self, max_lines: u64, batch: &mut Batch) -> Stop {
+        let Printer {
+            walker,
+            state,
+            pending,
+            plan,
+            clock,
+            warned,
+            name,
+            ended,
+        } = self;
+        while !*ended && !batch.full(max_lines) {
+            let item = match walker.next_item() {
+                None => {
+                    *ended = true;
+                    break;
+                }
+                Some(Err(err)) => {
+                    *ended = true;
+                    return Stop::Error(err);
+                }
+                Some(Ok(item)) => item,
+            };
+            let ev = match item {
+                Item::Block(block) => {
+                    let t = block.block_type;
+                    if is_metadata_block(t) {
+                        pending.push((block.offset, t, block.order, block.body.to_vec()));
+                    } else if t != BLOCK_SHB && !is_event_block(t) && warned.insert(t) {
+                        batch.warnings.push(format!(
+                            "{}: offset {:#x}: skipping unknown block type {t:#x}",
+                            name, block.offset
+                        ));
+                    }
+                    continue;
+                }
+                Item::Event(ev) => ev,
+            };
+            for (offset, block_type, order, body) in pending.drain(..) {
+                let block = BlockRef {
+                    offset,
+                    block_type,
+                    order,
+                    body: &body,
+                };
+                if let Err(why) = state.seed(&block) {
+                    return Stop::Python(format!("block at {offset}: {why}"));
+                }
+            }
+            if let Err(why) = state.update(&ev) {
+                return Stop::Python(format!("event {}: {why}", ev.num));
+            }
+            if plan.count.is_some_and(|n| ev.num > n) {
+                *ended = true;
+                break;
+            }
+            if plan.hidden.has(ev.etype) {
+                continue;
+            }
+            if ev.etype == PLUGINEVENT {
+                if !plan.plugins {
+                    continue;
+                }
+                let at = batch.text.len();
+                batch.plugins.push((
+                    at,
+                    Handoff {
+                        offset: ev.offset,
+                        num: ev.num,
+                        ts: ev.ts,
+                        tid: ev.tid,
+                        cpu: ev.cpu,
+                        etype: ev.etype,
+                        nparams: ev.nparams,
+                        flags: ev.flags,
+                        raw: ev.raw.to_vec(),
+                    },
+                ));
+                continue;
+            }
+            let cx = Ctx {
+                ev,
+                state,
+                hostname: &plan.hostname,
+            };
+            if let Some(gate) = &plan.gate {
+                if !gate.types.has(ev.etype) {
+                    continue;
+                }
+                if ev.etype < 2 {
+                    let name = gate.type_field.extract(&cx);
+                    let known = |n: &str| gate.names.iter().any(|g| g == n);
+                    if !matches!(&name, Some(Value::Str(n)) if known(n)) {
+                        continue;
+                    }
+                }
+            }
+            if matches!(plan.cond, Cond::Never) || matches!(plan.render, Render::Nothing) {
+                continue;
+            }
+            if !params_fit(ev.raw, ev.etype, ev.nparams) {
+                return Stop::Python(format!("event {} is damaged", ev.num));
+            }
+            if let Cond::Expr(expr) = &plan.cond {
+                let mut values = Values::new(plan.fields.len());
+                let mut fields = Fields {
+                    fields: &plan.fields,
+                    cx: &cx,
+                };
+                if !expr.eval(&mut values, &mut fields) {
+                    continue;
+                }
+            }
+            match render::event(plan, &cx, clock, &mut batch.text) {
+                Shown::Line => {
+                    batch.text.push('\n');
+                    batch.lines += 1;
+                }
+                Shown::Skip => {}
+                Shown::Python(why) => return Stop::Python(format!("event {}: {why}", ev.num)),
+            }
+        }
+        if *ended {
+            Stop::End
+        } else {
+            Stop::Full
+        }
+    }
+}
