@@ -53,17 +53,19 @@ class FieldTable:
         # syscall fields: the core says which ones it computes (``core.SysFields``)
         self.core = core if getattr(fieldset, "source", None) == "syscall" else None
 
-    def id(self, ref: FieldRef) -> int:
-        """The number of field ``ref`` (its canonical name and argument)."""
+    def id(self, ref: FieldRef, *, ip_ok: bool = False) -> int:
+        """The number of field ``ref`` (its canonical name and argument); ``ip_ok``: an
+        address type is fine (only ``exists`` reads it)."""
         info = self.fieldset.lookup(ref.name)
         if info is None:
             raise Unsupported(f"unknown field {ref.name}")
         name, arg = ref.name, ref.arg
         if info.name != name:  # dotted argument form
             name, arg = info.name, ref.name[len(info.name) + 1:]
+        fam = family(info.type)
         key = (name, arg)
         found = self.ids.get(key)
-        if found is not None:
+        if found is not None and (fam != "ip" or ip_ok):
             return found
         if name in PYTHON_FIELDS:
             raise Unsupported(f"{name} is evaluated in Python")
@@ -78,7 +80,7 @@ class FieldTable:
                 raise Unsupported(f"field {name}: the core has no such field ({why})")
         elif not module.startswith(CORE_MODULES):
             raise Unsupported(f"field {name} is provided by Python code ({module})")
-        if family(info.type) in ("ip", "buffer") or info.type == "double":
+        if (fam == "ip" and not ip_ok) or fam == "buffer" or info.type == "double":
             raise Unsupported(f"field {name} has type {info.type}")
         if any(tag not in PLAIN_TAGS for tag in info.tags):
             raise Unsupported(f"field {name} is tagged {', '.join(info.tags)}")
@@ -144,6 +146,13 @@ def condition(node, table: FieldTable) -> list:
 
 
 def _check(chk: Check, table: FieldTable) -> list:
+    if chk.op == "exists" and isinstance(chk.operand, FieldRef):  # a value or none, any type
+        try:
+            op = compile_operand(chk.operand, table.fieldset)
+        except TransformError as exc:
+            raise Unsupported(exc.message) from None
+        return ["check", ["field", table.id(chk.operand, ip_ok=True), op.is_list], "exists",
+                None, None]
     left, op = operand(chk.operand, table)
     if chk.op == "exists":
         return ["check", left, "exists", None, None]
