@@ -7,13 +7,15 @@ byte order.
 What is compared (docs/core.md "Syscall state"): every thread's identity, process
 fields and memory counters, its fd table (every ``FdInfo`` field) and which threads
 share one fd table, the users, the groups, the interface addresses and the first
-event's time. Not compared, because the core does not keep them yet: the per-event
-cache (the event's fd, the latency shown), field memory, containers, the bound on the
-number of threads.
+event's time; after every event, the event's cache (``event.cache``: its thread, the
+fd it works on or its placeholder with every field, ``fd_new``, the latency and CPU
+time it shows) and the containers (the table, and the container fields of the event's
+thread when there are containers). Not compared: field memory (the core has none).
 """
 from __future__ import annotations
 
 import gzip
+import json
 import struct
 import importlib.util
 from pathlib import Path
@@ -22,6 +24,7 @@ import pytest
 
 from scaptools.format.reader import open_capture
 from scaptools.state import State, tracked_events
+from scaptools.state.containers import container_value
 
 ROOT = Path(__file__).resolve().parents[2]
 THREAD_FIELDS = ("tid", "pid", "ptid", "sid", "vpgid", "pgid", "fdlimit", "flags", "uid",
@@ -68,6 +71,38 @@ def sharing(threads: dict) -> set:
     return {frozenset(tids) for tids in groups.values()}
 
 
+CONTAINER_KEYS = ("id", "name", "image", "image_id", "repository", "tag", "digest", "type",
+                  "privileged")
+
+
+def python_cache(state: State, event) -> dict:
+    """The Python ``event.cache`` in the shape ``StateWalk.cache()`` gives it."""
+    cache = event.cache or {}  # plugin events: tracked_events leaves them alone
+    thread, fd = cache.get("thread"), cache.get("fd")
+    one = None
+    if fd is not None:
+        one = {key: getattr(fd, key) for key in FD_FIELDS}
+        one["pending"] = fd.pending
+    return {"thread": thread.tid if thread is not None else None,
+            "gone": thread is not None and state.threads.get(thread.tid) is not thread,
+            "fd": one, "fd_new": cache.get("fd_new", False),
+            "latency": cache.get("latency"), "exectime": cache.get("exectime")}
+
+
+def assert_same_cache(state: State, walk, event, where: str) -> None:
+    """The event's cache, and the containers when there are any."""
+    assert python_cache(state, event) == walk.cache(), f"{where}: the event cache differs"
+    if not state.containers and not walk.containers():
+        return
+    core = {cid: json.loads(text) for cid, text in walk.containers().items()}
+    assert state.containers == core, f"{where}: containers differ"
+    thread = (event.cache or {}).get("thread")
+    if thread is not None and thread is state.threads.get(thread.tid):
+        py = [container_value(state, thread, key) for key in CONTAINER_KEYS]
+        assert py == walk.container_values(thread.tid, list(CONTAINER_KEYS)), \
+            f"{where}: container fields differ"
+
+
 def assert_same_threads(state: State, walk, tids, where: str) -> None:
     """Threads ``tids`` (all when None) are the same in both, and with all of them,
     which of them share an fd table, the users and the groups."""
@@ -112,6 +147,7 @@ def run_both(core, path: Path, max_threads: int = 131072) -> tuple:
                 full = count % FULL_EVERY == 0
                 assert_same_threads(state, walk, None if full else
                                     (tids - known) | {event.tid}, where)
+                assert_same_cache(state, walk, event, where)
                 known, count = tids, count + 1
     except AssertionError:
         raise

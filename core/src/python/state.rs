@@ -1,17 +1,16 @@
 //! `scaptools._core.StateWalk`: the core's syscall state over one capture, for the
-//! differential tests (tests/core/test_core_state.py). Nothing in the product uses it
-//! yet. `step()` seeds the state from the metadata blocks up to the next event and
-//! applies that event; the tables read back as plain dicts.
+//! differential tests (tests/core/test_core_state*.py). `step()` seeds the state from
+//! the metadata blocks up to the next event and applies that event; the tables, the
+//! event's cache and the containers read back as plain Python values.
 
 use std::path::PathBuf;
-use std::rc::Rc;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 
 use crate::state::threads::MAX_THREADS;
-use crate::state::{Fd, State, Thread};
+use crate::state::{ContainerKey, ContainerValue, Fd, State, Thread};
 use crate::walk::{is_metadata_block, BlockRef, EventRef, Item, Order, Walker};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -148,6 +147,69 @@ impl PyStateWalk {
         self.state.first_ts
     }
 
+    /// The last event's cache: `{"thread": tid or None, "gone": the thread was dropped
+    /// from the table by its own event, "fd": as `threads()` gives an fd plus
+    /// "pending", or None, "fd_new", "latency", "exectime"}`.
+    fn cache<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let state = &self.state;
+        let d = PyDict::new(py);
+        let thread = state.event_thread();
+        d.set_item("thread", thread.map(|t| t.tid))?;
+        let gone = thread.is_some_and(|t| {
+            !state
+                .threads
+                .get(&t.tid)
+                .is_some_and(|k| std::ptr::eq(k, t))
+        });
+        d.set_item("gone", gone)?;
+        match state.event_fd() {
+            Some(fd) => {
+                let one = fd_dict(py, fd)?;
+                one.set_item("pending", fd.pending())?;
+                d.set_item("fd", one)?;
+            }
+            None => d.set_item("fd", py.None())?,
+        }
+        d.set_item("fd_new", state.fd_new())?;
+        d.set_item("latency", state.event_latency())?;
+        d.set_item("exectime", state.event_exectime())?;
+        Ok(d)
+    }
+
+    /// `{id: JSON text}`: what the container events said, by 12-character id.
+    fn containers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        for (id, info) in self.state.containers() {
+            out.set_item(id, info.to_string())?;
+        }
+        Ok(out)
+    }
+
+    /// `container_value(state, thread, key)` of thread `tid` for each key: the value,
+    /// or None; `None` for no such thread. Reading sets the thread's container id, as
+    /// the Python reading does.
+    fn container_values<'py>(
+        &self,
+        py: Python<'py>,
+        tid: i128,
+        keys: Vec<String>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let Some(thread) = self.state.threads.get(&tid) else {
+            return Ok(None);
+        };
+        let out = PyList::empty(py);
+        for key in keys {
+            let key = ContainerKey::of(&key)
+                .ok_or_else(|| PyValueError::new_err(format!("no container key {key}")))?;
+            match self.state.container_value(thread, key) {
+                None => out.append(py.None())?,
+                Some(ContainerValue::Text(text)) => out.append(text.as_ref())?,
+                Some(ContainerValue::Json(value)) => out.append(json_to_python(py, value)?)?,
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// `{gid: name}`.
     fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let out = PyDict::new(py);
@@ -210,7 +272,7 @@ fn thread_dict<'py>(py: Python<'py>, t: &Thread) -> PyResult<Bound<'py, PyDict>>
     d.set_item("dummy", t.dummy)?;
     d.set_item("in_call", t.in_call)?;
     d.set_item("lastevent_fd", t.lastevent_fd)?;
-    d.set_item("fdtable", Rc::as_ptr(&t.fdtable) as usize)?;
+    d.set_item("fdtable", t.fdtable.id())?;
     let fds = PyDict::new(py);
     for (num, fd) in t.fdtable.borrow().iter() {
         fds.set_item(num, fd_dict(py, fd)?)?;
@@ -242,4 +304,32 @@ fn fd_dict<'py>(py: Python<'py>, f: &Fd) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("is_server", f.is_server)?;
     d.set_item("client", f.client)?;
     Ok(d)
+}
+
+fn json_to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value as Json;
+    Ok(match value {
+        Json::Null => py.None().into_bound(py),
+        Json::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(v), _) => v.into_pyobject(py)?.into_any(),
+            (None, Some(v)) => v.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Json::String(s) => s.into_pyobject(py)?.into_any(),
+        Json::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_python(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Json::Object(members) => {
+            let dict = PyDict::new(py);
+            for (key, item) in members {
+                dict.set_item(key, json_to_python(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
 }

@@ -2,14 +2,20 @@
 //! Python `State` keeps them (`scaptools/state/`, docs/core.md "Syscall state").
 //!
 //! `State::seed` takes the metadata blocks of the walk (process lists of every
-//! version, fd lists, user lists); `State::update` takes every event in file order.
-//! A thread ended by `procexit` and an fd ended by `close` stay in the tables until
-//! the next event starts (libsinsp drops them after the event that ends them).
+//! version, fd lists, user lists, interface lists); `State::update` takes every event in
+//! file order. A thread ended by `procexit` and an fd ended by `close` stay in the
+//! tables until the next event starts (libsinsp drops them after the event that ends
+//! them). The thread table keeps at most `max_threads` threads.
 //!
-//! Not kept yet (see docs/core.md): the per-event cache (the event's fd, the latency
-//! shown), field memory, containers, the bound on the number of threads.
+//! After `update`, the event's cache (`event.cache` of the Python tracker, `cache.rs`)
+//! answers the syscall fields: `event_thread`, `event_fd` (a table's fd or a
+//! placeholder, `Fd::pending`), `fd_new`, `event_latency`, `event_exectime`; and the
+//! containers of the container events (`containers.rs`): `container_value(thread,
+//! key)`. Field memory (`thread.cpu*`) is not kept: those fields stay in Python.
 
 mod cache;
+mod containers;
+mod fdtable;
 pub mod memory;
 pub mod params;
 mod parsers;
@@ -23,13 +29,15 @@ pub mod threads;
 #[cfg(test)]
 mod tests;
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::walk::{BlockRef, EventRef};
+use cache::CachedFd;
 pub use cache::EventCache;
-pub use thread::{Fd, FdTable, Thread};
+pub use containers::{ContainerKey, ContainerValue};
+pub use fdtable::FdTable;
+pub use thread::{Fd, Thread};
 pub use threads::Threads;
 
 /// Integers of the tables: wide enough for every i64 and u64 value the format holds.
@@ -72,6 +80,8 @@ pub struct State {
     pub first_ts: Option<u64>,
     /// addresses of the machine's interfaces (4 or 16 bytes)
     pub interfaces: HashSet<Vec<u8>>,
+    /// 12-character container id -> what its container event said (`state.containers`)
+    containers: HashMap<String, serde_json::Value>,
     /// cpu -> time of its last switch event
     cpu_switch: HashMap<u16, u64>,
     /// threads the previous event ended
@@ -103,7 +113,7 @@ impl State {
     }
 
     /// Add a thread as a process-list entry does: a thread shares its leader's fds.
-    pub fn add_thread(&mut self, mut thread: Thread) {
+    fn add_thread(&mut self, mut thread: Thread) {
         if thread.tid != thread.pid {
             if let Some(leader) = self.threads.get(&thread.pid) {
                 thread.fdtable = leader.fdtable.clone();
@@ -113,7 +123,7 @@ impl State {
     }
 
     /// Add the fds of an fd-list block to thread `tid` (created when unknown).
-    pub fn add_fds(&mut self, tid: Int, fds: Vec<Fd>) {
+    fn add_fds(&mut self, tid: Int, fds: Vec<Fd>) {
         if !self.threads.contains_key(&tid) {
             self.threads.add(Thread::new(tid));
         }
@@ -151,6 +161,7 @@ impl State {
     /// Apply one event (in file order). `Err` for an event whose parameters run past
     /// its end when the state has to read them.
     pub fn update(&mut self, ev: &EventRef<'_>) -> Result<(), String> {
+        self.cache.clear();
         if ev.etype == table::PLUGIN_EVENT {
             return Ok(()); // plugin events have no thread state
         }
@@ -162,9 +173,11 @@ impl State {
         let enter = info.is_none_or(|i| i.enter);
         let switch = skip && info.is_some_and(|i| i.name == "switch");
         if ev.tid == 0 || ev.tid >= TID_LIMIT {
-            if handler.is_threadless() && ev.tid == NO_TID {
+            if handler.is_threadless()
+                && (ev.tid == NO_TID || handler == parsers::Handler::Container)
+            {
                 let params = decode(info, ev)?;
-                parsers::threadless(self, handler, &params);
+                parsers::threadless(self, handler, &params)?;
             } else if switch {
                 self.switch(None, ev);
             }
@@ -185,7 +198,9 @@ impl State {
                 Thread::dummy(tid)
             }
         };
+        self.cache.tid = Some(tid);
         let result = if skip {
+            self.cache.latency = Some(thread.last_latency);
             let counted = memory::apply(self, &mut thread, info, ev);
             if counted.is_ok() && switch {
                 self.switch(Some(&mut thread), ev);
@@ -194,12 +209,15 @@ impl State {
         } else {
             self.apply(&mut thread, info, handler, ev, enter)
         };
-        self.threads.put_back(thread);
+        if let Some(gone) = self.threads.put_back(thread) {
+            self.cache.gone = Some(Box::new(gone));
+        }
         result
     }
 
     /// What an event of a known (or just made up) thread does: the in-place read of an
-    /// enter event's fd, the memory counters, then the parser.
+    /// enter event's fd, the memory counters, then the parser; the fd it works on goes
+    /// to the cache.
     fn apply(
         &mut self,
         thread: &mut Thread,
@@ -208,6 +226,8 @@ impl State {
         ev: &EventRef<'_>,
         enter: bool,
     ) -> Result<(), String> {
+        let uses_fd = info.is_some_and(|i| i.uses_fd);
+        let mut fd = CachedFd::None;
         thread.in_call = enter;
         if enter {
             thread.last_enter = Some(Rc::new(Enter {
@@ -219,38 +239,84 @@ impl State {
             }));
             thread.lastevent_fd = enter_fd(info, ev)?;
             thread.last_latency = 0;
+            if let Some(num) = thread.lastevent_fd.filter(|n| *n >= 0 && uses_fd) {
+                fd = cache::lookup(thread, num);
+            }
         } else {
-            match &thread.last_enter {
+            let paired = match &thread.last_enter {
                 Some(last) if u32::from(last.etype) + 1 == u32::from(ev.etype) => {
                     thread.last_latency = Int::from(ev.ts) - Int::from(last.ts);
+                    true
                 }
-                _ => thread.lastevent_fd = None,
+                _ => {
+                    thread.lastevent_fd = None;
+                    false
+                }
+            };
+            if uses_fd {
+                fd = match thread.lastevent_fd {
+                    Some(num) if num >= 0 => cache::lookup(thread, num),
+                    Some(_) => CachedFd::None,
+                    // its enter event stored no fd
+                    None if paired => {
+                        CachedFd::Owned(Box::new(Fd::new(-1, thread::FD_PENDING_OTHER)))
+                    }
+                    None => CachedFd::None,
+                };
             }
         }
         let Some(info) = info else {
             return Ok(()); // past the table: an enter event with no parameters
         };
         memory::apply(self, thread, Some(info), ev)?;
-        let creates_exit = info.creates && !info.enter; // it decodes its parameters
-        if handler.is_none() && !creates_exit {
-            return Ok(());
+        if !handler.is_none() || info.creates {
+            fd = self.parse(thread, info, handler, ev, fd)?;
         }
-        let params = params::decode(info, ev.raw, ev.nparams as usize, ev.large)?;
-        parsers::apply(self, thread, handler, ev, &params)?;
-        if creates_exit {
-            // the fd the call made (`tracker.created_fd`)
-            let newfd = ["fd", "fd2", "res"].iter().find_map(|key| params.get(key));
-            if let Some(fd) = newfd.and_then(params::Value::int).filter(|fd| *fd >= 0) {
-                thread.lastevent_fd = Some(fd);
+        self.cache.fd = fd;
+        Ok(())
+    }
+
+    /// The parser of an event that has one or creates an fd, and the fd it shows
+    /// (`tracker._parse`; `fd`: the fd it works on).
+    fn parse(
+        &mut self,
+        thread: &mut Thread,
+        info: &'static table::EventInfo,
+        handler: parsers::Handler,
+        ev: &EventRef<'_>,
+        mut fd: CachedFd,
+    ) -> Result<CachedFd, String> {
+        let creates_exit = info.creates && !info.enter; // it decodes its parameters
+        let params = if !handler.is_none() || creates_exit {
+            params::decode(info, ev.raw, ev.nparams as usize, ev.large)?
+        } else {
+            params::Params::default()
+        };
+        if !handler.is_none() {
+            // only these parsers rename an fd they do not replace
+            let before = handler.renames().then(|| cache::table_name(&fd)).flatten();
+            let shown = parsers::apply(self, thread, handler, ev, &params)?;
+            if let Some(shown) = shown {
+                fd = CachedFd::Owned(Box::new(shown));
+            } else if before.is_some_and(|name| cache::renamed(&fd, &name)) {
+                self.cache.fd_new = true; // fd.name_changed
             }
         }
-        Ok(())
+        if info.creates && info.enter {
+            // no fd yet: a placeholder of the call's type
+            let pending = cache::pending_type(&info.name);
+            fd = CachedFd::Owned(Box::new(Fd::new(-1, pending)));
+        } else if info.creates {
+            fd = cache::created_fd(thread, &info.name, &params, &mut self.cache.fd_new);
+        }
+        Ok(fd)
     }
 
     /// CPU time: the outgoing thread ran since the previous switch on this CPU.
     fn switch(&mut self, thread: Option<&mut Thread>, ev: &EventRef<'_>) {
         let last = self.cpu_switch.insert(ev.cpu, ev.ts);
         let exectime = last.map_or(0, |last| Int::from(ev.ts) - Int::from(last));
+        self.cache.exectime = Some(exectime);
         if let Some(thread) = thread {
             thread.totexectime += exectime;
         }
@@ -302,9 +368,4 @@ fn enter_fd(
         )))),
         None => Err("the fd parameter runs past the end of the event".into()),
     }
-}
-
-/// A new empty fd table.
-pub fn new_table() -> FdTable {
-    Rc::new(RefCell::new(HashMap::new()))
 }

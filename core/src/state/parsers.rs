@@ -37,6 +37,7 @@ pub enum Handler {
     Procexit,
     UserAdded,
     GroupAdded,
+    Container,
 }
 
 impl Handler {
@@ -44,9 +45,17 @@ impl Handler {
         self == Handler::None
     }
 
-    /// The handlers that also run without a thread (user and group events).
+    /// The handlers that also run without a thread (user, group and container events).
     pub fn is_threadless(self) -> bool {
-        matches!(self, Handler::UserAdded | Handler::GroupAdded)
+        matches!(
+            self,
+            Handler::UserAdded | Handler::GroupAdded | Handler::Container
+        )
+    }
+
+    /// The parsers that may rename an fd of the table in place (`fd.name_changed`).
+    pub fn renames(self) -> bool {
+        matches!(self, Handler::Connect | Handler::Bind | Handler::Datagram)
     }
 }
 
@@ -59,6 +68,7 @@ pub fn handler_of(info: &EventInfo) -> Handler {
             "procexit" => Procexit,
             "useradded" => UserAdded,
             "groupadded" => GroupAdded,
+            "container" => Container,
             _ => None,
         };
     }
@@ -87,30 +97,34 @@ pub fn handler_of(info: &EventInfo) -> Handler {
     }
 }
 
-/// User and group events of no thread.
-pub fn threadless(state: &mut State, handler: Handler, params: &Params) {
+/// User, group and container events of no thread; `Err` for a container event whose
+/// `container` is not an object (where the Python parser fails).
+pub fn threadless(state: &mut State, handler: Handler, params: &Params) -> Result<(), String> {
     match handler {
         Handler::UserAdded => user_added(state, params),
         Handler::GroupAdded => group_added(state, params),
+        Handler::Container => state.on_container(params)?,
         _ => {}
     }
+    Ok(())
 }
 
 /// Run `handler` for one event of `thread` (taken out of the state while it runs).
+/// `Some(fd)`: the fd the event shows instead of the table's (a failed unix connect).
 pub fn apply(
     state: &mut State,
     thread: &mut Thread,
     handler: Handler,
     ev: &EventRef<'_>,
     p: &Params,
-) -> Result<(), String> {
+) -> Result<Option<Fd>, String> {
     let name = event(ev.etype).map_or("", |i| i.name.as_str());
     match handler {
         Handler::None => {}
         Handler::Open => open_exit(thread, name, p)?,
         Handler::Socket => socket_exit(thread, p)?,
         Handler::ConnectEnter => connect_enter(thread, p),
-        Handler::Connect => connect_exit(thread, name, p)?,
+        Handler::Connect => return connect_exit(thread, name, p),
         Handler::Bind => bind_exit(thread, name, p)?,
         Handler::Datagram => datagram(thread, name, p)?,
         Handler::Accept => accept_exit(thread, p),
@@ -142,8 +156,9 @@ pub fn apply(
         }
         Handler::UserAdded => user_added(state, p),
         Handler::GroupAdded => group_added(state, p),
+        Handler::Container => state.on_container(p)?,
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The parameters of the thread's last enter event when it is a `name` event, else

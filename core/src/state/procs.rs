@@ -3,14 +3,12 @@
 //! parent (`res` = the child's tid) and by the child (`res` = 0); whichever comes
 //! first creates the child.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
 
 use super::memory;
 use super::params::{split_nul, Params, Value};
 use super::table::MemoryField;
-use super::{Int, State, Thread};
+use super::{FdTable, Int, State, Thread};
 use crate::walk::EventRef;
 
 const PPM_CL_CLONE_FILES: Int = 1;
@@ -106,7 +104,7 @@ fn fill_child(
                 .iter()
                 .map(|(num, fd)| (*num, fd.copy(*num)))
                 .collect();
-            child.fdtable = Rc::new(RefCell::new(copy));
+            child.fdtable = FdTable::from_map(copy);
         }
     }
 }

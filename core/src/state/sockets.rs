@@ -132,19 +132,28 @@ fn set_tuple(info: &mut Fd, tup: &SockTuple) {
     info.l4proto = info.pending_l4;
 }
 
-pub(super) fn connect_exit(thread: &mut Thread, name: &str, p: &Params) -> Result<(), String> {
+/// `Some(fd)`: a failed unix connect names a copy of its fd for this event only.
+pub(super) fn connect_exit(
+    thread: &mut Thread,
+    name: &str,
+    p: &Params,
+) -> Result<Option<Fd>, String> {
     let res = p.int("res");
     let Some(fd) = event_fd(thread, name, p)? else {
-        return Ok(());
+        return Ok(None);
     };
     let tup = match p.get("tuple") {
         Some(Value::Tuple(t)) => Some(t),
         _ => None,
     };
+    let mut shown = None;
     thread.with_fd(fd, |info| {
         if let Some(t) = tup.filter(|t| t.family == AF_UNIX) {
-            // a failed connect names the fd for this event only
-            if !res.is_some_and(|r| r < 0 && r != -EINPROGRESS) {
+            if res.is_some_and(|r| r < 0 && r != -EINPROGRESS) {
+                let mut copy = info.copy(info.num);
+                set_tuple(&mut copy, t);
+                shown = Some(copy);
+            } else {
                 set_tuple(info, t);
             }
             return;
@@ -162,7 +171,7 @@ pub(super) fn connect_exit(thread: &mut Thread, name: &str, p: &Params) -> Resul
             }
         }
     });
-    Ok(())
+    Ok(shown)
 }
 
 pub(super) fn datagram(thread: &mut Thread, name: &str, p: &Params) -> Result<(), String> {

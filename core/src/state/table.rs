@@ -22,6 +22,9 @@ pub struct EventInfo {
     pub skip: bool,
     /// `EF_CREATES_FD`
     pub creates: bool,
+    /// it works on an fd (`EF_USES_FD`, `EF_CREATES_FD`, `EF_DESTROYS_FD`; not the
+    /// memory-mapping calls, which sysdig 0.29.3's table does not mark)
+    pub uses_fd: bool,
     /// the memory counters it carries (`plans.MemoryPlan`)
     pub memory: Option<Memory>,
 }
@@ -163,6 +166,10 @@ fn parse(json: &str) -> Vec<EventInfo> {
                 })
                 .unwrap_or_default();
             let name = text(e, "name");
+            let uses_fd = ["EF_USES_FD", "EF_CREATES_FD", "EF_DESTROYS_FD"]
+                .iter()
+                .any(|f| flags.contains(f))
+                && !matches!(name.as_str(), "mmap" | "mmap2" | "munmap");
             EventInfo {
                 memory: memory(&name, &params),
                 name,
@@ -170,6 +177,7 @@ fn parse(json: &str) -> Vec<EventInfo> {
                 params,
                 skip: flags.contains(&"EF_SKIPPARSERESET") || bits.contains(&"EC_SCHEDULER"),
                 creates: flags.contains(&"EF_CREATES_FD"),
+                uses_fd,
             }
         })
         .collect()

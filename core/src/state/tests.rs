@@ -157,7 +157,7 @@ fn paths_join_as_sysdig_joins_them() {
 fn seeding_shares_the_leaders_fds_and_ends_directories_with_a_slash() {
     let state = seeded();
     let (leader, thread) = (&state.threads[&10], &state.threads[&11]);
-    assert!(Rc::ptr_eq(&leader.fdtable, &thread.fdtable));
+    assert!(leader.fdtable.same(&thread.fdtable));
     assert_eq!(leader.cwd, "/home/u/");
     assert_eq!(leader.args, vec!["a", "b"]);
     assert_eq!(thread.fd(0).map(|f| f.name), Some("/dev/pts/0".into()));
@@ -228,8 +228,8 @@ fn clone_copies_or_shares_and_procexit_purges_on_the_next_event() {
         &state.threads[&20],
         &state.threads[&21],
     );
-    assert!(!Rc::ptr_eq(&parent.fdtable, &process.fdtable));
-    assert!(Rc::ptr_eq(&parent.fdtable, &thread.fdtable));
+    assert!(!parent.fdtable.same(&process.fdtable));
+    assert!(parent.fdtable.same(&thread.fdtable));
     assert_eq!((process.pid, process.ptid, thread.pid), (20, 10, 10));
     assert_eq!(process.cwd, "/srv/");
     apply(&mut state, "procexit", true, 20, &[]);

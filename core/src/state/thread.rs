@@ -1,13 +1,9 @@
 //! Thread and fd records (`scaptools/state/threads.py`, `fds.py`).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::OnceCell;
 use std::rc::Rc;
 
-use super::{Enter, Int};
-
-/// An fd table, shared by the threads of a process (`CLONE_FILES`, threads).
-pub type FdTable = Rc<RefCell<HashMap<Int, Fd>>>;
+use super::{Enter, FdTable, Int};
 
 pub const FD_UNKNOWN: Int = 0;
 pub const FD_FILE: Int = 1;
@@ -25,6 +21,17 @@ pub const FD_INOTIFY: Int = 13;
 pub const FD_TIMERFD: Int = 14;
 pub const FD_NETLINK: Int = 15;
 pub const FD_FILE_V2: Int = 16;
+pub const FD_BPF: Int = 17;
+pub const FD_USERFAULTFD: Int = 18;
+pub const FD_IOURING: Int = 19;
+pub const FD_MEMFD: Int = 20;
+pub const FD_PIDFD: Int = 21;
+/// Placeholders (no fd yet, or an fd the state does not know): negative types. An
+/// open's enter event shows `FD_PENDING_FILE`, other fd-creating calls
+/// `-100 - <the type they make>` (or `FD_PENDING_OTHER`), an unknown fd number
+/// `FD_PENDING_OTHER` (`parsers.pending_type`).
+pub const FD_PENDING_FILE: Int = -1;
+pub const FD_PENDING_OTHER: Int = -2;
 
 pub const L4_UNKNOWN: Int = 0;
 pub const L4_TCP: Int = 2;
@@ -71,6 +78,62 @@ impl Fd {
             client: false,
             pdip: String::new(),
         }
+    }
+
+    /// A placeholder, not an fd of the table's kind (`FdInfo.pending`).
+    pub fn pending(&self) -> bool {
+        self.ftype < 0
+    }
+
+    /// The one-letter type sysdig shows (`<f>`, `FdInfo.typechar`); a placeholder of a
+    /// known kind shows its kind's letter.
+    pub fn typechar(&self) -> char {
+        let ftype = if self.ftype <= -100 {
+            -100 - self.ftype
+        } else {
+            self.ftype
+        };
+        match ftype {
+            FD_PENDING_FILE | FD_FILE | FD_FILE_V2 => 'f',
+            FD_DIRECTORY => 'd',
+            FD_IPV4_SOCK | FD_IPV4_SERVSOCK => '4',
+            FD_IPV6_SOCK | FD_IPV6_SERVSOCK => '6',
+            FD_FIFO => 'p',
+            FD_UNIX_SOCK => 'u',
+            FD_EVENT => 'e',
+            10 => 'X',
+            FD_SIGNALFD => 's',
+            FD_EVENTPOLL => 'l',
+            FD_INOTIFY => 'i',
+            FD_TIMERFD => 't',
+            FD_NETLINK => 'n',
+            _ => 'o',
+        }
+    }
+
+    /// sysdig's `fd.type` text (`FdInfo.type_name`); `None` for a placeholder.
+    pub fn type_name(&self) -> Option<&'static str> {
+        Some(match self.ftype {
+            t if t < 0 => return None,
+            FD_FILE | FD_FILE_V2 => "file",
+            FD_DIRECTORY => "directory",
+            FD_IPV4_SOCK | FD_IPV4_SERVSOCK => "ipv4",
+            FD_IPV6_SOCK | FD_IPV6_SERVSOCK => "ipv6",
+            FD_FIFO => "pipe",
+            FD_UNIX_SOCK => "unix",
+            FD_EVENT => "event",
+            FD_SIGNALFD => "signalfd",
+            FD_EVENTPOLL => "eventpoll",
+            FD_INOTIFY => "inotify",
+            FD_TIMERFD => "timerfd",
+            FD_NETLINK => "netlink",
+            FD_BPF => "bpf",
+            FD_USERFAULTFD => "userfaultfd",
+            FD_IOURING => "io_uring",
+            FD_MEMFD => "memfd",
+            FD_PIDFD => "pidfd",
+            _ => "unknown",
+        })
     }
 
     pub fn is_socket(&self) -> bool {
@@ -136,6 +199,8 @@ pub struct Thread {
     pub totexectime: Int,
     pub fdtable: FdTable,
     pub last_enter: Option<Rc<Enter>>,
+    /// its container id, found on first use (`_container`, `containers.container_id`)
+    pub(super) container: OnceCell<String>,
 }
 
 impl Thread {
@@ -181,8 +246,9 @@ impl Thread {
             lastevent_fd: None,
             last_latency: 0,
             totexectime: 0,
-            fdtable: super::new_table(),
+            fdtable: FdTable::new(),
             last_enter: None,
+            container: OnceCell::new(),
         }
     }
 
@@ -205,12 +271,12 @@ impl Thread {
         self.fdtable.borrow().get(&num).cloned()
     }
 
-    pub fn set_fd(&self, fd: Fd) {
+    pub(super) fn set_fd(&self, fd: Fd) {
         self.fdtable.borrow_mut().insert(fd.num, fd);
     }
 
     /// Change fd `num` in place when it exists.
-    pub fn with_fd(&self, num: Int, change: impl FnOnce(&mut Fd)) {
+    pub(super) fn with_fd(&self, num: Int, change: impl FnOnce(&mut Fd)) {
         if let Some(fd) = self.fdtable.borrow_mut().get_mut(&num) {
             change(fd);
         }

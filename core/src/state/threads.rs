@@ -50,7 +50,7 @@ impl Threads {
         self.map.get(tid)
     }
 
-    pub fn get_mut(&mut self, tid: &Int) -> Option<&mut Thread> {
+    pub(super) fn get_mut(&mut self, tid: &Int) -> Option<&mut Thread> {
         self.map.get_mut(tid)
     }
 
@@ -81,14 +81,14 @@ impl Threads {
     }
 
     /// Add (or replace) a thread as `State.add` does: make room first when full.
-    pub fn add(&mut self, thread: Thread) {
+    pub(super) fn add(&mut self, thread: Thread) {
         self.make_room();
         self.place(thread.tid);
         self.map.insert(thread.tid, thread);
     }
 
     /// Drop a thread; `None` when it is not there.
-    pub fn remove(&mut self, tid: &Int) -> Option<Thread> {
+    pub(super) fn remove(&mut self, tid: &Int) -> Option<Thread> {
         if let Some(seq) = self.seqs.remove(tid) {
             self.order.remove(&seq);
         }
@@ -99,7 +99,7 @@ impl Threads {
     }
 
     /// Hold thread `tid` out of the map while its event runs.
-    pub fn take(&mut self, tid: Int) -> Option<Thread> {
+    pub(super) fn take(&mut self, tid: Int) -> Option<Thread> {
         let thread = self.map.remove(&tid)?;
         self.held = Some(tid);
         self.held_gone = false;
@@ -107,20 +107,23 @@ impl Threads {
     }
 
     /// Add a made-up thread and hold it out at once (`State.add` of the tracker).
-    pub fn add_held(&mut self, tid: Int) {
+    pub(super) fn add_held(&mut self, tid: Int) {
         self.make_room();
         self.place(tid);
         self.held = Some(tid);
         self.held_gone = false;
     }
 
-    /// Put the held thread back, unless it was dropped meanwhile.
-    pub fn put_back(&mut self, thread: Thread) {
-        if !self.held_gone {
-            self.map.insert(thread.tid, thread);
-        }
+    /// Put the held thread back, unless it was dropped meanwhile: then it is handed
+    /// back (the event that ran still shows it).
+    pub(super) fn put_back(&mut self, thread: Thread) -> Option<Thread> {
+        let gone = std::mem::take(&mut self.held_gone);
         self.held = None;
-        self.held_gone = false;
+        if gone {
+            return Some(thread);
+        }
+        self.map.insert(thread.tid, thread);
+        None
     }
 
     fn place(&mut self, tid: Int) {
