@@ -12,6 +12,9 @@ mod process;
 mod thread;
 mod user;
 
+#[cfg(test)]
+mod tests;
+
 use super::Ctx;
 use crate::fields::FieldError;
 use crate::state::{Int, State, Thread};

@@ -173,7 +173,7 @@ pub fn compile(name: &str, arg: Option<&str>) -> Result<Option<Field>, FieldErro
 /// The level of an ancestor field's argument: digits give their number, anything else
 /// (none, empty, `-1`, `x`) level 1; `None` for what the core does not read as Python
 /// does (`str.isdigit` takes more than ASCII digits).
-fn level(arg: Option<&str>) -> Option<u128> {
+pub(super) fn level(arg: Option<&str>) -> Option<u128> {
     let Some(arg) = arg.filter(|a| !a.is_empty()) else {
         return Some(1);
     };
