@@ -247,28 +247,45 @@ pub(super) fn attr_value(thread: &Thread, attr: Attr) -> Option<Value<'_>> {
         Attr::Comm => text(&thread.comm),
         Attr::Exe => text(&thread.exe),
         Attr::Exepath => text(&thread.exepath),
-        Attr::Cmdline => Some(Value::Str(Cow::Owned(cmdline(thread)))),
+        Attr::Cmdline => Some(Value::Str(cmdline(thread))),
     }
 }
 
 /// The name and the arguments, with spaces between (`_cmdline`).
-fn cmdline(thread: &Thread) -> String {
-    let mut out = thread.comm.clone();
+fn cmdline(thread: &Thread) -> Cow<'_, str> {
+    if thread.args.is_empty() {
+        return Cow::Borrowed(&thread.comm);
+    }
+    let size = thread.comm.len() + thread.args.iter().map(|a| a.len() + 1).sum::<usize>();
+    let mut out = String::with_capacity(size);
+    out.push_str(&thread.comm);
     for arg in &thread.args {
         out.push(' ');
         out.push_str(arg);
     }
-    out
+    Cow::Owned(out)
+}
+
+/// Words with spaces between, borrowed when there are fewer than two.
+fn joined(words: &[String]) -> Cow<'_, str> {
+    match words {
+        [] => Cow::Borrowed(""),
+        [one] => Cow::Borrowed(one),
+        _ => Cow::Owned(words.join(" ")),
+    }
 }
 
 fn main_value(main: &Thread, field: Main) -> Option<Value<'_>> {
-    let owned = |s: String| Some(Value::Str(Cow::Owned(s)));
     match field {
         Main::Exe => text(&main.exe),
-        Main::Args => owned(main.args.join(" ")),
-        Main::Env => owned(main.env.join(" ")),
-        Main::Cmdline => owned(cmdline(main)),
-        Main::Exeline => owned(format!("{} {}", main.exe, main.args.join(" "))),
+        Main::Args => Some(Value::Str(joined(&main.args))),
+        Main::Env => Some(Value::Str(joined(&main.env))),
+        Main::Cmdline => Some(Value::Str(cmdline(main))),
+        Main::Exeline => Some(Value::Str(Cow::Owned(format!(
+            "{} {}",
+            main.exe,
+            main.args.join(" ")
+        )))),
         Main::Cwd => text(&main.cwd),
         Main::Ppid => int(main.ptid),
         Main::FdOpenCount => Some(Value::U64(main.fdtable.borrow().len() as u64)),
