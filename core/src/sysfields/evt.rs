@@ -11,6 +11,8 @@ mod calls;
 mod compile;
 mod render;
 mod table;
+#[cfg(test)]
+mod tests;
 mod text;
 
 use std::borrow::Cow;

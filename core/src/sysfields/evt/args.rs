@@ -52,6 +52,24 @@ impl<'a> Args<'a> {
         Some(args)
     }
 
+    /// The first parameter alone, read in place (what `evt.res` reads on every exit
+    /// event); `None` when there is none or it runs past the event. The parameters after
+    /// it are not checked (a damaged event is refused before its fields are read).
+    pub fn first(ev: &EventRef<'a>) -> Option<&'a [u8]> {
+        if ev.nparams == 0 {
+            return None;
+        }
+        let width: usize = if ev.large { 4 } else { 2 };
+        let start = HEADER_SIZE.checked_add(width.checked_mul(ev.nparams as usize)?)?;
+        let lens = ev.raw.get(HEADER_SIZE..HEADER_SIZE + width)?;
+        let len = if ev.large {
+            u32::from_le_bytes(lens.try_into().ok()?) as usize
+        } else {
+            usize::from(u16::from_le_bytes(lens.try_into().ok()?))
+        };
+        ev.raw.get(start..start.checked_add(len)?)
+    }
+
     /// How many parameters are stored (at most [`MAX`]).
     pub fn len(&self) -> usize {
         self.count

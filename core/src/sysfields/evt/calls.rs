@@ -63,7 +63,7 @@ pub fn res(ev: &EventRef<'_>) -> Option<i128> {
     if first.name != "res" && first.name != "fd" {
         return None;
     }
-    let value = args::int(first.ptype, Args::split(ev)?.get(0))?;
+    let value = args::int(first.ptype, Args::first(ev)?)?;
     if first.ptype == PType::Uint64 && value >> 63 != 0 {
         return Some(value - (1i128 << 64));
     }
