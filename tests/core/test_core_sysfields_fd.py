@@ -53,6 +53,14 @@ def test_every_field_is_known_to_python():
     assert len(NAMES) == 50
 
 
+def test_types_are_the_python_types(core):
+    """Each compiled field has the value type the Python field set gives it."""
+    fields = core.SysFields([(name, None) for name in NAMES], HARNESS.HOST)
+    infos = syscall_fieldset()._infos
+    got = {name: kind for name, kind in zip(NAMES, fields.types) if kind is not None}
+    assert got == {name: infos[name].type for name in NAMES if name not in PYTHON_ONLY}
+
+
 @pytest.mark.parametrize("path", HARNESS.REPO_SYSCALL, ids=lambda p: p.name)
 def test_repo_capture(core, path, monkeypatch):
     assert check(core, path, monkeypatch) > 0

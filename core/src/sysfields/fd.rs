@@ -131,11 +131,11 @@ impl FdField {
             FdField::Num => cx.state.event_fd().map(|fd| int(fd.num)),
             FdField::NameChanged => {
                 let fd = cx.state.event_fd()?;
-                (!pending(fd)).then(|| Value::Bool(cx.state.fd_new()))
+                (!fd.pending()).then(|| Value::Bool(cx.state.fd_new()))
             }
             _ => {
                 let fd = cx.state.event_fd()?;
-                if pending(fd) && !self.shows_placeholders() {
+                if fd.pending() && !self.shows_placeholders() {
                     return None;
                 }
                 self.of_fd(fd, cx)
@@ -159,8 +159,8 @@ impl FdField {
     fn of_fd<'a>(&self, fd: &'a Fd, cx: &Ctx<'a>) -> Option<Value<'a>> {
         let text = |s: &'a str| Value::Str(s.into());
         match *self {
-            FdField::Type => Some(text(names::type_name(fd.ftype))),
-            FdField::TypeChar => Some(text(names::type_char(fd.ftype))),
+            FdField::Type => fd.type_name().map(text),
+            FdField::TypeChar => Some(text(names::type_char(fd))),
             FdField::Name => names::name(fd, cx).map(text),
             FdField::NameRaw => Some(text(&fd.name)),
             FdField::Directory => names::directory(fd, cx).map(text),
@@ -197,11 +197,6 @@ impl FdField {
     pub fn is_list(&self) -> bool {
         false
     }
-}
-
-/// A placeholder: the fd of an fd-creating call's enter, a failed open, ...
-fn pending(fd: &Fd) -> bool {
-    fd.ftype < 0
 }
 
 fn owned<'a>(text: String) -> Value<'a> {

@@ -1,64 +1,29 @@
-//! Names of fds: the type text and letter, `fd.name` (also of placeholders),
+//! Names of fds: the type letter, `fd.name` (also of placeholders),
 //! `fd.directory` and `fd.filename` (`posixpath` semantics).
 
 use super::super::Ctx;
 use crate::state::thread::*;
-use crate::state::{Fd, Int};
+use crate::state::Fd;
 
-const FD_UNSUPPORTED: Int = 10;
-const FD_BPF: Int = 17;
-const FD_USERFAULTFD: Int = 18;
-const FD_IOURING: Int = 19;
-const FD_MEMFD: Int = 20;
-const FD_PIDFD: Int = 21;
-/// A placeholder the state knows nothing of (`FD_PENDING_OTHER`); a placeholder of a
-/// known kind has the type `-100 - kind`, a failed open's is -1 (`FD_PENDING_FILE`).
-const FD_PENDING_OTHER: Int = -2;
-const FD_PENDING_FILE: Int = -1;
-
-/// sysdig's `fd.type` text of a type (not a placeholder).
-pub fn type_name(ftype: Int) -> &'static str {
-    match ftype {
-        FD_FILE | FD_FILE_V2 => "file",
-        FD_DIRECTORY => "directory",
-        FD_IPV4_SOCK | FD_IPV4_SERVSOCK => "ipv4",
-        FD_IPV6_SOCK | FD_IPV6_SERVSOCK => "ipv6",
-        FD_FIFO => "pipe",
-        FD_UNIX_SOCK => "unix",
-        FD_EVENT => "event",
-        FD_SIGNALFD => "signalfd",
-        FD_EVENTPOLL => "eventpoll",
-        FD_INOTIFY => "inotify",
-        FD_TIMERFD => "timerfd",
-        FD_NETLINK => "netlink",
-        FD_BPF => "bpf",
-        FD_USERFAULTFD => "userfaultfd",
-        FD_IOURING => "io_uring",
-        FD_MEMFD => "memfd",
-        FD_PIDFD => "pidfd",
-        _ => "unknown",
+/// Every ASCII character, so that a type letter is text without an allocation.
+static ASCII: [u8; 128] = {
+    let mut all = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        all[i] = i as u8;
+        i += 1;
     }
-}
+    all
+};
 
-/// The type letter sysdig shows in `<f>/etc/passwd`, also of placeholders.
-pub fn type_char(ftype: Int) -> &'static str {
-    let kind = if ftype <= -100 { -100 - ftype } else { ftype };
-    match kind {
-        FD_PENDING_FILE | FD_FILE | FD_FILE_V2 => "f",
-        FD_DIRECTORY => "d",
-        FD_IPV4_SOCK | FD_IPV4_SERVSOCK => "4",
-        FD_IPV6_SOCK | FD_IPV6_SERVSOCK => "6",
-        FD_FIFO => "p",
-        FD_UNIX_SOCK => "u",
-        FD_EVENT => "e",
-        FD_UNSUPPORTED => "X",
-        FD_SIGNALFD => "s",
-        FD_EVENTPOLL => "l",
-        FD_INOTIFY => "i",
-        FD_TIMERFD => "t",
-        FD_NETLINK => "n",
-        _ => "o",
-    }
+/// The type letter sysdig shows in `<f>/etc/passwd` (`Fd::typechar`), also of
+/// placeholders.
+pub fn type_char(fd: &Fd) -> &'static str {
+    let at = fd.typechar() as usize;
+    ASCII
+        .get(at..=at)
+        .and_then(|one| std::str::from_utf8(one).ok())
+        .unwrap_or("o")
 }
 
 /// Whether the event is an exit (`<`); types past the table are enters.
@@ -69,7 +34,7 @@ fn is_exit(cx: &Ctx<'_>) -> bool {
 /// `fd.name`: the stored name; a placeholder's path (a failed open), or the empty
 /// text after the call of an fd the capture never described.
 pub fn name<'a>(fd: &'a Fd, cx: &Ctx<'a>) -> Option<&'a str> {
-    if fd.ftype >= 0 {
+    if !fd.pending() {
         return Some(&fd.name);
     }
     if (fd.num >= 0 || fd.ftype == FD_PENDING_OTHER) && is_exit(cx) {
@@ -81,7 +46,7 @@ pub fn name<'a>(fd: &'a Fd, cx: &Ctx<'a>) -> Option<&'a str> {
 /// `fd.directory`: a directory's own name, a file's directory, a placeholder's
 /// directory ("/" when its name has none).
 pub fn directory<'a>(fd: &'a Fd, cx: &Ctx<'a>) -> Option<&'a str> {
-    if fd.ftype < 0 {
+    if fd.pending() {
         let dir = dirname(name(fd, cx)?);
         return Some(if dir.is_empty() { "/" } else { dir });
     }
@@ -139,11 +104,12 @@ mod tests {
 
     #[test]
     fn letters_of_placeholders() {
-        assert_eq!(type_char(-1), "f");
-        assert_eq!(type_char(-2), "o");
-        assert_eq!(type_char(-100 - FD_FIFO), "p");
-        assert_eq!(type_char(-5), "o");
-        assert_eq!(type_char(FD_MEMFD), "o");
-        assert_eq!(type_name(FD_UNKNOWN), "unknown");
+        let letter = |ftype| type_char(&Fd::new(-1, ftype));
+        assert_eq!(letter(FD_PENDING_FILE), "f");
+        assert_eq!(letter(FD_PENDING_OTHER), "o");
+        assert_eq!(letter(-100 - FD_FIFO), "p");
+        assert_eq!(letter(-5), "o");
+        assert_eq!(letter(FD_MEMFD), "o");
+        assert_eq!(letter(FD_DIRECTORY), "d");
     }
 }
