@@ -90,7 +90,7 @@ pub fn latency(ev: &EventRef<'_>, state: Option<&State>) -> i128 {
 
 /// The event's fd unless it is a placeholder (`fd is None or fd.pending`).
 fn real_fd(state: Option<&State>) -> Option<&Fd> {
-    state?.event_fd().filter(|fd| fd.ftype >= 0)
+    state?.event_fd().filter(|fd| !fd.pending())
 }
 
 /// `evt.category` (`_category`).

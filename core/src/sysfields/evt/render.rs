@@ -278,7 +278,7 @@ impl Renderer<'_, '_> {
             if i > 0 {
                 text.push(' ');
             }
-            let kind = table.get(&num).map_or('?', |fd| typechar(fd.ftype));
+            let kind = table.get(&num).map_or('?', Fd::typechar);
             let _ = write!(text, "{num}:{kind}{flags:x}");
         }
     }
@@ -304,30 +304,9 @@ fn push_errno(errno: i128, out: &mut String) {
     }
 }
 
-/// sysdig's one-letter fd type (`FdInfo.typechar`), placeholders included.
-pub fn typechar(ftype: i128) -> char {
-    let kind = if ftype <= -100 { -100 - ftype } else { ftype };
-    match kind {
-        -1 | 1 | 16 => 'f',
-        2 => 'd',
-        3 | 5 => '4',
-        4 | 6 => '6',
-        7 => 'p',
-        8 => 'u',
-        9 => 'e',
-        10 => 'X',
-        11 => 's',
-        12 => 'l',
-        13 => 'i',
-        14 => 't',
-        15 => 'n',
-        _ => 'o',
-    }
-}
-
 /// `<type>name` as sysdig resolves an fd (`fd_text`: `<4t>1.2.3.4:5->...`).
 pub fn push_fd(fd: &Fd, out: &mut String) {
-    let kind = typechar(fd.ftype);
+    let kind = fd.typechar();
     out.push('<');
     out.push(kind);
     if kind == '4' || kind == '6' {
