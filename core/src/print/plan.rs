@@ -72,10 +72,9 @@ pub enum Part {
 #[derive(Debug)]
 pub enum Extractor {
     Field(SysField),
-    /// `evt.info` (`info`) or `evt.args`, byte buffers cut as the printer cuts them
-    /// (the Python state's `buffer_limit`: 80 characters, whole with `-j`)
+    /// `evt.info` or `evt.args` (the same text), byte buffers cut as the printer cuts
+    /// them (the Python state's `buffer_limit`: 80 characters, whole with `-j`)
     Args {
-        info: bool,
         limit: Option<usize>,
     },
 }
@@ -267,8 +266,7 @@ fn extractor(row: &Json, as_json: bool) -> Result<Extractor> {
     let arg = row.get(1).and_then(Json::as_str);
     let limit = (!as_json).then_some(crate::sysfields::MAX_BUF_LEN);
     match (name, arg) {
-        ("evt.info", None) => Ok(Extractor::Args { info: true, limit }),
-        ("evt.args", None) => Ok(Extractor::Args { info: false, limit }),
+        ("evt.info" | "evt.args", None) => Ok(Extractor::Args { limit }),
         ("evt.arg", _) if as_json => Err("evt.arg with -j (buffers are not cut)".into()),
         _ => sysfields::compile(name, arg)
             .map(Extractor::Field)

@@ -86,9 +86,9 @@ impl Extractor {
     fn extract<'a>(&self, cx: &Ctx<'a>) -> Option<Value<'a>> {
         match self {
             Extractor::Field(field) => field.extract(cx),
-            Extractor::Args { info, limit } => {
+            Extractor::Args { limit } => {
                 let mut text = String::new();
-                push_event_args(cx, *limit, *info, &mut text)?;
+                push_event_args(cx, *limit, true, &mut text)?;
                 Some(Value::Str(Cow::Owned(text)))
             }
         }
