@@ -3,7 +3,8 @@ proc*) give, after every event, the value and the Python type of the Python extr
 (scaptools/fields/syscall/proc.py, container.py): on the repo's syscall capture, on the
 syscall captures of ../shared, and on captures made here for the edge cases (threads,
 ancestors that loop, parents that are threads, made-up <NA> threads, ids no user or
-group list names, sessions, process groups, cgroups and capabilities, CPU time).
+group list names, sessions, process groups, cgroups and capabilities, CPU time, container
+events of both kinds and threads in, out of and near containers).
 
 Every field of these classes is compared, with the arguments worth testing; the test
 holds the exact set the core leaves to Python, so losing a field fails it."""
@@ -15,11 +16,10 @@ import struct
 from pathlib import Path
 
 import pytest
-
-from scaptools.fields.syscall import syscall_fieldset
 from construct import GreedyBytes, Struct
 
 from scaptools.events.event import Event
+from scaptools.fields.syscall import syscall_fieldset
 from scaptools.format import schema
 from scaptools.format.writer import event_block, frame, section_header
 
