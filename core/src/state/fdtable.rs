@@ -10,14 +10,14 @@
 //! nothing does, and nothing may.
 
 use std::cell::{Ref, RefCell, RefMut};
-use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::hash::IntMap;
 use super::{Fd, Int};
 
 /// One fd table; clones share it.
 #[derive(Debug, Clone, Default)]
-pub struct FdTable(Rc<RefCell<HashMap<Int, Fd>>>);
+pub struct FdTable(Rc<RefCell<IntMap<Fd>>>);
 
 impl FdTable {
     /// A new empty table.
@@ -25,17 +25,17 @@ impl FdTable {
         Self::default()
     }
 
-    pub(super) fn from_map(map: HashMap<Int, Fd>) -> Self {
+    pub(super) fn from_map(map: IntMap<Fd>) -> Self {
         FdTable(Rc::new(RefCell::new(map)))
     }
 
     /// The fds, read-only.
-    pub fn borrow(&self) -> Ref<'_, HashMap<Int, Fd>> {
+    pub fn borrow(&self) -> Ref<'_, IntMap<Fd>> {
         self.0.borrow()
     }
 
     /// The fds, to change (the state module only, while it holds the state mutably).
-    pub(super) fn borrow_mut(&self) -> RefMut<'_, HashMap<Int, Fd>> {
+    pub(super) fn borrow_mut(&self) -> RefMut<'_, IntMap<Fd>> {
         self.0.borrow_mut()
     }
 

@@ -9,15 +9,23 @@ use super::table::{EventInfo, Memory, MemoryField};
 use super::{Int, State, Thread, HEADER_SIZE};
 use crate::walk::EventRef;
 
+/// At most this many counters per event (five memory and page-fault fields).
+const MAX_COUNTERS: usize = 8;
+
 /// The counters of one event: `(field, value)`; `Err` for a damaged event.
-fn read(memory: &Memory, ev: &EventRef<'_>) -> Result<Vec<(MemoryField, Int)>, String> {
+fn read(memory: &Memory, ev: &EventRef<'_>) -> Result<Counters, String> {
     let nparams = ev.nparams as usize;
+    let mut out = Counters::default();
     if nparams > 32 || ev.large {
-        return Ok(Vec::new());
+        return Ok(out);
     }
     let raw = ev.raw;
     let start = HEADER_SIZE + 2 * nparams;
-    let lens: Vec<usize> = (0..nparams).map(|i| param_len(raw, i, false)).collect();
+    let mut lens = [0usize; 32];
+    for (i, len) in lens.iter_mut().enumerate().take(nparams) {
+        *len = param_len(raw, i, false);
+    }
+    let lens = &lens[..nparams];
     let in_place = memory.sizes.as_ref().is_some_and(|sizes| {
         nparams >= sizes.len()
             && lens[..sizes.len()] == sizes[..]
@@ -26,7 +34,6 @@ fn read(memory: &Memory, ev: &EventRef<'_>) -> Result<Vec<(MemoryField, Int)>, S
     if !in_place && !params_fit(raw, nparams, false) {
         return Err("a parameter runs past the end of the event".into());
     }
-    let mut out = Vec::new();
     for counter in &memory.counters {
         if counter.index >= nparams || lens[counter.index] != counter.size {
             continue;
@@ -34,9 +41,25 @@ fn read(memory: &Memory, ev: &EventRef<'_>) -> Result<Vec<(MemoryField, Int)>, S
         let at = start + lens[..counter.index].iter().sum::<usize>();
         let mut buf = [0u8; 8];
         buf[..counter.size].copy_from_slice(&raw[at..at + counter.size]);
-        out.push((counter.field, Int::from(u64::from_le_bytes(buf))));
+        out.push(counter.field, Int::from(u64::from_le_bytes(buf)));
     }
     Ok(out)
+}
+
+/// The counters one event carries (no allocation per event).
+#[derive(Default)]
+struct Counters {
+    items: [Option<(MemoryField, Int)>; MAX_COUNTERS],
+    len: usize,
+}
+
+impl Counters {
+    fn push(&mut self, field: MemoryField, value: Int) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = Some((field, value));
+            self.len += 1;
+        }
+    }
 }
 
 /// Set one counter field of a thread.
@@ -62,7 +85,7 @@ pub fn apply(
     let Some(memory) = info.and_then(|i| i.memory.as_ref()) else {
         return Ok(());
     };
-    for (field, value) in read(memory, ev)? {
+    for (field, value) in read(memory, ev)?.items.into_iter().flatten() {
         let main = if field.of_process() && thread.pid != thread.tid {
             state.threads.get_mut(&thread.pid)
         } else {

@@ -16,6 +16,7 @@
 mod cache;
 mod containers;
 mod fdtable;
+pub mod hash;
 pub mod memory;
 pub mod params;
 mod parsers;
@@ -37,6 +38,7 @@ use cache::CachedFd;
 pub use cache::EventCache;
 pub use containers::{ContainerKey, ContainerValue};
 pub use fdtable::FdTable;
+use hash::IntMap;
 pub use thread::{Fd, Thread};
 pub use threads::Threads;
 
@@ -75,8 +77,8 @@ pub struct Enter {
 #[derive(Debug, Default)]
 pub struct State {
     pub threads: Threads,
-    pub users: HashMap<Int, User>,
-    pub groups: HashMap<Int, String>,
+    pub users: IntMap<User>,
+    pub groups: IntMap<String>,
     pub first_ts: Option<u64>,
     /// addresses of the machine's interfaces (4 or 16 bytes)
     pub interfaces: HashSet<Vec<u8>>,
@@ -165,10 +167,12 @@ impl State {
         if ev.etype == table::PLUGIN_EVENT {
             return Ok(()); // plugin events have no thread state
         }
-        self.flush_removals();
+        if !self.removals.is_empty() || !self.fd_removals.is_empty() {
+            self.flush_removals();
+        }
         self.first_ts.get_or_insert(ev.ts);
         let info = table::event(ev.etype);
-        let handler = info.map_or(parsers::Handler::None, parsers::handler_of);
+        let handler = parsers::handler_for(ev.etype);
         let skip = info.is_some_and(|i| i.skip);
         let enter = info.is_none_or(|i| i.enter);
         let switch = skip && info.is_some_and(|i| i.name == "switch");
@@ -195,7 +199,7 @@ impl State {
             }
             None => {
                 self.threads.add_held(tid);
-                Thread::dummy(tid)
+                Box::new(Thread::dummy(tid))
             }
         };
         self.cache.tid = Some(tid);
@@ -210,7 +214,7 @@ impl State {
             self.apply(&mut thread, info, handler, ev, enter)
         };
         if let Some(gone) = self.threads.put_back(thread) {
-            self.cache.gone = Some(Box::new(gone));
+            self.cache.gone = Some(gone);
         }
         result
     }
@@ -230,13 +234,7 @@ impl State {
         let mut fd = CachedFd::None;
         thread.in_call = enter;
         if enter {
-            thread.last_enter = Some(Rc::new(Enter {
-                etype: ev.etype,
-                ts: ev.ts,
-                nparams: ev.nparams as usize,
-                large: ev.large,
-                raw: ev.raw.to_vec(),
-            }));
+            set_enter(thread, ev);
             thread.lastevent_fd = enter_fd(info, ev)?;
             thread.last_latency = 0;
             if let Some(num) = thread.lastevent_fd.filter(|n| *n >= 0 && uses_fd) {
@@ -331,6 +329,27 @@ impl State {
     }
 }
 
+/// The event becomes the thread's `last_enter`; its buffer is reused when nothing else
+/// holds it.
+fn set_enter(thread: &mut Thread, ev: &EventRef<'_>) {
+    if let Some(last) = thread.last_enter.as_mut().and_then(Rc::get_mut) {
+        last.etype = ev.etype;
+        last.ts = ev.ts;
+        last.nparams = ev.nparams as usize;
+        last.large = ev.large;
+        last.raw.clear();
+        last.raw.extend_from_slice(ev.raw);
+        return;
+    }
+    thread.last_enter = Some(Rc::new(Enter {
+        etype: ev.etype,
+        ts: ev.ts,
+        nparams: ev.nparams as usize,
+        large: ev.large,
+        raw: ev.raw.to_vec(),
+    }));
+}
+
 fn decode(
     info: Option<&'static table::EventInfo>,
     ev: &EventRef<'_>,
@@ -347,11 +366,7 @@ fn enter_fd(
     info: Option<&'static table::EventInfo>,
     ev: &EventRef<'_>,
 ) -> Result<Option<Int>, String> {
-    let index = info.and_then(|i| {
-        i.params
-            .iter()
-            .position(|p| p.name == "fd" && p.ptype == "PT_FD")
-    });
+    let index = info.and_then(|i| i.fd_index);
     let nparams = ev.nparams as usize;
     let Some(index) = index.filter(|i| *i < nparams && !ev.large) else {
         return Ok(None);

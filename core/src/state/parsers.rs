@@ -2,6 +2,8 @@
 //! per event name and direction; exit events read the matching enter event as the
 //! thread's `last_enter`.
 
+use std::sync::OnceLock;
+
 use super::params::{decode, join_paths, Params, Value};
 use super::sockets::{
     accept_exit, bind_exit, connect_enter, connect_exit, datagram, int_or_zero, socket_exit,
@@ -57,6 +59,15 @@ impl Handler {
     pub fn renames(self) -> bool {
         matches!(self, Handler::Connect | Handler::Bind | Handler::Datagram)
     }
+}
+
+/// The handler of event type `etype` (`None` past the table), found once per type.
+pub fn handler_for(etype: u16) -> Handler {
+    static HANDLERS: OnceLock<Vec<Handler>> = OnceLock::new();
+    let all = HANDLERS.get_or_init(|| super::table::events().iter().map(handler_of).collect());
+    all.get(usize::from(etype))
+        .copied()
+        .unwrap_or(Handler::None)
 }
 
 /// The handler of an event type.

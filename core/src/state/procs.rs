@@ -3,8 +3,7 @@
 //! parent (`res` = the child's tid) and by the child (`res` = 0); whichever comes
 //! first creates the child.
 
-use std::collections::HashMap;
-
+use super::hash::IntMap;
 use super::memory;
 use super::params::{split_nul, Params, Value};
 use super::table::MemoryField;
@@ -98,7 +97,7 @@ fn fill_child(
         if flags & (PPM_CL_CLONE_FILES | PPM_CL_CLONE_THREAD) != 0 {
             child.fdtable = parent.fdtable.clone();
         } else {
-            let copy: HashMap<Int, _> = parent
+            let copy: IntMap<_> = parent
                 .fdtable
                 .borrow()
                 .iter()

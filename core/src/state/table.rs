@@ -22,6 +22,8 @@ pub struct EventInfo {
     pub skip: bool,
     /// `EF_CREATES_FD`
     pub creates: bool,
+    /// where its `fd` parameter (`PT_FD`) is, if it has one (`Plan.fd_index`)
+    pub fd_index: Option<usize>,
     /// it works on an fd (`EF_USES_FD`, `EF_CREATES_FD`, `EF_DESTROYS_FD`; not the
     /// memory-mapping calls, which sysdig 0.29.3's table does not mark)
     pub uses_fd: bool,
@@ -170,7 +172,11 @@ fn parse(json: &str) -> Vec<EventInfo> {
                 .iter()
                 .any(|f| flags.contains(f))
                 && !matches!(name.as_str(), "mmap" | "mmap2" | "munmap");
+            let fd_index = params
+                .iter()
+                .position(|p| p.name == "fd" && p.ptype == "PT_FD");
             EventInfo {
+                fd_index,
                 memory: memory(&name, &params),
                 name,
                 enter: e["direction"].as_str() == Some("enter"),

@@ -6,9 +6,10 @@
 //! the parsers can change it and the rest of the state at once; it still counts, keeps
 //! its place in the order, and can be evicted meanwhile (then it is not put back).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Index;
 
+use super::hash::IntMap;
 use super::{Int, Thread};
 
 /// The default bound (`State(max_threads=131072)`).
@@ -16,9 +17,10 @@ pub const MAX_THREADS: usize = 131072;
 
 #[derive(Debug)]
 pub struct Threads {
-    map: HashMap<Int, Thread>,
+    /// boxed: taking a thread out and putting it back moves a pointer
+    map: IntMap<Box<Thread>>,
     /// tid -> its place in the order; order: place -> tid
-    seqs: HashMap<Int, u64>,
+    seqs: IntMap<u64>,
     order: BTreeMap<u64, Int>,
     next_seq: u64,
     max: usize,
@@ -36,8 +38,8 @@ impl Default for Threads {
 impl Threads {
     pub fn new(max: usize) -> Self {
         Threads {
-            map: HashMap::new(),
-            seqs: HashMap::new(),
+            map: IntMap::default(),
+            seqs: IntMap::default(),
             order: BTreeMap::new(),
             next_seq: 0,
             max,
@@ -47,11 +49,11 @@ impl Threads {
     }
 
     pub fn get(&self, tid: &Int) -> Option<&Thread> {
-        self.map.get(tid)
+        self.map.get(tid).map(|t| &**t)
     }
 
     pub(super) fn get_mut(&mut self, tid: &Int) -> Option<&mut Thread> {
-        self.map.get_mut(tid)
+        self.map.get_mut(tid).map(|t| &mut **t)
     }
 
     pub fn contains_key(&self, tid: &Int) -> bool {
@@ -68,12 +70,12 @@ impl Threads {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Int, &Thread)> {
-        self.map.iter()
+        self.map.iter().map(|(tid, t)| (tid, &**t))
     }
 
     /// The threads in the order they were added (the Python dict's order).
     pub fn in_order(&self) -> impl Iterator<Item = &Thread> {
-        self.order.values().filter_map(|tid| self.map.get(tid))
+        self.order.values().filter_map(|tid| self.get(tid))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &Int> {
@@ -84,11 +86,11 @@ impl Threads {
     pub(super) fn add(&mut self, thread: Thread) {
         self.make_room();
         self.place(thread.tid);
-        self.map.insert(thread.tid, thread);
+        self.map.insert(thread.tid, Box::new(thread));
     }
 
     /// Drop a thread; `None` when it is not there.
-    pub(super) fn remove(&mut self, tid: &Int) -> Option<Thread> {
+    pub(super) fn remove(&mut self, tid: &Int) -> Option<Box<Thread>> {
         if let Some(seq) = self.seqs.remove(tid) {
             self.order.remove(&seq);
         }
@@ -99,7 +101,7 @@ impl Threads {
     }
 
     /// Hold thread `tid` out of the map while its event runs.
-    pub(super) fn take(&mut self, tid: Int) -> Option<Thread> {
+    pub(super) fn take(&mut self, tid: Int) -> Option<Box<Thread>> {
         let thread = self.map.remove(&tid)?;
         self.held = Some(tid);
         self.held_gone = false;
@@ -116,7 +118,7 @@ impl Threads {
 
     /// Put the held thread back, unless it was dropped meanwhile: then it is handed
     /// back (the event that ran still shows it).
-    pub(super) fn put_back(&mut self, thread: Thread) -> Option<Thread> {
+    pub(super) fn put_back(&mut self, thread: Box<Thread>) -> Option<Box<Thread>> {
         let gone = std::mem::take(&mut self.held_gone);
         self.held = None;
         if gone {
