@@ -34,7 +34,9 @@ SYSCALL_MODULES = ("scaptools.fields.syscall", "scaptools.fields.generic",
 PYTHON_FIELDS = ("evt.reltime", "evt.reltime.s", "evt.reltime.ns")
 # FieldInfo tags whose meaning the core knows; any other tag may change how a check or an
 # output works for that field (both ends of a connection, time windows, ...): Python.
-PLAIN_TAGS = ("index", "pad9", "time_string")
+# (``filter_only`` fields never reach an output: the output compiler refuses them.)
+PLAIN_TAGS = ("index", "pad9", "time_string", "filter_only")
+SIDES = "sides"  # both ends of a connection (fd.ip, fd.port, ...): checks of their own
 CMP = ("=", "==", "!=", "<", "<=", ">", ">=")
 TEXT_OPS = ("contains", "icontains", "startswith", "endswith", "glob", "iglob")
 
@@ -53,40 +55,51 @@ class FieldTable:
         # syscall fields: the core says which ones it computes (``core.SysFields``)
         self.core = core if getattr(fieldset, "source", None) == "syscall" else None
 
-    def id(self, ref: FieldRef, *, ip_ok: bool = False) -> int:
+    def id(self, ref: FieldRef, *, ip_ok: bool = False, sides_ok: bool = False) -> int:
         """The number of field ``ref`` (its canonical name and argument); ``ip_ok``: an
-        address type is fine (only ``exists`` reads it)."""
+        address type is fine (``exists``, an IP check, an output show its text);
+        ``sides_ok``: a field of both ends is fine (a check of its own, ``_sides``)."""
         info = self.fieldset.lookup(ref.name)
         if info is None:
             raise Unsupported(f"unknown field {ref.name}")
         name, arg = ref.name, ref.arg
         if info.name != name:  # dotted argument form
             name, arg = info.name, ref.name[len(info.name) + 1:]
-        fam = family(info.type)
+        fam, sides = family(info.type), SIDES in info.tags
+        if (fam == "ip" and not ip_ok) or (sides and not sides_ok):
+            raise Unsupported(f"field {name} has type {info.type}"
+                              + (f", tagged {SIDES}" if sides else ""))
         key = (name, arg)
         found = self.ids.get(key)
-        if found is not None and (fam != "ip" or ip_ok):
+        if found is not None:
             return found
         if name in PYTHON_FIELDS:
             raise Unsupported(f"{name} is evaluated in Python")
         try:
-            fn = self.fieldset.extractor(name, arg)
+            fn = self.fieldset.extractor(name, arg, filtering=True)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the Python path
             raise Unsupported(f"field {name}: {exc}") from None
         module = getattr(fn, "__module__", None) or ""
         if self.core is not None and module.startswith(SYSCALL_MODULES):
-            why = self.core.SysFields([(name, arg)], "").unknown[0]
+            why = None if arg is None and name in self.extra() else \
+                self.core.SysFields([(name, arg)], "").unknown[0]
             if why is not None:
                 raise Unsupported(f"field {name}: the core has no such field ({why})")
         elif not module.startswith(CORE_MODULES):
             raise Unsupported(f"field {name} is provided by Python code ({module})")
-        if (fam == "ip" and not ip_ok) or fam == "buffer" or info.type == "double":
+        if fam == "buffer" or info.type == "double":
             raise Unsupported(f"field {name} has type {info.type}")
-        if any(tag not in PLAIN_TAGS for tag in info.tags):
+        if any(tag not in PLAIN_TAGS and tag != SIDES for tag in info.tags):
             raise Unsupported(f"field {name} is tagged {', '.join(info.tags)}")
         self.ids[key] = len(self.rows)
         self.rows.append([name, arg])
         return self.ids[key]
+
+    def extra(self) -> tuple:
+        """The syscall fields the core's plans have on top of ``SysFields`` (the ends of a
+        connection and the networks of one end, ``Rules.extra_fields``)."""
+        rules = getattr(self.core, "Rules", None)
+        return tuple(rules.extra_fields()) if hasattr(rules, "extra_fields") else ()
 
 
 def constant(value):
@@ -153,6 +166,9 @@ def _check(chk: Check, table: FieldTable) -> list:
             raise Unsupported(exc.message) from None
         return ["check", ["field", table.id(chk.operand, ip_ok=True), op.is_list], "exists",
                 None, None]
+    address = _address_check(chk, table)
+    if address is not None:
+        return address
     left, op = operand(chk.operand, table)
     if chk.op == "exists":
         return ["check", left, "exists", None, None]
@@ -171,6 +187,34 @@ def _check(chk: Check, table: FieldTable) -> list:
     else:
         values = [_single(chk.op, chk.value, op.type)]
     return ["check", left, chk.op, ["values", [constant(v) for v in values]], chk.modifier]
+
+
+def _address_check(chk: Check, table: FieldTable):
+    """The plain form of a check of an address field (``ip_check`` of the Python
+    compiler) or of a field of both ends (``sides_check``); ``None`` for other checks."""
+    if not isinstance(chk.operand, FieldRef):
+        return None
+    info = table.fieldset.lookup(chk.operand.name)
+    if info is None or not (family(info.type) == "ip" or SIDES in info.tags):
+        return None
+    if chk.modifier or isinstance(chk.value, Computed):
+        raise Unsupported(f"{chk.modifier or 'a computed side'} on field {info.name}")
+    try:
+        op = compile_operand(chk.operand, table.fieldset)
+    except TransformError as exc:
+        raise Unsupported(exc.message) from None
+    sides = SIDES in info.tags
+    field = ["field", table.id(chk.operand, ip_ok=True, sides_ok=sides), op.is_list]
+    items = chk.value.items if isinstance(chk.value, ListValue) else (chk.value,)
+    consts = [convert(text, op.type) for text in items]
+    if sides and op.type == "port":
+        if chk.op not in CMP and chk.op != "in":
+            raise Unsupported(f"operator {chk.op} on field {info.name}")
+        return ["check", field, chk.op, ["sides", "port", [constant(c) for c in consts]], None]
+    if chk.op not in ("=", "==", "!=", "in", "intersects") or (sides and chk.op == "intersects"):
+        raise Unsupported(f"operator {chk.op} on field {info.name}")
+    right = ["sides", "ip", [str(c) for c in consts]] if sides else ["ip", [str(c) for c in consts]]
+    return ["check", field, chk.op, right, None]
 
 
 def _single(op: str, text: str, ftype: str):
@@ -198,8 +242,11 @@ def output(fmt, table: FieldTable) -> list:
             parts.append(["t", plain, part.width, inner])
         else:
             node = _parsed(part.key, field_key)
-            plain, _ = operand(node, table)
-            parts.append(["f", plain[1], part.width, part.pad9, part.key])
+            if isinstance(node, FieldRef):  # a plain field: its value's text, any type
+                field = table.id(node, ip_ok=True)
+            else:
+                field = operand(node, table)[0][1]
+            parts.append(["f", field, part.width, part.pad9, part.key])
     return parts
 
 

@@ -73,6 +73,14 @@ RULES = """
   condition: proc.name = python3 and evt.failed = true
   output: "%evt.type %evt.info"
   priority: DEBUG
+- rule: Address checks
+  desc: addresses, networks and both ends of connections
+  condition: >
+    evt.type in (connect, sendto, recvfrom, accept, socket) and evt.dir = < and
+    (fd.sip = 8.8.8.8 or fd.snet in (172.16.0.0/12, 2a00::/16) or fd.rip != ::1
+     or fd.ip = 127.0.0.1 or fd.net != 10.0.0.0/8 or fd.port in (53, 80) or fd.proto > 1024)
+  output: "%fd.sip %fd.cip %fd.lip %fd.rip %fd.sport %fd.l4proto"
+  priority: NOTICE
 - rule: Connects
   desc: connections
   condition: evt.type = connect and evt.dir = < and fd.typechar in (4, 6)
@@ -203,10 +211,10 @@ def test_mixed_capture(monkeypatch, rules, mixed):
 
 def test_python_rule_keeps_the_whole_syscall_source_in_python(monkeypatch, rules, tmp_path):
     extra = tmp_path / "ip.yaml"
-    extra.write_text("- rule: Ip\n  desc: an ipaddr field\n  condition: evt.type = connect and "
-                     "fd.sip = 127.0.0.1\n  output: \"%fd.sip\"\n  priority: INFO\n")
+    extra.write_text("- rule: Re\n  desc: a regex\n  condition: evt.type = connect and "
+                     "proc.name regex \"^c.*\"\n  output: \"%fd.sip\"\n  priority: INFO\n")
     *_, taken = same(monkeypatch, [e2e("sample.scap"), SHELL], [rules, extra], core=False)
-    assert list(taken["syscall"]["why"]) == ["Ip"]
+    assert taken["syscall"]["why"] == {"Re": "regex is evaluated in Python"}
 
 
 def test_falco_rules(monkeypatch, rules):

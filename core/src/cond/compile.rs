@@ -12,8 +12,14 @@
 //!          | ["tf", name, [arg...], selector, is_list]
 //! arg      = operand | ["lit", text] | ["tuple", [arg...]]
 //! right    = null (exists) | ["values", [const...]] | ["computed", operand]
+//!          | ["ip", [address...]] | ["sides", "ip", [address...]]
+//!          | ["sides", "port", [const...]]
 //! const    = "text" | true | false | {"int": "123"} | {"hex": "0aff"}
+//! address  = "1.2.3.4" | "::1" | "10.0.0.0/8"
 //! ```
+//!
+//! `ip` and `sides` checks take `=`, `==`, `!=`, `in`, `intersects` (`ip.rs`); a port
+//! side also `<`, `<=`, `>`, `>=`.
 //!
 //! Anything the core does not evaluate exactly as the Python path does is an
 //! [`Unsupported`] error: the rule then runs on the Python path.
@@ -25,6 +31,7 @@ use serde_json::Value as Json;
 use super::data::{Data, Set};
 use super::expr::{Arg, Check, Cmp, Computed, Expr, Modifier, One, Operand, Test, TextTest};
 use super::glob::{Glob, PathMatch};
+use super::ip::{IpConst, IpTest, Side, SidesTest};
 use super::transform::Single;
 
 /// Why a condition stays on the Python path.
@@ -219,6 +226,8 @@ fn check(node: &[Json]) -> Result<Check> {
                     }
                     Test::Computed(value, computed_op(op, list)?)
                 }
+                (Some("ip"), 2) => Test::Ip(ip_test(op, &parts[1])?),
+                (Some("sides"), 3) => Test::Sides(sides_test(op, text(&parts[1])?, &parts[2])?),
                 (Some("values"), 2) => {
                     let consts = array(&parts[1])?
                         .iter()
@@ -239,6 +248,54 @@ fn check(node: &[Json]) -> Result<Check> {
         test,
         fields,
     })
+}
+
+/// `=`/`in` (any constant holds) or `!=` (none does) on addresses.
+fn ip_test(op: &str, consts: &Json) -> Result<IpTest> {
+    let negate = match op {
+        "=" | "==" | "in" | "intersects" => false,
+        "!=" => true,
+        _ => return no(format!("IP operator {op}")),
+    };
+    let mut parsed = Vec::new();
+    for c in array(consts)? {
+        match IpConst::parse(text(c)?) {
+            Some(ip) => parsed.push(ip),
+            None => return no(format!("IP constant {c}")),
+        }
+    }
+    Ok(IpTest {
+        consts: parsed,
+        negate,
+    })
+}
+
+/// A check of both ends: per end the test of `=` (`in`: one per constant), all ends
+/// for `!=`, any end otherwise.
+fn sides_test(op: &str, kind: &str, consts: &Json) -> Result<SidesTest> {
+    let all = op == "!=";
+    let side = match kind {
+        "ip" => {
+            let each = if op == "in" { "=" } else { op };
+            Side::Ip(ip_test(each, consts)?)
+        }
+        "port" => {
+            let cmp = match op {
+                "in" => Cmp::Eq,
+                _ => cmp_of(op).ok_or(Unsupported(format!("port operator {op}")))?,
+            };
+            let values = array(consts)?
+                .iter()
+                .map(constant)
+                .collect::<Result<Vec<_>>>()?;
+            if op != "in" && values.len() != 1 {
+                return no("expected one value");
+            }
+            Side::Port(values.into_iter().map(|c| (cmp, c)).collect())
+        }
+        _ => return no(format!("sides of {kind}")),
+    };
+    Ok(SidesTest { side, all })
 }
 
 fn cmp_of(op: &str) -> Option<Cmp> {

@@ -11,6 +11,7 @@ use memchr::memmem;
 
 use super::data::{Data, Set};
 use super::glob::{Glob, PathMatch};
+use super::ip::{IpTest, SidesTest};
 use super::transform::{self, Single};
 use super::values::{Extract, Values};
 
@@ -66,6 +67,10 @@ pub enum Test {
     PathMatch(PathMatch),
     Modifier(Modifier, Vec<One>),
     Computed(Operand, Computed),
+    /// an IP address field against addresses and networks
+    Ip(IpTest),
+    /// a field of both ends of a connection (`fd.ip`, `fd.port`, ...)
+    Sides(SidesTest),
 }
 
 /// `!=`, `<`, `<=`, `>`, `>=` (and `=` inside modifiers).
@@ -183,6 +188,8 @@ impl Check {
             Test::Text(test) => left.is_some_and(|v| test.holds(&v)),
             Test::PathMatch(m) => left.is_some_and(|v| v.text().is_some_and(|t| m.matches(t))),
             Test::Modifier(kind, ones) => left.is_some_and(|v| modifier(*kind, ones, &v)),
+            Test::Ip(test) => left.is_some_and(|v| test.holds(&v)),
+            Test::Sides(test) => left.is_some_and(|v| test.holds(&v, compare)),
             Test::Computed(right, op) => {
                 let (Some(a), Some(b)) = (left, right.data(values)) else {
                     return false;

@@ -11,6 +11,7 @@
 //!
 //! - `data`: the values and Python's comparisons, sets;
 //! - `glob`: `glob`, `iglob`, `pmatch`;
+//! - `ip`: IP address, network and connection-end checks;
 //! - `transform`: the transformers;
 //! - `expr`: the compiled tree and its evaluation;
 //! - `compile`: plain form to tree;
@@ -20,6 +21,7 @@ pub mod compile;
 pub mod data;
 pub mod expr;
 pub mod glob;
+pub mod ip;
 pub mod transform;
 pub mod values;
 

@@ -53,6 +53,13 @@ impl PyRules {
             .map_err(PyValueError::new_err)
     }
 
+    /// The syscall fields a syscall plan has on top of `SysFields` (both ends of a
+    /// connection, the networks of one end: for conditions).
+    #[staticmethod]
+    fn extra_fields() -> Vec<&'static str> {
+        crate::replay::sides::NAMES.to_vec()
+    }
+
     /// Per rule, why it runs on the Python path (`None`: it runs in the core).
     #[getter]
     fn python(&self) -> Vec<Option<String>> {

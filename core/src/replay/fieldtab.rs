@@ -4,6 +4,7 @@
 
 use serde_json::Value as Json;
 
+use super::sides::{self, SideField};
 use crate::cond::Extract;
 use crate::fields::{self, Field, Record};
 use crate::sysfields::{self, Ctx, SysField};
@@ -16,7 +17,31 @@ pub const SYSCALL: &str = "syscall";
 #[derive(Debug)]
 pub enum Fields {
     Plugin(Vec<Option<Field>>),
-    Syscall(Vec<Option<SysField>>),
+    Syscall(Vec<Option<SysCol>>),
+}
+
+/// A syscall field of a plan: one of `crate::sysfields`, or a both-ends field.
+#[derive(Debug)]
+pub enum SysCol {
+    Field(SysField),
+    Sides(SideField),
+}
+
+impl SysCol {
+    fn compile(name: &str, arg: Option<&str>) -> Option<SysCol> {
+        let name = sides::address_of(name).unwrap_or(name);
+        match sysfields::compile(name, arg) {
+            Ok(field) => Some(SysCol::Field(field)),
+            Err(_) => sides::compile(name, arg).map(SysCol::Sides),
+        }
+    }
+
+    fn extract<'a>(&self, cx: &Ctx<'a>) -> Option<Value<'a>> {
+        match self {
+            SysCol::Field(field) => field.extract(cx),
+            SysCol::Sides(field) => field.extract(cx),
+        }
+    }
 }
 
 impl Fields {
@@ -27,7 +52,7 @@ impl Fields {
                 rows.iter()
                     .map(|row| {
                         let (name, arg) = name_arg(row)?;
-                        sysfields::compile(name, arg).ok()
+                        SysCol::compile(name, arg)
                     })
                     .collect(),
             )
@@ -78,7 +103,7 @@ impl Fields {
     }
 
     /// The syscall fields (empty for a plugin table).
-    pub fn syscall(&self) -> &[Option<SysField>] {
+    pub fn syscall(&self) -> &[Option<SysCol>] {
         match self {
             Fields::Plugin(_) => &[],
             Fields::Syscall(f) => f,
@@ -106,7 +131,7 @@ impl<'a> Extract<'a> for RecordFields<'_, '_, 'a> {
 
 /// Syscall fields of one event, read from the event and the state.
 pub struct SysValues<'s, 'c, 'a> {
-    pub fields: &'s [Option<SysField>],
+    pub fields: &'s [Option<SysCol>],
     pub cx: &'c Ctx<'a>,
 }
 

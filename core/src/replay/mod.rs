@@ -10,6 +10,7 @@ pub mod output;
 pub mod render;
 pub mod rules;
 pub mod run;
+pub mod sides;
 pub mod syscall;
 
 pub use rules::{plugin_event, Source, Verdict};
