@@ -27,15 +27,28 @@ pub enum Ip {
 }
 
 impl Ip {
-    /// `ipaddress.ip_address(text)`: IPv4 first, then IPv6; `None` when neither reads
-    /// it (or it has an IPv6 scope, which the core does not keep).
+    /// `ipaddress.ip_address(text)` without an IPv6 scope: IPv4 first, then IPv6.
     pub fn parse(text: &str) -> Option<Ip> {
-        if let Ok(v4) = text.parse::<Ipv4Addr>() {
-            return Some(Ip::V4(u32::from(v4)));
+        match Ip::scoped(text)? {
+            (ip, false) => Some(ip),
+            (_, true) => None,
         }
-        text.parse::<Ipv6Addr>()
-            .ok()
-            .map(|v6| Ip::V6(u128::from(v6)))
+    }
+
+    /// `ipaddress.ip_address(text)`, and whether it has an IPv6 scope (`fe80::1%eth0`:
+    /// a scope after one `%`, not empty, without another `%`).
+    pub fn scoped(text: &str) -> Option<(Ip, bool)> {
+        if let Ok(v4) = text.parse::<Ipv4Addr>() {
+            return Some((Ip::V4(u32::from(v4)), false));
+        }
+        let (addr, scope) = match text.split_once('%') {
+            None => (text, false),
+            Some((_, "")) => return None,
+            Some((_, scope)) if scope.contains('%') => return None,
+            Some((addr, _)) => (addr, true),
+        };
+        let v6 = addr.parse::<Ipv6Addr>().ok()?;
+        Some((Ip::V6(u128::from(v6)), scope))
     }
 }
 
@@ -61,9 +74,11 @@ impl IpConst {
         }
     }
 
-    fn holds(&self, ip: Ip) -> bool {
+    /// Whether the address equals this address (a scoped address equals no constant:
+    /// Python compares the scopes) or lies in this network (scopes play no part).
+    fn holds(&self, ip: Ip, scoped: bool) -> bool {
         match (*self, ip) {
-            (IpConst::Addr(c), ip) => c == ip,
+            (IpConst::Addr(c), ip) => !scoped && c == ip,
             (IpConst::Net(Ip::V4(net), bits), Ip::V4(a)) => {
                 let mask = if bits == 0 {
                     0
@@ -95,10 +110,10 @@ pub struct IpTest {
 impl IpTest {
     /// The check on the text of one address (false when it does not parse).
     pub fn holds(&self, value: &Data) -> bool {
-        let Some(ip) = value.text().and_then(Ip::parse) else {
+        let Some((ip, scoped)) = value.text().and_then(Ip::scoped) else {
             return false;
         };
-        self.consts.iter().any(|c| c.holds(ip)) != self.negate
+        self.consts.iter().any(|c| c.holds(ip, scoped)) != self.negate
     }
 }
 
@@ -164,6 +179,11 @@ mod tests {
         assert!(!ne.holds(&text("127.0.0.1")));
         assert!(!ne.holds(&text("010.0.0.1"))); // Python refuses leading zeros too
         assert!(!ne.holds(&Data::Int(1)));
+        let scoped = text("fe80::1%eth0");
+        assert!(test(&["fe80::1"], true).holds(&scoped)); // scopes differ
+        assert!(test(&["fe80::/10"], false).holds(&scoped));
+        assert!(!test(&["fe80::1"], true).holds(&text("fe80::1%")));
+        assert!(!test(&["fe80::1"], true).holds(&text("fe80::1%a%b")));
         assert!(test(&["0.0.0.0/0"], false).holds(&text("8.8.8.8")));
         assert!(!test(&["::/0"], false).holds(&text("8.8.8.8")));
     }
