@@ -19,7 +19,9 @@ the core runs"): the filter is written as the one rule of a source plan by
 ``scaptools.engine.native`` and the core's verdict is used, the Python function
 answering for the events (and the conditions) the core leaves to it. ``match.paths``
 says, per plugin source, which path tests its events (``core``, ``python`` or
-``None`` when the source cannot express the filter).
+``None`` when the source cannot express the filter); ``match.filters`` gives each plugin
+source's function (``None``: it selects nothing), with the core's ``Rules`` as its
+``rules`` when the core tests it.
 """
 from __future__ import annotations
 
@@ -78,6 +80,7 @@ def compile_filter(text: str, registry=None):
     match.syscall = syscall  # the condition of syscall events (None: it has no meaning there)
     match.paths = {source: getattr(fn, "path", "python") if fn is not None else None
                    for source, fn in plugin_filters.items() if source is not None}
+    match.filters = {s: fn for s, fn in plugin_filters.items() if s is not None}
     return match
 
 
@@ -124,6 +127,7 @@ def in_core(text: str, source: str, fieldset, python):
         return python(event) if got is False else got is not None
 
     match.path = "core"
+    match.rules = made.compiled  # the core's rules (``core.Rules``): the print loop uses them
     return match
 
 

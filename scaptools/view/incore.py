@@ -22,8 +22,8 @@ import warnings
 from dataclasses import dataclass, field
 
 from scaptools.engine.native import PLAIN_TAGS, FieldTable, Unsupported, condition
-from scaptools.errors import DamagedEvent, FieldError, FormatError, TruncatedCapture
-from scaptools.events.event import Event
+from scaptools.core.walk import CLASSES
+from scaptools.errors import DamagedEvent, FieldError
 from scaptools.fields.generic import PAD9, TIME_STRING, hostname
 from scaptools.fields.syscall import syscall_fieldset
 from scaptools.view.formatting import TOKEN, compile_format
@@ -57,29 +57,47 @@ def print_in_core(source, path, options, registry, selector, render, hidden,
     if not isinstance(source, (str, os.PathLike)):
         return Printed("python", "the capture is not a file path")
     try:
-        plan = make_plan(core, options, registry, selector, hidden)
+        plan, rules = make_plan(core, options, registry, selector, hidden)
     except Unsupported as exc:
         return Printed("python", str(exc))
     name = path or os.fspath(source)
     try:
-        run = core.Print(os.fspath(source), name, json.dumps(plan))
+        run = core.Print(os.fspath(source), name, json.dumps(plan), rules, CLASSES)
     except ValueError as exc:
         return Printed("python", str(exc))
     return _loop(run, name, selector, render, write)
 
 
-def make_plan(core, options, registry, selector, hidden) -> dict:
-    """The core's plan of this print (``core/src/print/plan.rs``); ``Unsupported`` when
-    the core cannot print it as the Python path does."""
+def make_plan(core, options, registry, selector, hidden) -> tuple[dict, list]:
+    """The core's plan of this print (``core/src/print/plan.rs``) and the ``Rules`` of its
+    plugin routes; ``Unsupported`` when the core cannot print it as Python does."""
     plan = {"hidden": sorted(hidden), "count": options.count, "hostname": hostname(),
-            "filter": {"fields": [], "cond": None, "types": None, "names": None},
-            "plugins": True}
+            "filter": {"fields": [], "cond": None, "types": None, "names": None}}
     if selector is not None:
         plan["filter"] = _filter(core, options.filter, selector)
-        # plugin events can match only through a plugin source that takes the filter
-        plan["plugins"] = any(p is not None for p in selector.paths.values())
+    plan["plugins"], rules = _plugin_routes(registry, selector)
     plan["render"] = _render(core, options)
-    return plan
+    return plan, rules
+
+
+def _plugin_routes(registry, selector) -> tuple[dict, list]:
+    """Where the plugin events of each plugin id go: ``skip`` (the filter selects none of
+    them), ``python`` (Python filters and renders them) or ``core`` (the core's rules of
+    the filter test them, Python renders those selected)."""
+    if selector is None:
+        return {"default": "python", "ids": []}, []
+    ids, rules = [], []
+    for pid in (registry.by_id if registry is not None else {}):
+        fn = selector.filters.get(registry.source_of(pid))
+        if fn is None:
+            ids.append([pid, "skip", None])
+        elif getattr(fn, "rules", None) is not None:
+            ids.append([pid, "core", len(rules)])
+            rules.append(fn.rules)
+        else:
+            ids.append([pid, "python", None])
+    # an id without a plugin has no source: no filter selects its events
+    return {"default": "skip", "ids": ids}, rules
 
 
 def _filter(core, text: str, selector) -> dict:
@@ -140,11 +158,12 @@ def _loop(run, name: str, selector, render, write) -> Printed:
             warnings.warn(message, stacklevel=3)
             done.warnings.append(message)
         at = 0
-        for where, head in plugins:
+        for where, event, selected in plugins:
             if where > at:
                 write(text[at:where])
                 at = where
-            done.lines += _plugin_event(head, name, selector, render, write)
+            done.lines += _plugin_event(event, name, None if selected else selector, render,
+                                        write)
         if at < len(text):
             write(text[at:])
         done.lines += lines
@@ -153,18 +172,14 @@ def _loop(run, name: str, selector, render, write) -> Printed:
         if stop[0] == "end":
             return done
         if stop[0] == "error":
-            _, kind, message, where, offset, block = stop
-            cls = TruncatedCapture if kind == "truncated" else FormatError
-            raise cls(message, where, offset, block)
+            raise stop[1]
         done.path, done.reason = "python", stop[1]
         return done
 
 
-def _plugin_event(head, name: str, selector, render, write) -> int:
-    """Filter and render one plugin event in Python; the number of lines written."""
-    offset, num, ts, cpu, tid, etype, nparams, raw, flags = head
-    event = Event(num, ts, cpu, tid, etype, nparams, raw, flags)
-    event.offset = offset
+def _plugin_event(event, name: str, selector, render, write) -> int:
+    """Filter (unless ``selector`` is None) and render one plugin event in Python; the
+    number of lines written."""
     try:
         if selector is not None and not selector(event):
             return 0

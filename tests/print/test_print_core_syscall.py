@@ -118,6 +118,21 @@ def test_sysdig_filters_print_the_same_in_the_core(shared, flt, monkeypatch):
     assert done.path == "core"
 
 
+# filters of both ends of a connection and of networks (fields for conditions only)
+ENDS = ["fd.port=40251", "fd.port=domain", "fd.proto!=53", "fd.port in (https, 53)",
+        "fd.ip=2600:1f18:262c:6542:9aa6:df7a:9a47:d29e", "fd.ip in (2001:4860:4860::8888)",
+        "fd.net=2600:1f18::/32", "fd.net!=2600:1f18::/32", "fd.snet=2001:4860::/32",
+        "fd.cnet = 2600:1f18::/32", "fd.sip = 2001:4860:4860::8888 or fd.rip exists"]
+
+
+def test_connection_filters_print_the_same_in_the_core(shared, monkeypatch):
+    core_or_skip()
+    for flt in ENDS:
+        out, err, done = same(e2e(shared, "curl_google"), PrintOptions(flt, "*%evt.num"),
+                              monkeypatch)
+        assert err is None and done.path == "core" and out, flt
+
+
 @pytest.mark.parametrize("name", E2E)
 def test_formats_print_the_same_in_the_core(shared, name, monkeypatch, utc):
     core_or_skip()
@@ -170,7 +185,7 @@ def test_fields_the_core_lacks_leave_the_print_to_python(monkeypatch):
     core_or_skip()
     for options in (PrintOptions(fmt="%evt.num %evt.deltatime"),
                     PrintOptions(fmt="%evt.num %evt.buffer"),
-                    PrintOptions(filter="fd.port = 80"),
+                    PrintOptions(filter="evt.around[1710400000000000000] = 1"),
                     PrintOptions(filter="evt.type = openat", fmt="%thread.cpu")):
         out, err, done = same(SHELL, options, monkeypatch)
         assert done.path == "python" and done.reason and done.lines == 0, options

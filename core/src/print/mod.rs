@@ -8,10 +8,13 @@
 //! - `-n N` stops at the first event numbered past N (after the state took it);
 //! - hidden events (internal ones without `-D`, container events) are skipped, then
 //!   the filter's `evt.type` gate, then the condition ([`plan`]);
-//! - plugin events go back to Python with the batch, each at its place in the text (its
-//!   plugins filter and render them; they have no syscall state). No field of the core
-//!   reads the time of the last event shown (`evt.deltatime` stays on the Python path),
-//!   so the core does not wait for Python's verdict on them;
+//! - plugin events are routed by plugin id ([`plan::Routes`]): a source whose filter the
+//!   core's rules evaluate (`view/filtering.py` `in_core`) is tested here; the events
+//!   that may be shown go back to Python with the batch, each at its place in the text,
+//!   to be rendered by their plugin (and filtered, when the core did not decide). They
+//!   have no syscall state. No field of the core reads the time of the last event shown
+//!   (`evt.deltatime` stays on the Python path), so the core does not wait for Python's
+//!   verdict on them;
 //! - anything the core would not write exactly as Python does (a damaged event, an
 //!   event the state cannot take, a value it does not format) ends the core's part:
 //!   Python prints the capture again and writes only what comes after the lines the
@@ -26,24 +29,29 @@ mod render;
 #[cfg(test)]
 mod tests;
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 use crate::cond::{Extract, Values};
+use crate::fields::Record;
 use crate::replay::run::Handoff;
+use crate::replay::{plugin_event, Source, Verdict};
 use crate::state::State;
-use crate::sysfields::{Ctx, SysField};
+use crate::sysfields::Ctx;
 use crate::value::Value;
 use crate::walk::tally::params_fit;
 use crate::walk::{
     is_event_block, is_metadata_block, BlockRef, Item, Order, WalkError, Walker, BLOCK_SHB,
 };
 pub use plan::Plan;
-use plan::{Cond, Render};
+use plan::{Cond, FilterField, Render, Route};
 use render::{Clock, Shown};
 
 const PLUGINEVENT: u16 = 322;
 /// Bytes of text a batch holds at most before it goes to Python.
 const BATCH_TEXT: usize = 1 << 20;
+/// Plugin events a batch hands to Python at most.
+const BATCH_PLUGINS: usize = 256;
 
 /// What one step wrote.
 #[derive(Debug, Default)]
@@ -51,18 +59,22 @@ pub struct Batch {
     /// the lines, each ending with a newline
     pub text: String,
     pub lines: u64,
-    /// plugin events for Python to filter and render, each with the length of `text`
-    /// when it came (where its line goes)
-    pub plugins: Vec<(usize, Handoff)>,
+    /// plugin events for Python to render, each with the length of `text` when it came
+    /// (where its line goes) and whether the core's rules selected it (else Python's
+    /// filter decides)
+    pub plugins: Vec<(usize, Handoff, bool)>,
     /// warnings of the walk (unknown block types)
     pub warnings: Vec<String>,
 }
 
 impl Batch {
-    /// Whether the batch holds `max_lines` lines (plugin events included), or its text
-    /// is long enough to go out.
+    /// Whether the batch holds `max_lines` lines (plugin events included), its text is
+    /// long enough to go out, or it holds enough plugin events (Python keeps each one,
+    /// with its parsed payload, until the batch is written).
     fn full(&self, max_lines: u64) -> bool {
-        self.lines + self.plugins.len() as u64 >= max_lines || self.text.len() >= BATCH_TEXT
+        self.lines + self.plugins.len() as u64 >= max_lines
+            || self.text.len() >= BATCH_TEXT
+            || self.plugins.len() >= BATCH_PLUGINS
     }
 }
 
@@ -95,7 +107,7 @@ pub struct Printer {
 
 /// The filter's fields of one event, extracted on demand.
 struct Fields<'f, 'a> {
-    fields: &'f [SysField],
+    fields: &'f [FilterField],
     cx: &'f Ctx<'a>,
 }
 
@@ -130,8 +142,8 @@ impl Printer {
     }
 
     /// Go on until `max_lines` lines are written (plugin events count as lines) or a
-    /// stop.
-    pub fn step(&mut self, max_lines: u64, batch: &mut Batch) -> Stop {
+    /// stop; `sources` are the rules of the plugin routes.
+    pub fn step(&mut self, sources: &[&Source], max_lines: u64, batch: &mut Batch) -> Stop {
         let Printer {
             walker,
             state,
@@ -191,24 +203,30 @@ impl Printer {
                 continue;
             }
             if ev.etype == PLUGINEVENT {
-                if !plan.plugins {
-                    continue;
-                }
-                let at = batch.text.len();
-                batch.plugins.push((
-                    at,
-                    Handoff {
-                        offset: ev.offset,
-                        num: ev.num,
-                        ts: ev.ts,
-                        tid: ev.tid,
-                        cpu: ev.cpu,
-                        etype: ev.etype,
-                        nparams: ev.nparams,
-                        flags: ev.flags,
-                        raw: ev.raw.to_vec(),
-                    },
-                ));
+                let selected =
+                    match plain_plugin_id(ev.raw, ev.nparams).map(|id| plan.plugins.of(id)) {
+                        None | Some(Route::Python) => false,
+                        Some(Route::Skip) => continue,
+                        Some(Route::Rules(n)) => {
+                            match sources.get(n).and_then(|s| verdict(s, ev.raw, ev.num)) {
+                                Some(true) => true,
+                                Some(false) => continue,
+                                None => false,
+                            }
+                        }
+                    };
+                let handoff = Handoff {
+                    offset: ev.offset,
+                    num: ev.num,
+                    ts: ev.ts,
+                    tid: ev.tid,
+                    cpu: ev.cpu,
+                    etype: ev.etype,
+                    nparams: ev.nparams,
+                    flags: ev.flags,
+                    raw: ev.raw.to_vec(),
+                };
+                batch.plugins.push((batch.text.len(), handoff, selected));
                 continue;
             }
             let cx = Ctx {
@@ -258,5 +276,38 @@ impl Printer {
         } else {
             Stop::Full
         }
+    }
+}
+
+/// The plugin id of a plugin event when it is read in place (`Event.plugin_id`: two
+/// parameters, the first 4 bytes long, both inside the event); `None` otherwise
+/// (Python reads it then, or raises).
+fn plain_plugin_id(raw: &[u8], nparams: u32) -> Option<u32> {
+    const AT: usize = 26; // the two u32 parameter lengths after the v2 header
+    if nparams != 2 {
+        return None;
+    }
+    let first = u32::from_le_bytes(raw.get(AT..AT + 4)?.try_into().ok()?);
+    let second = u32::from_le_bytes(raw.get(AT + 4..AT + 8)?.try_into().ok()?);
+    if first != 4 || (AT as u64 + 8 + 4 + u64::from(second)) > raw.len() as u64 {
+        return None;
+    }
+    Some(u32::from_le_bytes(
+        raw.get(AT + 8..AT + 12)?.try_into().ok()?,
+    ))
+}
+
+/// Whether the core's rules of `source` select the plugin event (`_core.Rules.match_event`
+/// for a filter: a rule fired); `None` when Python must decide.
+fn verdict(source: &Source, raw: &[u8], num: u64) -> Option<bool> {
+    let (header, _, payload) = plugin_event(raw, num)?;
+    let first = Cell::new(None);
+    let origin = source.origin(&first);
+    let mut rec = Record::new(payload, header, &origin);
+    let mut values = Values::new(source.field_count());
+    let mut fields = source.record(&mut rec);
+    match source.evaluate(&mut fields, &mut values) {
+        Verdict::Python => None,
+        Verdict::Fired(fired) => Some(!fired.is_empty()),
     }
 }

@@ -4,8 +4,10 @@
 //! ```text
 //! plan   = {"filter": {"fields": [[name, arg]...], "cond": null | "never" | node,
 //!                      "types": null | [id...], "names": null | [name...]},
-//!           "hidden": [id...], "count": null | n, "plugins": bool, "hostname": text,
-//!           "render": render}
+//!           "hidden": [id...], "count": null | n, "hostname": text, "render": render,
+//!           "plugins": {"default": route, "ids": [[id, route, source]...]}}
+//! route  = "skip" | "python" | "core"  (plugin events: not shown / to Python / tested by
+//!                                       the core's rules of source number `source`)
 //! render = {"kind": "line" | "json" | "none"}
 //!        | {"kind": "format", "json": bool, "keep_all": bool, "fields": [[name, arg]...],
 //!           "parts": [text | [field, pad9, time_string, json_int, key]...]}
@@ -17,7 +19,9 @@
 use serde_json::Value as Json;
 
 use crate::cond::{self, Expr};
-use crate::sysfields::{self, SysField};
+use crate::replay::sides::{self, SideField};
+use crate::sysfields::{self, Ctx, SysField};
+use crate::value::Value;
 
 /// Event types: one bit per id.
 #[derive(Debug, Clone)]
@@ -115,16 +119,43 @@ pub enum Render {
     },
 }
 
+/// Where the plugin events of one plugin id go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// no line: the filter selects none of them
+    Skip,
+    /// to Python, which filters (with its plugins' fields) and renders them
+    Python,
+    /// tested by the rules of source number `n` (`_core.Rules`), then rendered by Python
+    Rules(usize),
+}
+
+/// The routes of plugin events, by plugin id.
+#[derive(Debug, Clone)]
+pub struct Routes {
+    pub ids: Vec<(u32, Route)>,
+    /// the route of ids without a plugin
+    pub default: Route,
+}
+
+impl Routes {
+    pub fn of(&self, id: u32) -> Route {
+        self.ids
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map_or(self.default, |(_, r)| *r)
+    }
+}
+
 /// A whole print plan.
 #[derive(Debug)]
 pub struct Plan {
-    pub fields: Vec<SysField>,
+    pub fields: Vec<FilterField>,
     pub cond: Cond,
     pub gate: Option<Gate>,
     pub hidden: TypeSet,
     pub count: Option<u64>,
-    /// hand plugin events to Python (false: no plugin event can be shown)
-    pub plugins: bool,
+    pub plugins: Routes,
     pub hostname: String,
     pub render: Render,
     /// the fields of the default lines: `evt.dir`, `evt.type`
@@ -147,14 +178,38 @@ fn ids(json: &Json) -> Result<Vec<u64>> {
     }
 }
 
+/// A field of the filter: a syscall field, or one of both ends of a connection (`fd.ip`,
+/// `fd.port`, ...: `crate::replay::sides`, for conditions only).
+#[derive(Debug)]
+pub enum FilterField {
+    Field(SysField),
+    Sides(SideField),
+}
+
+impl FilterField {
+    pub fn extract<'a>(&self, cx: &Ctx<'a>) -> Option<Value<'a>> {
+        match self {
+            FilterField::Field(field) => field.extract(cx),
+            FilterField::Sides(field) => field.extract(cx),
+        }
+    }
+}
+
 /// Compile `[[name, arg], ...]`; an error names the first field the core lacks.
-fn fields(json: &Json) -> Result<Vec<SysField>> {
+fn fields(json: &Json) -> Result<Vec<FilterField>> {
     let rows = json.as_array().map(Vec::as_slice).unwrap_or_default();
     rows.iter()
         .map(|row| {
             let name = row.get(0).and_then(Json::as_str).unwrap_or_default();
             let arg = row.get(1).and_then(Json::as_str);
-            sysfields::compile(name, arg).map_err(|e| format!("field {name}: {e}"))
+            // a network field of one end reads its address field
+            let field = sides::address_of(name).unwrap_or(name);
+            match sysfields::compile(field, arg) {
+                Ok(f) => Ok(FilterField::Field(f)),
+                Err(e) => sides::compile(field, arg)
+                    .map(FilterField::Sides)
+                    .ok_or_else(|| format!("field {name}: {e}")),
+            }
         })
         .collect()
 }
@@ -199,12 +254,51 @@ impl Plan {
             gate,
             hidden: TypeSet::of(ids(get(&json, "hidden"))?),
             count: get(&json, "count").as_u64(),
-            plugins: get(&json, "plugins").as_bool().unwrap_or(true),
+            plugins: routes(get(&json, "plugins"))?,
             hostname: get(&json, "hostname").as_str().unwrap_or_default().into(),
             render,
             line_fields,
         })
     }
+}
+
+fn route(json: &Json, source: &Json) -> Result<Route> {
+    match json.as_str() {
+        Some("skip") => Ok(Route::Skip),
+        Some("python") => Ok(Route::Python),
+        Some("core") => match source.as_u64() {
+            Some(n) => Ok(Route::Rules(n as usize)),
+            None => Err(format!("bad source {source}")),
+        },
+        _ => Err(format!("bad route {json}")),
+    }
+}
+
+fn routes(json: &Json) -> Result<Routes> {
+    let mut ids = Vec::new();
+    for row in get(json, "ids")
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let id = row
+            .get(0)
+            .and_then(Json::as_u64)
+            .and_then(|i| u32::try_from(i).ok());
+        let Some(id) = id else {
+            return Err(format!("bad plugin id in {row}"));
+        };
+        let r = route(
+            row.get(1).unwrap_or(&Json::Null),
+            row.get(2).unwrap_or(&Json::Null),
+        )?;
+        ids.push((id, r));
+    }
+    let default = match get(json, "default") {
+        Json::Null => Route::Python,
+        other => route(other, &Json::Null)?,
+    };
+    Ok(Routes { ids, default })
 }
 
 fn render(json: &Json) -> Result<Render> {

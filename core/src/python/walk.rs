@@ -24,7 +24,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The Python classes a walk builds: `Event`, `FormatError`, `TruncatedCapture`.
-struct Classes {
+pub(super) struct Classes {
     event: Py<PyType>,
     format_error: Py<PyAny>,
     truncated: Py<PyAny>,
@@ -37,7 +37,7 @@ struct Classes {
 }
 
 impl Classes {
-    fn new(
+    pub(super) fn new(
         py: Python<'_>,
         classes: (Bound<'_, PyType>, Bound<'_, PyAny>, Bound<'_, PyAny>),
     ) -> PyResult<Classes> {
@@ -58,7 +58,7 @@ impl Classes {
 
     /// The Python exception for a walk error: the source's own exception when it
     /// came from a Python file object, else `FormatError`/`TruncatedCapture`.
-    fn error(&self, py: Python<'_>, err: WalkError) -> PyResult<Py<PyAny>> {
+    pub(super) fn error(&self, py: Python<'_>, err: WalkError) -> PyResult<Py<PyAny>> {
         if let Some(cause) = err.cause {
             if let Ok(pyerr) = cause.downcast::<PyErr>() {
                 return Ok(pyerr.into_value(py).into_any());
@@ -75,7 +75,11 @@ impl Classes {
     }
 
     /// An `Event` with the fields the reader's fast path sets.
-    fn event<'py>(&self, py: Python<'py>, ev: &EventRef<'_>) -> PyResult<Bound<'py, PyAny>> {
+    pub(super) fn event<'py>(
+        &self,
+        py: Python<'py>,
+        ev: &EventRef<'_>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let values = [
             ev.num.into_pyobject(py)?.into_any(),
             ev.ts.into_pyobject(py)?.into_any(),
