@@ -464,68 +464,57 @@ WORKLOADS["record-s3"] = bench_record_s3
 # -- print workloads (syscall performance engineer) -----------------------------------------
 PRINT_FILTER = "evt.type=open and fd.name contains /etc"
 
-# `scap print FILE FILTER`'s loop in one process: state tracking, the filter, default lines.
-PRINT_LOOP = """
-import sys, time
-from scaptools.view.lines import INTERNAL, default_line
-from scaptools.view.filtering import compile_filter
-from scaptools.format.reader import open_capture
-from scaptools.state import State, tracked_events
-select = compile_filter(sys.argv[2])
-only = (select.types | {322}) - INTERNAL if select.types is not None else None
-t, c = time.perf_counter(), time.process_time()
-shown = 0
-state = State()
-with open_capture(sys.argv[1]) as reader:
-    for ev in tracked_events(reader, state, only=only):  # the filter's evt.type gate
-        if ev.type not in INTERNAL and select(ev):
-            default_line(ev, state)
-            shown += 1
-    n = reader.events_read
-print(n, time.perf_counter() - t, time.process_time() - c, shown)
-"""
-
 
 def _to_null(argv: list[str]) -> list[str]:
     """``argv`` with its standard output sent to /dev/null."""
     return ["sh", "-c", 'exec "$0" "$@" > /dev/null', *argv]
 
 
-def _print_filter(ctx: Context, workload: str, path: Path) -> list[Result]:
-    """In-process loop, the `scap print` CLI and `sysdig -r FILE FILTER` on one file."""
-    runs = [measured([sys.executable, "-c", PRINT_LOOP, str(path), PRINT_FILTER])
-            for _ in range(ctx.runs)]
-    parsed = [r["stdout"].split() for r in runs]
-    events = int(parsed[0][0])
-    results = [Result(workload, "scaptools loop", events,
-                      statistics.median(float(p[1]) for p in parsed),
-                      statistics.median(float(p[2]) for p in parsed),
-                      max(r["rss_kb"] for r in runs) / 1024)]
-    tools = [("scap print", [sys.executable, "-c", "from scaptools.cli.main import main; main()",
-                             "print", str(path), PRINT_FILTER])]
+def _print_rows(ctx: Context, workload: str, path: Path, events: int, args: list[str],
+                sysdig_args: list[str], extra_env: dict | None = None) -> list[Result]:
+    """`scap print FILE ARGS` with the compiled core and with SCAPTOOLS_PURE=1, next to
+    `sysdig -r FILE SYSDIG_ARGS`, output to /dev/null."""
+    results = []
     sysdig = shutil.which("sysdig")
     if sysdig:
-        tools.append(("sysdig", [sysdig, "-r", str(path), PRINT_FILTER]))
-    for tool, argv in tools:
-        samples = [measured(_to_null(argv)) for _ in range(ctx.runs)]
-        results.append(summary(workload, tool, events, samples))
+        argv = [sysdig, "-r", str(path), *sysdig_args]
+        samples = [measured(_to_null(argv), env=child_env(extra_env)) for _ in range(ctx.runs)]
+        results.append(summary(workload, "sysdig", events, samples))
+    argv = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "print",
+            str(path), *args]
+    core = {k: v for k, v in child_env(extra_env).items() if k != "SCAPTOOLS_PURE"}
+    pure = child_env(dict(extra_env or {}, SCAPTOOLS_PURE="1"))
+    for mode, env in (("core", core), ("pure", pure)):
+        samples = [measured(_to_null(argv), env=env) for _ in range(ctx.runs)]
+        results.append(summary(workload, f"{mode} scap print", events, samples))
     return results
+
+
+def _print_filter(ctx: Context, workload: str, path: Path, events: int) -> list[Result]:
+    return _print_rows(ctx, workload, path, events, [PRINT_FILTER], [PRINT_FILTER])
 
 
 def bench_print_filter(ctx: Context) -> list[Result]:
     """`scap print FILE "evt.type=open and fd.name contains /etc"` on 1M syscall events."""
     path = replicate(curl_google(ctx), ctx.data / "syscall_1m.scap", 1_000_000)
-    return _print_filter(ctx, "print-filter", path)
+    return _print_filter(ctx, "print-filter", path, 1_000_000)
 
 
 def bench_print_filter_10m(ctx: Context) -> list[Result]:
     """The same on 10M syscall events (issue 5's benchmark)."""
     path = replicate(curl_google(ctx), ctx.data / "syscall_10m.scap", 10_000_000)
-    return _print_filter(ctx, "print-filter-10m", path)
+    return _print_filter(ctx, "print-filter-10m", path, 10_000_000)
+
+
+def bench_print_lines(ctx: Context) -> list[Result]:
+    """`scap print FILE` default lines of 1M syscall events (TZ=UTC), next to `sysdig -r F`."""
+    path = replicate(curl_google(ctx), ctx.data / "syscall_1m.scap", 1_000_000)
+    return _print_rows(ctx, "print-lines", path, 1_000_000, [], [], {"TZ": "UTC"})
 
 
 WORKLOADS["print-filter"] = bench_print_filter
 WORKLOADS["print-filter-10m"] = bench_print_filter_10m
+WORKLOADS["print-lines"] = bench_print_lines
 
 
 def bench_info(ctx: Context) -> list[Result]:
