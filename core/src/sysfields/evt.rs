@@ -9,6 +9,7 @@
 mod args;
 mod calls;
 mod compile;
+mod net;
 mod render;
 mod table;
 #[cfg(test)]
@@ -311,12 +312,14 @@ fn arg<'a>(cx: &Ctx<'a>, sel: &Sel) -> Option<Value<'a>> {
         state: state_of(cx),
         limit: Some(MAX_BUF_LEN),
     };
-    let (mut shown, mut resolved) = (String::new(), String::new());
-    r.param(index, param, &mut shown, &mut resolved);
-    if !resolved.is_empty() && resolved != shown {
-        return text(resolved);
+    let mut buf = String::new();
+    let split = r.param(index, param, &mut buf);
+    if split < buf.len() && buf[..split] != buf[split..] {
+        buf.replace_range(..split, ""); // the resolution
+    } else {
+        buf.truncate(split);
     }
-    text(shown)
+    text(buf)
 }
 
 /// `evt.rawarg`: integers and text as decoded, other values as their text.
@@ -340,9 +343,10 @@ fn raw_arg<'a>(ev: &EventRef<'a>, sel: &Sel) -> Option<Value<'a>> {
                 state: None,
                 limit: None,
             };
-            let (mut shown, mut resolved) = (String::new(), String::new());
-            r.param(index, param, &mut shown, &mut resolved);
-            text(shown)
+            let mut buf = String::new();
+            let split = r.param(index, param, &mut buf);
+            buf.truncate(split);
+            text(buf)
         }
     }
 }
@@ -368,7 +372,8 @@ fn abspath(cx: &Ctx<'_>, which: usize) -> Option<String> {
         state: state_of(cx),
         limit: None,
     };
-    let (mut shown, mut resolved) = (String::new(), String::new());
-    r.param(index, &info.params[index], &mut shown, &mut resolved);
-    (!resolved.is_empty()).then_some(resolved)
+    let mut buf = String::new();
+    let split = r.param(index, &info.params[index], &mut buf);
+    buf.replace_range(..split, "");
+    (!buf.is_empty()).then_some(buf)
 }

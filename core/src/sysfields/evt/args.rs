@@ -11,9 +11,10 @@ use crate::walk::EventRef;
 /// The most parameters an event type of the table has: later ones are never read.
 pub const MAX: usize = 32;
 
-/// The first [`MAX`] stored parameters of an event, undecoded.
+/// The first [`MAX`] stored parameters of an event, undecoded: where each starts.
 pub struct Args<'a> {
-    items: [&'a [u8]; MAX],
+    raw: &'a [u8],
+    starts: [u32; MAX + 1],
     count: usize,
 }
 
@@ -25,31 +26,30 @@ impl<'a> Args<'a> {
         let n = ev.nparams as usize;
         let width: usize = if ev.large { 4 } else { 2 };
         let mut args = Args {
-            items: [&[]; MAX],
+            raw,
+            starts: [0; MAX + 1],
             count: n.min(MAX),
         };
         if n == 0 {
             return Some(args);
         }
         let mut pos = HEADER_SIZE.checked_add(width.checked_mul(n)?)?;
-        if pos > raw.len() {
-            return None;
-        }
-        for i in 0..n {
-            let at = HEADER_SIZE + width * i;
-            let len = if ev.large {
-                u32::from_le_bytes(raw.get(at..at + 4)?.try_into().ok()?) as usize
-            } else {
-                usize::from(u16::from_le_bytes(raw.get(at..at + 2)?.try_into().ok()?))
+        let lens = raw.get(HEADER_SIZE..pos)?;
+        for (i, len) in lens.chunks_exact(width).enumerate() {
+            let len = match *len {
+                [a, b] => usize::from(u16::from_le_bytes([a, b])),
+                [a, b, c, d] => u32::from_le_bytes([a, b, c, d]) as usize,
+                _ => return None,
             };
-            let end = pos.checked_add(len)?;
-            let data = raw.get(pos..end)?;
             if i < MAX {
-                args.items[i] = data;
+                args.starts[i] = u32::try_from(pos).ok()?;
             }
-            pos = end;
+            pos = pos.checked_add(len)?;
+            if i < MAX {
+                args.starts[i + 1] = u32::try_from(pos).ok()?;
+            }
         }
-        Some(args)
+        (pos <= raw.len()).then_some(args)
     }
 
     /// The first parameter alone, read in place (what `evt.res` reads on every exit
@@ -77,20 +77,24 @@ impl<'a> Args<'a> {
 
     /// The bytes of parameter `i` (empty past the stored ones).
     pub fn get(&self, i: usize) -> &'a [u8] {
-        if i < self.count {
-            self.items[i]
-        } else {
-            &[]
+        if i >= self.count {
+            return &[];
         }
+        let (start, end) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        self.raw.get(start..end).unwrap_or_default()
     }
 }
 
 /// A fixed-size number of `size` bytes, sign-extended when `signed`; `None` when `data`
 /// is shorter.
 pub fn number(data: &[u8], size: usize, signed: bool) -> Option<i128> {
-    let mut buf = [0u8; 8];
-    buf[..size].copy_from_slice(data.get(..size)?);
-    let value = u64::from_le_bytes(buf);
+    let value = match size {
+        1 => u64::from(*data.first()?),
+        2 => u64::from(u16::from_le_bytes(data.get(..2)?.try_into().ok()?)),
+        4 => u64::from(u32::from_le_bytes(data.get(..4)?.try_into().ok()?)),
+        8 => u64::from_le_bytes(data.get(..8)?.try_into().ok()?),
+        _ => return None,
+    };
     if signed {
         let shift = 64 - 8 * size as u32;
         Some(i128::from(((value << shift) as i64) >> shift))

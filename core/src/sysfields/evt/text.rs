@@ -43,14 +43,64 @@ pub fn push_sanitized(text: &str, out: &mut String) {
     }
 }
 
+/// `value` in decimal (what `write!(out, "{value}")` gives, without the formatter).
+pub fn push_int(value: i128, out: &mut String) {
+    const PAIRS: &[u8; 200] =
+        b"00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let Ok(mut n) = u64::try_from(value.unsigned_abs()) else {
+        let _ = write!(out, "{value}"); // past 64 bits: never from a parameter
+        return;
+    };
+    let mut buf = [0u8; 21];
+    let mut at = buf.len();
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[n as usize * 2..n as usize * 2 + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + n as u8;
+    }
+    if value < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
+/// `value` in hexadecimal, upper case (`{:X}`) or lower case.
+pub fn push_hex(value: u64, upper: bool, out: &mut String) {
+    let digits: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut buf = [0u8; 16];
+    let (mut n, mut at) = (value, buf.len());
+    loop {
+        at -= 1;
+        buf[at] = digits[(n & 15) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
 /// A number in the table's print format (`format_number`).
 pub fn push_number(value: i128, size: usize, fmt: Fmt, ptype: PType, out: &mut String) {
     let bits = 8 * size as u32;
     let mask = (1i128 << bits) - 1;
     match fmt {
-        Fmt::Hex => {
-            let _ = write!(out, "{:X}", value & mask);
-        }
+        Fmt::Hex => push_hex((value & mask) as u64, true, out),
         Fmt::Oct => {
             if value == 0 {
                 out.push('0');
@@ -67,7 +117,7 @@ pub fn push_number(value: i128, size: usize, fmt: Fmt, ptype: PType, out: &mut S
             if fmt == Fmt::Padded {
                 let _ = write!(out, "{value:09}");
             } else {
-                let _ = write!(out, "{value}");
+                push_int(value, out);
             }
         }
     }
@@ -188,5 +238,23 @@ mod tests {
         let mut s = String::new();
         push_number(0xFFFF_FFFF, 4, Fmt::Dec, PType::Uint32, &mut s);
         assert_eq!(s, "-1");
+        for v in [
+            0i128,
+            7,
+            -7,
+            i128::from(i64::MIN),
+            i128::from(u64::MAX),
+            1 << 70,
+        ] {
+            let mut s = String::new();
+            push_int(v, &mut s);
+            assert_eq!(s, v.to_string());
+        }
+        for v in [0u64, 0xAB, u64::MAX] {
+            let (mut upper, mut lower) = (String::new(), String::new());
+            push_hex(v, true, &mut upper);
+            push_hex(v, false, &mut lower);
+            assert_eq!((upper, lower), (format!("{v:X}"), format!("{v:x}")));
+        }
     }
 }
