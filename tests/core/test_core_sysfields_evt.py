@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scaptools.events.event import Event
 from scaptools.events.params import DYNAMIC_TABLES, NUMERIC
@@ -81,7 +83,8 @@ ERRNOS = [0, -2, -13, -9999, 5, 0x7F0000001000, -1, -115]
 RELTIMES = [0, 1, 999, 1_500_000_000, 123_456_789_012_345, (1 << 64) - 1, 10**15 + 1, 5 * 10**9]
 SYSCALLS = [0, 1, 2, 59, 328, 329, 4000]
 TEXTS = [b"hello\0", b"\0", b"\xff\xfe\x01ab\0", b"no-nul", "caf\u00e9\0".encode(),
-         b"tab\there\0", b"<NA>\0"]
+         b"tab\there\0", b"<NA>\0", b"\xe2\x82\0", b"\xed\xa0\x80x\0", b"\xf0\x9f\x98",
+         b"a\xc0\xafb\0", "\U0001f600\0".encode()]  # cut, surrogate, overlong UTF-8
 PATHS = [b"/etc/passwd\0", b"rel/../x\0", b"<NA>\0", b"\0", b"a//b/./c/\0", b"\x01ctl\xffp\0",
          b"../../up\0", b"/\0", b".", b"/a/./b\0", b"//two\0", b"sub/file\0"]
 ARRAYS = [b"a\0b c\0", b"\0", b"x" * 100 + b"\0", b"\x01\x02\0"]
@@ -290,6 +293,26 @@ def test_odd_events(core, tmp_path, monkeypatch):
     out = tmp_path / "odd.scap"
     out.write_bytes(MADE.capture(events))
     assert check(core, out, monkeypatch) == len(events)
+
+
+RAW_SPECS = ["evt.info", "evt.res", "evt.rawres", "evt.type", "evt.category", "evt.abspath",
+             "evt.abspath.dst", "evt.is_open_read", "evt.buflen"] + \
+    [f"evt.{kind}[{i}]" for kind in ("arg", "rawarg") for i in range(6)]
+SYSCALL_TYPES = [e["id"] for e in EVENTS if e["id"] not in (322, 402)]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(SYSCALL_TYPES),
+                          st.lists(st.binary(max_size=40), max_size=8),
+                          st.sampled_from([100, 1000, 777])), min_size=1, max_size=12))
+def test_arbitrary_parameter_bytes(core, tmp_path, monkeypatch, made):
+    """Any bytes in the parameters of any event type (more or fewer than the table's)."""
+    events = [Event.from_params(etype, params, ts=10**18 + i, tid=tid)
+              for i, (etype, params, tid) in enumerate(made)]
+    out = tmp_path / "arbitrary.scap"
+    out.write_bytes(MADE.capture(events))
+    assert check(core, out, monkeypatch, RAW_SPECS) == len(events)
 
 
 def test_arguments_refused_as_python_refuses(core):
