@@ -5,6 +5,11 @@
 //! Left to the Python path (`FieldError::Unknown`): `evt.buffer` (bytes), `evt.around`
 //! (a window test of the compiler), `evt.deltatime*` (the time of the event a printer
 //! showed last).
+//!
+//! `evt.info`, `evt.args` and `evt.arg` cut byte buffers at 80 characters (the Python
+//! state's default `buffer_limit`); printers of sysdig's JSON lines, which keep them
+//! whole, call [`push_event_args`] with no limit. A plugin event (type 322) reads no
+//! state, as the Python tracker hands it on untouched.
 
 mod args;
 mod calls;
