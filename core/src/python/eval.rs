@@ -60,6 +60,22 @@ impl PyRules {
         crate::replay::sides::NAMES.to_vec()
     }
 
+    /// Whether the Python extractor of the syscall field `name[arg]` reads the
+    /// parameters of the walk's last event (`replay::damage`; for the tests).
+    #[staticmethod]
+    #[pyo3(signature = (name, arg, walk))]
+    fn reads_params(
+        name: &str,
+        arg: Option<&str>,
+        walk: PyRef<'_, super::state::PyStateWalk>,
+    ) -> PyResult<bool> {
+        let Some((head, raw)) = &walk.last else {
+            return Err(PyValueError::new_err("the walk has no current event"));
+        };
+        let ev = crate::walk::EventRef { raw, ..*head };
+        Ok(crate::replay::damage::reads(name, arg).touches(&ev, &walk.state))
+    }
+
     /// Per rule, why it runs on the Python path (`None`: it runs in the core).
     #[getter]
     fn python(&self) -> Vec<Option<String>> {

@@ -123,16 +123,14 @@ impl Feed {
             };
             let mut place = place(&ev, &self.routes);
             if let Some(sys) = &mut self.sys {
-                match sys.take(&ev) {
-                    Ok(()) => {}
-                    Err(fault) => {
-                        self.walked = true;
-                        chunk.steps.push(match fault {
-                            Fault::Damaged => Step::Damaged(head(ev.raw.to_vec())),
-                            Fault::Metadata(block, why) => Step::Metadata(block, why),
-                        });
-                        return;
-                    }
+                if let Err(fault) = sys.take(&ev, || head(ev.raw.to_vec())) {
+                    self.walked = true;
+                    chunk.steps.push(match fault {
+                        Fault::Damaged(None) => Step::Damaged(head(ev.raw.to_vec())),
+                        Fault::Damaged(Some(enter)) => Step::Damaged(*enter),
+                        Fault::Metadata(block, why) => Step::Metadata(block, why),
+                    });
+                    return;
                 }
                 if ev.etype == ASYNCEVENT && async_is_syscall(&ev, &self.routes) {
                     place = Place::Syscall;
@@ -147,7 +145,11 @@ impl Feed {
                     let Some(rules) = sources.get(sys.number) else {
                         continue;
                     };
-                    let outcome = sys.evaluate(&EventRef { num, ..ev }, rules, options);
+                    let Ok(outcome) = sys.evaluate(&EventRef { num, ..ev }, rules, options) else {
+                        self.walked = true;
+                        chunk.steps.push(Step::Damaged(head(ev.raw.to_vec())));
+                        return;
+                    };
                     if outcome.python || !outcome.rules.is_empty() {
                         let head = head(Vec::new());
                         chunk

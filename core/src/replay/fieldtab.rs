@@ -4,6 +4,9 @@
 
 use serde_json::Value as Json;
 
+use std::cell::Cell;
+
+use super::damage::{self, Reads};
 use super::sides::{self, SideField};
 use crate::cond::Extract;
 use crate::fields::{self, Field, Record};
@@ -20,26 +23,35 @@ pub enum Fields {
     Syscall(Vec<Option<SysCol>>),
 }
 
-/// A syscall field of a plan: one of `crate::sysfields`, or a both-ends field.
+/// A syscall field of a plan: one of `crate::sysfields`, or a both-ends field; and how
+/// its Python extractor reads the event's parameters (`damage.rs`).
 #[derive(Debug)]
-pub enum SysCol {
+pub struct SysCol {
+    kind: SysKind,
+    reads: Reads,
+}
+
+#[derive(Debug)]
+enum SysKind {
     Field(SysField),
     Sides(SideField),
 }
 
 impl SysCol {
     fn compile(name: &str, arg: Option<&str>) -> Option<SysCol> {
+        let reads = damage::reads(name, arg);
         let name = sides::address_of(name).unwrap_or(name);
-        match sysfields::compile(name, arg) {
-            Ok(field) => Some(SysCol::Field(field)),
-            Err(_) => sides::compile(name, arg).map(SysCol::Sides),
-        }
+        let kind = match sysfields::compile(name, arg) {
+            Ok(field) => SysKind::Field(field),
+            Err(_) => SysKind::Sides(sides::compile(name, arg)?),
+        };
+        Some(SysCol { kind, reads })
     }
 
     fn extract<'a>(&self, cx: &Ctx<'a>) -> Option<Value<'a>> {
-        match self {
-            SysCol::Field(field) => field.extract(cx),
-            SysCol::Sides(field) => field.extract(cx),
+        match &self.kind {
+            SysKind::Field(field) => field.extract(cx),
+            SysKind::Sides(field) => field.extract(cx),
         }
     }
 }
@@ -129,14 +141,24 @@ impl<'a> Extract<'a> for RecordFields<'_, '_, 'a> {
     }
 }
 
-/// Syscall fields of one event, read from the event and the state.
+/// Syscall fields of one event, read from the event and the state. `damaged`: the
+/// event's parameters run past its end, and the cell is set when a field the Python
+/// path would have read them for is extracted (that field gives no value).
 pub struct SysValues<'s, 'c, 'a> {
     pub fields: &'s [Option<SysCol>],
     pub cx: &'c Ctx<'a>,
+    pub damaged: Option<&'c Cell<bool>>,
 }
 
 impl<'a> Extract<'a> for SysValues<'_, '_, 'a> {
     fn extract(&mut self, field: usize) -> Option<Value<'a>> {
-        self.fields.get(field)?.as_ref()?.extract(self.cx)
+        let col = self.fields.get(field)?.as_ref()?;
+        if let Some(hit) = self.damaged {
+            if col.reads.touches(&self.cx.ev, self.cx.state) {
+                hit.set(true);
+                return None;
+            }
+        }
+        col.extract(self.cx)
     }
 }

@@ -4,6 +4,7 @@
 //! ([`render`]), and the loop over a capture's events ([`run`]).
 
 pub mod chunk;
+pub mod damage;
 pub mod feed;
 pub mod fieldtab;
 pub mod output;

@@ -162,11 +162,17 @@ impl Source {
         }
     }
 
-    /// The syscall fields of the event and state `cx` holds.
-    pub fn syscall<'s, 'c, 'a>(&'s self, cx: &'c Ctx<'a>) -> SysValues<'s, 'c, 'a> {
+    /// The syscall fields of the event and state `cx` holds (`damaged`: see
+    /// [`SysValues`]).
+    pub fn syscall<'s, 'c, 'a>(
+        &'s self,
+        cx: &'c Ctx<'a>,
+        damaged: Option<&'c Cell<bool>>,
+    ) -> SysValues<'s, 'c, 'a> {
         SysValues {
             fields: self.fields.syscall(),
             cx,
+            damaged,
         }
     }
 

@@ -7,15 +7,20 @@
 //! `tracked_events` applies them. An event whose parameters the state cannot read, or a
 //! metadata block that does not parse, ends the replay on the Python path's error.
 
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::mem;
 
 use super::chunk::{alerts, At, Outcome};
 use super::rules::{GroupId, Source, Verdict, DEFAULT};
-use super::run::Options;
+use super::run::{Handoff, Options};
 use crate::cond::{Extract, Values};
-use crate::state::State;
+use crate::state::params::params_fit;
+use crate::state::{table, State};
 use crate::sysfields::Ctx;
 use crate::walk::{is_metadata_block, BlockRef, EventRef, Order};
+
+const PLUGINEVENT: u16 = 322;
 
 /// A metadata block walked since the last event, owned until the next event applies it.
 #[derive(Debug, Clone)]
@@ -29,8 +34,9 @@ pub struct Block {
 /// Why the state could not take an event.
 #[derive(Debug)]
 pub enum Fault {
-    /// the event's parameters run past its end where the state reads them
-    Damaged,
+    /// parameters run past the end of an event where the state reads them: those of
+    /// the event, or (`Some`) those of the thread's enter event its exit reads
+    Damaged(Option<Box<Handoff>>),
     /// a metadata block before the event does not parse (what the state says)
     Metadata(Block, String),
 }
@@ -47,6 +53,9 @@ pub struct Syscall {
     lines: String,
     /// per event type above 1, its group once looked up (`evt.type` is the type's name)
     by_type: Vec<Option<GroupId>>,
+    /// per thread, its last enter event when that one is damaged (what an error met
+    /// while the exit reads it names)
+    damaged_enters: HashMap<u64, Box<Handoff>>,
 }
 
 impl Syscall {
@@ -59,6 +68,7 @@ impl Syscall {
             spare: Values::new(0),
             lines: String::new(),
             by_type: Vec::new(),
+            damaged_enters: HashMap::new(),
         }
     }
 
@@ -74,8 +84,9 @@ impl Syscall {
         }
     }
 
-    /// Apply the pending metadata blocks, then the event, to the state.
-    pub fn take(&mut self, ev: &EventRef<'_>) -> Result<(), Fault> {
+    /// Apply the pending metadata blocks, then the event (`head`: as the Python path
+    /// sees it), to the state.
+    pub fn take(&mut self, ev: &EventRef<'_>, head: impl Fn() -> Handoff) -> Result<(), Fault> {
         for block in mem::take(&mut self.pending) {
             let seeded = self.state.seed(&BlockRef {
                 offset: block.offset,
@@ -87,17 +98,43 @@ impl Syscall {
                 return Err(Fault::Metadata(block, why));
             }
         }
-        self.state.update(ev).map_err(|_| Fault::Damaged)
+        let fits = params_fit(ev.raw, ev.nparams as usize, ev.large);
+        // an enter event a thread keeps as its last (`ThreadInfo.last_enter`)
+        let kept = table::event(ev.etype).is_none_or(|i| i.enter && !i.skip)
+            && ev.etype != PLUGINEVENT
+            && ev.tid != 0
+            && ev.tid < 1 << 62;
+        if kept && (!fits || !self.damaged_enters.is_empty()) {
+            if fits {
+                self.damaged_enters.remove(&ev.tid);
+            } else {
+                self.damaged_enters.insert(ev.tid, Box::new(head()));
+            }
+        }
+        match self.state.update(ev) {
+            Ok(()) => Ok(()),
+            // the exit's own parameters are read first; else the enter's failed
+            Err(_) if fits => Err(Fault::Damaged(self.damaged_enters.remove(&ev.tid))),
+            Err(_) => Err(Fault::Damaged(None)),
+        }
     }
 
-    /// The alerts of the syscall rules for the event the state took last.
-    pub fn evaluate(&mut self, ev: &EventRef<'_>, rules: &Source, options: &Options) -> Outcome {
+    /// The alerts of the syscall rules for the event the state took last; `Err` when a
+    /// field would read the parameters of a damaged event (the Python path raises).
+    pub fn evaluate(
+        &mut self,
+        ev: &EventRef<'_>,
+        rules: &Source,
+        options: &Options,
+    ) -> Result<Outcome, Fault> {
         let cx = Ctx {
             ev: *ev,
             state: &self.state,
             hostname: &rules.hostname,
         };
-        let mut fields = rules.syscall(&cx);
+        let hit = Cell::new(false);
+        let damaged = !params_fit(ev.raw, ev.nparams as usize, ev.large);
+        let mut fields = rules.syscall(&cx, damaged.then_some(&hit));
         let group = match rules.index_field() {
             None => DEFAULT,
             Some(index) if ev.etype > 1 && rules.index_is_type() => {
@@ -111,7 +148,7 @@ impl Syscall {
             Some(index) => rules.group_of(fields.extract(index).as_ref()),
         };
         if !rules.has_candidates(group) {
-            return Outcome::default();
+            return Ok(Outcome::default());
         }
         let mut values = mem::take(&mut self.spare).recycle();
         let out = match rules.test(group, &mut fields, &mut values) {
@@ -136,6 +173,9 @@ impl Syscall {
             Verdict::Python => Outcome::python(),
         };
         self.spare = values.recycle();
-        out
+        if hit.get() {
+            return Err(Fault::Damaged(None));
+        }
+        Ok(out)
     }
 }
