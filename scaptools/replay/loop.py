@@ -234,6 +234,8 @@ def replay_native(core, routes, path, engine, registry, on_alert: Callable, stat
     writer = on_alert if isinstance(on_alert, AlertWriter) and on_alert.format else None
     fmt = writer.format if writer is not None else None
     threads = 1 if window is not None or modulo is not None else 0  # -j: a CPU per worker
+    if routes.syscall is not None and threads == 0:
+        threads = syscall_threads()
     run = core.Replay(name, name, [n.compiled for n in routes.sources], routes.routes,
                       len(routes.slots), fmt, num_base, modulo, window, threads,
                       syscall=routes.syscall)
@@ -310,6 +312,19 @@ def _metadata_error(name: str, offset: int, btype: int, order: str, body: bytes,
     except FormatError as exc:
         return exc
     return FormatError(f"malformed metadata block: {why}", name, offset, btype)
+
+
+def syscall_threads() -> int:
+    """Threads of a replay with the syscall source in the core: the syscall state takes
+    the events in order while another thread walks the next chunk, which pays only
+    when a CPU is free: on a machine whose load already fills every CPU, one thread
+    (0: the core picks, one per CPU)."""
+    import os
+    try:
+        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except OSError:
+        busy = False
+    return 1 if busy else 0
 
 
 def _utc_offset() -> int:

@@ -144,12 +144,18 @@ def replay(monkeypatch, paths, rules, *, pure: bool, render: bool = True, overri
 
 def same(monkeypatch, paths, rules, *, core: bool = True, **kw):
     """Replay in both modes (the core writing the lines, then Python writing the core's
-    alerts); ``core``: the syscall source must run in the core."""
-    core_or_skip()
+    alerts; chunks of the default size, and of 37 events walked on another thread or
+    not); ``core``: the syscall source must run in the core."""
+    import scaptools.replay.loop as loop
+    made = core_or_skip()
     want = replay(monkeypatch, paths, rules, pure=True, **kw)
-    for render in (True, False):
+    replay_class = made.Replay
+    for render, chunk, threads in ((True, 0, 0), (False, 37, 0), (True, 37, 1)):
+        monkeypatch.setattr(made, "Replay", functools.partial(replay_class, chunk_events=chunk))
+        monkeypatch.setattr(loop, "syscall_threads", lambda threads=threads: threads)
         got = replay(monkeypatch, paths, rules, pure=False, render=render, **kw)
-        assert got[:3] == want[:3]
+        assert got[:3] == want[:3], (render, chunk, threads)
+    monkeypatch.setattr(made, "Replay", replay_class)
     if got[3] is None:  # an error: no statistics
         return (*want[:3], None)
     syscall = got[3]["syscall"]

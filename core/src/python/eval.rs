@@ -15,6 +15,7 @@
 //! metadata block it cannot read (the Python path raises their errors), `("error",
 //! kind, message, path, offset, block_type)` or `("end",)`.
 //!
+//! `chunk_events`: events walked per chunk (0: the default; small ones for the tests).
 //! `syscall=n`: source number `n` is the syscall source (every rule of its plan in the
 //! core); the loop keeps the syscall state (at most `max_threads` threads) and tests its
 //! rules on every syscall event.
@@ -162,7 +163,7 @@ impl PyReplay {
     /// Python); `window`: `(head, start, end)` reads bytes `[0, head)` then
     /// `[start, end)` of the file (a `-j` range).
     #[new]
-    #[pyo3(signature = (path, name, sources, routes, slots, format=None, num_base=0, modulo=None, window=None, threads=0, syscall=None, max_threads=131072))]
+    #[pyo3(signature = (path, name, sources, routes, slots, format=None, num_base=0, modulo=None, window=None, threads=0, syscall=None, max_threads=131072, chunk_events=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         path: PathBuf,
@@ -177,6 +178,7 @@ impl PyReplay {
         threads: usize,
         syscall: Option<usize>,
         max_threads: usize,
+        chunk_events: usize,
     ) -> PyResult<PyReplay> {
         if let Some(n) = syscall {
             let ok = sources.get(n).is_some_and(|s| {
@@ -217,6 +219,7 @@ impl PyReplay {
             modulo,
             utc_offset: 0,
             threads,
+            chunk_events,
         };
         let (run, failed) = match open(&path, &name, window) {
             Ok(walker) => {

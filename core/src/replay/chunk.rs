@@ -15,7 +15,7 @@ use super::run::{Fired, Handoff, Options};
 use super::syscall::Block;
 use crate::cond::{Data, Extract, Values};
 use crate::fields::{Origin, Record};
-use crate::walk::WalkError;
+use crate::walk::{EventRef, WalkError};
 
 /// A plugin event of a core source, waiting for its evaluation.
 #[derive(Debug)]
@@ -32,20 +32,26 @@ pub struct Walked {
 #[derive(Debug)]
 pub enum Step {
     Eval(Walked),
-    /// a syscall event evaluated while it was walked (only those with alerts)
-    Done(Box<Done>),
+    /// an event for the syscall state (and rules), its bytes in the arena
+    Sys(SysEvent),
+    /// a metadata block for the syscall state
+    Block(Block),
+    /// the syscall state applies the blocks walked so far (a plugin event came)
+    Seed,
     Python(Handoff),
-    Damaged(Handoff),
-    Metadata(Block, String),
     Error(WalkError),
     End,
 }
 
-/// A syscall event's outcome (`head.raw` empty).
+/// An event the syscall state takes: its header (`raw` empty), where its bytes are in
+/// the arena, and whether it goes to Python after the state took it (an async event of
+/// a loaded plugin) instead of the syscall rules.
 #[derive(Debug)]
-pub struct Done {
-    pub head: Handoff,
-    pub outcome: Outcome,
+pub struct SysEvent {
+    pub ev: EventRef<'static>,
+    pub start: usize,
+    pub end: usize,
+    pub python: bool,
 }
 
 /// What evaluating one event gave.

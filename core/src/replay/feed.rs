@@ -5,16 +5,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::chunk::{Chunk, Done, Step, Walked};
-use super::rules::Source;
+use super::chunk::{Chunk, Step, SysEvent, Walked};
 use super::run::{Handoff, Options, Route};
-use super::syscall::{Fault, Syscall};
+use super::syscall::Block;
 use crate::walk::{is_event_block, is_metadata_block, EventRef, Item, Walker, BLOCK_SHB};
 
 const PLUGINEVENT: u16 = 322;
 const ASYNCEVENT: u16 = 402;
 
-/// Events walked per chunk, and the most bytes of plugin events a chunk copies.
+/// Events walked per chunk (unless told), and the most bytes of events a chunk copies.
 const CHUNK_EVENTS: usize = 4096;
 const CHUNK_BYTES: usize = 8 << 20;
 
@@ -37,8 +36,13 @@ pub struct Feed {
     pub(crate) name: String,
     /// the walk has ended (or failed): no further chunk
     pub(crate) walked: bool,
-    /// the syscall state and rules, when the syscall source runs in the core
-    pub sys: Option<Syscall>,
+    /// the syscall source runs in the core: syscall events and metadata blocks become
+    /// steps of the chunk for its state
+    pub track: bool,
+    /// metadata blocks were walked since the last event
+    seed: bool,
+    /// events per chunk
+    chunk_events: usize,
 }
 
 impl Feed {
@@ -61,7 +65,12 @@ impl Feed {
             syscall: 0,
             warned: HashSet::new(),
             walked: false,
-            sys: None,
+            track: false,
+            seed: false,
+            chunk_events: match options.chunk_events {
+                0 => CHUNK_EVENTS,
+                n => n,
+            },
         }
     }
 
@@ -71,11 +80,11 @@ impl Feed {
     }
 
     /// Walk the next chunk into `chunk` (cleared): count what needs no evaluation, copy
-    /// what does; syscall events go through the state and the syscall rules now.
-    pub fn fill(&mut self, chunk: &mut Chunk, sources: &[&Source], options: &Options) {
+    /// what does (with a tracked syscall source, every syscall event and metadata block).
+    pub fn fill(&mut self, chunk: &mut Chunk) {
         chunk.clear();
         let mut events = 0;
-        while events < CHUNK_EVENTS && chunk.arena.len() < CHUNK_BYTES {
+        while events < self.chunk_events && chunk.arena.len() < CHUNK_BYTES {
             let item = match self.walker.next_item() {
                 None => return self.stop(chunk, Step::End),
                 Some(Err(err)) => return self.stop(chunk, Step::Error(err)),
@@ -94,8 +103,14 @@ impl Feed {
                             self.name, block.offset
                         ));
                     }
-                    if let Some(sys) = &mut self.sys {
-                        sys.block(&block);
+                    if self.track && is_metadata_block(t) {
+                        chunk.steps.push(Step::Block(Block {
+                            offset: block.offset,
+                            block_type: t,
+                            order: block.order,
+                            body: block.body.to_vec(),
+                        }));
+                        self.seed = true;
                     }
                     continue;
                 }
@@ -121,42 +136,35 @@ impl Feed {
                 flags: ev.flags,
                 raw,
             };
-            let mut place = place(&ev, &self.routes);
-            if let Some(sys) = &mut self.sys {
-                if let Err(fault) = sys.take(&ev, || head(ev.raw.to_vec())) {
-                    self.walked = true;
-                    chunk.steps.push(match fault {
-                        Fault::Damaged(None) => Step::Damaged(head(ev.raw.to_vec())),
-                        Fault::Damaged(Some(enter)) => Step::Damaged(*enter),
-                        Fault::Metadata(block, why) => Step::Metadata(block, why),
-                    });
-                    return;
+            let place = place(&ev, &self.routes);
+            if self.track && ev.etype != PLUGINEVENT {
+                // the state takes it first; an async event of a loaded plugin then goes
+                // to Python, any other syscall event to the syscall rules
+                let python = ev.etype == ASYNCEVENT && !async_is_syscall(&ev, &self.routes);
+                if !python {
+                    self.syscall += 1;
                 }
-                if ev.etype == ASYNCEVENT && async_is_syscall(&ev, &self.routes) {
-                    place = Place::Syscall;
-                }
+                self.seed = false;
+                let start = chunk.arena.len();
+                chunk.arena.extend_from_slice(ev.raw);
+                chunk.steps.push(Step::Sys(SysEvent {
+                    ev: EventRef {
+                        raw: &[],
+                        num,
+                        ..ev
+                    },
+                    start,
+                    end: chunk.arena.len(),
+                    python,
+                }));
+                continue;
+            }
+            if self.seed {
+                chunk.steps.push(Step::Seed); // a plugin event applies the blocks too
+                self.seed = false;
             }
             match place {
-                Place::Syscall => {
-                    self.syscall += 1;
-                    let Some(sys) = &mut self.sys else {
-                        continue;
-                    };
-                    let Some(rules) = sources.get(sys.number) else {
-                        continue;
-                    };
-                    let Ok(outcome) = sys.evaluate(&EventRef { num, ..ev }, rules, options) else {
-                        self.walked = true;
-                        chunk.steps.push(Step::Damaged(head(ev.raw.to_vec())));
-                        return;
-                    };
-                    if outcome.python || !outcome.rules.is_empty() {
-                        let head = head(Vec::new());
-                        chunk
-                            .steps
-                            .push(Step::Done(Box::new(Done { head, outcome })));
-                    }
-                }
+                Place::Syscall => self.syscall += 1,
                 Place::Skip => self.skipped += 1,
                 Place::Count(slot) => self.slots[slot] += 1,
                 Place::Python => chunk.steps.push(Step::Python(head(ev.raw.to_vec()))),

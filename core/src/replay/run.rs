@@ -15,13 +15,13 @@
 
 use std::collections::HashMap;
 
-use super::chunk::{Chunk, Outcome, Step};
+use super::chunk::{Chunk, Outcome, Step, SysEvent};
 use super::feed::Feed;
 use super::render::Format;
 use super::rules::Source;
-use super::syscall::{Block, Syscall};
+use super::syscall::{handoff, Block, Fault, SysOut, Syscall};
 use crate::cond::Data;
-use crate::walk::{WalkError, Walker};
+use crate::walk::{EventRef, WalkError, Walker};
 
 /// Where the events of one plugin id go.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,6 +99,8 @@ pub struct Options {
     pub utc_offset: i64,
     /// threads that evaluate a chunk (0: one per CPU)
     pub threads: usize,
+    /// events walked per chunk (0: 4096)
+    pub chunk_events: usize,
 }
 
 /// The state of one capture's replay.
@@ -117,6 +119,10 @@ pub struct Run {
     outcomes: std::vec::IntoIter<Outcome>,
     /// the next step of the chunk to hand out
     at: usize,
+    /// the syscall state and rules, when the syscall source runs in the core
+    sys: Option<Syscall>,
+    /// what the chunk's syscall steps gave, by step
+    sys_out: std::iter::Peekable<std::vec::IntoIter<(usize, SysOut)>>,
 }
 
 impl Run {
@@ -130,13 +136,16 @@ impl Run {
             spare: Chunk::default(),
             outcomes: Vec::new().into_iter(),
             at: 0,
+            sys: None,
+            sys_out: Vec::new().into_iter().peekable(),
         }
     }
 
     /// Keep the syscall state and test the syscall rules of source number `number`
     /// (its plan's rules all run in the core) on every syscall event.
     pub fn with_syscall(mut self, number: usize, max_threads: usize) -> Run {
-        self.feed.sys = Some(Syscall::new(number, max_threads));
+        self.sys = Some(Syscall::new(number, max_threads));
+        self.feed.track = true;
         self
     }
 
@@ -162,22 +171,37 @@ impl Run {
                 self.next_chunk(sources, batch);
                 continue;
             }
-            let step = std::mem::replace(&mut self.chunk.steps[self.at], Step::End);
+            let at = self.at;
+            let step = std::mem::replace(&mut self.chunk.steps[at], Step::End);
             self.at += 1;
             let walked = match step {
                 Step::Eval(walked) => walked,
-                Step::Done(done) => {
-                    if done.outcome.python {
-                        return Stop::Python(done.head);
+                Step::Sys(sys) => {
+                    let Some((_, out)) = self.sys_out.next_if(|(n, _)| *n == at) else {
+                        continue; // no alert
+                    };
+                    match out {
+                        SysOut::Alerts(outcome) => {
+                            alerts += outcome.rules.len();
+                            let number = self.sys.as_ref().map_or(0, |s| s.number);
+                            take(outcome, number, batch);
+                        }
+                        SysOut::Python => {
+                            let raw = &self.chunk.arena[sys.start..sys.end];
+                            return Stop::Python(handoff(&EventRef { raw, ..sys.ev }));
+                        }
+                        SysOut::Fault(fault) => return self.fault(fault, &sys),
                     }
-                    alerts += done.outcome.rules.len();
-                    let number = self.feed.sys.as_ref().map_or(0, |s| s.number);
-                    take(done.outcome, number, batch);
                     continue;
                 }
+                Step::Block(_) => continue,
+                Step::Seed => match self.sys_out.next_if(|(n, _)| *n == at) {
+                    Some((_, SysOut::Fault(Fault::Metadata(block, why)))) => {
+                        return Stop::Metadata(block, why)
+                    }
+                    _ => continue,
+                },
                 Step::Python(handoff) => return Stop::Python(handoff),
-                Step::Damaged(handoff) => return Stop::Damaged(handoff),
-                Step::Metadata(block, why) => return Stop::Metadata(block, why),
                 Step::Error(err) => return Stop::Error(err),
                 Step::End => return Stop::End,
             };
@@ -194,6 +218,18 @@ impl Run {
         Stop::Full
     }
 
+    /// The stop of a fault of the syscall state at event `sys`.
+    fn fault(&self, fault: Fault, sys: &SysEvent) -> Stop {
+        match fault {
+            Fault::Damaged(Some(enter)) => Stop::Damaged(*enter),
+            Fault::Damaged(None) => {
+                let raw = &self.chunk.arena[sys.start..sys.end];
+                Stop::Damaged(handoff(&EventRef { raw, ..sys.ev }))
+            }
+            Fault::Metadata(block, why) => Stop::Metadata(block, why),
+        }
+    }
+
     /// Make the next chunk the current one and evaluate it; with threads, walk the one
     /// after it meanwhile.
     fn next_chunk(&mut self, sources: &[&Source], batch: &mut Batch) {
@@ -205,7 +241,7 @@ impl Run {
                 chunk
             }
             None => {
-                self.feed.fill(&mut done, sources, &self.options);
+                self.feed.fill(&mut done);
                 done
             }
         };
@@ -215,17 +251,43 @@ impl Run {
             n => n,
         };
         let first_ts = self.feed.first_ts;
-        let outcomes = if threads > 1 && !self.feed.walked {
+        let (feed, options) = (&mut self.feed, &self.options);
+        let rules = self
+            .sys
+            .as_ref()
+            .and_then(|s| sources.get(s.number).copied());
+        let mut sys_out = Vec::new();
+        let mut syscall = |chunk: &Chunk| {
+            if let (Some(sys), Some(rules)) = (self.sys.as_mut(), rules) {
+                sys_out = sys.run(chunk, rules, options);
+            }
+        };
+        let outcomes = if threads > 1 && !feed.walked && rules.is_some() {
+            // the syscall steps here, the plugin events over threads, the next walk on
+            // one more thread
             let mut next = std::mem::take(&mut self.spare);
-            let (feed, options) = (&mut self.feed, &self.options);
-            let outcomes = chunk.evaluate(sources, options, first_ts, threads, || {
-                feed.fill(&mut next, sources, options)
+            let outcomes = std::thread::scope(|scope| {
+                let walk = scope.spawn(|| feed.fill(&mut next));
+                let outcomes =
+                    chunk.evaluate(sources, options, first_ts, threads, || syscall(&chunk));
+                if let Err(panic) = walk.join() {
+                    std::panic::resume_unwind(panic);
+                }
+                outcomes
             });
             self.ahead = Some(next);
             outcomes
+        } else if threads > 1 && !feed.walked {
+            let mut next = std::mem::take(&mut self.spare);
+            let outcomes =
+                chunk.evaluate(sources, options, first_ts, threads, || feed.fill(&mut next));
+            self.ahead = Some(next);
+            outcomes
         } else {
-            chunk.evaluate(sources, &self.options, first_ts, threads, || {})
+            syscall(&chunk);
+            chunk.evaluate(sources, options, first_ts, threads, || {})
         };
+        self.sys_out = sys_out.into_iter().peekable();
         self.chunk = chunk;
         self.outcomes = outcomes.into_iter();
         self.at = 0;
