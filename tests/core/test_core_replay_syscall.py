@@ -265,6 +265,19 @@ def test_bytes_changed(monkeypatch, tmp_path, rules, at, byte):
          overrides=("rule_matching=all",))
 
 
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_bytes_changed_with_the_upstream_rules(monkeypatch, tmp_path, rules, data):
+    """A byte of a libs-e2e capture changed (in the events part): the upstream rules and
+    the test rules give the same alerts and error in both modes."""
+    source = e2e("curl_google.scap").read_bytes()
+    at = data.draw(st.integers(len(source) // 10, len(source) - 1))
+    changed = bytearray(source)
+    changed[at] = data.draw(st.integers(0, 255))
+    same(monkeypatch, [damaged(tmp_path, bytes(changed))], [falco(), rules])
+
+
 def test_parameter_past_the_end_of_an_event_the_state_reads(monkeypatch, tmp_path, rules):
     """An openat exit whose name runs past its end: the alerts before it, then the
     DamagedEvent of the Python state, naming the file and offset."""
