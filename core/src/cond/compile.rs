@@ -31,7 +31,7 @@ use serde_json::Value as Json;
 use super::data::{Data, Set};
 use super::expr::{Arg, Check, Cmp, Computed, Expr, Modifier, One, Operand, Test, TextTest};
 use super::glob::{Glob, PathMatch};
-use super::ip::{IpConst, IpTest, Side, SidesTest};
+use super::ip::{IpTest, SidesTest};
 use super::transform::Single;
 
 /// Why a condition stays on the Python path.
@@ -250,52 +250,33 @@ fn check(node: &[Json]) -> Result<Check> {
     })
 }
 
-/// `=`/`in` (any constant holds) or `!=` (none does) on addresses.
-fn ip_test(op: &str, consts: &Json) -> Result<IpTest> {
-    let negate = match op {
-        "=" | "==" | "in" | "intersects" => false,
-        "!=" => true,
-        _ => return no(format!("IP operator {op}")),
-    };
-    let mut parsed = Vec::new();
-    for c in array(consts)? {
-        match IpConst::parse(text(c)?) {
-            Some(ip) => parsed.push(ip),
-            None => return no(format!("IP constant {c}")),
-        }
-    }
-    Ok(IpTest {
-        consts: parsed,
-        negate,
-    })
+/// The constants of an `ip` or `sides` check as texts.
+fn texts(consts: &Json) -> Result<Vec<&str>> {
+    array(consts)?.iter().map(text).collect()
 }
 
-/// A check of both ends: per end the test of `=` (`in`: one per constant), all ends
-/// for `!=`, any end otherwise.
+fn ip_test(op: &str, consts: &Json) -> Result<IpTest> {
+    IpTest::new(op, &texts(consts)?).map_err(Unsupported)
+}
+
 fn sides_test(op: &str, kind: &str, consts: &Json) -> Result<SidesTest> {
-    let all = op == "!=";
-    let side = match kind {
-        "ip" => {
-            let each = if op == "in" { "=" } else { op };
-            Side::Ip(ip_test(each, consts)?)
-        }
+    match kind {
+        "ip" => SidesTest::ips(op, &texts(consts)?),
         "port" => {
-            let cmp = match op {
-                "in" => Cmp::Eq,
-                _ => cmp_of(op).ok_or(Unsupported(format!("port operator {op}")))?,
-            };
             let values = array(consts)?
                 .iter()
                 .map(constant)
                 .collect::<Result<Vec<_>>>()?;
-            if op != "in" && values.len() != 1 {
-                return no("expected one value");
-            }
-            Side::Port(values.into_iter().map(|c| (cmp, c)).collect())
+            let cmp = if op == "in" {
+                Some(Cmp::Eq)
+            } else {
+                cmp_of(op)
+            };
+            SidesTest::ports(op, cmp, values)
         }
-        _ => return no(format!("sides of {kind}")),
-    };
-    Ok(SidesTest { side, all })
+        _ => Err(format!("sides of {kind}")),
+    }
+    .map_err(Unsupported)
 }
 
 fn cmp_of(op: &str) -> Option<Cmp> {

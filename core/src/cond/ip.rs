@@ -108,6 +108,21 @@ pub struct IpTest {
 }
 
 impl IpTest {
+    /// `=`, `==`, `in`, `intersects` (any constant holds) or `!=` (none does) with
+    /// these constants; `Err` for another operator or a constant the core refuses.
+    pub fn new(op: &str, consts: &[&str]) -> Result<IpTest, String> {
+        let negate = match op {
+            "=" | "==" | "in" | "intersects" => false,
+            "!=" => true,
+            _ => return Err(format!("IP operator {op}")),
+        };
+        let consts = consts
+            .iter()
+            .map(|c| IpConst::parse(c).ok_or(format!("IP constant {c}")))
+            .collect::<Result<_, _>>()?;
+        Ok(IpTest { consts, negate })
+    }
+
     /// The check on the text of one address (false when it does not parse).
     pub fn holds(&self, value: &Data) -> bool {
         let Some((ip, scoped)) = value.text().and_then(Ip::scoped) else {
@@ -133,6 +148,33 @@ pub struct SidesTest {
 }
 
 impl SidesTest {
+    /// Addresses: per end the test of `=` (`in`: of each constant), any end, or for
+    /// `!=` every end.
+    pub fn ips(op: &str, consts: &[&str]) -> Result<SidesTest, String> {
+        let each = if op == "in" { "=" } else { op };
+        Ok(SidesTest {
+            side: Side::Ip(IpTest::new(each, consts)?),
+            all: op == "!=",
+        })
+    }
+
+    /// Ports: per end the comparison `cmp` (`=` for each constant of `in`), any end, or
+    /// for `!=` every end.
+    pub fn ports(
+        op: &str,
+        cmp: Option<Cmp>,
+        consts: Vec<Data<'static>>,
+    ) -> Result<SidesTest, String> {
+        let cmp = cmp.ok_or(format!("port operator {op}"))?;
+        if op != "in" && consts.len() != 1 {
+            return Err("expected one value".into());
+        }
+        Ok(SidesTest {
+            side: Side::Port(consts.into_iter().map(|c| (cmp, c)).collect()),
+            all: op == "!=",
+        })
+    }
+
     /// The check on the ends the field gives (a list; anything else is false).
     pub fn holds(&self, value: &Data, compare: impl Fn(Cmp, &Data, &Data) -> bool) -> bool {
         let Data::List(ends) = value else {
