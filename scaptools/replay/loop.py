@@ -317,11 +317,11 @@ def _metadata_error(name: str, offset: int, btype: int, order: str, body: bytes,
 def syscall_threads() -> int:
     """Threads of a replay with the syscall source in the core: the syscall state takes
     the events in order while another thread walks the next chunk, which pays only
-    when a CPU is free: on a machine whose load already fills every CPU, one thread
-    (0: the core picks, one per CPU)."""
+    when a CPU is free: on a machine whose load is half as much again as its CPUs, one
+    thread (0: the core picks, one per CPU)."""
     import os
     try:
-        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+        busy = os.getloadavg()[0] >= 1.5 * (os.cpu_count() or 1)
     except OSError:
         busy = False
     return 1 if busy else 0
