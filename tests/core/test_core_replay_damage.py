@@ -75,7 +75,7 @@ def test_fields_that_read_parameters_are_the_python_ones(path):
 RULES = """
 - rule: Exit results
   desc: the results of some exits
-  condition: evt.type in (openat, close, read, mmap) and evt.dir = < and evt.rawres >= 0
+  condition: evt.type in (open, close, read, mmap) and evt.dir = < and evt.rawres >= 0
   output: "%evt.type %evt.res %proc.name"
   priority: INFO
 - rule: Header only
@@ -86,7 +86,7 @@ RULES = """
 """
 
 
-@pytest.mark.parametrize("which", ["openat", "close", "read", "fstat", "mmap"])
+@pytest.mark.parametrize("which", ["open", "close", "read", "fstat", "mmap"])
 @pytest.mark.parametrize("direction", [">", "<"])
 def test_replay_stops_where_python_stops(monkeypatch, tmp_path, which, direction):
     """The first event of a type and direction damaged: the same alerts, then the same
