@@ -35,14 +35,13 @@ use std::collections::HashSet;
 use crate::cond::{Extract, Values};
 use crate::fields::Record;
 use crate::replay::run::Handoff;
+use crate::replay::syscall::handoff;
 use crate::replay::{plugin_event, Source, Verdict};
-use crate::state::State;
+use crate::state::{Held, State};
 use crate::sysfields::Ctx;
 use crate::value::Value;
 use crate::walk::tally::params_fit;
-use crate::walk::{
-    is_event_block, is_metadata_block, BlockRef, Item, Order, WalkError, Walker, BLOCK_SHB,
-};
+use crate::walk::{is_event_block, is_metadata_block, Item, WalkError, Walker, BLOCK_SHB};
 pub use plan::Plan;
 use plan::{Cond, FilterField, Render, Route};
 use render::{Clock, Shown};
@@ -96,7 +95,7 @@ pub struct Printer {
     walker: Walker,
     state: State,
     /// metadata blocks seen since the last event: (offset, type, order, body)
-    pending: Vec<(u64, u32, Order, Vec<u8>)>,
+    pending: Held,
     plan: Plan,
     clock: Clock,
     warned: HashSet<u32>,
@@ -123,7 +122,7 @@ impl Printer {
             name: walker.path().to_owned(),
             walker,
             state: State::new(),
-            pending: Vec::new(),
+            pending: Held::default(),
             plan,
             clock: Clock::default(),
             warned: HashSet::new(),
@@ -170,7 +169,7 @@ impl Printer {
                 Item::Block(block) => {
                     let t = block.block_type;
                     if is_metadata_block(t) {
-                        pending.push((block.offset, t, block.order, block.body.to_vec()));
+                        pending.hold(&block);
                     } else if t != BLOCK_SHB && !is_event_block(t) && warned.insert(t) {
                         batch.warnings.push(format!(
                             "{}: offset {:#x}: skipping unknown block type {t:#x}",
@@ -181,16 +180,8 @@ impl Printer {
                 }
                 Item::Event(ev) => ev,
             };
-            for (offset, block_type, order, body) in pending.drain(..) {
-                let block = BlockRef {
-                    offset,
-                    block_type,
-                    order,
-                    body: &body,
-                };
-                if let Err(why) = state.seed(&block) {
-                    return Stop::Python(format!("block at {offset}: {why}"));
-                }
+            if let Err((offset, why)) = pending.apply(state) {
+                return Stop::Python(format!("block at {offset}: {why}"));
             }
             if let Err(why) = state.update(&ev) {
                 return Stop::Python(format!("event {}: {why}", ev.num));
@@ -215,17 +206,7 @@ impl Printer {
                             }
                         }
                     };
-                let handoff = Handoff {
-                    offset: ev.offset,
-                    num: ev.num,
-                    ts: ev.ts,
-                    tid: ev.tid,
-                    cpu: ev.cpu,
-                    etype: ev.etype,
-                    nparams: ev.nparams,
-                    flags: ev.flags,
-                    raw: ev.raw.to_vec(),
-                };
+                let handoff = handoff(&ev);
                 batch.plugins.push((batch.text.len(), handoff, selected));
                 continue;
             }

@@ -10,8 +10,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::state::threads::MAX_THREADS;
-use crate::state::{ContainerKey, ContainerValue, Fd, State, Thread};
-use crate::walk::{is_metadata_block, BlockRef, EventRef, Item, Order, Walker};
+use crate::state::{ContainerKey, ContainerValue, Fd, Held, State, Thread};
+use crate::walk::{is_metadata_block, EventRef, Item, Walker};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStateWalk>()
@@ -23,7 +23,7 @@ pub struct PyStateWalk {
     walker: Walker,
     pub(crate) state: State,
     /// metadata blocks seen since the last event: (offset, type, order, body)
-    pending: Vec<(u64, u32, Order, Vec<u8>)>,
+    pending: Held,
     /// the last event applied, its bytes owned (what `SysFields.values` reads)
     pub(crate) last: Option<(EventRef<'static>, Vec<u8>)>,
 }
@@ -40,7 +40,7 @@ impl PyStateWalk {
         Ok(PyStateWalk {
             walker,
             state: State::with_max_threads(max_threads),
-            pending: Vec::new(),
+            pending: Held::default(),
             last: None,
         })
     }
@@ -67,23 +67,12 @@ impl PyStateWalk {
                     State::new().seed(&block).map_err(|e| {
                         PyValueError::new_err(format!("block at {}: {e}", block.offset))
                     })?;
-                    pending.push((
-                        block.offset,
-                        block.block_type,
-                        block.order,
-                        block.body.to_vec(),
-                    ));
+                    pending.hold(&block);
                 }
                 Item::Event(ev) => {
-                    for (offset, block_type, order, body) in pending.drain(..) {
-                        let block = BlockRef {
-                            offset,
-                            block_type,
-                            order,
-                            body: &body,
-                        };
-                        state.seed(&block).map_err(PyValueError::new_err)?;
-                    }
+                    pending
+                        .apply(state)
+                        .map_err(|(_, why)| PyValueError::new_err(why))?;
                     state
                         .update(&ev)
                         .map_err(|e| PyValueError::new_err(format!("event {}: {e}", ev.num)))?;

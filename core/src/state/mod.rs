@@ -17,6 +17,7 @@ mod cache;
 mod containers;
 mod fdtable;
 pub mod hash;
+mod held;
 pub mod memory;
 pub mod params;
 mod parsers;
@@ -39,6 +40,7 @@ pub use cache::EventCache;
 pub use containers::{ContainerKey, ContainerValue};
 pub use fdtable::FdTable;
 use hash::IntMap;
+pub use held::Held;
 pub use thread::{Fd, Thread};
 pub use threads::Threads;
 
