@@ -1,12 +1,25 @@
 """Helpers of the core's differential tests: the extension or a skip, and one-rule plans."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from scaptools.core import native
+
+
+def sibling(name: str):
+    """The test module ``name`` of this folder, loaded afresh from its file (the tests
+    share made captures and checks this way)."""
+    # named inside this package, so that its own relative imports work
+    spec = importlib.util.spec_from_file_location(f"{__package__}.sibling_{name}",
+                                                  Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def core_or_skip():

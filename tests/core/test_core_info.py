@@ -6,7 +6,6 @@ and packing, and on damaged ones (cut short, bytes flipped, parameters too long)
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import random
 from pathlib import Path
 
@@ -19,16 +18,9 @@ from scaptools.cli.main import cli
 from scaptools.format.reader import CaptureReader
 from scaptools.ops.info import summarize
 
+from .coreutil import sibling
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def sibling(name: str):
-    """A test module beside this one (pytest imports tests by path, not by name)."""
-    spec = importlib.util.spec_from_file_location(f"info_{name}", Path(__file__).with_name(
-        f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # captures made in every version, byte order and block kind; events made damaged

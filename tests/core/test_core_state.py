@@ -17,7 +17,6 @@ from __future__ import annotations
 import gzip
 import json
 import struct
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,8 @@ import pytest
 from scaptools.format.reader import open_capture
 from scaptools.state import State, tracked_events
 from scaptools.state.containers import container_value
+
+from .coreutil import sibling
 
 ROOT = Path(__file__).resolve().parents[2]
 THREAD_FIELDS = ("tid", "pid", "ptid", "sid", "vpgid", "pgid", "fdlimit", "flags", "uid",
@@ -36,15 +37,6 @@ THREAD_FIELDS = ("tid", "pid", "ptid", "sid", "vpgid", "pgid", "fdlimit", "flags
 FD_FIELDS = ("num", "type", "l4proto", "sport", "dport", "flags", "ino", "dev", "pending_l4",
              "name", "sip", "dip", "pdip", "is_server", "client")
 SYSCALL_CAPTURES = [ROOT / "captures" / "syscall_shell.scap"]
-
-
-def sibling(name: str):
-    """A test module beside this one (pytest imports tests by path, not by name)."""
-    spec = importlib.util.spec_from_file_location(f"state_{name}", Path(__file__).with_name(
-        f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def python_thread(thread) -> dict:

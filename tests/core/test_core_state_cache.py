@@ -9,7 +9,6 @@ containers after every event; the captures of test_core_state*.py are compared t
 same way."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -17,13 +16,7 @@ from scaptools.events.table import EVENTS
 from scaptools.events.event import Event
 from scaptools.format.writer import event_block, section_header
 
-
-def sibling(name: str):
-    spec = importlib.util.spec_from_file_location(f"cache_{name}", Path(__file__).with_name(
-        f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .coreutil import sibling
 
 
 MADE = sibling("test_core_state_made")

@@ -8,7 +8,6 @@ leave their parameters to the enter event (older event versions). See
 test_core_state.py for what is compared."""
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import socket
 import struct
@@ -24,16 +23,10 @@ from scaptools.format import schema
 from scaptools.format.writer import event_block, frame, section_header
 from scaptools.events.event import Event
 
+from .coreutil import sibling
+
 NO_TID = 0xFFFFFFFFFFFFFFFF
 LAST = {(e["name"], e["direction"]): e for e in EVENTS}  # the current version of each
-
-
-def sibling(name: str):
-    spec = importlib.util.spec_from_file_location(f"made_{name}", Path(__file__).with_name(
-        f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 STATE = sibling("test_core_state")

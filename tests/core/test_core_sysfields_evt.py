@@ -9,7 +9,6 @@ and a directory fd, sockets, fd lists, dynamic parameters, long and binary buffe
 """
 from __future__ import annotations
 
-import importlib.util
 import random
 import struct
 import time
@@ -25,13 +24,7 @@ from scaptools.events.table import EVENTS, TABLE
 from scaptools.fields.syscall import syscall_fieldset
 from scaptools.format.reader import open_capture
 
-
-def sibling(name: str):
-    spec = importlib.util.spec_from_file_location(f"evt_{name}", Path(__file__).with_name(
-        f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .coreutil import sibling
 
 
 HARNESS = sibling("sysfield_compare")
@@ -64,7 +57,6 @@ def check(core, path: Path, monkeypatch, specs: list[str] | None = None) -> int:
     missing, count = HARNESS.compare(core, path, specs or all_specs(), monkeypatch)
     assert set(missing) == LEFT_TO_PYTHON & set(specs or all_specs()), missing
     return count
-
 
 
 # -- made events: one of every type of the table per variant, each parameter made from

@@ -10,7 +10,6 @@ The fields the core leaves to Python are listed exactly (``PYTHON_ONLY``): losin
 more fails these tests."""
 from __future__ import annotations
 
-import importlib.util
 import struct
 from pathlib import Path
 
@@ -18,13 +17,7 @@ import pytest
 
 from scaptools.fields.syscall import syscall_fieldset
 
-
-def sibling(name: str):
-    spec = importlib.util.spec_from_file_location(f"sysfd_{name}", Path(__file__).with_name(
-        f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .coreutil import sibling
 
 
 HARNESS = sibling("sysfield_compare")

@@ -10,7 +10,6 @@ Every field of these classes is compared, with the arguments worth testing; the 
 holds the exact set the core leaves to Python, so losing a field fails it."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import struct
 from pathlib import Path
@@ -23,14 +22,7 @@ from scaptools.fields.syscall import syscall_fieldset
 from scaptools.format import schema
 from scaptools.format.writer import event_block, frame, section_header
 
-
-def sibling(name: str):
-    """A test module beside this one (pytest imports tests by path, not by name)."""
-    spec = importlib.util.spec_from_file_location(f"proc_{name}", Path(__file__).with_name(
-        f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .coreutil import sibling
 
 
 HARNESS = sibling("sysfield_compare")
