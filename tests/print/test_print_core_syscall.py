@@ -10,10 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from scaptools.cli.main import cli
-from scaptools.core import native
 from scaptools.events.event import Event
 from scaptools.format.reader import open_capture
 from scaptools.format.writer import CaptureWriter
@@ -31,6 +28,8 @@ def _sibling(name: str):
 
 
 FILTERS = _sibling("test_print_fields_sysdig").FILTERS  # the 22 filters compared with sysdig
+PRINT_CORE = _sibling("test_print_core")  # scap print in either mode, the core or a skip
+core_or_skip, cli_print = PRINT_CORE.core_or_skip, PRINT_CORE.run
 SHELL = ROOT / "captures" / "syscall_shell.scap"
 E2E = ["curl_google", "curl_google_comments", "sample", "single_ipv6_conn", "test_ipv6_client"]
 # -p formats of many fields the core computes (the fields of each class, arguments, pad9
@@ -55,21 +54,6 @@ FORMATS = [
     ["-D", "-j"],
     ["-n", "40", "-D"],
 ]
-
-
-def core_or_skip():
-    if native() is None:
-        pytest.skip("the compiled core is not built (or SCAPTOOLS_PURE is set)")
-
-
-def cli_print(args, pure: bool, monkeypatch) -> tuple:
-    """``scap print ARGS``: exit code, stdout, stderr."""
-    if pure:
-        monkeypatch.setenv("SCAPTOOLS_PURE", "1")
-    else:
-        monkeypatch.delenv("SCAPTOOLS_PURE", raising=False)
-    res = CliRunner().invoke(cli, ["print", *map(str, args)])
-    return res.exit_code, res.stdout, res.stderr
 
 
 def both(args, monkeypatch) -> tuple:
