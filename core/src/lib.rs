@@ -8,6 +8,7 @@ pub mod cond;
 pub mod fields;
 pub mod print;
 pub mod replay;
+pub mod slice;
 pub mod state;
 pub mod sysfields;
 pub mod value;

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Callable
 
 from scaptools.errors import OptionError, ScapError
@@ -83,9 +84,13 @@ def cut(path, out, start: str | None = None, end: str | None = None,
     Returns the number of events written. Raises OptionError for a time that
     cannot be read or an end before the start, ScapError for a slice that keeps
     no event (unless ``allow_empty``: then a capture without events is written)
-    and for a bad capture.
+    and for a bad capture. The compiled core cuts when it can (``slice_core``).
     """
-    state, carried, bounds, output = State(), [], None, None
+    from scaptools.ops.slice_core import cut_in_core
+    written = cut_in_core(path, out, start, end, selector, compress, allow_empty)
+    if written is not None:
+        return written
+    state, carried, bounds, output, pending = State(), [], None, None, {}
     with RunStore() as store:
         try:
             with open_capture(path) as reader:
@@ -99,27 +104,40 @@ def cut(path, out, start: str | None = None, end: str | None = None,
                         bounds = _bounds(start, end, item.ts)
                     inside = bounds[0] <= item.ts <= bounds[1]
                     if inside and output is None:
-                        output = _Output(out, compress, carried + state_blocks(state), store,
-                                         _calls_returning(state))
+                        output = Output(out, compress, carried + state_blocks(state), store)
+                        pending = _calls_returning(state)
+                        output.waiting = bool(pending)
                     if not item.is_plugin:
                         state.update(item)
                     keep = inside and (selector is None or selector(item) or item.type in _KEEP)
-                    if output is not None and output.pending:
-                        output.see(item, keep)
+                    if pending:  # the next event of a waiting thread decides its call
+                        enter = pending.pop(item.tid, None)
+                        if enter is not None and keep:
+                            output.carry(enter.ts, event_block(enter))
+                        if not pending:
+                            output.release()
                     if keep:
-                        output.put(item)
+                        output.put(event_block(item))
                 if output is not None:
-                    output.finish()
+                    output.release()  # the calls still waiting never returned
         finally:
             if output is not None:
                 output.close()
     if output is not None and output.kept:
         return output.writer.events_written
+    return empty_slice(reader.path, out, carried + state_blocks(state), selector, compress,
+                       allow_empty)
+
+
+def empty_slice(name: str, out, metadata: list, selector, compress: bool,
+                allow_empty: bool) -> int:
+    """A slice that keeps no event: ScapError, or with ``allow_empty`` a capture of just
+    ``metadata``."""
     if not allow_empty:
-        raise ScapError(f"{reader.path}: no event falls in the window"
+        raise ScapError(f"{name}: no event falls in the window"
                         + (" and matches the filter" if selector else "")
                         + "; nothing written (--allow-empty writes a capture without events)")
-    with CaptureWriter(out, gzip=compress, metadata=carried + state_blocks(state)):
+    with CaptureWriter(out, gzip=compress, metadata=metadata):
         return 0
 
 
@@ -137,62 +155,53 @@ def _calls_returning(state) -> dict:
     return {e.tid: e for e in calls_in_progress(state) if e.type in _PAIRED}
 
 
-class _Output:
-    """The slice being written: the enter events of calls in progress at its start are
-    written first, but only those whose exit is in the slice; until that is known
-    (each such thread's next event), kept events wait, past ``HOLD_BYTES`` in a
-    temporary capture."""
+class Output:
+    """The slice being written. The enter events of calls in progress at its start are
+    written first, but only those whose exit is in the slice (``carry``); while that is
+    not known (``waiting``), kept events are held, past ``HOLD_BYTES`` in a temporary
+    capture, until ``release``."""
 
-    def __init__(self, out, compress: bool, metadata: list, store: RunStore, pending: dict):
+    def __init__(self, out, compress: bool, metadata: list, store: RunStore):
         self.out, self.compress, self.metadata, self.store = out, compress, metadata, store
-        self.pending = pending  # tid -> enter event whose exit is not seen yet
-        self.carried: list = []  # enter events whose exit is in the window
-        self.held: list = []
+        self.waiting = False
+        self.carried: list = []  # (ts, block) of enter events whose exit is in the slice
+        self.held: list = []  # (count, blocks)
         self.held_bytes = 0
         self.runs: list[str] = []
         self.writer = None
         self.kept = 0
 
-    def see(self, event, kept: bool) -> None:
-        """An event after the start (``kept``: written to the slice): the next event of a
-        pending thread is its exit."""
-        enter = self.pending.pop(event.tid, None)
-        if enter is not None and kept:
-            self.carried.append(enter)
-        if not self.pending:
-            self._release()
+    def carry(self, ts: int, block: bytes) -> None:
+        self.carried.append((ts, block))
 
-    def put(self, event) -> None:
-        self.kept += 1
-        if not self.pending:
-            self._started().write(event)
+    def put(self, blocks: bytes, count: int = 1) -> None:
+        """``count`` kept events, framed as ``event_block`` frames them."""
+        self.kept += count
+        if not self.waiting:
+            self._started().write_blocks(blocks, count)
             return
-        block = event_block(event)
-        self.held.append((event.ts, block))
-        self.held_bytes += len(block)
+        self.held.append((count, blocks))
+        self.held_bytes += len(blocks)
         if self.held_bytes >= HOLD_BYTES:
-            self.runs.append(self.store.write([self.held], BLOCKS))
+            self.runs.append(self.store.write([[(0, b) for _n, b in self.held]], BLOCKS))
             self.held, self.held_bytes = [], 0
 
-    def finish(self) -> None:
-        """The end of the capture: the calls still pending never returned."""
-        self.pending.clear()
-        self._release()
-
-    def _release(self) -> None:
+    def release(self) -> None:
+        """No call waits any more: the held events go out, after the carried enters."""
+        self.waiting = False
         for run in self.runs:
             for _ts, block in read_run(run, BLOCKS):
                 self._started().write_blocks(block, 1)
-        for _ts, block in self.held:
-            self._started().write_blocks(block, 1)
+        for count, blocks in self.held:
+            self._started().write_blocks(blocks, count)
         self.runs, self.held, self.held_bytes = [], [], 0
 
     def _started(self) -> CaptureWriter:
         """The writer, opened with the carried enter events at the first kept event."""
         if self.writer is None:
             self.writer = CaptureWriter(self.out, gzip=self.compress, metadata=self.metadata)
-            for enter in sorted(self.carried, key=lambda e: e.ts):  # so exits keep fd fields
-                self.writer.write(enter)
+            for _ts, block in sorted(self.carried, key=itemgetter(0)):  # exits keep fd fields
+                self.writer.write_blocks(block, 1)
         return self.writer
 
     def close(self) -> None:

@@ -100,6 +100,10 @@ def _str16(text: str) -> bytes:
     return struct.pack("<H", len(data)) + data
 
 
+def _num(fd) -> int:
+    return fd.num
+
+
 def calls_in_progress(state) -> list:
     """The enter events of the calls the threads are in (their exits come later)."""
     pending = [t.last_enter for t in state.threads.values() if t.in_call and t.last_enter]
@@ -107,7 +111,9 @@ def calls_in_progress(state) -> list:
 
 
 def state_blocks(state) -> list[Block]:
-    """Process list, fd lists (one per main thread) and user list blocks for ``state``."""
+    """Process list, fd lists (one per main thread) and user list blocks for ``state``:
+    threads in table order with main threads first, fds by number, users by uid, then
+    groups by gid."""
     threads = sorted(state.threads.values(),
                      key=lambda t: t.tid != t.pid)  # main threads first: they own the fds
     blocks = [Block(constants.BLOCK_PL_V9, b"".join(process_entry(t) for t in threads))]
@@ -116,13 +122,14 @@ def state_blocks(state) -> list[Block]:
         if id(t.fdtable) in seen:
             continue
         seen.add(id(t.fdtable))
-        entries = [fd_entry(fd) for fd in t.fdtable.values()]
+        entries = [fd_entry(fd) for fd in sorted(t.fdtable.values(), key=_num)]
         body = struct.pack("<Q", _u(t.tid, 64)) + b"".join(e for e in entries if e)
         blocks.append(Block(constants.BLOCK_FDL_V2, body))
     users = [_prefixed(b"\0" + struct.pack("<II", _u(u["uid"], 32), _u(u["gid"], 32))
                        + _str16(u["name"])
-                       + _str16(u["home"]) + _str16(u["shell"])) for u in state.users.values()]
+                       + _str16(u["home"]) + _str16(u["shell"]))
+             for _uid, u in sorted(state.users.items())]
     groups = [_prefixed(b"\1" + struct.pack("<I", _u(gid, 32)) + _str16(name))
-              for gid, name in state.groups.items()]
+              for gid, name in sorted(state.groups.items())]
     blocks.append(Block(constants.BLOCK_UL_V2, b"".join(users + groups)))
     return blocks

@@ -81,6 +81,7 @@ def compile_filter(text: str, registry=None):
     match.paths = {source: getattr(fn, "path", "python") if fn is not None else None
                    for source, fn in plugin_filters.items() if source is not None}
     match.filters = {s: fn for s, fn in plugin_filters.items() if s is not None}
+    match.text, match.registry = text, registry
     return match
 
 

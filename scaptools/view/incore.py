@@ -74,13 +74,13 @@ def make_plan(core, options, registry, selector, hidden) -> tuple[dict, list]:
     plan = {"hidden": sorted(hidden), "count": options.count, "hostname": hostname(),
             "filter": {"fields": [], "cond": None, "types": None, "names": None}}
     if selector is not None:
-        plan["filter"] = _filter(core, options.filter, selector)
-    plan["plugins"], rules = _plugin_routes(registry, selector)
+        plan["filter"] = filter_plan(core, options.filter, selector)
+    plan["plugins"], rules = plugin_routes(registry, selector)
     plan["render"] = _render(core, options)
     return plan, rules
 
 
-def _plugin_routes(registry, selector) -> tuple[dict, list]:
+def plugin_routes(registry, selector) -> tuple[dict, list]:
     """Where the plugin events of each plugin id go: ``skip`` (the filter selects none of
     them), ``python`` (Python filters and renders them) or ``core`` (the core's rules of
     the filter test them, Python renders those selected)."""
@@ -100,7 +100,8 @@ def _plugin_routes(registry, selector) -> tuple[dict, list]:
     return {"default": "skip", "ids": ids}, rules
 
 
-def _filter(core, text: str, selector) -> dict:
+def filter_plan(core, text: str, selector) -> dict:
+    """The filter part of a plan: the fields, the condition and the ``evt.type`` gate."""
     if selector.syscall is None:  # no syscall event can match
         return {"fields": [], "cond": "never", "types": None, "names": None}
     from scaptools.engine import parse_condition

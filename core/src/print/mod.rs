@@ -41,12 +41,14 @@ use crate::state::{Held, State};
 use crate::sysfields::Ctx;
 use crate::value::Value;
 use crate::walk::tally::params_fit;
-use crate::walk::{is_event_block, is_metadata_block, Item, WalkError, Walker, BLOCK_SHB};
+use crate::walk::{
+    is_event_block, is_metadata_block, EventRef, Item, WalkError, Walker, BLOCK_SHB,
+};
 pub use plan::Plan;
 use plan::{Cond, FilterField, Render, Route};
 use render::{Clock, Shown};
 
-const PLUGINEVENT: u16 = 322;
+pub const PLUGINEVENT: u16 = 322;
 /// Bytes of text a batch holds at most before it goes to Python.
 const BATCH_TEXT: usize = 1 << 20;
 /// Plugin events a batch hands to Python at most.
@@ -194,18 +196,11 @@ impl Printer {
                 continue;
             }
             if ev.etype == PLUGINEVENT {
-                let selected =
-                    match plain_plugin_id(ev.raw, ev.nparams).map(|id| plan.plugins.of(id)) {
-                        None | Some(Route::Python) => false,
-                        Some(Route::Skip) => continue,
-                        Some(Route::Rules(n)) => {
-                            match sources.get(n).and_then(|s| verdict(s, ev.raw, ev.num)) {
-                                Some(true) => true,
-                                Some(false) => continue,
-                                None => false,
-                            }
-                        }
-                    };
+                let selected = match plugin_verdict(plan, sources, &ev) {
+                    Some(false) => continue,
+                    Some(true) => true,
+                    None => false,
+                };
                 let handoff = handoff(&ev);
                 batch.plugins.push((batch.text.len(), handoff, selected));
                 continue;
@@ -215,33 +210,16 @@ impl Printer {
                 state,
                 hostname: &plan.hostname,
             };
-            if let Some(gate) = &plan.gate {
-                if !gate.types.has(ev.etype) {
-                    continue;
-                }
-                if ev.etype < 2 {
-                    let name = gate.type_field.extract(&cx);
-                    let known = |n: &str| gate.names.iter().any(|g| g == n);
-                    if !matches!(&name, Some(Value::Str(n)) if known(n)) {
-                        continue;
-                    }
-                }
-            }
-            if matches!(plan.cond, Cond::Never) || matches!(plan.render, Render::Nothing) {
+            if matches!(plan.render, Render::Nothing) {
                 continue;
+            }
+            match selects(plan, &cx) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(why) => return Stop::Python(why),
             }
             if !params_fit(ev.raw, ev.etype, ev.nparams) {
                 return Stop::Python(format!("event {} is damaged", ev.num));
-            }
-            if let Cond::Expr(expr) = &plan.cond {
-                let mut values = Values::new(plan.fields.len());
-                let mut fields = Fields {
-                    fields: &plan.fields,
-                    cx: &cx,
-                };
-                if !expr.eval(&mut values, &mut fields) {
-                    continue;
-                }
             }
             match render::event(plan, &cx, clock, &mut batch.text) {
                 Shown::Line => {
@@ -257,6 +235,49 @@ impl Printer {
         } else {
             Stop::Full
         }
+    }
+}
+
+/// Whether the filter of `plan` selects syscall event `cx.ev`: the `evt.type` gate, then
+/// the condition. `Err` when the condition would read a damaged event (Python decides).
+pub fn selects(plan: &Plan, cx: &Ctx<'_>) -> Result<bool, String> {
+    let ev = &cx.ev;
+    if let Some(gate) = &plan.gate {
+        if !gate.types.has(ev.etype) {
+            return Ok(false);
+        }
+        if ev.etype < 2 {
+            let name = gate.type_field.extract(cx);
+            let known = |n: &str| gate.names.iter().any(|g| g == n);
+            if !matches!(&name, Some(Value::Str(n)) if known(n)) {
+                return Ok(false);
+            }
+        }
+    }
+    match &plan.cond {
+        Cond::All => Ok(true),
+        Cond::Never => Ok(false),
+        Cond::Expr(expr) => {
+            if !params_fit(ev.raw, ev.etype, ev.nparams) {
+                return Err(format!("event {} is damaged", ev.num));
+            }
+            let mut values = Values::new(plan.fields.len());
+            let mut fields = Fields {
+                fields: &plan.fields,
+                cx,
+            };
+            Ok(expr.eval(&mut values, &mut fields))
+        }
+    }
+}
+
+/// The filter's verdict on plugin event `ev`: `Some(true)` when the core's rules of its
+/// route select it, `Some(false)` when nothing selects it, `None` when Python decides.
+pub fn plugin_verdict(plan: &Plan, sources: &[&Source], ev: &EventRef<'_>) -> Option<bool> {
+    match plan.plugins.of(plain_plugin_id(ev.raw, ev.nparams)?) {
+        Route::Python => None,
+        Route::Skip => Some(false),
+        Route::Rules(n) => verdict(sources.get(n)?, ev.raw, ev.num),
     }
 }
 

@@ -28,7 +28,7 @@ use crate::value::Value;
 pub struct TypeSet(Vec<u64>);
 
 impl TypeSet {
-    fn of(ids: impl IntoIterator<Item = u64>) -> TypeSet {
+    pub fn of(ids: impl IntoIterator<Item = u64>) -> TypeSet {
         let mut bits = vec![0u64; 1 << 10];
         for id in ids {
             if let Some(word) = bits.get_mut((id >> 6) as usize) {

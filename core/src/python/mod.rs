@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 mod eval;
 mod fields;
 mod print;
+mod slice;
 mod state;
 mod sysfields;
 mod walk;
@@ -16,6 +17,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     eval::register(m)?;
     fields::register(m)?;
     print::register(m)?;
+    slice::register(m)?;
     state::register(m)?;
     sysfields::register(m)?;
     walk::register(m)?;

@@ -15,6 +15,7 @@
 
 mod cache;
 mod containers;
+pub mod dump;
 mod fdtable;
 pub mod hash;
 mod held;
@@ -70,6 +71,7 @@ pub struct User {
 pub struct Enter {
     pub etype: u16,
     pub ts: u64,
+    pub cpu: u16,
     pub nparams: usize,
     pub large: bool,
     pub raw: Vec<u8>,
@@ -337,6 +339,7 @@ fn set_enter(thread: &mut Thread, ev: &EventRef<'_>) {
     if let Some(last) = thread.last_enter.as_mut().and_then(Rc::get_mut) {
         last.etype = ev.etype;
         last.ts = ev.ts;
+        last.cpu = ev.cpu;
         last.nparams = ev.nparams as usize;
         last.large = ev.large;
         last.raw.clear();
@@ -346,6 +349,7 @@ fn set_enter(thread: &mut Thread, ev: &EventRef<'_>) {
     thread.last_enter = Some(Rc::new(Enter {
         etype: ev.etype,
         ts: ev.ts,
+        cpu: ev.cpu,
         nparams: ev.nparams as usize,
         large: ev.large,
         raw: ev.raw.to_vec(),

@@ -24,12 +24,14 @@ const PL_VERSIONS: [(u32, u8); 12] = [
     (0x214, 8),
     (0x215, 9),
 ];
+/// The process list a dump writes.
+pub(super) const PL_V9: u32 = 0x215;
 const FDL_BLOCKS: [u32; 3] = [0x203, 0x8001ABCD, 0x218];
-const FDL_V2: u32 = 0x218;
+pub(super) const FDL_V2: u32 = 0x218;
 const UL_BLOCKS: [u32; 3] = [0x206, 0x8012ABCD, 0x220];
 const IL_BLOCKS: [u32; 3] = [0x205, 0x8011ABCD, 0x219];
 const IL_V2: u32 = 0x219;
-const UL_V2: u32 = 0x220;
+pub(super) const UL_V2: u32 = 0x220;
 /// fd types whose payload is just a name (§6)
 const NAMED_TYPES: [u8; 15] = [1, 2, 7, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20, 21];
 
