@@ -24,14 +24,16 @@ use std::collections::{HashMap, HashSet};
 
 use crate::print::{plan::TypeSet, plugin_verdict, selects, Plan, PLUGINEVENT};
 use crate::replay::Source;
-use crate::state::dump::Block;
 use crate::state::{Enter, Held, State};
 use crate::sysfields::Ctx;
 use crate::walk::table::is_large;
 use crate::walk::{
-    is_event_block, is_metadata_block, EventRef, Item, WalkError, Walker, BLOCK_EV_V2,
+    is_event_block, is_metadata_block, EventRef, Item, Order, WalkError, Walker, BLOCK_EV_V2,
     BLOCK_EV_V2_LARGE, BLOCK_SHB, NON_LARGE_MAX,
 };
+
+/// A metadata block of the slice: its type, body and whether the body is big-endian.
+pub type Block = (u32, Vec<u8>, bool);
 
 /// Bytes of event blocks a batch holds at most before it goes to Python.
 const BATCH_BYTES: usize = 4 << 20;
@@ -166,7 +168,12 @@ impl Cut {
                     if let Err((offset, why)) = self.held.apply(&mut self.state) {
                         return Stop::Python(format!("block at {offset}: {why}"));
                     }
-                    meta.extend(self.state.dump());
+                    meta.extend(
+                        self.state
+                            .dump()
+                            .into_iter()
+                            .map(|(t, body)| (t, body, false)),
+                    );
                     return Stop::End(meta);
                 }
                 Some(Err(err)) => return Stop::Error(err),
@@ -175,7 +182,11 @@ impl Cut {
                     if is_metadata_block(t) {
                         self.held.hold(&block);
                         if self.options.carried.contains(&t) {
-                            self.carried_meta.push((t, block.body.to_vec()));
+                            self.carried_meta.push((
+                                t,
+                                block.body.to_vec(),
+                                block.order == Order::Big,
+                            ));
                         }
                     } else if t != BLOCK_SHB && !is_event_block(t) && self.warned.insert(t) {
                         batch.warnings.push(format!(
@@ -234,7 +245,12 @@ impl Cut {
     /// The slice starts: its metadata, and the calls that wait.
     fn begin(&mut self, batch: &mut Batch) -> Result<(), String> {
         let mut meta = self.carried_meta.clone();
-        meta.extend(self.state.dump());
+        meta.extend(
+            self.state
+                .dump()
+                .into_iter()
+                .map(|(t, body)| (t, body, false)),
+        );
         batch.start = Some(meta);
         for (tid, enter) in self.state.calls_in_progress() {
             if self.options.paired.has(enter.etype) {

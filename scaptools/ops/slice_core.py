@@ -83,7 +83,7 @@ def _plan(core, selector) -> tuple[dict, list]:
 
 
 def _blocks(items) -> list[Block]:
-    return [Block(btype, body) for btype, body in items]
+    return [Block(btype, body, ">" if big else "<") for btype, body, big in items]
 
 
 def _loop(run, name, out, times, selector, compress, allow_empty):

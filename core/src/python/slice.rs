@@ -7,7 +7,7 @@
 //! `low` and `high` are `(after_first, ns)`: a time, or an offset from the first
 //! event's. A `ValueError` says what the core cannot do (Python slices then).
 //! `.step()` gives one batch: `(start, blocks, count, carried, waiting, warnings, stop)`:
-//! the slice's metadata `[(type, body)...]` when it starts in this batch (else `None`),
+//! the slice's metadata `[(type, body, big_endian)...]` when it starts in this batch (else `None`),
 //! the event blocks and their number, the enter events carried `[(ts, block)...]`,
 //! whether calls still wait (the blocks are then held), and `stop`: `None` (go on),
 //! `("end", metadata)` (the metadata of a slice without events), `("error", exception)`,
@@ -26,8 +26,7 @@ use super::walk::Classes;
 use crate::print::plan::TypeSet;
 use crate::print::Plan;
 use crate::replay::Source;
-use crate::slice::{Batch, Edge, Options, Slicer, Stop};
-use crate::state::dump::Block;
+use crate::slice::{Batch, Block, Edge, Options, Slicer, Stop};
 use crate::walk::{WalkError, Walker};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -60,8 +59,8 @@ fn bound((after, ns): (bool, u128)) -> Edge {
 
 fn blocks<'py>(py: Python<'py>, meta: &[Block]) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
-    for (btype, body) in meta {
-        out.append((btype, PyBytes::new(py, body)))?;
+    for (btype, body, big) in meta {
+        out.append((btype, PyBytes::new(py, body), big))?;
     }
     Ok(out)
 }
