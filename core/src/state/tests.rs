@@ -268,3 +268,57 @@ fn a_full_table_drops_its_oldest_quarter() {
     left.sort();
     assert_eq!(left, vec![3, 4, 5, 6]);
 }
+
+/// The state after seeding `blocks` (type, body) into a new one.
+fn reseeded(blocks: &[(u32, Vec<u8>)]) -> State {
+    let mut state = State::new();
+    for (block_type, body) in blocks {
+        let block = BlockRef {
+            offset: 0,
+            block_type: *block_type,
+            order: Order::Little,
+            body,
+        };
+        state.seed(&block).unwrap();
+    }
+    state
+}
+
+#[test]
+fn a_dump_seeds_the_same_threads_fds_and_users() {
+    let mut state = seeded();
+    let openat = [q(3), q(-100), s("f.txt"), u(1), u(0), u(0), q(9)];
+    apply(&mut state, "openat", false, 11, &openat);
+    state.add_user(User {
+        uid: 1000,
+        gid: Some(50),
+        name: "u".into(),
+        home: "/home/u".into(),
+        shell: "/bin/sh".into(),
+    });
+    state.add_group(50, "staff".into());
+    apply(&mut state, "read", true, 10, &[q(3), u(64)]); // a call in progress
+    let blocks = state.dump();
+    assert_eq!(
+        blocks.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        [0x215, 0x218, 0x220] // one fd list: the two threads share their table
+    );
+    let again = reseeded(&blocks);
+    for tid in [10, 11] {
+        let (a, b) = (&state.threads[&tid], &again.threads[&tid]);
+        assert_eq!(
+            (a.pid, &a.comm, &a.cwd, a.fdlimit, a.loginuid),
+            (b.pid, &b.comm, &b.cwd, b.fdlimit, b.loginuid)
+        );
+        let (fa, fb) = (a.fd(3).unwrap(), b.fd(3).unwrap());
+        // a file of type 1 has no flags in a list (only type 16 does)
+        assert_eq!((fa.ftype, &fa.name, fa.ino), (fb.ftype, &fb.name, fb.ino));
+    }
+    assert!(again.threads[&10].fdtable.same(&again.threads[&11].fdtable));
+    assert_eq!(again.users[&1000], state.users[&1000]);
+    assert_eq!(again.groups[&50], "staff");
+    assert_eq!(again.dump(), blocks); // a dump of the dump is the same bytes
+    let calls = state.calls_in_progress();
+    assert_eq!(calls.len(), 1);
+    assert_eq!((calls[0].0, calls[0].1.etype), (10, id_of("read", true)));
+}
