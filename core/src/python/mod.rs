@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 
 mod eval;
 mod fields;
+mod fileloop;
 mod print;
 mod slice;
 mod state;

@@ -11,7 +11,6 @@
 //! walk error, or `("python", reason)` when Python must print the rest (after the lines
 //! written so far).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use pyo3::exceptions::PyValueError;
@@ -19,24 +18,16 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple, PyType};
 
 use super::eval::PyRules;
-use super::walk::Classes;
+use super::fileloop::{FileLoop, Ran};
 use crate::print::{Batch, Plan, Printer, Stop};
-use crate::replay::Source;
-use crate::walk::{EventRef, WalkError, Walker};
+use crate::walk::EventRef;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPrint>()
 }
 
 #[pyclass(name = "Print", module = "scaptools._core", unsendable)]
-struct PyPrint {
-    printer: Option<Printer>,
-    /// the rules of the plugin routes
-    rules: Vec<Py<PyRules>>,
-    classes: Classes,
-    /// the error of opening the capture, given by the first `step`
-    failed: Option<WalkError>,
-}
+struct PyPrint(FileLoop<Printer>);
 
 #[pymethods]
 impl PyPrint {
@@ -50,40 +41,23 @@ impl PyPrint {
         classes: (Bound<'_, PyType>, Bound<'_, PyAny>, Bound<'_, PyAny>),
     ) -> PyResult<PyPrint> {
         let plan = Plan::parse(plan).map_err(PyValueError::new_err)?;
-        let classes = Classes::new(py, classes)?;
-        let (printer, failed) = match Walker::open(&path, &name) {
-            Ok(walker) => (Some(Printer::new(walker, plan)), None),
-            Err(err) => (None, Some(err)),
-        };
-        Ok(PyPrint {
-            printer,
-            rules,
-            classes,
-            failed,
+        FileLoop::open(py, &path, &name, rules, classes, |walker| {
+            Printer::new(walker, plan)
         })
+        .map(PyPrint)
     }
 
     /// One batch (see the module doc).
     fn step<'py>(&mut self, py: Python<'py>, max_lines: u64) -> PyResult<Bound<'py, PyTuple>> {
         let mut batch = Batch::default();
-        let stop = match self.printer.as_mut() {
-            None => match self.failed.take() {
-                Some(err) => Stop::Error(err),
-                None => Stop::End,
-            },
-            Some(printer) => {
-                let sources: Vec<&Source> = self.rules.iter().map(|r| &r.get().source).collect();
-                let step = catch_unwind(AssertUnwindSafe(|| {
-                    printer.step(&sources, max_lines, &mut batch)
-                }));
-                match step {
-                    Ok(stop) => stop,
-                    Err(_) => {
-                        self.printer = None;
-                        Stop::Python("internal error of the core's print loop".into())
-                    }
-                }
-            }
+        let stop = match self
+            .0
+            .step(|printer, sources| printer.step(sources, max_lines, &mut batch))
+        {
+            Ran::Stop(stop) => stop,
+            Ran::Failed(err) => Stop::Error(err),
+            Ran::Over => Stop::End,
+            Ran::Broke => Stop::Python("internal error of the core's print loop".into()),
         };
         let plugins = PyList::empty(py);
         for (at, h, selected) in &batch.plugins {
@@ -100,13 +74,13 @@ impl PyPrint {
                 large: true,
                 raw: &h.raw,
             };
-            plugins.append((at, self.classes.event(py, &ev)?, selected))?;
+            plugins.append((at, self.0.classes.event(py, &ev)?, selected))?;
         }
         let stop = match stop {
             Stop::Full => py.None().into_bound(py),
             Stop::End => ("end",).into_pyobject(py)?.into_any(),
             Stop::Python(why) => ("python", why).into_pyobject(py)?.into_any(),
-            Stop::Error(err) => ("error", self.classes.error(py, err)?)
+            Stop::Error(err) => ("error", self.0.classes.error(py, err)?)
                 .into_pyobject(py)?
                 .into_any(),
         };

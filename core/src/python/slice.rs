@@ -13,7 +13,6 @@
 //! `("end", metadata)` (the metadata of a slice without events), `("error", exception)`,
 //! `("window",)` (the end is before the start) or `("python", reason)`.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use pyo3::exceptions::PyValueError;
@@ -22,25 +21,17 @@ use pyo3::types::{PyBytes, PyList, PyTuple, PyType};
 use serde_json::Value as Json;
 
 use super::eval::PyRules;
-use super::walk::Classes;
+use super::fileloop::{FileLoop, Ran};
 use crate::print::plan::TypeSet;
 use crate::print::Plan;
-use crate::replay::Source;
 use crate::slice::{Batch, Block, Edge, Options, Slicer, Stop};
-use crate::walk::{WalkError, Walker};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySlice>()
 }
 
 #[pyclass(name = "Slice", module = "scaptools._core", unsendable)]
-struct PySlice {
-    slicer: Option<Slicer>,
-    rules: Vec<Py<PyRules>>,
-    classes: Classes,
-    /// the error of opening the capture, given by the first `step`
-    failed: Option<WalkError>,
-}
+struct PySlice(FileLoop<Slicer>);
 
 fn numbers(json: &Json, key: &str) -> PyResult<Vec<u64>> {
     json.get(key)
@@ -97,38 +88,26 @@ impl PySlice {
                 .unwrap_or(true),
         };
         let plan = Plan::parse(plan).map_err(PyValueError::new_err)?;
-        let classes = Classes::new(py, classes)?;
-        let (slicer, failed) = match Walker::open(&path, &name) {
-            Ok(walker) => (Some(Slicer::new(walker, plan, options)), None),
-            Err(err) => (None, Some(err)),
-        };
-        Ok(PySlice {
-            slicer,
-            rules,
-            classes,
-            failed,
+        FileLoop::open(py, &path, &name, rules, classes, |walker| {
+            Slicer::new(walker, plan, options)
         })
+        .map(PySlice)
     }
 
     /// One batch (see the module doc).
     fn step<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let mut batch = Batch::default();
-        let stop = match self.slicer.as_mut() {
-            None => match self.failed.take() {
-                Some(err) => Stop::Error(err),
-                None => Stop::Python("the slice has ended".into()),
-            },
-            Some(slicer) => {
-                let sources: Vec<&Source> = self.rules.iter().map(|r| &r.get().source).collect();
-                let step = catch_unwind(AssertUnwindSafe(|| slicer.step(&sources, &mut batch)));
-                match step {
-                    Ok(stop) => stop,
-                    Err(_) => Stop::Python("internal error of the core's slice loop".into()),
-                }
-            }
+        let stop = match self
+            .0
+            .step(|slicer, sources| slicer.step(sources, &mut batch))
+        {
+            Ran::Stop(stop) => stop,
+            Ran::Failed(err) => Stop::Error(err),
+            Ran::Over => Stop::Python("the slice has ended".into()),
+            Ran::Broke => Stop::Python("internal error of the core's slice loop".into()),
         };
         if !matches!(stop, Stop::Full) {
-            self.slicer = None;
+            self.0.close();
         }
         let start = match &batch.start {
             Some(meta) => blocks(py, meta)?.into_any(),
@@ -143,7 +122,7 @@ impl PySlice {
             Stop::End(meta) => ("end", blocks(py, &meta)?).into_pyobject(py)?.into_any(),
             Stop::Window => ("window",).into_pyobject(py)?.into_any(),
             Stop::Python(why) => ("python", why).into_pyobject(py)?.into_any(),
-            Stop::Error(err) => ("error", self.classes.error(py, err)?)
+            Stop::Error(err) => ("error", self.0.classes.error(py, err)?)
                 .into_pyobject(py)?
                 .into_any(),
         };
