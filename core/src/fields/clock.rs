@@ -141,6 +141,48 @@ pub fn local(secs: i64) -> Option<Civil> {
     })
 }
 
+/// The time texts of an event (`evt.time`, `evt.time.s`, `evt.time.iso8601`,
+/// `evt.datetime`, `evt.datetime.s`): local time but for the ISO form, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    Time,
+    TimeS,
+    Iso8601,
+    Datetime,
+    DatetimeS,
+}
+
+impl Text {
+    /// The text field `name`, or `None`.
+    pub fn of(name: &str) -> Option<Text> {
+        Some(match name {
+            "evt.time" => Text::Time,
+            "evt.time.s" => Text::TimeS,
+            "evt.time.iso8601" => Text::Iso8601,
+            "evt.datetime" => Text::Datetime,
+            "evt.datetime.s" => Text::DatetimeS,
+            _ => return None,
+        })
+    }
+
+    /// The text of time `ts`; `None` where the C library has no local time for it.
+    pub fn of_time(self, ts: u64) -> Option<String> {
+        let (secs, nanos) = ((ts / NS) as i64, ts % NS);
+        if self == Text::Iso8601 {
+            let mut s = String::with_capacity(34);
+            iso(ts, "+0000", &mut s);
+            return Some(s);
+        }
+        let local = local(secs)?;
+        Some(match self {
+            Text::Time => format!("{}.{nanos:09}", local.time()),
+            Text::TimeS => local.time(),
+            Text::Datetime => format!("{} {}.{nanos:09}", local.date(), local.time()),
+            _ => format!("{} {}", local.date(), local.time()),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,11 +15,8 @@ const NS: u64 = 1_000_000_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Evt {
     Num,
-    Time,
-    TimeS,
-    TimeIso8601,
-    Datetime,
-    DatetimeS,
+    /// `evt.time`, `evt.datetime`, ...
+    Clock(clock::Text),
     Rawtime,
     RawtimeS,
     RawtimeNs,
@@ -38,13 +35,11 @@ pub enum Evt {
 
 /// The generic field `name`; `None` when it is not one of them.
 pub fn compile(name: &str) -> Option<Evt> {
+    if let Some(kind) = clock::Text::of(name) {
+        return Some(Evt::Clock(kind));
+    }
     Some(match name {
         "evt.num" => Evt::Num,
-        "evt.time" => Evt::Time,
-        "evt.time.s" => Evt::TimeS,
-        "evt.time.iso8601" => Evt::TimeIso8601,
-        "evt.datetime" => Evt::Datetime,
-        "evt.datetime.s" => Evt::DatetimeS,
         "evt.rawtime" => Evt::Rawtime,
         "evt.rawtime.s" => Evt::RawtimeS,
         "evt.rawtime.ns" => Evt::RawtimeNs,
@@ -77,26 +72,11 @@ impl Evt {
     /// The field's value for the event, or `None`.
     pub fn extract<'a>(self, rec: &mut Record<'a>) -> Option<Value<'a>> {
         let ts = rec.header().ts;
-        let secs = (ts / NS) as i64;
         let nanos = ts % NS;
         let text = |s: String| Some(Value::Str(Cow::Owned(s)));
         match self {
             Evt::Num => Some(Value::U64(rec.header().num)),
-            Evt::Time => text(format!("{}.{nanos:09}", clock::local(secs)?.time())),
-            Evt::TimeS => text(clock::local(secs)?.time()),
-            Evt::TimeIso8601 => {
-                let mut s = String::with_capacity(34);
-                clock::iso(ts, "+0000", &mut s);
-                text(s)
-            }
-            Evt::Datetime => {
-                let local = clock::local(secs)?;
-                text(format!("{} {}.{nanos:09}", local.date(), local.time()))
-            }
-            Evt::DatetimeS => {
-                let local = clock::local(secs)?;
-                text(format!("{} {}", local.date(), local.time()))
-            }
+            Evt::Clock(kind) => text(kind.of_time(ts)?),
             Evt::Rawtime => Some(Value::U64(ts)),
             Evt::RawtimeS => Some(Value::U64(ts / NS)),
             Evt::RawtimeNs => Some(Value::U64(nanos)),

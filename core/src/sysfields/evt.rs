@@ -58,11 +58,8 @@ pub enum Sel {
 #[derive(Debug, Clone, PartialEq)]
 pub enum EvtField {
     Num,
-    Time,
-    TimeS,
-    TimeIso8601,
-    Datetime,
-    DatetimeS,
+    /// `evt.time`, `evt.datetime`, ...
+    Clock(clock::Text),
     Rawtime(Part),
     Reltime(Part),
     Latency(Part),
@@ -143,11 +140,7 @@ impl EvtField {
         let info = table::event(ev.etype);
         match self {
             EvtField::Num => Some(Value::U64(ev.num)),
-            EvtField::Time
-            | EvtField::TimeS
-            | EvtField::TimeIso8601
-            | EvtField::Datetime
-            | EvtField::DatetimeS => time_text(self, ev.ts).and_then(text),
+            EvtField::Clock(kind) => kind.of_time(ev.ts).and_then(text),
             EvtField::Rawtime(part) => split(i128::from(ev.ts), *part),
             EvtField::Reltime(part) => split(reltime(ev, state_of(cx)), *part),
             EvtField::Latency(part) => split(calls::latency(ev, state_of(cx)), *part),
@@ -227,23 +220,6 @@ impl EvtField {
     pub fn is_list(&self) -> bool {
         false
     }
-}
-
-/// The texts of `evt.time*` and `evt.datetime*` (local time, `evt.time.iso8601` UTC).
-fn time_text(field: &EvtField, ts: u64) -> Option<String> {
-    let (secs, nanos) = ((ts / NS) as i64, ts % NS);
-    if *field == EvtField::TimeIso8601 {
-        let mut s = String::with_capacity(34);
-        clock::iso(ts, "+0000", &mut s);
-        return Some(s);
-    }
-    let local = clock::local(secs)?;
-    Some(match field {
-        EvtField::Time => format!("{}.{nanos:09}", local.time()),
-        EvtField::TimeS => local.time(),
-        EvtField::Datetime => format!("{} {}.{nanos:09}", local.date(), local.time()),
-        _ => format!("{} {}", local.date(), local.time()),
-    })
 }
 
 /// ns since the capture's first event (0 without a state).

@@ -59,13 +59,11 @@ fn dotted(name: &str) -> Option<(&str, Option<&str>)> {
 /// for those left to Python; `None`: not such a field.
 fn plain(name: &str) -> Option<Result<Option<EvtField>, FieldError>> {
     use EvtField as F;
+    if let Some(kind) = crate::fields::clock::Text::of(name) {
+        return Some(Ok(Some(F::Clock(kind))));
+    }
     let field = match name {
         "evt.num" => F::Num,
-        "evt.time" => F::Time,
-        "evt.time.s" => F::TimeS,
-        "evt.time.iso8601" => F::TimeIso8601,
-        "evt.datetime" => F::Datetime,
-        "evt.datetime.s" => F::DatetimeS,
         "evt.rawtime" => F::Rawtime(Part::Whole),
         "evt.rawtime.s" => F::Rawtime(Part::S),
         "evt.rawtime.ns" => F::Rawtime(Part::Ns),
