@@ -6,8 +6,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::chunk::{Chunk, Step, SysEvent, Walked};
-use super::run::{Handoff, Options, Route};
-use super::syscall::Block;
+use super::run::{Options, Route};
+use super::syscall::{handoff, Block};
 use crate::walk::{is_event_block, is_metadata_block, EventRef, Item, Walker, BLOCK_SHB};
 
 const PLUGINEVENT: u16 = 322;
@@ -125,17 +125,6 @@ impl Feed {
                 }
             }
             self.events += 1;
-            let head = |raw: Vec<u8>| Handoff {
-                offset: ev.offset,
-                num,
-                ts: ev.ts,
-                tid: ev.tid,
-                cpu: ev.cpu,
-                etype: ev.etype,
-                nparams: ev.nparams,
-                flags: ev.flags,
-                raw,
-            };
             let place = place(&ev, &self.routes);
             if self.track && ev.etype != PLUGINEVENT {
                 // the state takes it first; an async event of a loaded plugin then goes
@@ -167,12 +156,18 @@ impl Feed {
                 Place::Syscall => self.syscall += 1,
                 Place::Skip => self.skipped += 1,
                 Place::Count(slot) => self.slots[slot] += 1,
-                Place::Python => chunk.steps.push(Step::Python(head(ev.raw.to_vec()))),
+                Place::Python => chunk
+                    .steps
+                    .push(Step::Python(handoff(&EventRef { num, ..ev }))),
                 Place::Core { source, slot } => {
                     let start = chunk.arena.len();
                     chunk.arena.extend_from_slice(ev.raw);
                     let end = chunk.arena.len();
-                    let head = head(Vec::new());
+                    let head = handoff(&EventRef {
+                        num,
+                        raw: &[],
+                        ..ev
+                    });
                     chunk.steps.push(Step::Eval(Walked {
                         source,
                         slot,
