@@ -7,11 +7,12 @@ the capture, keeps the syscall state, writes the state at the slice's start as l
 path. The plan handed to the core is the print plan's filter and plugin routes
 (``scaptools.view.incore``) with the event types a slice keeps whatever the filter.
 
-The Python path (``slice.cut``) stays the reference. It cuts when the core cannot do
-exactly as it does: before reading (a filter field the core lacks, a plugin source
-whose filter only Python evaluates, a time the core cannot hold), and during the
-loop (a damaged event the state or the filter reads, an event Python would refuse to
-write): then what the core wrote is removed and the Python path cuts the capture.
+The Python path (``slice.cut``) stays the reference (both loops share ``slicing.py``).
+It cuts when the core cannot do exactly as it does: before reading (a filter field the
+core lacks, a plugin source whose filter only Python evaluates, a time the core cannot
+hold), and during the loop (a damaged event the state or the filter reads, an event
+Python would refuse to write): then what the core wrote is removed and the Python path
+cuts the capture.
 """
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ import json
 import os
 import warnings
 
+from scaptools.core import native
 from scaptools.core.walk import CLASSES
 from scaptools.engine.native import Unsupported
 from scaptools.errors import OptionError
 from scaptools.fields.generic import hostname
 from scaptools.format.blocks import Block
+from scaptools.ops.slicing import CARRIED, KEEP, PAIRED, Output, empty_slice, parse_time
 from scaptools.ops.timeorder import RunStore
 
 _EDGE_MAX = 1 << 127  # a time the core holds (u128)
@@ -32,8 +35,6 @@ _EDGE_MAX = 1 << 127  # a time the core holds (u128)
 def cut_in_core(path, out, start, end, selector, compress: bool, allow_empty: bool):
     """Cut with the core as ``slice.cut`` does and return the events written; ``None``
     when the Python path must cut (nothing is left written then)."""
-    from scaptools.core import native
-    from scaptools.ops.slice import _CARRIED, _KEEP, _PAIRED
     core = native()
     paths = (str, os.PathLike)
     if core is None or not hasattr(core, "Slice") or not isinstance(path, paths) \
@@ -44,8 +45,8 @@ def cut_in_core(path, out, start, end, selector, compress: bool, allow_empty: bo
         plan, rules = _plan(core, selector)
     except (OptionError, Unsupported):  # a bad time is refused at the first event, if any
         return None
-    plan["slice"] = {"keep": sorted(_KEEP), "paired": sorted(_PAIRED),
-                     "carried": sorted(_CARRIED), "filtered": selector is not None}
+    plan["slice"] = {"keep": sorted(KEEP), "paired": sorted(PAIRED),
+                     "carried": sorted(CARRIED), "filtered": selector is not None}
     name = os.fspath(path)
     try:
         run = core.Slice(name, name, json.dumps(plan), rules, CLASSES, low, high)
@@ -56,7 +57,6 @@ def cut_in_core(path, out, start, end, selector, compress: bool, allow_empty: bo
 
 def _edge(text, default: int) -> tuple[bool, int]:
     """``(after_first, ns)`` of a time of the module doc of ``slice``."""
-    from scaptools.ops.slice import parse_time
     if not text:
         return False, default
     after = text.strip().startswith("+")
@@ -87,7 +87,6 @@ def _blocks(items) -> list[Block]:
 
 
 def _loop(run, name, out, times, selector, compress, allow_empty):
-    from scaptools.ops.slice import Output, empty_slice
     output = None
     with RunStore() as store:
         try:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from scaptools.errors import ScapError
 from scaptools.format.reader import open_capture
-from scaptools.ops import slice as slicing
+from scaptools.ops import slicing
 from scaptools.ops.slice import cut, event_filter
 from scaptools.ops.slice_core import cut_in_core
 

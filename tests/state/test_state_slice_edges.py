@@ -83,7 +83,7 @@ def test_an_empty_slice_is_an_error_unless_allowed(capture, tmp_path):
 def test_a_long_call_held_past_the_memory_bound(capture, tmp_path, monkeypatch):
     """The events after the window start wait for the pending calls' exits; past the
     bound they wait in a temporary file, in order."""
-    monkeypatch.setattr("scaptools.ops.slice.HOLD_BYTES", 1)
+    monkeypatch.setattr("scaptools.ops.slicing.HOLD_BYTES", 1)
     out = tmp_path / "s.scap"
     code, err = cut(capture, "-w", out, "--start", BASE + 100, "--end", BASE + 200)
     assert code == 0, err
