@@ -192,6 +192,14 @@ impl State {
             return Ok(());
         }
         let tid = Int::from(ev.tid);
+        if !skip && handler.is_none() && info.is_some_and(|i| !i.creates && i.memory.is_none()) {
+            // an event that changes only its own thread: no need to hold it out
+            if let Some(thread) = self.threads.get_mut(&tid) {
+                self.cache.tid = Some(tid);
+                self.cache.fd = track_call(thread, info, ev, enter)?;
+                return Ok(());
+            }
+        }
         let mut thread = match self.threads.take(tid) {
             Some(thread) => thread,
             None if skip => {
@@ -234,39 +242,7 @@ impl State {
         ev: &EventRef<'_>,
         enter: bool,
     ) -> Result<(), String> {
-        let uses_fd = info.is_some_and(|i| i.uses_fd);
-        let mut fd = CachedFd::None;
-        thread.in_call = enter;
-        if enter {
-            set_enter(thread, ev);
-            thread.lastevent_fd = enter_fd(info, ev)?;
-            thread.last_latency = 0;
-            if let Some(num) = thread.lastevent_fd.filter(|n| *n >= 0 && uses_fd) {
-                fd = cache::lookup(thread, num);
-            }
-        } else {
-            let paired = match &thread.last_enter {
-                Some(last) if u32::from(last.etype) + 1 == u32::from(ev.etype) => {
-                    thread.last_latency = Int::from(ev.ts) - Int::from(last.ts);
-                    true
-                }
-                _ => {
-                    thread.lastevent_fd = None;
-                    false
-                }
-            };
-            if uses_fd {
-                fd = match thread.lastevent_fd {
-                    Some(num) if num >= 0 => cache::lookup(thread, num),
-                    Some(_) => CachedFd::None,
-                    // its enter event stored no fd
-                    None if paired => {
-                        CachedFd::Owned(Box::new(Fd::new(-1, thread::FD_PENDING_OTHER)))
-                    }
-                    None => CachedFd::None,
-                };
-            }
-        }
+        let mut fd = track_call(thread, info, ev, enter)?;
         let Some(info) = info else {
             return Ok(()); // past the table: an enter event with no parameters
         };
@@ -331,6 +307,49 @@ impl State {
     pub(crate) fn schedule_fd_removal(&mut self, table: &FdTable, num: Int) {
         self.fd_removals.push((table.clone(), num));
     }
+}
+
+/// What every syscall event of a known thread does to it: whether it is in a call, its
+/// last enter event, the fd of its call and the call's latency; returns the fd the
+/// event works on.
+fn track_call(
+    thread: &mut Thread,
+    info: Option<&'static table::EventInfo>,
+    ev: &EventRef<'_>,
+    enter: bool,
+) -> Result<CachedFd, String> {
+    let uses_fd = info.is_some_and(|i| i.uses_fd);
+    let mut fd = CachedFd::None;
+    thread.in_call = enter;
+    if enter {
+        set_enter(thread, ev);
+        thread.lastevent_fd = enter_fd(info, ev)?;
+        thread.last_latency = 0;
+        if let Some(num) = thread.lastevent_fd.filter(|n| *n >= 0 && uses_fd) {
+            fd = cache::lookup(thread, num);
+        }
+    } else {
+        let paired = match &thread.last_enter {
+            Some(last) if u32::from(last.etype) + 1 == u32::from(ev.etype) => {
+                thread.last_latency = Int::from(ev.ts) - Int::from(last.ts);
+                true
+            }
+            _ => {
+                thread.lastevent_fd = None;
+                false
+            }
+        };
+        if uses_fd {
+            fd = match thread.lastevent_fd {
+                Some(num) if num >= 0 => cache::lookup(thread, num),
+                Some(_) => CachedFd::None,
+                // its enter event stored no fd
+                None if paired => CachedFd::Owned(Box::new(Fd::new(-1, thread::FD_PENDING_OTHER))),
+                None => CachedFd::None,
+            };
+        }
+    }
+    Ok(fd)
 }
 
 /// The event becomes the thread's `last_enter`; its buffer is reused when nothing else
