@@ -24,6 +24,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -561,6 +562,69 @@ def bench_print_plugin(ctx: Context) -> list[Result]:
 
 
 WORKLOADS["print-plugin"] = bench_print_plugin
+
+
+# -- slice workloads -----------------------------------------------------------------------
+def _written(path: Path) -> str:
+    """The size of a capture and the events the reader finds in it (and why it stopped)."""
+    from scaptools.ops.info import summarize
+    report, fault = summarize(str(path))
+    text = f"{path.stat().st_size:,} bytes, {report['events']:,} events"
+    return text + (f" (then: {fault})" if fault else "")
+
+
+def _slice_rows(ctx: Context, workload: str, path: Path, events: int, args: list[str],
+                sysdig_args: list[str]) -> list[Result]:
+    """`scap slice FILE -w OUT ARGS` with the compiled core and with SCAPTOOLS_PURE=1,
+    next to `sysdig -r FILE -w OUT SYSDIG_ARGS`; rates count the input events. OUT lies
+    in a temporary folder and is deleted after each run; what each tool wrote goes to
+    standard error."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="scap-bench-slice-") as folder:
+        out = Path(folder) / "out.scap"
+        rows = []
+        sysdig = shutil.which("sysdig")
+        if sysdig:
+            rows.append(("sysdig -w", [sysdig, "-r", str(path), "-w", str(out), *sysdig_args],
+                         child_env()))
+        argv = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "slice",
+                str(path), "-w", str(out), *args]
+        core = {k: v for k, v in child_env().items() if k != "SCAPTOOLS_PURE"}
+        rows += [("core scap slice", argv, core),
+                 ("pure scap slice", argv, child_env({"SCAPTOOLS_PURE": "1"}))]
+        for tool, cmd, env in rows:
+            samples, written = [], ""
+            for _ in range(ctx.runs):
+                samples.append(measured(cmd, env=env))
+                written = _written(out)
+                out.unlink()
+            print(f"{workload}: {tool} wrote {written}", file=sys.stderr)
+            results.append(summary(workload, tool, events, samples))
+    return results
+
+
+def bench_slice_filter_10m(ctx: Context) -> list[Result]:
+    """`scap slice FILE -w OUT "evt.type=open and fd.name contains /etc"`, 10M syscall events."""
+    path = replicate(curl_google(ctx), ctx.data / "syscall_10m.scap", 10_000_000)
+    return _slice_rows(ctx, "slice-filter-10m", path, 10_000_000, [PRINT_FILTER],
+                       [PRINT_FILTER])
+
+
+def bench_slice_window_10m(ctx: Context) -> list[Result]:
+    """`scap slice FILE -w OUT --start +X --end +Y`: the middle tenth by time of 10M events."""
+    from scaptools.ops.info import summarize
+    path = replicate(curl_google(ctx), ctx.data / "syscall_10m.scap", 10_000_000)
+    report = summarize(str(path))[0]
+    first, span = report["first_ts"], report["last_ts"] - report["first_ts"]
+    low, high = span * 45 // 100, span * 55 // 100  # offsets from the first event
+    args = ["--start", f"+{low}ns", "--end", f"+{high}ns"]
+    # sysdig has no window option: the same bounds as a filter
+    cond = f"evt.rawtime >= {first + low} and evt.rawtime <= {first + high}"
+    return _slice_rows(ctx, "slice-window-10m", path, report["events"], args, [cond])
+
+
+WORKLOADS["slice-filter-10m"] = bench_slice_filter_10m
+WORKLOADS["slice-window-10m"] = bench_slice_window_10m
 
 
 def report(results: list[Result]) -> None:
