@@ -60,8 +60,8 @@ def _edge(text, default: int) -> tuple[bool, int]:
     if not text:
         return False, default
     after = text.strip().startswith("+")
-    ns = max(parse_time(text, 0), 0)  # before the epoch: no event is earlier
-    if ns >= _EDGE_MAX:
+    ns = parse_time(text, 0)
+    if not 0 <= ns < _EDGE_MAX:  # before the epoch, or past what the core holds
         raise OptionError(f"time out of range: {text!r}")
     return after, ns
 
@@ -87,13 +87,12 @@ def _blocks(items) -> list[Block]:
 
 
 def _loop(run, name, out, times, selector, compress, allow_empty):
-    output = None
+    output, notes_seen = None, []
     with RunStore() as store:
         try:
             while True:
                 start, blocks, count, carried, waiting, notes, stop = run.step()
-                for note in notes:
-                    warnings.warn(note, stacklevel=2)
+                notes_seen += notes  # shown when the core's slice stands
                 if start is not None:
                     output = Output(out, compress, _blocks(start), store)
                 if output is not None:
@@ -106,6 +105,9 @@ def _loop(run, name, out, times, selector, compress, allow_empty):
                         output.put(blocks, count)
                 if stop is None:
                     continue
+                if stop[0] != "python":
+                    for note in notes_seen:
+                        warnings.warn(note, stacklevel=3)
                 if stop[0] == "error":
                     raise stop[1]
                 if stop[0] == "window":

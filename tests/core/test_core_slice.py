@@ -7,6 +7,8 @@ windows drawn by hypothesis. Where the core must not cut (a filter field only Py
 has), it hands the slice to the Python path before writing anything."""
 from __future__ import annotations
 
+import struct
+import warnings
 from pathlib import Path
 
 import pytest
@@ -222,3 +224,39 @@ def test_hypothesis_windows(core, shared, tmp_path, monkeypatch, start, length, 
     if not path.exists():
         pytest.skip("../shared/captures/libs-e2e/curl_google.scap is absent")
     assert_same(monkeypatch, tmp_path, path, f"+{start}ms", f"+{start + length}ms", text)
+
+
+def test_times_before_the_epoch(core, tmp_path, monkeypatch):
+    """A window before 1970 is the Python path's: its end before its start is refused."""
+    path = ROOT / "captures" / "syscall_shell.scap"
+    assert cut_in_core(str(path), str(tmp_path / "x.scap"), "1969-12-31T23:59:59Z",
+                       "1969-12-31T23:59:58Z", None, False, True) is None
+    monkeypatch.delenv("SCAPTOOLS_PURE", raising=False)
+    with pytest.raises(ScapError, match="--end .* is before --start"):
+        cut(str(path), str(tmp_path / "x.scap"), "1969-12-31T23:59:59Z",
+            "1969-12-31T23:59:58Z")
+
+
+def with_unknown_block(data: bytes) -> bytes:
+    """``data`` with a block of an unknown type after its section header."""
+    shb = struct.unpack_from("<I", data, 4)[0]
+    return data[:shb] + struct.pack("<II", 0x7777, 16) + b"\0" * 4 + struct.pack("<I", 16) \
+        + data[shb:]
+
+
+@pytest.mark.parametrize("damaged", [False, True])
+def test_unknown_block_warned_once(core, tmp_path, monkeypatch, damaged):
+    """The reader's warning of an unknown block type comes once, also when the core
+    hands a damaged capture to the Python path."""
+    data = (ROOT / "captures" / "syscall_shell.scap").read_bytes()
+    if damaged:
+        data = STATE.damaged_at(data, 0)
+    path = tmp_path / "unknown.scap"
+    path.write_bytes(with_unknown_block(data))
+    monkeypatch.delenv("SCAPTOOLS_PURE", raising=False)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        cut(str(path), str(tmp_path / "out.scap"), None, None, event_filter("proc.name=cat"),
+            False, True)
+    texts = [str(w.message) for w in seen if "unknown block type" in str(w.message)]
+    assert len(texts) == 1, texts
