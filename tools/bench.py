@@ -627,6 +627,68 @@ WORKLOADS["slice-filter-10m"] = bench_slice_filter_10m
 WORKLOADS["slice-window-10m"] = bench_slice_window_10m
 
 
+# -- replay of syscall and mixed captures through the upstream Falco rules -------------
+
+def _replay_rows(ctx: Context, workload: str, path: Path, events: int,
+                 rules: list[Path], label: str = "") -> list[Result]:
+    """`scap replay FILE -r RULES...` with the compiled core and with SCAPTOOLS_PURE=1,
+    alerts to /dev/null."""
+    argv = [sys.executable, "-c", "from scaptools.cli.main import main; main()", "replay",
+            str(path)]
+    for rules_file in rules:
+        argv += ["-r", str(rules_file)]
+    core = {k: v for k, v in child_env().items() if k != "SCAPTOOLS_PURE"}
+    pure = child_env({"SCAPTOOLS_PURE": "1"})
+    results = []
+    for mode, env in (("core", core), ("pure", pure)):
+        samples = [measured(_to_null(argv), env=env) for _ in range(ctx.runs)]
+        results.append(summary(workload, f"{mode} scap replay{label}", events, samples))
+    return results
+
+
+def bench_replay_syscall_10m(ctx: Context) -> list[Result]:
+    """10M syscall events through the upstream falco_rules.yaml, next to
+    `sysdig -r FILE -q` (which reads and parses every event, without rules)."""
+    path = replicate(curl_google(ctx), ctx.data / "syscall_10m.scap", 10_000_000)
+    rules = [ctx.shared / "rules-upstream" / "falco_rules.yaml"]
+    ref = time_sysdig("replay-sys-10m", path, ctx.runs, 10_000_000)
+    rows = _replay_rows(ctx, "replay-sys-10m", path, 10_000_000, rules)
+    return ([ref] if ref else []) + rows
+
+
+def bench_replay_mixed(ctx: Context) -> list[Result]:
+    """A mixed capture (1M syscall events of curl_google.scap and 1M CloudTrail events
+    merged in time order) replayed with both upstream rule files, next to the two
+    single-source captures replayed the same way. The issue's measure: the mixed rate
+    over the sum of the two single rates."""
+    from scaptools.ops.merge import merge
+    syscall = replicate(curl_google(ctx), ctx.data / "syscall_1m.scap", 1_000_000)
+    src = ctx.shared / "captures" / "libscap-plugin" / "cloudtrail_100k.scap.gz"
+    plugin = replicate(src, ctx.data / "plugin_1m.scap", 1_000_000)
+    mixed = ctx.data / "mixed_2m.scap"
+    if not mixed.exists():
+        part = mixed.with_suffix(".part")
+        merge([str(syscall), str(plugin)], str(part))
+        part.rename(mixed)
+    rules = [ctx.shared / "rules-upstream" / name
+             for name in ("falco_rules.yaml", "aws_cloudtrail_rules.yaml")]
+    results = []
+    for name, path, events in (("syscall", syscall, 1_000_000), ("plugin", plugin, 1_000_000),
+                               ("mixed", mixed, 2_000_000)):
+        results += _replay_rows(ctx, "replay-mixed", path, events, rules, f" {name}")
+    for mode in ("core", "pure"):
+        rate = {r.tool.rsplit(" ", 1)[1]: r.rate for r in results if r.tool.startswith(mode)}
+        share = rate["mixed"] / (rate["syscall"] + rate["plugin"])
+        print(f"replay-mixed {mode}: mixed {rate['mixed']:,.0f} events/s = {share:.2f}x the "
+              f"sum of the single runs ({rate['syscall']:,.0f} + {rate['plugin']:,.0f})",
+              file=sys.stderr)
+    return results
+
+
+WORKLOADS["replay-sys-10m"] = bench_replay_syscall_10m
+WORKLOADS["replay-mixed"] = bench_replay_mixed
+
+
 def report(results: list[Result]) -> None:
     print(f"{'workload':<12} {'tool':<24} {'events':>9} {'wall s':>7} {'events/s':>11} "
           f"{'ratio':>6} {'cpu s':>7} {'events/cpu-s':>12} {'ratio':>6} {'peak RSS':>9}")
