@@ -164,17 +164,10 @@ impl Cut {
             let ev = match walker.next_item() {
                 None => {
                     self.waiting.clear(); // those calls never returned
-                    let mut meta = self.carried_meta.clone();
                     if let Err((offset, why)) = self.held.apply(&mut self.state) {
                         return Stop::Python(format!("block at {offset}: {why}"));
                     }
-                    meta.extend(
-                        self.state
-                            .dump()
-                            .into_iter()
-                            .map(|(t, body)| (t, body, false)),
-                    );
-                    return Stop::End(meta);
+                    return Stop::End(self.metadata());
                 }
                 Some(Err(err)) => return Stop::Error(err),
                 Some(Ok(Item::Block(block))) => {
@@ -242,16 +235,17 @@ impl Cut {
         Stop::Full
     }
 
+    /// The slice's metadata now: the carried blocks, then the state as lists.
+    fn metadata(&self) -> Vec<Block> {
+        let mut meta = self.carried_meta.clone();
+        let dump = self.state.dump().into_iter();
+        meta.extend(dump.map(|(t, body)| (t, body, false)));
+        meta
+    }
+
     /// The slice starts: its metadata, and the calls that wait.
     fn begin(&mut self, batch: &mut Batch) -> Result<(), String> {
-        let mut meta = self.carried_meta.clone();
-        meta.extend(
-            self.state
-                .dump()
-                .into_iter()
-                .map(|(t, body)| (t, body, false)),
-        );
-        batch.start = Some(meta);
+        batch.start = Some(self.metadata());
         for (tid, enter) in self.state.calls_in_progress() {
             if self.options.paired.has(enter.etype) {
                 let mut block = Vec::new();
